@@ -1,0 +1,197 @@
+package journal
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// lockFileName is the name of the lock file inside a job directory.
+const lockFileName = "lock"
+
+// Acquire retries a refused lock briefly, because Owner's probe holds a
+// shared lock for a moment and must not make a concurrent Acquire fail.
+const (
+	lockAttempts   = 4
+	lockRetryDelay = 5 * time.Millisecond
+)
+
+// Lock is an exclusive hold on a job directory, taken by [Acquire]. The lock
+// lives as long as the process keeps it: it is dropped by [Lock.Release], or
+// by the kernel when the process exits or is killed.
+type Lock struct {
+	mu sync.Mutex
+	f  *os.File // nil after Release
+}
+
+// LockedError is returned by [Acquire] when another owner holds the job
+// directory's lock. PID is the owner's process ID as recorded in the lock
+// file, or 0 if it could not be read. The owner may be this same process:
+// flock locks belong to open files, so two Acquire calls in one process also
+// conflict.
+type LockedError struct {
+	Dir string
+	PID int
+}
+
+// Error returns a message such as
+// "job directory /x/y.av1job is in use by process 1234", or "... is in use
+// by another process" when the PID is unknown.
+func (e *LockedError) Error() string {
+	if e.PID > 0 {
+		return fmt.Sprintf("job directory %s is in use by process %d", e.Dir, e.PID)
+	}
+	return fmt.Sprintf("job directory %s is in use by another process", e.Dir)
+}
+
+// Acquire takes the job directory lock: a non-blocking exclusive flock
+// (LOCK_EX|LOCK_NB) on dir/lock, which is created with mode 0644 if missing.
+// Holding it, Acquire writes the caller's PID (decimal and a newline) into
+// the file and fsyncs it. If the lock is held elsewhere, Acquire returns a
+// *[LockedError] naming the holder's PID; use errors.As to detect it. dir
+// must exist.
+func Acquire(dir string) (*Lock, error) {
+	path := filepath.Join(dir, lockFileName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("journal: lock: %w", err)
+	}
+	for attempt := 1; ; attempt++ {
+		err = flock(f, syscall.LOCK_EX|syscall.LOCK_NB)
+		if !errors.Is(err, syscall.EWOULDBLOCK) || attempt == lockAttempts {
+			break
+		}
+		time.Sleep(lockRetryDelay)
+	}
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		pid := readPID(f)
+		f.Close()
+		return nil, &LockedError{Dir: dir, PID: pid}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("journal: lock: %w", err)
+	}
+	if err := writePID(f, os.Getpid()); err != nil {
+		f.Close() // also drops the lock
+		return nil, fmt.Errorf("journal: lock: %w", err)
+	}
+	return &Lock{f: f}, nil
+}
+
+// writePID overwrites f's content with pid and a newline and fsyncs it. It
+// writes before truncating so a concurrent reader never sees an empty file
+// when there was a PID before.
+func writePID(f *os.File, pid int) error {
+	line := strconv.AppendInt(nil, int64(pid), 10)
+	line = append(line, '\n')
+	if _, err := f.WriteAt(line, 0); err != nil {
+		return err
+	}
+	if err := f.Truncate(int64(len(line))); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// readPID returns the PID in the first line of the lock file, or 0 if it is
+// unreadable.
+func readPID(f *os.File) int {
+	buf := make([]byte, 32)
+	n, err := f.ReadAt(buf, 0)
+	if err != nil && err != io.EOF {
+		return 0
+	}
+	buf = buf[:n]
+	for i, c := range buf {
+		if c == '\n' {
+			buf = buf[:i]
+			break
+		}
+	}
+	pid, err := strconv.Atoi(string(buf))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	return pid
+}
+
+// Release unlocks and closes the lock file; another process may then
+// acquire the directory. The lock file is not deleted. Calling Release again
+// returns nil.
+func (l *Lock) Release() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	uerr := flock(l.f, syscall.LOCK_UN)
+	cerr := l.f.Close() // closing drops the lock even if LOCK_UN failed
+	l.f = nil
+	if uerr != nil {
+		return fmt.Errorf("journal: unlock: %w", uerr)
+	}
+	if cerr != nil {
+		return fmt.Errorf("journal: unlock: %w", cerr)
+	}
+	return nil
+}
+
+// Owner reports whether a live process (possibly this one) holds dir's lock,
+// and if so its PID from the lock file (0 if unreadable). It is for `status`
+// and never takes the lock for more than a moment: it probes with a
+// non-blocking shared flock on its own file descriptor and releases it at
+// once. When the lock is free, or the lock file does not exist, it returns
+// (0, false, nil).
+func Owner(dir string) (pid int, locked bool, err error) {
+	f, err := os.Open(filepath.Join(dir, lockFileName))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("journal: owner: %w", err)
+	}
+	defer f.Close()
+	err = flock(f, syscall.LOCK_SH|syscall.LOCK_NB)
+	switch {
+	case err == nil:
+		if err := flock(f, syscall.LOCK_UN); err != nil {
+			return 0, false, fmt.Errorf("journal: owner: %w", err)
+		}
+		return 0, false, nil
+	case errors.Is(err, syscall.EWOULDBLOCK):
+		return readPID(f), true, nil
+	default:
+		return 0, false, fmt.Errorf("journal: owner: %w", err)
+	}
+}
+
+// flock applies flock(2) operation how to f, retrying on EINTR.
+func flock(f *os.File, how int) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	err = rc.Control(func(fd uintptr) {
+		for {
+			ferr = syscall.Flock(int(fd), how)
+			if ferr != syscall.EINTR {
+				return
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if ferr != nil {
+		return fmt.Errorf("flock: %w", ferr)
+	}
+	return nil
+}

@@ -1,0 +1,143 @@
+// Package tools finds the external programs av1job drives (ffmpeg, ffprobe,
+// rav1e, dav1d) and runs them with a bounded, cancellable lifetime.
+//
+// Each program can be replaced through an environment variable
+// (AV1JOB_FFMPEG, AV1JOB_FFPROBE, AV1JOB_RAV1E, AV1JOB_DAV1D), which tests use
+// to put fault-injecting stand-ins in place of the real programs.
+package tools
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Names of the programs av1job uses.
+const (
+	FFmpeg  = "ffmpeg"
+	FFprobe = "ffprobe"
+	Rav1e   = "rav1e"
+	Dav1d   = "dav1d"
+)
+
+// debianPackage names the Debian package that installs each program.
+var debianPackage = map[string]string{
+	FFmpeg:  "ffmpeg",
+	FFprobe: "ffmpeg",
+	Rav1e:   "rav1e",
+	Dav1d:   "dav1d",
+}
+
+// MissingError reports a program that is not installed.
+type MissingError struct {
+	Name string
+}
+
+func (e *MissingError) Error() string {
+	pkg := debianPackage[e.Name]
+	if pkg == "" {
+		pkg = e.Name
+	}
+	return fmt.Sprintf("%s not found in PATH (install the Debian package %s, or run scripts/install-deps.sh)", e.Name, pkg)
+}
+
+// Path returns the program to run for name: the value of AV1JOB_<NAME> when
+// set, else name looked up in PATH. It returns a *MissingError when the
+// program cannot be found.
+func Path(name string) (string, error) {
+	if p := os.Getenv("AV1JOB_" + strings.ToUpper(name)); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("AV1JOB_%s=%s: %w", strings.ToUpper(name), p, err)
+		}
+		return p, nil
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", &MissingError{Name: name}
+	}
+	return p, nil
+}
+
+// Check returns an error for the first of names that is not installed.
+func Check(names ...string) error {
+	for _, n := range names {
+		if _, err := Path(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Command returns an exec.Cmd for name that is tied to ctx: on cancellation
+// the process gets SIGTERM, and SIGKILL if it has not exited 5 s later. The
+// process also gets SIGKILL if av1job itself dies (Linux parent-death signal).
+func Command(ctx context.Context, name string, args ...string) (*exec.Cmd, error) {
+	p, err := Path(name)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, p, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 5 * time.Second
+	cmd.SysProcAttr = sysProcAttr()
+	return cmd, nil
+}
+
+// Output runs name with args and returns its standard output. A non-zero
+// exit becomes an error that carries the last lines of standard error.
+func Output(ctx context.Context, name string, args ...string) ([]byte, error) {
+	cmd, err := Command(ctx, name, args...)
+	if err != nil {
+		return nil, err
+	}
+	var stdout bytes.Buffer
+	stderr := NewTail(4096)
+	cmd.Stdout = &stdout
+	cmd.Stderr = stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.Bytes(), RunError(name, err, stderr)
+	}
+	return stdout.Bytes(), nil
+}
+
+// RunError wraps a failed run of name with the tail of its standard error.
+func RunError(name string, err error, stderr *Tail) error {
+	msg := strings.TrimSpace(stderr.String())
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && msg != "" {
+		return fmt.Errorf("%s: %s: %w", name, LastLine(msg), err)
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+// Clean strips what ffmpeg puts before a message: "[matroska,webm @
+// 0x55...] " and "path: ".
+func Clean(line, path string) string {
+	line = strings.TrimSpace(line)
+	if strings.HasPrefix(line, "[") {
+		if i := strings.Index(line, "] "); i > 0 && strings.Contains(line[:i], " @ ") {
+			line = line[i+2:]
+		}
+	}
+	if path != "" {
+		line = strings.TrimPrefix(line, path+": ")
+	}
+	return line
+}
+
+// LastLine returns the last non-empty line of s.
+func LastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			return l
+		}
+	}
+	return ""
+}
