@@ -1,0 +1,102 @@
+package plan
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestScenes(t *testing.T) {
+	cases := []struct {
+		name           string
+		cuts           []int
+		frames         int
+		minLen, maxLen int
+		want           []int
+	}{
+		{"no cuts", nil, 100, 24, 0, []int{0}},
+		{"cuts kept", []int{0, 30, 60}, 100, 24, 0, []int{0, 30, 60}},
+		{"unsorted and duplicate", []int{60, 30, 30, 0}, 100, 24, 0, []int{0, 30, 60}},
+		{"short scene merged into the one before", []int{0, 30, 40, 80}, 110, 24, 0, []int{0, 30, 80}},
+		{"short last scene merged", []int{0, 50, 90}, 100, 24, 0, []int{0, 50}},
+		{"cut at or past the end ignored", []int{100, 120}, 100, 1, 0, []int{0}},
+		{"long scene split evenly", []int{0}, 100, 1, 40, []int{0, 33, 66}},
+		{"exact multiple", []int{0}, 80, 1, 40, []int{0, 40}},
+		{"split after a cut", []int{0, 10}, 100, 5, 50, []int{0, 10, 55}},
+		{"min 1 keeps every cut", []int{1, 2, 3}, 5, 1, 0, []int{0, 1, 2, 3}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Scenes(tc.cuts, tc.frames, tc.minLen, tc.maxLen)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("Scenes(%v, %d, %d, %d) = %v, want %v", tc.cuts, tc.frames, tc.minLen, tc.maxLen, got, tc.want)
+			}
+			// Invariants: starts at 0, increasing, every scene within max.
+			chunks := Chunks(got, tc.frames)
+			total := 0
+			for _, c := range chunks {
+				if c.Frames() <= 0 || (tc.maxLen > 0 && c.Frames() > tc.maxLen) {
+					t.Errorf("%v: bad length", c)
+				}
+				total += c.Frames()
+			}
+			if total != tc.frames {
+				t.Errorf("chunks cover %d frames, want %d", total, tc.frames)
+			}
+		})
+	}
+}
+
+func TestLongestFirst(t *testing.T) {
+	cs := Chunks([]int{0, 10, 40, 50}, 80)
+	got := LongestFirst(cs)
+	var ids []int
+	for _, c := range got {
+		ids = append(ids, c.ID)
+	}
+	if want := []int{1, 3, 0, 2}; !reflect.DeepEqual(ids, want) {
+		t.Fatalf("order %v, want %v", ids, want)
+	}
+}
+
+func TestDiff(t *testing.T) {
+	old := Fingerprint{"speed": "6", "encoder": "rav1e 0.5.1", "gone": "x"}
+	cur := Fingerprint{"speed": "4", "encoder": "rav1e 0.5.1", "new": "y"}
+	got := FormatChanges(Diff(old, cur))
+	want := "gone: x -> (none); new: (none) -> y; speed: 6 -> 4"
+	if got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if len(Diff(old, old)) != 0 {
+		t.Fatal("a fingerprint differs from itself")
+	}
+	if old.Sum() == cur.Sum() || old.Sum() != (Fingerprint{"gone": "x", "encoder": "rav1e 0.5.1", "speed": "6"}).Sum() {
+		t.Fatal("Sum must depend on content only")
+	}
+}
+
+func TestSourceIdentity(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a")
+	big := strings.Repeat("x", 3<<20)
+	write := func(s string) {
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(big)
+	s1, _, h1, err := SourceIdentity(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(big[:len(big)-1] + "y") // same size, last byte differs
+	s2, _, h2, _ := SourceIdentity(p)
+	if s1 != s2 || h1 == h2 {
+		t.Fatalf("a change in the tail must change the sample hash (%s %s)", h1, h2)
+	}
+	if _, _, _, err := SourceIdentity(filepath.Join(dir, "missing")); err == nil {
+		t.Fatal("missing file must be an error")
+	}
+}

@@ -1,0 +1,203 @@
+// Package probe reads what av1job needs to know about a source file from
+// ffprobe: its streams, the video's size, exact frame rate, pixel format and
+// colour description. It decodes nothing; frame counting and timestamps come
+// from the scene pass (package scene).
+package probe
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/av1job/av1job/internal/tools"
+)
+
+// Source describes an input file.
+type Source struct {
+	Path     string
+	Size     int64
+	Format   string  // ffprobe's format_name, e.g. "matroska,webm"
+	Duration float64 // seconds, from the container; 0 when unknown
+	Video    Video
+	Streams  []Stream // every stream, the video included, in file order
+}
+
+// Video describes the source's first video stream (cover art excluded).
+type Video struct {
+	Index     int
+	Codec     string
+	Width     int
+	Height    int
+	PixFmt    string // ffmpeg's pixel format name
+	FrameRate *big.Rat
+	Duration  float64 // seconds; 0 when unknown
+	NbFrames  int     // from the container; 0 when unknown
+	Color     Color
+}
+
+// Color is a video's colour description in ffmpeg's names; empty fields are
+// unspecified.
+type Color struct {
+	Range     string // "tv" or "pc"
+	Primaries string
+	Transfer  string
+	Matrix    string
+}
+
+// Stream is one stream of the source.
+type Stream struct {
+	Index    int
+	Type     string // video, audio, subtitle, attachment, data
+	Codec    string
+	Language string
+	CoverArt bool // a video stream that is an attached picture
+}
+
+// InputError is a problem with an input file: it names the file and what is
+// wrong with it. Retrying does not help.
+type InputError struct {
+	Path string
+	Msg  string
+}
+
+func (e *InputError) Error() string { return e.Path + ": " + e.Msg }
+
+type ffStream struct {
+	Index        int               `json:"index"`
+	CodecType    string            `json:"codec_type"`
+	CodecName    string            `json:"codec_name"`
+	Width        int               `json:"width"`
+	Height       int               `json:"height"`
+	PixFmt       string            `json:"pix_fmt"`
+	RFrameRate   string            `json:"r_frame_rate"`
+	AvgFrameRate string            `json:"avg_frame_rate"`
+	Duration     string            `json:"duration"`
+	NbFrames     string            `json:"nb_frames"`
+	ColorRange   string            `json:"color_range"`
+	ColorSpace   string            `json:"color_space"`
+	ColorTrans   string            `json:"color_transfer"`
+	ColorPrim    string            `json:"color_primaries"`
+	Disposition  map[string]int    `json:"disposition"`
+	Tags         map[string]string `json:"tags"`
+}
+
+type ffOutput struct {
+	Streams []ffStream `json:"streams"`
+	Format  struct {
+		FormatName string `json:"format_name"`
+		Duration   string `json:"duration"`
+	} `json:"format"`
+}
+
+// Probe runs ffprobe on path. A file ffprobe cannot read, or one with no
+// video stream, gives an *InputError.
+func Probe(ctx context.Context, path string) (*Source, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, &InputError{Path: path, Msg: errMsg(err)}
+	}
+	if fi.IsDir() {
+		return nil, &InputError{Path: path, Msg: "is a directory, not a video file"}
+	}
+	out, err := tools.Output(ctx, tools.FFprobe, "-v", "error", "-show_format", "-show_streams", "-of", "json", "--", path)
+	if err != nil {
+		var miss *tools.MissingError
+		if errors.As(err, &miss) || ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, &InputError{Path: path, Msg: "not a video file, or damaged (ffprobe: " + tools.Clean(tools.LastLine(stderrOf(err)), path) + ")"}
+	}
+	return parse(path, fi.Size(), out)
+}
+
+func parse(path string, size int64, out []byte) (*Source, error) {
+	var ff ffOutput
+	if err := json.Unmarshal(out, &ff); err != nil {
+		return nil, fmt.Errorf("probe: %s: parse ffprobe output: %w", path, err)
+	}
+	src := &Source{Path: path, Size: size, Format: ff.Format.FormatName, Duration: parseFloat(ff.Format.Duration)}
+	found := false
+	for _, s := range ff.Streams {
+		st := Stream{Index: s.Index, Type: s.CodecType, Codec: s.CodecName, Language: s.Tags["language"],
+			CoverArt: s.CodecType == "video" && s.Disposition["attached_pic"] == 1}
+		src.Streams = append(src.Streams, st)
+		if s.CodecType != "video" || st.CoverArt || found {
+			continue
+		}
+		found = true
+		v := Video{Index: s.Index, Codec: s.CodecName, Width: s.Width, Height: s.Height, PixFmt: s.PixFmt,
+			Duration: parseFloat(s.Duration), Color: Color{Range: s.ColorRange, Primaries: s.ColorPrim, Transfer: s.ColorTrans, Matrix: s.ColorSpace}}
+		v.NbFrames, _ = strconv.Atoi(s.NbFrames)
+		if v.Duration == 0 {
+			if d, ok := s.Tags["DURATION"]; ok {
+				v.Duration = parseClock(d)
+			}
+		}
+		v.FrameRate = rate(s.RFrameRate)
+		if v.FrameRate == nil {
+			v.FrameRate = rate(s.AvgFrameRate)
+		}
+		src.Video = v
+	}
+	if !found {
+		if len(ff.Streams) == 0 {
+			return nil, &InputError{Path: path, Msg: "not a video file (no streams)"}
+		}
+		return nil, &InputError{Path: path, Msg: "has no video stream"}
+	}
+	v := src.Video
+	if v.Width <= 0 || v.Height <= 0 || v.PixFmt == "" {
+		return nil, &InputError{Path: path, Msg: fmt.Sprintf("video stream %d has no size or pixel format (%s)", v.Index, v.Codec)}
+	}
+	if v.FrameRate == nil {
+		return nil, &InputError{Path: path, Msg: "video stream has no frame rate"}
+	}
+	return src, nil
+}
+
+// rate parses "num/den"; nil when absent or zero.
+func rate(s string) *big.Rat {
+	r, ok := new(big.Rat).SetString(s)
+	if !ok || r.Sign() <= 0 {
+		return nil
+	}
+	return r
+}
+
+func parseFloat(s string) float64 {
+	f, _ := strconv.ParseFloat(s, 64)
+	return f
+}
+
+// parseClock parses Matroska's "HH:MM:SS.nnnnnnnnn" duration tag.
+func parseClock(s string) float64 {
+	var h, m int
+	var sec float64
+	if _, err := fmt.Sscanf(s, "%d:%d:%f", &h, &m, &sec); err != nil {
+		return 0
+	}
+	return float64(h*3600+m*60) + sec
+}
+
+// stderrOf extracts the program's message from a tools.Output error of the
+// form "ffprobe: MESSAGE: exit status N".
+func stderrOf(err error) string {
+	s := strings.TrimPrefix(err.Error(), "ffprobe: ")
+	if i := strings.LastIndex(s, ": exit status"); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func errMsg(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,51 @@
+package scene
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const sample = `frame:0    pts:0       pts_time:0
+lavfi.scd.mafd=0.000
+lavfi.scd.score=0.000
+frame:1    pts:42      pts_time:0.042
+lavfi.scd.mafd=0.799
+lavfi.scd.score=0.799
+frame:2    pts:83      pts_time:0.083
+lavfi.scd.mafd=30.1
+lavfi.scd.score=29.3
+frame:3    pts:125     pts_time:0.125
+lavfi.scd.score=0.2
+`
+
+func TestParse(t *testing.T) {
+	var seen []int
+	a, err := parse(strings.NewReader(sample), func(n int) { seen = append(seen, n) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Frames != 4 || !reflect.DeepEqual(a.PTS, []float64{0, 0.042, 0.083, 0.125}) || a.Scores[2] != 29.3 {
+		t.Fatalf("parsed %+v", a)
+	}
+	if got := a.Cuts(10); !reflect.DeepEqual(got, []int{0, 2}) {
+		t.Fatalf("cuts %v", got)
+	}
+	if len(seen) == 0 || seen[len(seen)-1] != 4 {
+		t.Fatalf("progress %v", seen)
+	}
+	if _, err := parse(strings.NewReader("frame:0 pts:1 pts_time:1\nframe:1 pts:0 pts_time:0.5\n"), nil); err == nil {
+		t.Fatal("decreasing timestamps must be an error")
+	}
+}
+
+func TestVariableRate(t *testing.T) {
+	cfr := &Analysis{PTS: []float64{0, 0.042, 0.083, 0.125, 0.167, 0.209}} // Matroska ms rounding of 24000/1001
+	if vfr, _ := cfr.VariableRate(24000.0 / 1001); vfr {
+		t.Fatal("ms-rounded 23.976 fps reported as variable")
+	}
+	vfr := &Analysis{PTS: []float64{0, 0.042, 0.083, 0.2, 0.25}}
+	if v, at := vfr.VariableRate(24000.0 / 1001); !v || at != 3 {
+		t.Fatalf("variable rate not found: %v %d", v, at)
+	}
+}
