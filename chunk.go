@@ -1,0 +1,194 @@
+package av1job
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/av1job/av1job/internal/encode"
+	"github.com/av1job/av1job/internal/ivf"
+	"github.com/av1job/av1job/internal/journal"
+	"github.com/av1job/av1job/internal/plan"
+	"github.com/av1job/av1job/internal/source"
+)
+
+// chunkSink writes an encoder's output for one chunk to its .part file,
+// hashing and counting as it goes.
+type chunkSink struct {
+	path   string // final path; the sink writes path + ".part"
+	width  int
+	height int
+	f      *os.File
+	h      hash.Hash
+	w      *ivf.Writer
+	size   int64
+	frames int
+	onUnit func() // called after each temporal unit is written
+}
+
+func (s *chunkSink) Write(p []byte) (int, error) {
+	n, err := s.f.Write(p)
+	s.h.Write(p[:n])
+	s.size += int64(n)
+	return n, err
+}
+
+func (s *chunkSink) Header(h ivf.Header) error {
+	if int(h.Width) != s.width || int(h.Height) != s.height {
+		return fmt.Errorf("encoder output is %dx%d, source is %dx%d", h.Width, h.Height, s.width, s.height)
+	}
+	f, err := os.OpenFile(s.path+".part", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("chunk file: %w", err)
+	}
+	s.f, s.h = f, sha256.New()
+	h.Frames = 0
+	w, err := ivf.NewWriter(s, h)
+	if err != nil {
+		return fmt.Errorf("chunk file: %s: %w", s.path+".part", err)
+	}
+	s.w = w
+	return nil
+}
+
+func (s *chunkSink) Frame(fr ivf.Frame) error {
+	if fr.PTS != uint64(s.frames) {
+		return fmt.Errorf("encoder output: temporal unit %d has timestamp %d", s.frames, fr.PTS)
+	}
+	if s.frames == 0 && !ivf.IsKeyframe(fr.Data) {
+		return errors.New("encoder output: the first temporal unit is not a keyframe with a sequence header")
+	}
+	if err := s.w.WriteFrame(fr.PTS, fr.Data); err != nil {
+		return fmt.Errorf("chunk file: %s: %w", s.path+".part", err)
+	}
+	s.frames++
+	if s.onUnit != nil {
+		s.onUnit()
+	}
+	return nil
+}
+
+// commit makes the chunk file durable under its final name: fsync the
+// .part file, rename it, fsync the directory. Only then may the journal
+// record it.
+func (s *chunkSink) commit() (record, error) {
+	if s.f == nil {
+		return record{}, errors.New("encoder wrote no output")
+	}
+	if err := s.f.Sync(); err != nil {
+		return record{}, fmt.Errorf("chunk file: sync %s: %w", s.f.Name(), err)
+	}
+	if err := s.f.Close(); err != nil {
+		return record{}, fmt.Errorf("chunk file: close %s: %w", s.f.Name(), err)
+	}
+	s.f = nil
+	if err := os.Rename(s.path+".part", s.path); err != nil {
+		return record{}, fmt.Errorf("chunk file: %w", err)
+	}
+	if err := journal.SyncDir(filepath.Dir(s.path)); err != nil {
+		return record{}, err
+	}
+	return record{Type: recDone, Size: s.size, SHA256: hex.EncodeToString(s.h.Sum(nil))}, nil
+}
+
+// discard closes and removes a .part file that will not be committed.
+func (s *chunkSink) discard() {
+	if s.f != nil {
+		_ = s.f.Close()
+		s.f = nil
+	}
+	_ = os.Remove(s.path + ".part")
+}
+
+// encodeChunk encodes one chunk: ffmpeg reads frames [Start,End) of the
+// source as Y4M, av1job passes them to the encoder one frame at a time,
+// and the encoder's temporal units go to the chunk file. On success the
+// chunk file is durable and its record is returned (not yet journalled).
+//
+//	ffmpeg ──y4m──▶ feed loop (counts frames in) ──▶ encoder ──IVF──▶ chunkSink (counts units out) ──▶ NNNNN.ivf.part
+//
+// Shutdown order: the feed loop ends at the source's EOF or on error; then
+// Session.Close ends the encoder's input and waits for its last unit; then
+// ffmpeg is reaped.
+func (j *job) encodeChunk(ctx context.Context, c plan.Chunk, onUnit func()) (rec record, err error) {
+	sink := &chunkSink{path: chunkPath(j.dir, c.ID), width: j.src.Video.Width, height: j.src.Video.Height, onUnit: onUnit}
+	defer func() {
+		if err != nil {
+			sink.discard()
+		}
+	}()
+	rng := source.Range{Path: j.src.Path, Stream: j.st.Stream, PixFmt: j.st.PixFmt, PTS: j.st.PTS, Start: c.Start, End: c.End}
+	sctx, cancelSource := context.WithCancel(ctx)
+	defer cancelSource()
+	in, wait, err := source.Open(sctx, rng)
+	if err != nil {
+		return record{}, err
+	}
+	waited := false
+	defer func() {
+		if !waited {
+			cancelSource()
+			_ = wait()
+		}
+	}()
+	y4m, err := source.NewReader(in)
+	if err != nil {
+		return record{}, fmt.Errorf("source: %w", err)
+	}
+	sess, err := j.enc.Start(ctx, y4m.Header(), j.encSettings, sink)
+	if err != nil {
+		return record{}, err
+	}
+	buf := make([]byte, y4m.FrameSize())
+	for {
+		err := y4m.ReadFrame(buf)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err == nil && y4m.Frames() > c.Frames() {
+			err = fmt.Errorf("source: ffmpeg gave more than %d frames", c.Frames())
+		}
+		if err == nil {
+			err = sess.WriteFrame(buf)
+		}
+		if err != nil {
+			sess.Abort()
+			if werr := wait(); werr != nil && ctx.Err() == nil {
+				err = werr
+			}
+			waited = true
+			return record{}, err
+		}
+	}
+	waited = true
+	if err := wait(); err != nil {
+		sess.Abort()
+		return record{}, err
+	}
+	if err := sess.Close(); err != nil {
+		return record{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return record{}, err
+	}
+	if y4m.Frames() != c.Frames() {
+		return record{}, fmt.Errorf("source: ffmpeg gave %d frames for %s, want %d", y4m.Frames(), c, c.Frames())
+	}
+	if sink.frames != c.Frames() {
+		return record{}, fmt.Errorf("encoder: %d temporal units out for %d frames in", sink.frames, c.Frames())
+	}
+	rec, err = sink.commit()
+	if err != nil {
+		return record{}, err
+	}
+	rec.Chunk, rec.Start, rec.End = c.ID, c.Start, c.End
+	return rec, nil
+}
+
+var _ encode.Sink = (*chunkSink)(nil)

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/av1job/av1job"
+)
+
+func newEncodeCmd() *cobra.Command {
+	o := av1job.NewOptions("", "")
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "encode INPUT -o OUTPUT [flags] [-- RAV1E ARGS]",
+		Short: "Encode (or resume encoding) INPUT to OUTPUT",
+		Long: `Encode INPUT to AV1 in OUTPUT, whose extension picks the container
+(.mkv, .webm, .mp4, or .ivf for the video alone).
+
+The source is split into chunks at scene cuts; chunks are encoded in parallel
+and recorded in a job directory beside the output (OUTPUT.av1job). If the
+command is stopped, crashes or the machine goes down, running the same command
+again continues where it left off. Arguments after -- go to rav1e.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			n := len(args)
+			if at := cmd.ArgsLenAtDash(); at >= 0 {
+				n = at
+			}
+			if n != 1 {
+				return &usageErr{fmt.Errorf("encode takes one INPUT file (got %d)", n)}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Input = args[0]
+			if at := cmd.ArgsLenAtDash(); at >= 0 {
+				o.Extra = args[at:]
+			}
+			if cmd.Flags().Changed("bitrate") && cmd.Flags().Changed("quantizer") {
+				return &usageErr{errors.New("--quantizer and --bitrate exclude each other")}
+			}
+			if o.JobDir == "" && o.Output != "" {
+				o.JobDir = o.Output + ".av1job"
+			}
+			var rep *reporter
+			if !quiet {
+				rep = newReporter(os.Stderr)
+				o.Events = rep.handle
+			}
+			err := av1job.Run(cmd.Context(), o)
+			if rep != nil {
+				rep.close(err == nil)
+			}
+			if errors.Is(err, context.Canceled) {
+				return &exitError{code: exitInterrupted, err: fmt.Errorf("stopped; finished chunks are kept in %s; run the same command to resume", o.JobDir)}
+			}
+			if err == nil && !quiet {
+				fmt.Fprintf(os.Stderr, "av1job: wrote %s\n", o.Output)
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.Output, "output", "o", "", "output file (.mkv, .webm, .mp4 or .ivf)")
+	f.IntVarP(&o.Speed, "speed", "s", o.Speed, "rav1e speed, 0 (best) to 10 (fastest)")
+	f.IntVarP(&o.Quantizer, "quantizer", "q", o.Quantizer, "rav1e quantizer, 0-255 (lower is better quality)")
+	f.IntVarP(&o.Bitrate, "bitrate", "b", 0, "target bitrate in kbit/s instead of a quantizer")
+	f.IntVarP(&o.Workers, "workers", "w", 0, "chunks encoded at once (default: from cores and memory)")
+	f.IntVar(&o.MinSceneLen, "min-scene-len", o.MinSceneLen, "shortest chunk, in frames")
+	f.Float64Var(&o.MaxSceneLen, "max-scene-len", o.MaxSceneLen, "longest chunk, in seconds")
+	f.Float64Var(&o.SceneThreshold, "scene-threshold", o.SceneThreshold, "scene-change score that starts a chunk (ffmpeg scdet)")
+	f.StringVar(&o.JobDir, "job-dir", "", "job directory (default OUTPUT.av1job)")
+	f.BoolVarP(&o.Overwrite, "overwrite", "y", false, "overwrite an existing output")
+	f.BoolVar(&o.Restart, "restart", false, "discard an existing job for this output and start again")
+	f.BoolVar(&o.Keep, "keep", false, "keep the job directory after success")
+	f.BoolVar(&quiet, "quiet", false, "print nothing but errors")
+	cmd.Flags().SetInterspersed(true)
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageErr{err} })
+	return cmd
+}

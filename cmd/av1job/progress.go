@@ -1,0 +1,153 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
+
+	"github.com/av1job/av1job"
+)
+
+// logInterval is how often progress is logged when stderr is not a terminal.
+const logInterval = 5 * time.Second
+
+// reporter shows a job's events: a progress bar on a terminal, a log line
+// every few seconds otherwise.
+type reporter struct {
+	out io.Writer
+	tty bool
+
+	mu        sync.Mutex
+	last      av1job.Event
+	start     time.Time // when encoding began in this run
+	startDone int       // frames done when encoding began
+	lastLog   time.Time
+
+	p        *mpb.Progress
+	scanBar  *mpb.Bar
+	frameBar *mpb.Bar
+}
+
+func newReporter(out *os.File) *reporter {
+	r := &reporter{out: out, tty: term.IsTerminal(int(out.Fd())), lastLog: time.Now()}
+	if r.tty {
+		r.p = mpb.New(mpb.WithOutput(out), mpb.WithWidth(32), mpb.WithRefreshRate(200*time.Millisecond))
+	}
+	return r
+}
+
+func (r *reporter) printf(format string, a ...any) {
+	msg := fmt.Sprintf(format, a...)
+	if r.p != nil {
+		fmt.Fprintln(r.p, msg)
+		return
+	}
+	fmt.Fprintln(r.out, msg)
+}
+
+func (r *reporter) handle(e av1job.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.last = e
+	switch e.Kind {
+	case av1job.EventAnalyzing:
+		if r.p != nil {
+			if r.scanBar == nil {
+				r.scanBar = r.p.AddBar(0, mpb.PrependDecorators(decor.Name("scenes ", decor.WCSyncSpaceR)),
+					mpb.AppendDecorators(decor.CurrentNoUnit("%d frames")), mpb.BarRemoveOnComplete())
+			}
+			r.scanBar.SetCurrent(int64(e.Decoded))
+		} else if time.Since(r.lastLog) >= logInterval {
+			r.lastLog = time.Now()
+			fmt.Fprintf(r.out, "av1job: detecting scenes: %d frames decoded\n", e.Decoded)
+		}
+	case av1job.EventPlanned:
+		if r.scanBar != nil {
+			r.scanBar.SetTotal(-1, true)
+		}
+		r.start, r.startDone = e.Time, e.Frames
+		if e.Resumed > 0 {
+			r.printf("av1job: resuming: %d/%d frames, %d/%d chunks already done", e.Frames, e.FramesTotal, e.Chunks, e.ChunksTotal)
+		} else {
+			r.printf("av1job: %d frames in %d chunks", e.FramesTotal, e.ChunksTotal)
+		}
+		if r.p != nil {
+			r.frameBar = r.p.AddBar(int64(e.FramesTotal),
+				mpb.PrependDecorators(decor.Name("encode ", decor.WCSyncSpaceR)),
+				mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return r.line() })))
+			r.frameBar.SetCurrent(int64(e.Frames))
+		}
+	case av1job.EventFrames, av1job.EventChunkDone:
+		if r.frameBar != nil {
+			r.frameBar.SetCurrent(int64(e.Frames))
+		} else if time.Since(r.lastLog) >= logInterval || e.Kind == av1job.EventChunkDone && e.Chunks == e.ChunksTotal {
+			r.lastLog = time.Now()
+			fmt.Fprintf(r.out, "av1job: %s\n", r.line())
+		}
+	case av1job.EventRetry:
+		r.printf("av1job: chunk %d failed, trying again: %v", e.Chunk, e.Err)
+	case av1job.EventFinishing:
+		if r.frameBar != nil {
+			r.frameBar.SetCurrent(int64(e.Frames))
+		}
+		if r.p == nil {
+			fmt.Fprintf(r.out, "av1job: %s\n", e.Msg)
+		}
+	case av1job.EventWarning:
+		r.printf("av1job: warning: %s", e.Msg)
+	}
+}
+
+// line is the progress summary: frames, chunks, speed, ETA, size.
+// Frames done before this run count in the totals but not in the speed.
+func (r *reporter) line() string {
+	e := r.last
+	s := fmt.Sprintf("%d/%d frames  %d/%d chunks", e.Frames, e.FramesTotal, e.Chunks, e.ChunksTotal)
+	el := time.Since(r.start).Seconds()
+	if n := e.Frames - r.startDone; n > 0 && el > 0 {
+		fps := float64(n) / el
+		eta := time.Duration(float64(e.FramesTotal-e.Frames) / fps * float64(time.Second)).Round(time.Second)
+		s += fmt.Sprintf("  %.1f fps  ETA %s", fps, eta)
+	}
+	if e.BytesFrames > 0 {
+		// Estimated from the finished chunks: their bytes per frame.
+		s += fmt.Sprintf("  ~%s", size(float64(e.Bytes)/float64(e.BytesFrames)*float64(e.FramesTotal)))
+	}
+	return s
+}
+
+func size(b float64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", b/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", b/(1<<20))
+	}
+	return fmt.Sprintf("%.0f KiB", b/(1<<10))
+}
+
+// close ends the bars.
+func (r *reporter) close(ok bool) {
+	if r.p == nil {
+		return
+	}
+	r.mu.Lock()
+	for _, b := range []*mpb.Bar{r.scanBar, r.frameBar} {
+		if b == nil {
+			continue
+		}
+		if ok {
+			b.SetTotal(-1, true)
+		} else {
+			b.Abort(false)
+		}
+	}
+	r.mu.Unlock()
+	r.p.Wait()
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/av1job/av1job"
+)
+
+func newStatusCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status JOB",
+		Short: "Print a job's state and progress (JOB is the output path or the job directory)",
+		Args:  exactArgs(1, "status takes one JOB"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := av1job.Status(args[0])
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			if asJSON {
+				return json.NewEncoder(os.Stdout).Encode(st)
+			}
+			pct := 0.0
+			if st.FramesTotal > 0 {
+				pct = 100 * float64(st.FramesDone) / float64(st.FramesTotal)
+			}
+			fmt.Printf("%s: %s", st.Job, st.State)
+			if st.PID > 0 {
+				fmt.Printf(" (pid %d)", st.PID)
+			}
+			if st.FramesTotal > 0 {
+				fmt.Printf(", %d/%d frames (%.1f %%), %d/%d chunks", st.FramesDone, st.FramesTotal, pct, st.ChunksDone, st.ChunksTotal)
+			}
+			fmt.Println()
+			if st.Error != "" {
+				fmt.Println("error:", st.Error)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}

@@ -1,0 +1,36 @@
+package av1job
+
+import "time"
+
+// EventKind says what an Event reports.
+type EventKind int
+
+// Event kinds, in the order a job emits them.
+const (
+	EventAnalyzing  EventKind = iota // decoding the source for scene detection; Frames decoded so far
+	EventPlanned                     // chunks planned or loaded; totals and what is done already
+	EventChunkStart                  // a chunk started encoding
+	EventFrames                      // a chunk emitted temporal units; Frames is the job's total done
+	EventChunkDone                   // a chunk was recorded done
+	EventRetry                       // a chunk failed and is tried again; Err says why
+	EventFinishing                   // joining, muxing and checking the output
+	EventDone                        // the output is in place
+	EventWarning                     // something the user should know; Msg
+)
+
+// Event reports progress or a change of state.
+type Event struct {
+	Kind        EventKind
+	Time        time.Time
+	Chunk       int    // chunk ID, for chunk events
+	Decoded     int    // frames decoded so far, for EventAnalyzing
+	Frames      int    // frames done (encoded and written) over the whole job
+	FramesTotal int    // frames in the source
+	Chunks      int    // chunks done
+	ChunksTotal int    // chunks in the plan
+	Resumed     int    // frames that were done before this run started
+	Bytes       int64  // bytes of the chunks recorded done
+	BytesFrames int    // frames of the chunks recorded done
+	Msg         string // warning text, or the stage of EventFinishing
+	Err         error
+}

@@ -1,0 +1,190 @@
+package encode
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/av1job/av1job/internal/ivf"
+	"github.com/av1job/av1job/internal/source"
+	"github.com/av1job/av1job/internal/tools"
+)
+
+// Rav1e encodes with the rav1e command-line program, one process per chunk.
+type Rav1e struct{}
+
+// Name returns "rav1e".
+func (Rav1e) Name() string { return "rav1e" }
+
+// Version returns the first line of `rav1e --version`.
+func (Rav1e) Version(ctx context.Context) (string, error) {
+	out, err := tools.Output(ctx, tools.Rav1e, "--version")
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0]), nil
+}
+
+// Args returns rav1e's arguments for s: read Y4M from stdin, write IVF to
+// stdout, one keyframe at the first frame.
+func Args(s Settings) []string {
+	args := []string{"-", "-o", "-", "--quiet", "--no-scene-detection", "--keyint", "0",
+		"--speed", strconv.Itoa(s.Speed)}
+	if s.Bitrate > 0 {
+		args = append(args, "--bitrate", strconv.Itoa(s.Bitrate))
+	} else {
+		args = append(args, "--quantizer", strconv.Itoa(s.Quantizer))
+	}
+	if s.Threads > 0 {
+		args = append(args, "--threads", strconv.Itoa(s.Threads))
+	}
+	args = append(args, colorArgs(s)...)
+	return append(args, s.Extra...)
+}
+
+// colorArgs signals the source's colour description in the AV1 sequence
+// header, unless the pass-through arguments set it.
+func colorArgs(s Settings) []string {
+	user := map[string]bool{}
+	for _, a := range s.Extra {
+		name, _, _ := strings.Cut(a, "=")
+		user[name] = true
+	}
+	var args []string
+	add := func(flag string, table map[string]string, v string) {
+		if r, ok := table[v]; ok && !user[flag] {
+			args = append(args, flag, r)
+		}
+	}
+	add("--primaries", primaries, s.Color.Primaries)
+	add("--transfer", transfers, s.Color.Transfer)
+	add("--matrix", matrices, s.Color.Matrix)
+	if s.FullRange && !user["--range"] {
+		args = append(args, "--range", "Full")
+	}
+	return args
+}
+
+// Start runs rav1e for one chunk.
+func (Rav1e) Start(ctx context.Context, hdr source.Header, s Settings, sink Sink) (Session, error) {
+	cmd, err := tools.Command(ctx, tools.Rav1e, Args(s)...)
+	if err != nil {
+		return nil, err
+	}
+	stderr := tools.NewTail(8192)
+	cmd.Stderr = stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("rav1e: %w", err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("rav1e: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("rav1e: start: %w", err)
+	}
+	p := &procSession{cmd: cmd, stderr: stderr, stdin: bufio.NewWriterSize(stdin, 1<<20), stdinC: stdin, readDone: make(chan error, 1)}
+	go func() { p.readDone <- readIVF(stdout, sink) }()
+	if _, err := fmt.Fprintf(p.stdin, "%s\n", hdr.Raw); err != nil {
+		p.Abort()
+		return nil, p.fail(fmt.Errorf("write header: %w", err))
+	}
+	return p, nil
+}
+
+// readIVF passes the IVF stream on r to sink, then drains r so that the
+// encoder never blocks on a full pipe.
+func readIVF(r io.Reader, sink Sink) error {
+	defer io.Copy(io.Discard, r) //nolint:errcheck // draining only
+	rd, err := ivf.NewReader(r)
+	if err != nil {
+		return err
+	}
+	if err := sink.Header(rd.Header()); err != nil {
+		return err
+	}
+	for {
+		f, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := sink.Frame(f); err != nil {
+			return err
+		}
+	}
+}
+
+type procSession struct {
+	cmd      *exec.Cmd
+	stderr   *tools.Tail
+	stdin    *bufio.Writer
+	stdinC   io.Closer
+	readDone chan error
+	once     sync.Once
+	waitErr  error
+}
+
+func (p *procSession) WriteFrame(planes []byte) error {
+	if _, err := p.stdin.WriteString("FRAME\n"); err != nil {
+		return p.fail(fmt.Errorf("write frame: %w", err))
+	}
+	if _, err := p.stdin.Write(planes); err != nil {
+		return p.fail(fmt.Errorf("write frame: %w", err))
+	}
+	return nil
+}
+
+// fail turns a broken pipe into rav1e's own exit error when it has died.
+func (p *procSession) fail(err error) error {
+	if errors.Is(err, syscall.EPIPE) {
+		if werr := p.wait(); werr != nil {
+			return werr
+		}
+	}
+	return fmt.Errorf("rav1e: %w", err)
+}
+
+func (p *procSession) Close() error {
+	ferr := p.stdin.Flush()
+	cerr := p.stdinC.Close()
+	rerr := <-p.readDone
+	p.readDone <- rerr
+	werr := p.wait()
+	switch {
+	case werr != nil:
+		return werr
+	case ferr != nil:
+		return fmt.Errorf("rav1e: write: %w", ferr)
+	case cerr != nil:
+		return fmt.Errorf("rav1e: close input: %w", cerr)
+	case rerr != nil:
+		return fmt.Errorf("rav1e: output: %w", rerr)
+	}
+	return nil
+}
+
+func (p *procSession) wait() error {
+	p.once.Do(func() {
+		if err := p.cmd.Wait(); err != nil {
+			p.waitErr = tools.RunError("rav1e", err, p.stderr)
+		}
+	})
+	return p.waitErr
+}
+
+func (p *procSession) Abort() {
+	_ = p.cmd.Process.Kill()
+	_ = p.stdinC.Close()
+	_ = p.wait()
+}

@@ -1,0 +1,116 @@
+package av1job
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/av1job/av1job/internal/encode"
+)
+
+// Options describe a job.
+type Options struct {
+	Input  string
+	Output string // its extension picks the container: .mkv, .webm, .mp4 or .ivf
+	JobDir string // default Output + ".av1job"
+
+	Speed     int      // rav1e speed, 0-10; default 6
+	Quantizer int      // 0-255; default 100; ignored when Bitrate is set
+	Bitrate   int      // kbit/s; 0 for constant quantizer
+	Extra     []string // arguments passed through to rav1e
+
+	Workers          int     // parallel encoders; 0 chooses from cores and memory
+	MinSceneLen      int     // frames; default 24
+	MaxSceneLen      float64 // seconds; default 10
+	SceneThreshold   float64 // scdet score that starts a scene; default scene.DefaultThreshold
+	Overwrite        bool    // replace an existing output
+	Restart          bool    // discard an existing job directory whose settings differ
+	Keep             bool    // keep the job directory after success
+	ProgressInterval time.Duration
+
+	// Events, when set, receives progress and state events. It is called
+	// from several goroutines, one call at a time.
+	Events func(Event)
+}
+
+// Containers av1job writes, by output extension.
+var containers = map[string]string{".mkv": "matroska", ".webm": "webm", ".mp4": "mp4", ".ivf": "ivf"}
+
+// NewOptions returns options with rav1e's own defaults (speed 6,
+// quantizer 100) and av1job's planning defaults.
+func NewOptions(input, output string) Options {
+	o := Options{Input: input, Output: output, Speed: 6, Quantizer: 100}
+	o.defaults()
+	return o
+}
+
+// defaults fills unset planning fields; zero encoder settings are valid
+// values and stay as they are.
+func (o *Options) defaults() {
+	if o.MinSceneLen == 0 {
+		o.MinSceneLen = 24
+	}
+	if o.MaxSceneLen == 0 {
+		o.MaxSceneLen = 10
+	}
+	if o.SceneThreshold == 0 {
+		o.SceneThreshold = 5
+	}
+	if o.JobDir == "" && o.Output != "" {
+		o.JobDir = o.Output + ".av1job"
+	}
+}
+
+// UsageError is a problem with the options or the input files: nothing was
+// started, and nothing was changed on disk.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// IsUsage reports whether err is a *UsageError.
+func IsUsage(err error) bool {
+	var u *UsageError
+	return errors.As(err, &u)
+}
+
+func usagef(format string, a ...any) error { return &UsageError{Msg: fmt.Sprintf(format, a...)} }
+
+// Validate checks the options without touching the disk.
+func (o *Options) Validate() error {
+	if o.Input == "" {
+		return usagef("no input file given")
+	}
+	if o.Output == "" {
+		return usagef("no output file given (use -o)")
+	}
+	ext := strings.ToLower(filepath.Ext(o.Output))
+	if _, ok := containers[ext]; !ok {
+		return usagef("%s: unsupported output extension %q (use .mkv, .webm, .mp4 or .ivf)", o.Output, ext)
+	}
+	switch {
+	case o.Speed < 0 || o.Speed > 10:
+		return usagef("--speed %d: must be 0-10", o.Speed)
+	case o.Quantizer < 0 || o.Quantizer > 255:
+		return usagef("--quantizer %d: must be 0-255", o.Quantizer)
+	case o.Bitrate < 0:
+		return usagef("--bitrate %d: must be positive", o.Bitrate)
+	case o.Workers < 0:
+		return usagef("--workers %d: must be positive", o.Workers)
+	case o.MinSceneLen < 1:
+		return usagef("--min-scene-len %d: must be at least 1 frame", o.MinSceneLen)
+	case o.MaxSceneLen <= 0:
+		return usagef("--max-scene-len %g: must be positive", o.MaxSceneLen)
+	}
+	if err := encode.CheckExtra(o.Extra); err != nil {
+		return &UsageError{Msg: err.Error()}
+	}
+	return nil
+}
+
+func (o *Options) container() string { return containers[strings.ToLower(filepath.Ext(o.Output))] }
+
+func (o *Options) settings() encode.Settings {
+	return encode.Settings{Speed: o.Speed, Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra}
+}

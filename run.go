@@ -1,0 +1,471 @@
+package av1job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/av1job/av1job/internal/encode"
+	"github.com/av1job/av1job/internal/journal"
+	"github.com/av1job/av1job/internal/plan"
+	"github.com/av1job/av1job/internal/probe"
+	"github.com/av1job/av1job/internal/scene"
+	"github.com/av1job/av1job/internal/tools"
+)
+
+// attempts is how many times a chunk is encoded before the job fails.
+const attempts = 4
+
+// job is one run of a job.
+type job struct {
+	o           Options
+	dir         string
+	src         *probe.Source
+	st          *state
+	enc         encode.Encoder
+	encSettings encode.Settings
+	log         *journal.Log
+
+	emitMu      sync.Mutex
+	framesDone  atomic.Int64
+	bytesDone   atomic.Int64
+	bytesFrames atomic.Int64 // frames of the chunks in bytesDone
+	chunksDone  atomic.Int64
+	resumed     int
+	chunksTotal int
+}
+
+func (j *job) emit(e Event) {
+	if j.o.Events == nil {
+		return
+	}
+	e.Time = time.Now()
+	if j.st != nil {
+		e.FramesTotal = j.st.Frames
+	}
+	e.Frames = int(j.framesDone.Load())
+	e.Bytes = j.bytesDone.Load()
+	e.BytesFrames = int(j.bytesFrames.Load())
+	e.Chunks = int(j.chunksDone.Load())
+	e.ChunksTotal = j.chunksTotal
+	e.Resumed = j.resumed
+	j.emitMu.Lock()
+	defer j.emitMu.Unlock()
+	j.o.Events(e)
+}
+
+func (j *job) warn(format string, a ...any) {
+	j.emit(Event{Kind: EventWarning, Msg: fmt.Sprintf(format, a...)})
+}
+
+// Run encodes o.Input to o.Output, resuming the job in o.JobDir if there
+// is one with the same fingerprint. It returns a *UsageError for bad options
+// or inputs (nothing is changed on disk then), ctx's error when cancelled
+// (finished chunks are kept for a later run), or the error that failed the
+// job.
+func Run(ctx context.Context, o Options) error {
+	o.defaults()
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if err := tools.Check(tools.FFprobe, tools.FFmpeg, tools.Rav1e); err != nil {
+		return &UsageError{Msg: err.Error()}
+	}
+	if err := preflight(&o); err != nil {
+		return err
+	}
+	src, err := probe.Probe(ctx, o.Input)
+	if err != nil {
+		return asUsage(err)
+	}
+	j := &job{o: o, dir: o.JobDir, src: src, enc: encode.Rav1e{}}
+	fp, err := j.fingerprint(ctx)
+	if err != nil {
+		return err
+	}
+
+	created, err := makeJobDir(j.dir)
+	if err != nil {
+		return err
+	}
+	lock, err := journal.Acquire(j.dir)
+	if err != nil {
+		return &UsageError{Msg: err.Error()}
+	}
+	defer lock.Release() //nolint:errcheck // released on exit in any case
+
+	err = j.run(ctx, fp, created)
+	if err != nil && created && j.st == nil {
+		// Nothing was planned: leave no empty job directory behind.
+		_ = os.RemoveAll(j.dir)
+	}
+	return err
+}
+
+func asUsage(err error) error {
+	var ie *probe.InputError
+	if errors.As(err, &ie) {
+		return &UsageError{Msg: ie.Error()}
+	}
+	return err
+}
+
+// preflight checks the paths before anything is written.
+func preflight(o *Options) error {
+	fi, err := os.Stat(o.Input)
+	if err != nil {
+		return usagef("%s: %v", o.Input, unwrapPath(err))
+	}
+	if fi.IsDir() {
+		return usagef("%s: is a directory, not a video file", o.Input)
+	}
+	if ofi, err := os.Stat(o.Output); err == nil {
+		if os.SameFile(fi, ofi) {
+			return usagef("%s: output is the same file as the input", o.Output)
+		}
+		if ofi.IsDir() {
+			return usagef("%s: output is a directory", o.Output)
+		}
+		if !o.Overwrite {
+			return usagef("%s: output exists (use -y to overwrite it)", o.Output)
+		}
+	}
+	outDir := filepath.Dir(o.Output)
+	if err := writable(outDir); err != nil {
+		return usagef("%s: output directory is not writable: %v", outDir, err)
+	}
+	return nil
+}
+
+// writable checks that a file can be created in dir.
+func writable(dir string) error {
+	f, err := os.CreateTemp(dir, ".av1job-probe-*")
+	if err != nil {
+		return unwrapPath(err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func makeJobDir(dir string) (created bool, err error) {
+	if _, err := os.Stat(dir); err == nil {
+		return false, os.MkdirAll(filepath.Join(dir, chunkDir), 0o755)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, chunkDir), 0o755); err != nil {
+		return false, fmt.Errorf("job directory: %w", err)
+	}
+	return true, nil
+}
+
+// fingerprint identifies the source and every setting that changes the
+// output.
+func (j *job) fingerprint(ctx context.Context) (plan.Fingerprint, error) {
+	size, mtime, sample, err := plan.SourceIdentity(j.src.Path)
+	if err != nil {
+		return nil, err
+	}
+	ver, err := j.enc.Version(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("encoder version: %w", err)
+	}
+	o := j.o
+	rate := "quantizer " + fmt.Sprint(o.Quantizer)
+	if o.Bitrate > 0 {
+		rate = fmt.Sprintf("bitrate %d kbit/s", o.Bitrate)
+	}
+	return plan.Fingerprint{
+		"source size":    size,
+		"source mtime":   mtime,
+		"source content": sample,
+		"encoder":        j.enc.Name() + " " + ver,
+		"speed":          fmt.Sprint(o.Speed),
+		"rate control":   rate,
+		"encoder args":   strings.Join(o.Extra, " "),
+		"min scene len":  fmt.Sprint(o.MinSceneLen),
+		"max scene len":  fmt.Sprint(o.MaxSceneLen),
+		"scene detector": fmt.Sprintf("scdet threshold %g", o.SceneThreshold),
+	}, nil
+}
+
+func (j *job) run(ctx context.Context, fp plan.Fingerprint, created bool) error {
+	st, err := readState(j.dir)
+	switch {
+	case err == nil && j.o.Restart:
+		if err := j.reset(); err != nil {
+			return err
+		}
+		st = nil
+	case err == nil:
+		if ch := plan.Diff(st.Fingerprint, fp); len(ch) > 0 {
+			return usagef("%s: job was started with other settings (%s); use --restart to discard it and start again", j.dir, plan.FormatChanges(ch))
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		st = nil
+	case j.o.Restart:
+		if err := j.reset(); err != nil {
+			return err
+		}
+		st = nil
+	default:
+		return err
+	}
+	if st == nil {
+		if !created && !j.o.Restart {
+			if err := j.reset(); err != nil { // leftovers of a job that never got planned
+				return err
+			}
+		}
+		if st, err = j.plan(ctx, fp); err != nil {
+			return err
+		}
+	}
+	j.st = st
+	j.chunksTotal = len(st.Chunks)
+	if err := j.setupEncoder(); err != nil {
+		return err
+	}
+
+	log, recs, err := journal.Open(filepath.Join(j.dir, journalFile))
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	j.log = log
+	for _, d := range log.Dropped() {
+		j.warn("%s: ignored a damaged journal record at byte %d (%s)", filepath.Join(j.dir, journalFile), d.Offset, d.Reason)
+	}
+	done := doneChunks(j.dir, st, replay(recs), func(id int, why string) {
+		j.warn("chunk %d will be encoded again: %s", id, why)
+	})
+	j.removeStale(done)
+	for _, r := range done {
+		j.framesDone.Add(int64(r.End - r.Start))
+		j.bytesDone.Add(r.Size)
+		j.bytesFrames.Add(int64(r.End - r.Start))
+		j.chunksDone.Add(1)
+	}
+	j.resumed = int(j.framesDone.Load())
+	j.emit(Event{Kind: EventPlanned})
+
+	if err := j.encodeAll(ctx, pending(st, done)); err != nil {
+		if ctx.Err() == nil {
+			_ = appendRecord(log, record{Type: recFailed, Error: err.Error()})
+		}
+		return err
+	}
+	if err := j.finish(ctx); err != nil {
+		if ctx.Err() == nil {
+			_ = appendRecord(log, record{Type: recFailed, Error: err.Error()})
+		}
+		return err
+	}
+	return nil
+}
+
+// reset empties the job directory, keeping the lock.
+func (j *job) reset() error {
+	for _, name := range []string{stateFile, journalFile, chunkDir, scratchIVF} {
+		if err := os.RemoveAll(filepath.Join(j.dir, name)); err != nil {
+			return fmt.Errorf("job directory: %w", err)
+		}
+	}
+	return os.MkdirAll(filepath.Join(j.dir, chunkDir), 0o755)
+}
+
+// removeStale deletes chunk files that the journal does not vouch for.
+func (j *job) removeStale(done map[int]record) {
+	entries, _ := os.ReadDir(filepath.Join(j.dir, chunkDir))
+	for _, e := range entries {
+		var id int
+		if _, err := fmt.Sscanf(e.Name(), "%05d.ivf", &id); err == nil && strings.HasSuffix(e.Name(), ".ivf") {
+			if _, ok := done[id]; ok {
+				continue
+			}
+		}
+		_ = os.Remove(filepath.Join(j.dir, chunkDir, e.Name()))
+	}
+}
+
+// plan runs scene detection, plans the chunks and writes the job state.
+func (j *job) plan(ctx context.Context, fp plan.Fingerprint) (*state, error) {
+	v := j.src.Video
+	a, err := scene.Analyze(ctx, j.src, scene.Options{Progress: func(n int) {
+		j.emit(Event{Kind: EventAnalyzing, Decoded: n})
+	}})
+	if err != nil {
+		return nil, asUsage(err)
+	}
+	fps, _ := v.FrameRate.Float64()
+	if vfr, at := a.VariableRate(fps); vfr {
+		return nil, usagef("%s: variable frame rate (frame %d is %.3f s after the one before, %s fps expects %.3f s); convert it first, e.g. ffmpeg -i %s -fps_mode cfr -r %s -c:a copy fixed.mkv",
+			j.src.Path, at, a.PTS[at]-a.PTS[at-1], v.FrameRate.RatString(), 1/fps, j.src.Path, v.FrameRate.RatString())
+	}
+	layout := probe.LayoutFor(v.PixFmt)
+	if layout.Convert {
+		j.warn("%s: pixel format %s is converted to %s for the encoder", j.src.Path, v.PixFmt, layout.PixFmt)
+	}
+	cuts := a.Cuts(j.o.SceneThreshold)
+	maxLen := int(j.o.MaxSceneLen * fps)
+	if maxLen < j.o.MinSceneLen {
+		maxLen = j.o.MinSceneLen
+	}
+	bounds := plan.Scenes(cuts, a.Frames, j.o.MinSceneLen, maxLen)
+	st := &state{
+		Version: stateVersion, Input: j.src.Path, Output: j.o.Output, Created: time.Now().UTC(),
+		Fingerprint: fp, Stream: v.Index, PixFmt: layout.PixFmt,
+		RateNum: v.FrameRate.Num().Int64(), RateDen: v.FrameRate.Denom().Int64(),
+		Frames: a.Frames, PTS: a.PTS, Cuts: cuts, Chunks: plan.Chunks(bounds, a.Frames),
+	}
+	if err := writeState(j.dir, st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// setupEncoder picks the worker count and the encoder's threads.
+func (j *job) setupEncoder() error {
+	s := j.o.settings()
+	s.Color = j.src.Video.Color
+	s.FullRange = j.src.Video.FullRange()
+	j.encSettings = s
+	return nil
+}
+
+// workers returns how many chunks to encode at once.
+func (j *job) workers(pending int) int {
+	n := j.o.Workers
+	if n == 0 {
+		n = AutoWorkers(j.src.Video.Width, j.src.Video.Height, probe.LayoutFor(j.src.Video.PixFmt).BitDepth)
+	}
+	return max(1, min(n, pending))
+}
+
+// AutoWorkers is the default number of parallel encoders: one per core,
+// bounded so that the encoders' estimated memory fits in the available
+// memory.
+func AutoWorkers(width, height, bitDepth int) int {
+	n := runtime.NumCPU()
+	if avail := memAvailable(); avail > 0 {
+		if fit := int(avail / encoderMemory(width, height, bitDepth)); fit < n {
+			n = fit
+		}
+	}
+	return max(1, n)
+}
+
+// encoderMemory estimates one rav1e process's resident memory: a fixed part
+// plus frame buffers for the lookahead and reference frames, and ffmpeg's
+// decoder.
+func encoderMemory(width, height, bitDepth int) int64 {
+	sample := int64(1)
+	if bitDepth > 8 {
+		sample = 2
+	}
+	frame := int64(width) * int64(height) * 3 / 2 * sample
+	return 64<<20 + frame*120
+}
+
+func memAvailable() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var kb int64
+		if _, err := fmt.Sscanf(line, "MemAvailable: %d kB", &kb); err == nil {
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// encodeAll encodes the pending chunks with a pool of workers.
+func (j *job) encodeAll(ctx context.Context, todo []plan.Chunk) error {
+	if len(todo) == 0 {
+		return nil
+	}
+	w := j.workers(len(todo))
+	if j.encSettings.Threads == 0 {
+		j.encSettings.Threads = max(1, runtime.NumCPU()/w)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(w)
+	for _, c := range todo {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error { return j.runChunk(gctx, c) })
+	}
+	err := g.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// runChunk encodes a chunk, trying again after a failure, and records it.
+func (j *job) runChunk(ctx context.Context, c plan.Chunk) error {
+	var last error
+	for attempt := 1; attempt <= attempts; attempt++ {
+		j.emit(Event{Kind: EventChunkStart, Chunk: c.ID})
+		var units int64
+		rec, err := j.encodeChunk(ctx, c, func() {
+			units++
+			j.framesDone.Add(1)
+			if units%8 == 0 {
+				j.emit(Event{Kind: EventFrames, Chunk: c.ID})
+			}
+		})
+		if err == nil {
+			if err := appendRecord(j.log, rec); err != nil {
+				j.framesDone.Add(-units)
+				return err
+			}
+			j.bytesDone.Add(rec.Size)
+			j.bytesFrames.Add(int64(c.Frames()))
+			j.chunksDone.Add(1)
+			j.emit(Event{Kind: EventChunkDone, Chunk: c.ID})
+			return nil
+		}
+		j.framesDone.Add(-units)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if permanent(err) {
+			return err
+		}
+		last = err
+		if attempt < attempts {
+			j.emit(Event{Kind: EventRetry, Chunk: c.ID, Err: err})
+		}
+	}
+	return fmt.Errorf("%s failed %d times, giving up (finished chunks are kept; run the same command to resume): %w", plan.Chunk{ID: c.ID, Start: c.Start, End: c.End}, attempts, last)
+}
+
+// permanent reports errors that trying again cannot fix: a full disk, a
+// read-only file system, no permission, a missing program.
+func permanent(err error) bool {
+	var miss *tools.MissingError
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) ||
+		errors.Is(err, syscall.EDQUOT) || errors.As(err, &miss)
+}
