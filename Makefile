@@ -1,0 +1,37 @@
+# av1job: see README.md.
+GO      ?= go
+BIN     := bin/av1job
+# The race detector makes the encoders' Go side slower, not rav1e: keep it on.
+TESTFLAGS ?= -race -timeout 14m
+
+.PHONY: all build deps test lint bench demo chaos clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build:
+	$(GO) build -o $(BIN) ./cmd/av1job
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) mod tidy -diff
+
+test: deps lint
+	$(GO) test $(TESTFLAGS) ./...
+
+# Encodes a generated 640x360 clip with av1job, plain rav1e and ffmpeg's
+# librav1e and prints a table. BENCH_SLOW=1 adds speed 6.
+bench: deps build
+	$(GO) run ./tools/bench
+
+# Generates a 20-second sample with scene cuts, audio and subtitles, encodes
+# it with progress, and verifies the result.
+demo: deps build
+	@bash scripts/demo.sh
+
+clean:
+	rm -rf bin demo

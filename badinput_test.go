@@ -1,0 +1,143 @@
+package av1job_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBadInput: each bad input ends with one line naming the file and the
+// problem, a non-zero exit, no output, and existing files untouched.
+func TestBadInput(t *testing.T) {
+	needTools(t)
+	dir := t.TempDir()
+	good := clip(t, dir, "good.mkv", small)
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(text, []byte("not a video\n"), 0o644)
+	audio := filepath.Join(dir, "tone.ogg")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=d=1", audio).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	// A truncated file: the first 60 % of a clip.
+	b, _ := os.ReadFile(good)
+	trunc := filepath.Join(dir, "cut.mkv")
+	os.WriteFile(trunc, b[:len(b)*6/10], 0o644)
+	truncMP4 := filepath.Join(dir, "cut.mp4")
+	mp4 := clip(t, dir, "whole.mp4", small)
+	b, _ = os.ReadFile(mp4)
+	os.WriteFile(truncMP4, b[:len(b)*6/10], 0o644)
+	existing := filepath.Join(dir, "existing.mkv")
+	os.WriteFile(existing, []byte("precious"), 0o644)
+
+	// A PATH with ffmpeg and ffprobe but no rav1e.
+	noRav1e := t.TempDir()
+	for _, tool := range []string{"ffmpeg", "ffprobe"} {
+		p, _ := exec.LookPath(tool)
+		os.Symlink(p, filepath.Join(noRav1e, tool))
+	}
+
+	cases := []struct {
+		name string
+		env  []string
+		args []string
+		code int
+		want []string // parts of the error line
+	}{
+		{"not a video", nil, []string{"encode", text, "-o", filepath.Join(dir, "o1.mkv")}, 2, []string{text, "not a video"}},
+		{"audio only", nil, []string{"encode", audio, "-o", filepath.Join(dir, "o2.mkv")}, 2, []string{audio, "no video stream"}},
+		{"truncated mkv", nil, []string{"encode", trunc, "-o", filepath.Join(dir, "o3.mkv")}, 2, []string{trunc}},
+		{"truncated mp4", nil, []string{"encode", truncMP4, "-o", filepath.Join(dir, "o4.mkv")}, 2, []string{truncMP4}},
+		{"missing input", nil, []string{"encode", filepath.Join(dir, "nope.mkv"), "-o", filepath.Join(dir, "o5.mkv")}, 2, []string{"nope.mkv", "no such file"}},
+		{"missing rav1e", []string{"PATH=" + noRav1e}, []string{"encode", good, "-o", filepath.Join(dir, "o6.mkv")}, 2, []string{"rav1e not found", "Debian package rav1e"}},
+		{"output is input", nil, []string{"encode", good, "-o", good, "-y"}, 2, []string{good, "same file as the input"}},
+		{"output exists", nil, []string{"encode", good, "-o", existing}, 2, []string{existing, "exists", "-y"}},
+		{"bad extension", nil, []string{"encode", good, "-o", filepath.Join(dir, "o7.avi")}, 2, []string{"o7.avi", "unsupported output extension"}},
+		{"output directory missing", nil, []string{"encode", good, "-o", filepath.Join(dir, "no", "dir", "o8.mkv")}, 2, []string{"output directory is not writable"}},
+		{"refused rav1e arg", nil, []string{"encode", good, "-o", filepath.Join(dir, "o9.mkv"), "--", "--limit", "5"}, 2, []string{"--limit", "not allowed"}},
+		{"bad speed", nil, []string{"encode", good, "-o", filepath.Join(dir, "o10.mkv"), "--speed", "11"}, 2, []string{"--speed 11"}},
+		{"unknown flag", nil, []string{"encode", good, "-o", filepath.Join(dir, "o11.mkv"), "--sped", "3"}, 2, []string{"unknown flag"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := listDir(t, dir)
+			r := run(t, tc.env, tc.args...)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d: %s", r.code, tc.code, r.stderr)
+			}
+			msg := strings.TrimSpace(r.stderr)
+			if strings.Count(msg, "\n") != 0 {
+				t.Errorf("error is not one line: %q", msg)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q lacks %q", msg, w)
+				}
+			}
+			if after := listDir(t, dir); after != before {
+				t.Errorf("files changed:\nbefore %s\nafter  %s", before, after)
+			}
+			if b, _ := os.ReadFile(existing); string(b) != "precious" {
+				t.Error("existing output clobbered")
+			}
+		})
+	}
+}
+
+// listDir describes dir's entries with their sizes.
+func listDir(t *testing.T, dir string) string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for _, e := range es {
+		fi, _ := e.Info()
+		parts = append(parts, e.Name()+":"+fi.ModTime().String()+":"+string(rune('0'+fi.Size()%10)))
+	}
+	return strings.Join(parts, " ")
+}
+
+// TestDiskErrors needs root to mount small file systems: a read-only one
+// (unwritable output directory) and a tiny one (full disk).
+func TestDiskErrors(t *testing.T) {
+	needTools(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs")
+	}
+	dir := t.TempDir()
+	in := clip(t, dir, "in.mkv", small)
+	mount := func(name, opts string) string {
+		p := filepath.Join(dir, name)
+		os.Mkdir(p, 0o755)
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts, "tmpfs", p).CombinedOutput(); err != nil {
+			t.Skipf("cannot mount tmpfs: %v %s", err, out)
+		}
+		t.Cleanup(func() { exec.Command("umount", "-l", p).Run() })
+		return p
+	}
+	ro := mount("ro", "ro,size=1m")
+	r := run(t, nil, "encode", in, "-o", filepath.Join(ro, "out.mkv"))
+	if r.code != 2 || !strings.Contains(r.stderr, ro) || !strings.Contains(r.stderr, "not writable") {
+		t.Errorf("read-only: exit %d: %s", r.code, r.stderr)
+	}
+
+	full := mount("full", "size=96k")
+	keep := filepath.Join(full, "old.mkv")
+	os.WriteFile(keep, []byte("precious"), 0o644)
+	r = run(t, nil, "encode", in, "-o", filepath.Join(full, "out.mkv"), "--speed", "10")
+	if r.code == 0 || !strings.Contains(r.stderr, "no space left on device") {
+		t.Errorf("full disk: exit %d: %s", r.code, r.stderr)
+	}
+	if strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Errorf("full disk: error is not one line: %s", r.stderr)
+	}
+	if b, _ := os.ReadFile(keep); string(b) != "precious" {
+		t.Error("full disk: existing file clobbered")
+	}
+	if _, err := os.Stat(filepath.Join(full, "out.mkv")); err == nil {
+		t.Error("full disk: output written")
+	}
+}

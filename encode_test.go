@@ -1,0 +1,284 @@
+package av1job_test
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/av1job/av1job/internal/testclip"
+)
+
+// TestEncodeContainers encodes clips with scene cuts, audio and subtitles
+// to every output container and checks the result frame by frame.
+func TestEncodeContainers(t *testing.T) {
+	needTools(t)
+	ten := small
+	ten.PixFmt = "yuv420p10le"
+	ten.Audio, ten.Subtitles = false, false
+	ten.ExtraArgs = []string{"-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"}
+	h264 := small
+	h264.Rate = "24000/1001"
+	cases := []struct {
+		name, in, out string
+		spec          testclip.Spec
+		videoOnly     bool
+		pixFmt        string
+		warn          string
+	}{
+		{"mkv", "in.mkv", "out.mkv", small, false, "yuv420p", ""},
+		{"webm", "in.webm", "out.webm", small, false, "yuv420p", ""},
+		{"mp4 from h264 mp4 at 24000/1001", "in.mp4", "out.mp4", h264, false, "yuv420p", ""},
+		{"ivf", "in.mkv", "out.ivf", small, true, "yuv420p", "dropped"},
+		{"10-bit with colour", "in10.mkv", "out10.mkv", ten, false, "yuv420p10le", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			in := clip(t, dir, tc.in, tc.spec)
+			out := filepath.Join(dir, tc.out)
+			r := run(t, nil, "encode", in, "-o", out, "--speed", "10", "--workers", "2")
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			if tc.warn != "" && !strings.Contains(r.stderr, tc.warn) {
+				t.Errorf("no warning %q in: %s", tc.warn, r.stderr)
+			}
+			if _, err := os.Stat(out + ".av1job"); !os.IsNotExist(err) {
+				t.Errorf("job directory left behind: %v", err)
+			}
+			mustVerify(t, in, out, tc.videoOnly)
+			if n := decodeFrames(t, out); n != tc.spec.Frames() {
+				t.Errorf("decoded %d frames, want %d", n, tc.spec.Frames())
+			}
+			pf, _ := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=pix_fmt,color_primaries", "-of", "csv=p=0", out).Output()
+			if got := strings.TrimSpace(string(pf)); !strings.HasPrefix(got, tc.pixFmt+",") {
+				t.Errorf("output pixel format %q, want %s", got, tc.pixFmt)
+			} else if len(tc.spec.ExtraArgs) > 0 && !strings.Contains(got, "bt709") {
+				t.Errorf("colour primaries lost: %q", got)
+			}
+		})
+	}
+}
+
+// TestKillAndResume kills av1job and its encoders with SIGKILL at random
+// moments and runs the same command again each time: the final output must
+// pass verify, and no chunk the journal recorded may be encoded again.
+func TestKillAndResume(t *testing.T) {
+	needTools(t)
+	dir := t.TempDir()
+	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 36, Audio: true, Subtitles: true}
+	in := clip(t, dir, "in.mkv", spec)
+	out := filepath.Join(dir, "out.mkv")
+	jobDir := out + ".av1job"
+	args := []string{"encode", in, "-o", out, "--speed", "10", "--workers", "2", "--min-scene-len", "12", "--keep"}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	kills := 0
+	for attempt := 0; attempt < 12; attempt++ {
+		before := readJournal(t, jobDir)
+		cmd := exec.Command(binPath, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		doneCh := make(chan error, 1)
+		go func() { doneCh <- cmd.Wait() }()
+		delay := time.Duration(300+rng.IntN(2500)) * time.Millisecond
+		if attempt == 0 {
+			// While it runs, status reports it as running with its PID.
+			if !waitFor(t, 20*time.Second, func() bool {
+				r := run(t, nil, "status", out, "--json")
+				var st struct {
+					State string `json:"state"`
+					PID   int    `json:"pid"`
+				}
+				return json.Unmarshal([]byte(r.stdout), &st) == nil && st.State == "running" && st.PID == cmd.Process.Pid
+			}) {
+				t.Error("status never reported the job as running with its PID")
+			}
+		}
+		select {
+		case err := <-doneCh:
+			if err != nil {
+				t.Fatalf("run %d: %v", attempt, err)
+			}
+			goto finished
+		case <-time.After(delay):
+		}
+		if attempt%2 == 0 {
+			// Kill the whole process group, as a crash of the session would.
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		} else {
+			// Kill av1job alone: its encoders and readers must die with it.
+			_ = cmd.Process.Kill()
+		}
+		<-doneCh
+		kills++
+		if !waitFor(t, 5*time.Second, func() bool { return liveInGroup(cmd.Process.Pid) == "" }) {
+			t.Errorf("processes left after av1job was killed: %s", liveInGroup(cmd.Process.Pid))
+		}
+		after := readJournal(t, jobDir)
+		for id, n := range doneCounts(after) {
+			if n > 1 {
+				t.Fatalf("chunk %d recorded done %d times", id, n)
+			}
+		}
+		if len(after) < len(before) {
+			t.Fatalf("journal lost records: %d -> %d", len(before), len(after))
+		}
+	}
+	// Let it finish.
+	if r := run(t, nil, args...); r.code != 0 {
+		t.Fatalf("final run: exit %d: %s", r.code, r.stderr)
+	}
+finished:
+	t.Logf("killed %d times", kills)
+	for id, n := range doneCounts(readJournal(t, jobDir)) {
+		if n != 1 {
+			t.Errorf("chunk %d recorded done %d times", id, n)
+		}
+	}
+	mustVerify(t, in, out, false)
+	r := run(t, nil, "status", out, "--json")
+	if !strings.Contains(r.stdout, `"state":"done"`) {
+		t.Errorf("status after success: %s", r.stdout)
+	}
+}
+
+// liveInGroup lists the processes of group pgid that are not zombies.
+func liveInGroup(pgid int) string {
+	out, _ := exec.Command("ps", "-e", "-o", "pgid=,stat=,comm=").Output()
+	var live []string
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 3 && f[0] == strconv.Itoa(pgid) && !strings.HasPrefix(f[1], "Z") {
+			live = append(live, f[2])
+		}
+	}
+	return strings.Join(live, " ")
+}
+
+// TestChangedSettingsRefused: a job directory with other settings is not
+// touched; the error names each change; --restart starts over.
+func TestChangedSettingsRefused(t *testing.T) {
+	needTools(t)
+	dir := t.TempDir()
+	in := clip(t, dir, "in.mkv", small)
+	out := filepath.Join(dir, "out.mkv")
+	if r := run(t, nil, "encode", in, "-o", out, "--speed", "10", "--keep"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if err := os.Remove(out); err != nil {
+		t.Fatal(err)
+	}
+	journalBefore, _ := os.ReadFile(filepath.Join(out+".av1job", "journal.log"))
+	r := run(t, nil, "encode", in, "-o", out, "--speed", "9", "--quantizer", "90", "--keep")
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"speed: 10 -> 9", "rate control: quantizer 100 -> quantizer 90", "--restart"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("error lacks %q: %s", want, r.stderr)
+		}
+	}
+	if n := strings.Count(strings.TrimSpace(r.stderr), "\n"); n != 0 {
+		t.Errorf("error is %d lines: %s", n+1, r.stderr)
+	}
+	journalAfter, _ := os.ReadFile(filepath.Join(out+".av1job", "journal.log"))
+	if string(journalBefore) != string(journalAfter) {
+		t.Error("refused run changed the journal")
+	}
+	// The same settings resume: every chunk is already done, nothing is encoded.
+	r = run(t, nil, "encode", in, "-o", out, "--speed", "10", "--keep")
+	if r.code != 0 || !strings.Contains(r.stderr, "resuming: 90/90 frames") {
+		t.Fatalf("resume: exit %d: %s", r.code, r.stderr)
+	}
+	if c := doneCounts(readJournal(t, out+".av1job")); len(c) != 3 || c[0] != 1 || c[1] != 1 || c[2] != 1 {
+		t.Errorf("chunks encoded again on resume: %v", c)
+	}
+	// A different file at the same input path is noticed too.
+	other := small
+	other.Segments = []string{"mandelbrot", "testsrc2", "smptehdbars"}
+	clip(t, dir, "in.mkv", other)
+	os.Remove(out)
+	r = run(t, nil, "encode", in, "-o", out, "--speed", "10")
+	if r.code != 2 || !strings.Contains(r.stderr, "source content") {
+		t.Fatalf("changed source: exit %d: %s", r.code, r.stderr)
+	}
+	r = run(t, nil, "encode", in, "-o", out, "--speed", "9", "--restart")
+	if r.code != 0 {
+		t.Fatalf("--restart: exit %d: %s", r.code, r.stderr)
+	}
+	mustVerify(t, in, out, false)
+}
+
+// TestEncoderCrash: a crashing encoder is retried; after 4 failures the job
+// fails with the encoder's own message and keeps every finished chunk, and
+// a later run resumes from them.
+func TestEncoderCrash(t *testing.T) {
+	needTools(t)
+	real, _ := exec.LookPath("rav1e")
+	self, _ := os.Executable()
+	dir := t.TempDir()
+	in := clip(t, dir, "in.mkv", small)
+
+	t.Run("retried", func(t *testing.T) {
+		out := filepath.Join(dir, "retried.mkv")
+		runs := t.TempDir()
+		env := []string{"AV1JOB_RAV1E=" + self, "AV1JOB_FAKE_RAV1E=" + real, "AV1JOB_FAKE_RAV1E_DIR=" + runs, "AV1JOB_FAKE_RAV1E_FAIL=2"}
+		r := run(t, env, "encode", in, "-o", out, "--speed", "10", "--workers", "1")
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "trying again") || !strings.Contains(r.stderr, "fake encoder crash") {
+			t.Errorf("no retry message: %s", r.stderr)
+		}
+		mustVerify(t, in, out, false)
+	})
+
+	t.Run("gives up and resumes", func(t *testing.T) {
+		out := filepath.Join(dir, "fails.mkv")
+		runs := t.TempDir()
+		env := []string{"AV1JOB_RAV1E=" + self, "AV1JOB_FAKE_RAV1E=" + real, "AV1JOB_FAKE_RAV1E_DIR=" + runs, "AV1JOB_FAKE_RAV1E_FAIL=after:1"}
+		r := run(t, env, "encode", in, "-o", out, "--speed", "10", "--workers", "1")
+		if r.code != 1 {
+			t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "failed 4 times") || !strings.Contains(r.stderr, "fake encoder crash") {
+			t.Errorf("error lacks the attempts or rav1e's message: %s", r.stderr)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Fatal("failed job wrote an output")
+		}
+		st := run(t, nil, "status", out, "--json")
+		var s struct {
+			State      string `json:"state"`
+			ChunksDone int    `json:"chunks_done"`
+			PID        int    `json:"pid"`
+		}
+		if err := json.Unmarshal([]byte(st.stdout), &s); err != nil || s.State != "failed" || s.ChunksDone != 1 || s.PID != 0 {
+			t.Errorf("status: %s %v", st.stdout, err)
+		}
+		first := doneCounts(readJournal(t, out+".av1job"))
+		r = run(t, nil, "encode", in, "-o", out, "--speed", "10", "--workers", "1", "--keep")
+		if r.code != 0 {
+			t.Fatalf("resume: exit %d: %s", r.code, r.stderr)
+		}
+		for id, n := range doneCounts(readJournal(t, out+".av1job")) {
+			if n != 1 {
+				t.Errorf("chunk %d recorded %d times", id, n)
+			}
+			if first[id] == 1 && n != 1 {
+				t.Errorf("chunk %d encoded again", id)
+			}
+		}
+		mustVerify(t, in, out, false)
+	})
+}

@@ -1,0 +1,228 @@
+package av1job_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/av1job/av1job/internal/testclip"
+	"github.com/av1job/av1job/internal/verify"
+)
+
+// binPath is the av1job binary built for the tests.
+var binPath string
+
+func TestMain(m *testing.M) {
+	if os.Getenv("AV1JOB_FAKE_RAV1E") != "" {
+		fakeRav1e()
+		return
+	}
+	dir, err := os.MkdirTemp("", "av1job-test-")
+	if err != nil {
+		panic(err)
+	}
+	binPath = filepath.Join(dir, "av1job")
+	if out, err := exec.Command("go", "build", "-race", "-o", binPath, "./cmd/av1job").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build av1job: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// fakeRav1e stands in for rav1e: it counts its runs in
+// AV1JOB_FAKE_RAV1E_DIR and crashes on the runs AV1JOB_FAKE_RAV1E_FAIL
+// names ("2,3" or "after:1"); other runs exec the real rav1e.
+func fakeRav1e() {
+	real := os.Getenv("AV1JOB_FAKE_RAV1E")
+	if len(os.Args) > 1 && os.Args[1] == "--version" {
+		must(syscall.Exec(real, append([]string{real}, os.Args[1:]...), os.Environ()))
+	}
+	dir := os.Getenv("AV1JOB_FAKE_RAV1E_DIR")
+	n := 1
+	for ; ; n++ {
+		f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("run-%d", n)), os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			f.Close()
+			break
+		}
+	}
+	fail := false
+	spec := os.Getenv("AV1JOB_FAKE_RAV1E_FAIL")
+	if after, ok := strings.CutPrefix(spec, "after:"); ok {
+		k, _ := strconv.Atoi(after)
+		fail = n > k
+	} else {
+		for _, s := range strings.Split(spec, ",") {
+			if k, _ := strconv.Atoi(s); k == n {
+				fail = true
+			}
+		}
+	}
+	if !fail {
+		must(syscall.Exec(real, append([]string{real}, os.Args[1:]...), os.Environ()))
+	}
+	buf := make([]byte, 1<<16)
+	_, _ = os.Stdin.Read(buf)
+	fmt.Fprintln(os.Stderr, "thread 'main' panicked at 'fake encoder crash', src/main.rs:1:1")
+	os.Exit(101)
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+func needTools(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"ffmpeg", "ffprobe", "rav1e"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (run scripts/install-deps.sh)", tool)
+		}
+	}
+}
+
+// clip makes a test clip in dir and returns its path.
+func clip(t *testing.T, dir, name string, s testclip.Spec) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := testclip.Make(context.Background(), s, p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// small is a 90-frame clip with three scenes, audio and subtitles.
+var small = testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: []string{"testsrc2", "mandelbrot", "smptehdbars"}, SegFrames: 30, Audio: true, Subtitles: true}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run runs av1job with args; env adds variables.
+func run(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+func mustVerify(t *testing.T, src, out string, videoOnly bool) {
+	t.Helper()
+	rep, err := verify.Run(context.Background(), src, out, verify.Options{VideoOnly: videoOnly})
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if !rep.OK() {
+		t.Fatalf("verify %s: %s", out, rep.Summary())
+	}
+}
+
+// journalRecord is the part of a journal record the tests read.
+type journalRecord struct {
+	Type   string `json:"type"`
+	Chunk  int    `json:"chunk"`
+	SHA256 string `json:"sha256"`
+}
+
+// readJournal returns the journal's records; a torn last line is skipped.
+func readJournal(t *testing.T, jobDir string) []journalRecord {
+	t.Helper()
+	f, err := os.Open(filepath.Join(jobDir, "journal.log"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var recs []journalRecord
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		_, payload, ok := strings.Cut(sc.Text(), " ")
+		var r journalRecord
+		if ok && json.Unmarshal([]byte(payload), &r) == nil {
+			recs = append(recs, r)
+		}
+	}
+	return recs
+}
+
+// doneCounts counts the done records per chunk.
+func doneCounts(recs []journalRecord) map[int]int {
+	m := map[int]int{}
+	for _, r := range recs {
+		if r.Type == "done" {
+			m[r.Chunk]++
+		}
+	}
+	return m
+}
+
+var frameCountOnce sync.Mutex
+
+// decodeFrames decodes path with dav1d (IVF) or ffmpeg and counts frames.
+func decodeFrames(t *testing.T, path string) int {
+	t.Helper()
+	frameCountOnce.Lock()
+	defer frameCountOnce.Unlock()
+	if strings.HasSuffix(path, ".ivf") {
+		if _, err := exec.LookPath("dav1d"); err == nil {
+			out, err := exec.Command("dav1d", "-i", path, "-o", "/dev/null", "--muxer", "null").CombinedOutput()
+			if err != nil {
+				t.Fatalf("dav1d %s: %v: %s", path, err, out)
+			}
+			var n, m int
+			s := string(out)
+			i := strings.LastIndex(s, "Decoded ")
+			if i < 0 {
+				t.Fatalf("dav1d output: %s", out)
+			}
+			fmt.Sscanf(s[i:], "Decoded %d/%d frames", &n, &m)
+			return n
+		}
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	return n
+}
+
+func waitFor(t *testing.T, d time.Duration, cond func() bool) bool {
+	t.Helper()
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		if cond() {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
