@@ -128,11 +128,13 @@ func TestDiskErrors(t *testing.T) {
 	keep := filepath.Join(full, "old.mkv")
 	os.WriteFile(keep, []byte("precious"), 0o644)
 	r = run(t, nil, "encode", in, "-o", filepath.Join(full, "out.mkv"), "--speed", "10")
-	if r.code == 0 || !strings.Contains(r.stderr, "no space left on device") {
+	// Progress lines come first; the error is the last line.
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if last := lines[len(lines)-1]; r.code != 1 || !strings.Contains(last, "no space left on device") || !strings.Contains(last, full) {
 		t.Errorf("full disk: exit %d: %s", r.code, r.stderr)
 	}
-	if strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
-		t.Errorf("full disk: error is not one line: %s", r.stderr)
+	if strings.Contains(r.stderr, "trying again") {
+		t.Errorf("full disk: retried a chunk that cannot succeed: %s", r.stderr)
 	}
 	if b, _ := os.ReadFile(keep); string(b) != "precious" {
 		t.Error("full disk: existing file clobbered")

@@ -51,7 +51,7 @@ func (s *chunkSink) Header(h ivf.Header) error {
 	h.Frames = 0
 	w, err := ivf.NewWriter(s, h)
 	if err != nil {
-		return fmt.Errorf("chunk file: %s: %w", s.path+".part", err)
+		return fmt.Errorf("chunk file: %w", err)
 	}
 	s.w = w
 	return nil
@@ -65,7 +65,7 @@ func (s *chunkSink) Frame(fr ivf.Frame) error {
 		return errors.New("encoder output: the first temporal unit is not a keyframe with a sequence header")
 	}
 	if err := s.w.WriteFrame(fr.PTS, fr.Data); err != nil {
-		return fmt.Errorf("chunk file: %s: %w", s.path+".part", err)
+		return fmt.Errorf("chunk file: %w", err)
 	}
 	s.frames++
 	if s.onUnit != nil {

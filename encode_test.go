@@ -23,6 +23,8 @@ func TestEncodeContainers(t *testing.T) {
 	ten.PixFmt = "yuv420p10le"
 	ten.Audio, ten.Subtitles = false, false
 	ten.ExtraArgs = []string{"-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"}
+	vtt := small
+	vtt.SubCodec = "webvtt"
 	h264 := small
 	h264.Rate = "24000/1001"
 	cases := []struct {
@@ -33,7 +35,7 @@ func TestEncodeContainers(t *testing.T) {
 		warn          string
 	}{
 		{"mkv", "in.mkv", "out.mkv", small, false, "yuv420p", ""},
-		{"webm", "in.webm", "out.webm", small, false, "yuv420p", ""},
+		{"webm", "in-vtt.mkv", "out.webm", vtt, false, "yuv420p", ""},
 		{"mp4 from h264 mp4 at 24000/1001", "in.mp4", "out.mp4", h264, false, "yuv420p", ""},
 		{"ivf", "in.mkv", "out.ivf", small, true, "yuv420p", "dropped"},
 		{"10-bit with colour", "in10.mkv", "out10.mkv", ten, false, "yuv420p10le", ""},

@@ -452,14 +452,14 @@ func (j *job) runChunk(ctx context.Context, c plan.Chunk) error {
 			return ctx.Err()
 		}
 		if permanent(err) {
-			return err
+			return fmt.Errorf("%s: %w", c, err)
 		}
 		last = err
 		if attempt < attempts {
 			j.emit(Event{Kind: EventRetry, Chunk: c.ID, Err: err})
 		}
 	}
-	return fmt.Errorf("%s failed %d times, giving up (finished chunks are kept; run the same command to resume): %w", plan.Chunk{ID: c.ID, Start: c.Start, End: c.End}, attempts, last)
+	return fmt.Errorf("%s failed %d times, giving up (finished chunks are kept; run the same command to resume): %w", c, attempts, last)
 }
 
 // permanent reports errors that trying again cannot fix: a full disk, a

@@ -109,7 +109,7 @@ func readIVF(r io.Reader, sink Sink) error {
 		return err
 	}
 	if err := sink.Header(rd.Header()); err != nil {
-		return err
+		return &sinkError{err}
 	}
 	for {
 		f, err := rd.Next()
@@ -120,10 +120,17 @@ func readIVF(r io.Reader, sink Sink) error {
 			return err
 		}
 		if err := sink.Frame(f); err != nil {
-			return err
+			return &sinkError{err}
 		}
 	}
 }
+
+// sinkError is a failure of the sink (av1job's own writing), not of the
+// encoder; Close returns it as it is.
+type sinkError struct{ err error }
+
+func (e *sinkError) Error() string { return e.err.Error() }
+func (e *sinkError) Unwrap() error { return e.err }
 
 type procSession struct {
 	cmd      *exec.Cmd
@@ -161,6 +168,10 @@ func (p *procSession) Close() error {
 	rerr := <-p.readDone
 	p.readDone <- rerr
 	werr := p.wait()
+	var se *sinkError
+	if errors.As(rerr, &se) {
+		return se.err
+	}
 	switch {
 	case werr != nil:
 		return werr

@@ -23,6 +23,7 @@ type Spec struct {
 	PixFmt        string   // default yuv420p
 	Audio         bool     // add a sine-wave track
 	Subtitles     bool     // add a subtitle track
+	SubCodec      string   // subtitle codec; default from the container
 	VideoCodec    string   // default libx264 (with B-frames); "rawvideo" for y4m
 	ExtraArgs     []string // more output arguments for ffmpeg
 }
@@ -73,7 +74,6 @@ func (s Spec) Args(out string, srt string) []string {
 	graph := strings.Join(parts, ";") + ";" + strings.Join(labels, "") +
 		fmt.Sprintf("concat=n=%d:v=1:a=0,format=%s[v]", len(s.Segments), pix)
 	args := []string{"-nostdin", "-v", "error", "-y", "-filter_complex", graph}
-	dur := fmt.Sprintf("%d*%s", s.Frames(), invRate(s.Rate))
 	if s.Audio {
 		args = append(args, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration="+evalDur(s.Frames(), s.Rate))
 	}
@@ -89,7 +89,6 @@ func (s Spec) Args(out string, srt string) []string {
 	if s.Subtitles {
 		args = append(args, "-map", fmt.Sprintf("%d:s", in))
 	}
-	_ = dur
 	codec := s.VideoCodec
 	if codec == "" {
 		codec = "libx264"
@@ -110,7 +109,9 @@ func (s Spec) Args(out string, srt string) []string {
 			args = append(args, "-c:a", "libopus")
 		}
 	}
-	if s.Subtitles {
+	if s.Subtitles && s.SubCodec != "" {
+		args = append(args, "-c:s", s.SubCodec)
+	} else if s.Subtitles {
 		switch ext {
 		case ".mp4", ".mov":
 			args = append(args, "-c:s", "mov_text")
@@ -165,13 +166,6 @@ func subtitles(s Spec) string {
 func clock(t float64) string {
 	ms := int(t*1000 + 0.5)
 	return fmt.Sprintf("%02d:%02d:%02d,%03d", ms/3600000, ms/60000%60, ms/1000%60, ms%1000)
-}
-
-func invRate(r string) string {
-	if n, d, ok := strings.Cut(r, "/"); ok {
-		return d + "/" + n
-	}
-	return "1/" + r
 }
 
 func evalDur(frames int, rate string) string {

@@ -1,0 +1,166 @@
+// Command bench compares av1job with plain rav1e and with ffmpeg's librav1e
+// on a generated clip with scene cuts, and prints wall time, CPU time and
+// output size, av1job's ratio to each, and av1job's own overhead: the wall
+// time during which no encoder was running (probing, scene detection,
+// joining, muxing, checking).
+//
+// Run it with `make bench`; BENCH_SLOW=1 adds speed 6.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/av1job/av1job"
+	"github.com/av1job/av1job/internal/testclip"
+)
+
+type result struct {
+	name     string
+	wall     time.Duration
+	cpu      time.Duration
+	size     int64
+	overhead time.Duration // av1job only
+}
+
+func main() {
+	seconds := flag.Float64("t", 21, "clip length in seconds")
+	width := flag.Int("w", 640, "clip width")
+	height := flag.Int("h", 360, "clip height")
+	keep := flag.String("dir", "", "work directory (default: a temporary one, removed)")
+	flag.Parse()
+	ctx := context.Background()
+
+	dir := *keep
+	if dir == "" {
+		d, err := os.MkdirTemp("", "av1job-bench-")
+		check(err)
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	segs := testclip.DefaultSegments
+	spec := testclip.Spec{Width: *width, Height: *height, Rate: "24", Segments: segs, SegFrames: int(*seconds * 24 / float64(len(segs))), Audio: true}
+	src := filepath.Join(dir, "clip.mkv")
+	y4m := filepath.Join(dir, "clip.y4m")
+	check(testclip.Make(ctx, spec, src))
+	check(runQuiet(exec.Command("ffmpeg", "-v", "error", "-y", "-i", src, "-map", "0:v:0", "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", y4m)))
+	fmt.Printf("clip: %dx%d, %d frames (%.1f s) in %d scenes, quantizer 100; machine: %d cores, %s\n\n",
+		*width, *height, spec.Frames(), float64(spec.Frames())/24, len(segs), runtime.NumCPU(), runtime.GOARCH)
+
+	speeds := []int{10}
+	if os.Getenv("BENCH_SLOW") == "1" {
+		speeds = append(speeds, 6)
+	}
+	for _, speed := range speeds {
+		rs := []result{
+			benchAv1job(ctx, dir, src, speed),
+			benchCmd("rav1e (default threads)", filepath.Join(dir, "rav1e.ivf"), "rav1e", y4m, "-o", filepath.Join(dir, "rav1e.ivf"), "-y", "--quiet", "--speed", fmt.Sprint(speed), "--quantizer", "100"),
+			benchCmd("ffmpeg -c:v librav1e", filepath.Join(dir, "ffmpeg.mkv"), "ffmpeg", "-v", "error", "-y", "-i", src, "-map", "0:v:0", "-c:v", "librav1e", "-speed", fmt.Sprint(speed), "-qp", "100", filepath.Join(dir, "ffmpeg.mkv")),
+		}
+		report(speed, rs)
+	}
+}
+
+// benchAv1job runs a job in-process and measures the time during which at
+// least one chunk was being encoded.
+func benchAv1job(ctx context.Context, dir, src string, speed int) result {
+	out := filepath.Join(dir, fmt.Sprintf("av1job-s%d.mkv", speed))
+	o := av1job.NewOptions(src, out)
+	o.Speed, o.Overwrite, o.Restart = speed, true, true
+	var mu sync.Mutex
+	active := 0
+	var busy time.Duration
+	var since time.Time
+	o.Events = func(e av1job.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e.Kind {
+		case av1job.EventChunkStart:
+			if active == 0 {
+				since = e.Time
+			}
+			active++
+		case av1job.EventChunkDone, av1job.EventRetry:
+			active--
+			if active == 0 {
+				busy += e.Time.Sub(since)
+			}
+		}
+	}
+	cpu0 := cpuTime()
+	start := time.Now()
+	check(av1job.Run(ctx, o))
+	wall := time.Since(start)
+	return result{name: "av1job", wall: wall, cpu: cpuTime() - cpu0, size: videoSize(out), overhead: wall - busy}
+}
+
+func benchCmd(name, out string, prog string, args ...string) result {
+	cmd := exec.Command(prog, args...)
+	start := time.Now()
+	check(runQuiet(cmd))
+	wall := time.Since(start)
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return result{name: name, wall: wall, cpu: cpu, size: videoSize(out)}
+}
+
+// videoSize is the size of the video stream's packets, so that containers
+// and audio do not count.
+func videoSize(path string) int64 {
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=size", "-of", "csv=p=0", path).Output()
+	check(err)
+	var total, n int64
+	for _, b := range out {
+		switch {
+		case b >= '0' && b <= '9':
+			n = n*10 + int64(b-'0')
+		case b == '\n':
+			total += n
+			n = 0
+		}
+	}
+	return total + n
+}
+
+func report(speed int, rs []result) {
+	fmt.Printf("speed %d\n", speed)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "tool\twall s\tCPU s\tvideo bytes\tav1job wall ratio\tav1job size ratio\t")
+	a := rs[0]
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%d\t%.2fx\t%+.1f %%\t\n", r.name, r.wall.Seconds(), r.cpu.Seconds(), r.size,
+			a.wall.Seconds()/r.wall.Seconds(), 100*(float64(a.size)/float64(r.size)-1))
+	}
+	tw.Flush()
+	fmt.Printf("av1job overhead (no encoder running): %.2f s of %.2f s = %.1f %%\n\n", a.overhead.Seconds(), a.wall.Seconds(), 100*a.overhead.Seconds()/a.wall.Seconds())
+}
+
+func cpuTime() time.Duration {
+	var self, children syscall.Rusage
+	check(syscall.Getrusage(syscall.RUSAGE_SELF, &self))
+	check(syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children))
+	tv := func(t syscall.Timeval) time.Duration { return time.Duration(t.Nano()) }
+	return tv(self.Utime) + tv(self.Stime) + tv(children.Utime) + tv(children.Stime)
+}
+
+func runQuiet(cmd *exec.Cmd) error {
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %v: %s", cmd.Path, err, out)
+	}
+	return nil
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
