@@ -16,6 +16,7 @@ import (
 	"github.com/av1job/av1job/internal/journal"
 	"github.com/av1job/av1job/internal/plan"
 	"github.com/av1job/av1job/internal/source"
+	"github.com/av1job/av1job/internal/verify"
 )
 
 // chunkSink writes an encoder's output for one chunk to its .part file,
@@ -74,20 +75,24 @@ func (s *chunkSink) Frame(fr ivf.Frame) error {
 	return nil
 }
 
-// commit makes the chunk file durable under its final name: fsync the
-// .part file, rename it, fsync the directory. Only then may the journal
-// record it.
-func (s *chunkSink) commit() (record, error) {
+// sync makes the .part file durable and closes it.
+func (s *chunkSink) sync() error {
 	if s.f == nil {
-		return record{}, errors.New("encoder wrote no output")
+		return errors.New("encoder wrote no output")
 	}
 	if err := s.f.Sync(); err != nil {
-		return record{}, fmt.Errorf("chunk file: sync %s: %w", s.f.Name(), err)
+		return fmt.Errorf("chunk file: sync %s: %w", s.f.Name(), err)
 	}
 	if err := s.f.Close(); err != nil {
-		return record{}, fmt.Errorf("chunk file: close %s: %w", s.f.Name(), err)
+		return fmt.Errorf("chunk file: close %s: %w", s.f.Name(), err)
 	}
 	s.f = nil
+	return nil
+}
+
+// commit gives the synced chunk file its final name and fsyncs the
+// directory. Only then may the journal record it.
+func (s *chunkSink) commit() (record, error) {
 	if err := os.Rename(s.path+".part", s.path); err != nil {
 		return record{}, fmt.Errorf("chunk file: %w", err)
 	}
@@ -182,6 +187,17 @@ func (j *job) encodeChunk(ctx context.Context, c plan.Chunk, onUnit func()) (rec
 	}
 	if sink.frames != c.Frames() {
 		return record{}, fmt.Errorf("encoder: %d temporal units out for %d frames in", sink.frames, c.Frames())
+	}
+	if err := sink.sync(); err != nil {
+		return record{}, err
+	}
+	// An independent decoder must get every frame back before the chunk
+	// counts as done.
+	if n, err := verify.DecodeIVF(ctx, sink.path+".part"); err != nil || n != c.Frames() {
+		if err == nil {
+			err = fmt.Errorf("chunk file decodes to %d frames, want %d", n, c.Frames())
+		}
+		return record{}, err
 	}
 	rec, err = sink.commit()
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/av1job/av1job/internal/ivf"
 	"github.com/av1job/av1job/internal/journal"
 	"github.com/av1job/av1job/internal/mux"
+	"github.com/av1job/av1job/internal/verify"
 )
 
 // scratchIVF is the joined video stream, in the job directory.
@@ -44,13 +45,16 @@ func (j *job) finish(ctx context.Context) error {
 		}
 	}
 
+	// Every chunk was decoded when it finished (encodeChunk), and the
+	// join checked each one again; what is left to check is that the
+	// container holds every one of those frames.
 	j.emit(Event{Kind: EventFinishing, Msg: "checking"})
-	n, err := mux.CountFrames(ctx, tmp)
+	n, err := verify.CountPackets(ctx, tmp)
 	if err != nil {
 		return err
 	}
 	if n != j.st.Frames {
-		return fmt.Errorf("check %s: decodes to %d frames, the source has %d; the output was not written", j.o.Output, n, j.st.Frames)
+		return fmt.Errorf("check %s: holds %d video frames, the source has %d; the output was not written", j.o.Output, n, j.st.Frames)
 	}
 	if err := syncFile(tmp); err != nil {
 		return err

@@ -7,7 +7,6 @@ package mux
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/av1job/av1job/internal/probe"
 	"github.com/av1job/av1job/internal/tools"
@@ -127,19 +126,4 @@ func Mux(ctx context.Context, p Plan, video string, src *probe.Source, out strin
 		return fmt.Errorf("mux: %s: %w", out, err)
 	}
 	return nil
-}
-
-// CountFrames decodes the first video stream of path and returns how many
-// frames it has.
-func CountFrames(ctx context.Context, path string) (int, error) {
-	out, err := tools.Output(ctx, tools.FFprobe, "-v", "error", "-count_frames", "-select_streams", "v:0",
-		"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", "--", path)
-	if err != nil {
-		return 0, fmt.Errorf("check %s: %w", path, err)
-	}
-	var n int
-	if _, err := fmt.Sscan(strings.TrimSpace(string(out)), &n); err != nil {
-		return 0, fmt.Errorf("check %s: no frame count from ffprobe: %q", path, strings.TrimSpace(string(out)))
-	}
-	return n, nil
 }
