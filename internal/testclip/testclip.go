@@ -49,9 +49,9 @@ func (s Spec) source(name string) string {
 	var g string
 	switch name {
 	case "life":
-		g = fmt.Sprintf("life=%s:r=%s:mold=10:ratio=0.5:death_color=#103060:life_color=#e0c040", size, s.Rate)
+		g = fmt.Sprintf("life=%s:r=%s:mold=10:ratio=0.5:seed=1:death_color=#103060:life_color=#e0c040", size, s.Rate)
 	case "cellauto":
-		g = fmt.Sprintf("cellauto=%s:r=%s:rule=110", size, s.Rate)
+		g = fmt.Sprintf("cellauto=%s:r=%s:rule=110:seed=1", size, s.Rate)
 	case "mandelbrot":
 		g = fmt.Sprintf("mandelbrot=%s:r=%s", size, s.Rate)
 	default:
@@ -124,6 +124,8 @@ func (s Spec) Args(out string, srt string) []string {
 	if ext == ".y4m" {
 		args = append(args, "-strict", "-1")
 	}
+	// Bit-exact muxing: the same spec gives the same bytes.
+	args = append(args, "-fflags", "+bitexact")
 	args = append(args, s.ExtraArgs...)
 	return append(args, out)
 }
