@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math/big"
 	"os"
 	"path/filepath"
 
@@ -118,9 +119,10 @@ func (s *chunkSink) discard() {
 //
 //	ffmpeg ──y4m──▶ feed loop (counts frames in) ──▶ encoder ──IVF──▶ chunkSink (counts units out) ──▶ NNNNN.ivf.part
 //
-// Shutdown order: the feed loop ends at the source's EOF or on error; then
-// Session.Close ends the encoder's input and waits for its last unit; then
-// ffmpeg is reaped.
+// Every frame's timestamp is checked against the plan before it reaches
+// the encoder (package source). Shutdown order: the feed loop ends after
+// the chunk's last frame or on error; ffmpeg is reaped; then Session.Close
+// ends the encoder's input and waits for its last unit.
 func (j *job) encodeChunk(ctx context.Context, c plan.Chunk, onUnit func()) (rec record, err error) {
 	sink := &chunkSink{path: chunkPath(j.dir, c.ID), width: j.src.Video.Width, height: j.src.Video.Height, onUnit: onUnit}
 	defer func() {
@@ -128,51 +130,35 @@ func (j *job) encodeChunk(ctx context.Context, c plan.Chunk, onUnit func()) (rec
 			sink.discard()
 		}
 	}()
-	rng := source.Range{Path: j.src.Path, Stream: j.st.Stream, PixFmt: j.st.PixFmt, PTS: j.st.PTS, Start: c.Start, End: c.End}
-	sctx, cancelSource := context.WithCancel(ctx)
-	defer cancelSource()
-	in, wait, err := source.Open(sctx, rng)
+	tb, ok := new(big.Rat).SetString(j.st.TimeBase)
+	if !ok {
+		return record{}, fmt.Errorf("%s: bad time base %q", filepath.Join(j.dir, stateFile), j.st.TimeBase)
+	}
+	rng := source.Range{Path: j.src.Path, Stream: j.st.Stream, PixFmt: j.st.PixFmt, PTS: j.st.PTS, TimeBase: tb, Start: c.Start, End: c.End}
+	src, err := source.Open(ctx, rng)
 	if err != nil {
 		return record{}, err
 	}
-	waited := false
-	defer func() {
-		if !waited {
-			cancelSource()
-			_ = wait()
-		}
-	}()
-	y4m, err := source.NewReader(in)
-	if err != nil {
-		return record{}, fmt.Errorf("source: %w", err)
-	}
-	sess, err := j.enc.Start(ctx, y4m.Header(), j.encSettings, sink)
+	defer src.Close()
+	sess, err := j.enc.Start(ctx, src.Header(), j.encSettings, sink)
 	if err != nil {
 		return record{}, err
 	}
-	buf := make([]byte, y4m.FrameSize())
+	buf := make([]byte, src.FrameSize())
 	for {
-		err := y4m.ReadFrame(buf)
+		err := src.ReadFrame(buf)
 		if errors.Is(err, io.EOF) {
 			break
-		}
-		if err == nil && y4m.Frames() > c.Frames() {
-			err = fmt.Errorf("source: ffmpeg gave more than %d frames", c.Frames())
 		}
 		if err == nil {
 			err = sess.WriteFrame(buf)
 		}
 		if err != nil {
 			sess.Abort()
-			if werr := wait(); werr != nil && ctx.Err() == nil {
-				err = werr
-			}
-			waited = true
 			return record{}, err
 		}
 	}
-	waited = true
-	if err := wait(); err != nil {
+	if err := src.Close(); err != nil {
 		sess.Abort()
 		return record{}, err
 	}
@@ -181,9 +167,6 @@ func (j *job) encodeChunk(ctx context.Context, c plan.Chunk, onUnit func()) (rec
 	}
 	if err := ctx.Err(); err != nil {
 		return record{}, err
-	}
-	if y4m.Frames() != c.Frames() {
-		return record{}, fmt.Errorf("source: ffmpeg gave %d frames for %s, want %d", y4m.Frames(), c, c.Frames())
 	}
 	if sink.frames != c.Frames() {
 		return record{}, fmt.Errorf("encoder: %d temporal units out for %d frames in", sink.frames, c.Frames())

@@ -318,7 +318,7 @@ func (j *job) plan(ctx context.Context, fp plan.Fingerprint) (*state, error) {
 	fps, _ := v.FrameRate.Float64()
 	if vfr, at := a.VariableRate(fps); vfr {
 		return nil, usagef("%s: variable frame rate (frame %d is %.3f s after the one before, %s fps expects %.3f s); convert it first, e.g. ffmpeg -i %s -fps_mode cfr -r %s -c:a copy fixed.mkv",
-			j.src.Path, at, a.PTS[at]-a.PTS[at-1], v.FrameRate.RatString(), 1/fps, j.src.Path, v.FrameRate.RatString())
+			j.src.Path, at, a.Seconds(at)-a.Seconds(at-1), v.FrameRate.RatString(), 1/fps, j.src.Path, v.FrameRate.RatString())
 	}
 	layout := probe.LayoutFor(v.PixFmt)
 	if layout.Convert {
@@ -334,7 +334,7 @@ func (j *job) plan(ctx context.Context, fp plan.Fingerprint) (*state, error) {
 		Version: stateVersion, Input: j.src.Path, Output: j.o.Output, Created: time.Now().UTC(),
 		Fingerprint: fp, Stream: v.Index, PixFmt: layout.PixFmt,
 		RateNum: v.FrameRate.Num().Int64(), RateDen: v.FrameRate.Denom().Int64(),
-		Frames: a.Frames, PTS: a.PTS, Cuts: cuts, Chunks: plan.Chunks(bounds, a.Frames),
+		Frames: a.Frames, PTS: a.PTS, TimeBase: a.TimeBase.RatString(), Cuts: cuts, Chunks: plan.Chunks(bounds, a.Frames),
 	}
 	if err := writeState(j.dir, st); err != nil {
 		return nil, err

@@ -36,14 +36,15 @@ type state struct {
 	Fingerprint plan.Fingerprint `json:"fingerprint"`
 	Args        []string         `json:"args,omitempty"` // the encode command's arguments, for resume
 
-	Stream  int          `json:"stream"`  // index of the video stream
-	PixFmt  string       `json:"pix_fmt"` // pixel format handed to the encoder
-	RateNum int64        `json:"rate_num"`
-	RateDen int64        `json:"rate_den"`
-	Frames  int          `json:"frames"`
-	PTS     []float64    `json:"pts"`
-	Cuts    []int        `json:"cuts"` // scene cuts found by detection, before min/max lengths
-	Chunks  []plan.Chunk `json:"chunks"`
+	Stream   int          `json:"stream"`  // index of the video stream
+	PixFmt   string       `json:"pix_fmt"` // pixel format handed to the encoder
+	RateNum  int64        `json:"rate_num"`
+	RateDen  int64        `json:"rate_den"`
+	Frames   int          `json:"frames"`
+	PTS      []int64      `json:"pts"`       // every frame's timestamp, in TimeBase units
+	TimeBase string       `json:"time_base"` // "num/den"
+	Cuts     []int        `json:"cuts"`      // scene cuts found by detection, before min/max lengths
+	Chunks   []plan.Chunk `json:"chunks"`
 }
 
 func readState(dir string) (*state, error) {

@@ -35,8 +35,9 @@ type Video struct {
 	Height    int
 	PixFmt    string // ffmpeg's pixel format name
 	FrameRate *big.Rat
-	Duration  float64 // seconds; 0 when unknown
-	NbFrames  int     // from the container; 0 when unknown
+	TimeBase  *big.Rat // of the stream's timestamps
+	Duration  float64  // seconds; 0 when unknown
+	NbFrames  int      // from the container; 0 when unknown
 	Color     Color
 }
 
@@ -76,6 +77,7 @@ type ffStream struct {
 	PixFmt       string            `json:"pix_fmt"`
 	RFrameRate   string            `json:"r_frame_rate"`
 	AvgFrameRate string            `json:"avg_frame_rate"`
+	TimeBase     string            `json:"time_base"`
 	Duration     string            `json:"duration"`
 	NbFrames     string            `json:"nb_frames"`
 	ColorRange   string            `json:"color_range"`
@@ -138,6 +140,7 @@ func parse(path string, size int64, out []byte) (*Source, error) {
 				v.Duration = parseClock(d)
 			}
 		}
+		v.TimeBase = rate(s.TimeBase)
 		v.FrameRate = rate(s.RFrameRate)
 		if v.FrameRate == nil {
 			v.FrameRate = rate(s.AvgFrameRate)
@@ -156,6 +159,9 @@ func parse(path string, size int64, out []byte) (*Source, error) {
 	}
 	if v.FrameRate == nil {
 		return nil, &InputError{Path: path, Msg: "video stream has no frame rate"}
+	}
+	if v.TimeBase == nil {
+		return nil, &InputError{Path: path, Msg: "video stream has no time base"}
 	}
 	return src, nil
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 
@@ -27,9 +28,16 @@ const DefaultThreshold = 5.0
 
 // Analysis is the result of one decoding pass over the source's video.
 type Analysis struct {
-	Frames int       `json:"frames"`
-	PTS    []float64 `json:"pts"`    // presentation time of each frame, seconds from the file's start
-	Scores []float64 `json:"scores"` // scdet score of each frame against the one before
+	Frames   int
+	PTS      []int64   // each frame's timestamp as stored in the file (ffmpeg -copyts), in TimeBase units
+	TimeBase *big.Rat  // of PTS: the video stream's time base
+	Scores   []float64 // scdet score of each frame against the one before
+}
+
+// Seconds returns frame i's timestamp in seconds.
+func (a *Analysis) Seconds(i int) float64 {
+	tb, _ := a.TimeBase.Float64()
+	return float64(a.PTS[i]) * tb
 }
 
 // Options tune Analyze.
@@ -45,7 +53,9 @@ func Analyze(ctx context.Context, src *probe.Source, opt Options) (*Analysis, er
 	if src.Video.Width > 480 {
 		vf = "scale=480:-2:flags=area," + vf
 	}
-	cmd, err := tools.Command(ctx, tools.FFmpeg, "-nostdin", "-hide_banner", "-v", "error",
+	// -copyts: the timestamps printed are the file's own, exactly the
+	// ones package source selects frames by.
+	cmd, err := tools.Command(ctx, tools.FFmpeg, "-nostdin", "-hide_banner", "-v", "error", "-copyts",
 		"-i", src.Path, "-map", fmt.Sprintf("0:%d", src.Video.Index), "-vf", vf,
 		"-fps_mode", "passthrough", "-f", "null", "-")
 	if err != nil {
@@ -61,6 +71,9 @@ func Analyze(ctx context.Context, src *probe.Source, opt Options) (*Analysis, er
 		return nil, fmt.Errorf("scene: start ffmpeg: %w", err)
 	}
 	a, perr := parse(out, opt.Progress)
+	if perr == nil {
+		a.TimeBase = src.Video.TimeBase
+	}
 	if perr != nil {
 		_, _ = io.Copy(io.Discard, out)
 	}
@@ -96,9 +109,9 @@ func checkComplete(src *probe.Source, a *Analysis) error {
 		return &probe.InputError{Path: src.Path, Msg: fmt.Sprintf("truncated: the container lists %d video frames but only %d decode", v.NbFrames, a.Frames)}
 	case v.NbFrames == 0 && v.Duration > 0 && fps > 0:
 		want := v.Duration * fps
-		got := a.PTS[len(a.PTS)-1]*fps + 1
-		if got < want-2 && float64(a.Frames) < want-2 {
-			return &probe.InputError{Path: src.Path, Msg: fmt.Sprintf("truncated: the container lasts %.2f s but video decodes only to %.2f s (%d frames)", v.Duration, a.PTS[len(a.PTS)-1]+1/fps, a.Frames)}
+		span := a.Seconds(a.Frames-1) - a.Seconds(0) + 1/fps
+		if span*fps < want-2 && float64(a.Frames) < want-2 {
+			return &probe.InputError{Path: src.Path, Msg: fmt.Sprintf("truncated: the container lasts %.2f s but video decodes only to %.2f s (%d frames)", v.Duration, span, a.Frames)}
 		}
 	}
 	return nil
@@ -113,15 +126,16 @@ func parse(r io.Reader, progress func(int)) (*Analysis, error) {
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.HasPrefix(line, "frame:") {
-			f := strings.Fields(line)
-			var t float64 = math.NaN()
-			for _, kv := range f {
-				if v, ok := strings.CutPrefix(kv, "pts_time:"); ok {
-					t, _ = strconv.ParseFloat(v, 64)
+			var t int64
+			found := false
+			for _, kv := range strings.Fields(line) {
+				if v, ok := strings.CutPrefix(kv, "pts:"); ok {
+					n, err := strconv.ParseInt(v, 10, 64)
+					t, found = n, err == nil
 				}
 			}
-			if math.IsNaN(t) {
-				return nil, fmt.Errorf("frame %d has no timestamp", a.Frames)
+			if !found {
+				return nil, fmt.Errorf("frame %d has no timestamp (%q)", a.Frames, line)
 			}
 			a.PTS = append(a.PTS, t)
 			a.Scores = append(a.Scores, 0)
@@ -180,7 +194,7 @@ func (a *Analysis) VariableRate(fps float64) (bool, int) {
 	step := 1 / fps
 	tol := math.Max(0.0015, step*0.02)
 	for i := 1; i < len(a.PTS); i++ {
-		if math.Abs(a.PTS[i]-a.PTS[i-1]-step) > tol {
+		if math.Abs(a.Seconds(i)-a.Seconds(i-1)-step) > tol {
 			return true, i
 		}
 	}

@@ -1,6 +1,7 @@
 package scene
 
 import (
+	"math/big"
 	"reflect"
 	"strings"
 	"testing"
@@ -25,7 +26,7 @@ func TestParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Frames != 4 || !reflect.DeepEqual(a.PTS, []float64{0, 0.042, 0.083, 0.125}) || a.Scores[2] != 29.3 {
+	if a.Frames != 4 || !reflect.DeepEqual(a.PTS, []int64{0, 42, 83, 125}) || a.Scores[2] != 29.3 {
 		t.Fatalf("parsed %+v", a)
 	}
 	if got := a.Cuts(10); !reflect.DeepEqual(got, []int{0, 2}) {
@@ -37,14 +38,18 @@ func TestParse(t *testing.T) {
 	if _, err := parse(strings.NewReader("frame:0 pts:1 pts_time:1\nframe:1 pts:0 pts_time:0.5\n"), nil); err == nil {
 		t.Fatal("decreasing timestamps must be an error")
 	}
+	if _, err := parse(strings.NewReader("frame:0 pts:NOPTS pts_time:NOPTS\n"), nil); err == nil {
+		t.Fatal("a frame without a timestamp must be an error")
+	}
 }
 
 func TestVariableRate(t *testing.T) {
-	cfr := &Analysis{PTS: []float64{0, 0.042, 0.083, 0.125, 0.167, 0.209}} // Matroska ms rounding of 24000/1001
+	ms := big.NewRat(1, 1000)
+	cfr := &Analysis{PTS: []int64{0, 42, 83, 125, 167, 209}, TimeBase: ms} // Matroska ms rounding of 24000/1001
 	if vfr, _ := cfr.VariableRate(24000.0 / 1001); vfr {
 		t.Fatal("ms-rounded 23.976 fps reported as variable")
 	}
-	vfr := &Analysis{PTS: []float64{0, 0.042, 0.083, 0.2, 0.25}}
+	vfr := &Analysis{PTS: []int64{0, 42, 83, 200, 250}, TimeBase: ms}
 	if v, at := vfr.VariableRate(24000.0 / 1001); !v || at != 3 {
 		t.Fatalf("variable rate not found: %v %d", v, at)
 	}

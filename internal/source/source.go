@@ -1,46 +1,58 @@
 // Package source reads an exact frame range of a source as a YUV4MPEG2
-// stream, by running ffmpeg with an accurate seek to a time between the frame
-// before the range and its first frame, and a frame limit. The frame
-// timestamps come from the scene pass, so the seek point is never on a
-// frame's own timestamp and rounding cannot gain or lose a frame.
+// stream. Frames are selected by their own timestamps, recorded by the
+// scene pass, so that no rounding of seek times can gain or lose a frame
+// (see Range.Args).
 package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math/big"
+	"os/exec"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/av1job/av1job/internal/tools"
 )
 
 // Range describes frames [Start, End) of a video stream.
 type Range struct {
-	Path   string
-	Stream int       // index of the video stream in the file
-	PixFmt string    // pixel format to hand out
-	PTS    []float64 // timestamp of every frame of the stream
-	Start  int
-	End    int
+	Path     string
+	Stream   int      // index of the video stream in the file
+	PixFmt   string   // pixel format to hand out
+	PTS      []int64  // timestamp of every frame of the stream, in TimeBase units, as ffmpeg -copyts sees them
+	TimeBase *big.Rat // of PTS
+	Start    int
+	End      int
 }
 
-// SeekTime is the time given to ffmpeg's -ss for r: halfway between the
-// frame before Start and Start; 0 (no seek) for Start 0.
-func (r Range) SeekTime() float64 {
-	if r.Start == 0 {
-		return 0
-	}
-	return (r.PTS[r.Start-1] + r.PTS[r.Start]) / 2
-}
+// seekMargin is how far before a range's first frame ffmpeg seeks; the
+// frames between the seek point and the range are dropped by timestamp.
+const seekMargin = 1.0 // seconds
 
-// Args returns ffmpeg's arguments to write r as YUV4MPEG2 to stdout.
-func (r Range) Args() []string {
-	args := []string{"-nostdin", "-hide_banner", "-v", "error"}
-	if ss := r.SeekTime(); ss > 0 {
-		args = append(args, "-ss", strconv.FormatFloat(ss, 'f', 6, 64))
+// args returns ffmpeg's arguments to write r as YUV4MPEG2 to stdout,
+// seeking first unless noSeek.
+//
+// Frames are picked by their timestamps, compared as integers: a coarse
+// seek to a keyframe at least seekMargin before the range, then the select
+// filter passes frames whose timestamp lies between the range's first and
+// last. ffmpeg's accurate seek is not used: it rounds the seek offset to the
+// stream's time base, which with a 1/fps time base (Y4M, raw streams) can
+// gain or lose a frame. showinfo logs each frame's timestamp so that Open
+// can check every frame against the plan.
+func (r Range) args(noSeek bool) []string {
+	args := []string{"-nostdin", "-hide_banner", "-nostats", "-v", "info", "-copyts"}
+	tb, _ := r.TimeBase.Float64()
+	first, last := r.PTS[r.Start], r.PTS[r.End-1]
+	if ss := float64(first)*tb - seekMargin; !noSeek && r.Start > 0 && ss > float64(r.PTS[0])*tb {
+		args = append(args, "-seek_timestamp", "1", "-noaccurate_seek", "-ss", strconv.FormatFloat(ss, 'f', 6, 64))
 	}
 	return append(args, "-i", r.Path,
 		"-map", fmt.Sprintf("0:%d", r.Stream),
+		"-vf", fmt.Sprintf("select=between(pts\\,%d\\,%d),showinfo=checksum=0", first, last),
 		"-frames:v", strconv.Itoa(r.End-r.Start),
 		"-fps_mode", "passthrough",
 		"-pix_fmt", r.PixFmt,
@@ -48,31 +60,190 @@ func (r Range) Args() []string {
 		"-f", "yuv4mpegpipe", "-")
 }
 
-// Open starts ffmpeg for r. The caller reads the stream from the returned
-// Reader and must call wait after reading; wait returns ffmpeg's error with
-// the tail of its standard error.
-func Open(ctx context.Context, r Range) (rd io.ReadCloser, wait func() error, err error) {
-	if r.Start < 0 || r.End > len(r.PTS) || r.Start >= r.End {
-		return nil, nil, fmt.Errorf("source: bad range [%d,%d) of %d frames", r.Start, r.End, len(r.PTS))
+// ErrMisplaced means ffmpeg handed out a frame other than the one planned.
+var ErrMisplaced = errors.New("source: frame out of place")
+
+// Frames is a running extraction of a Range: the frames come out of
+// ReadFrame only after ffmpeg's log has confirmed each one's timestamp.
+type Frames struct {
+	r      Range
+	cancel context.CancelFunc
+	cmd    *exec.Cmd
+	stderr *tools.Tail
+	y      *Reader
+	pts    chan int64
+	first  []byte // the first frame, read and checked by Open
+	n      int    // frames handed out
+	waited bool
+}
+
+// Open starts ffmpeg for r and checks the first frame. If a seek landed
+// after the range's start (some demuxers, e.g. MPEG-TS, seek imprecisely),
+// it starts again without seeking, before any frame is handed out.
+func Open(ctx context.Context, r Range) (*Frames, error) {
+	if r.Start < 0 || r.End > len(r.PTS) || r.Start >= r.End || r.TimeBase == nil {
+		return nil, fmt.Errorf("source: bad range [%d,%d) of %d frames", r.Start, r.End, len(r.PTS))
 	}
-	cmd, err := tools.Command(ctx, tools.FFmpeg, r.Args()...)
+	f, err := start(ctx, r, false)
+	if errors.Is(err, ErrMisplaced) {
+		f, err = start(ctx, r, true)
+	}
+	return f, err
+}
+
+func start(ctx context.Context, r Range, noSeek bool) (*Frames, error) {
+	cctx, cancel := context.WithCancel(ctx)
+	cmd, err := tools.Command(cctx, tools.FFmpeg, r.args(noSeek)...)
 	if err != nil {
-		return nil, nil, err
+		cancel()
+		return nil, err
 	}
-	stderr := tools.NewTail(4096)
-	cmd.Stderr = stderr
+	f := &Frames{r: r, cancel: cancel, cmd: cmd, stderr: tools.NewTail(4096), pts: make(chan int64, 64)}
+	cmd.Stderr = &logWriter{f: f, done: cctx.Done()}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, nil, fmt.Errorf("source: %w", err)
+		cancel()
+		return nil, fmt.Errorf("source: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, nil, fmt.Errorf("source: start ffmpeg: %w", err)
+		cancel()
+		return nil, fmt.Errorf("source: start ffmpeg: %w", err)
 	}
-	wait = func() error {
-		if err := cmd.Wait(); err != nil {
-			return fmt.Errorf("source: %w", tools.RunError("ffmpeg", err, stderr))
+	y, err := NewReader(out)
+	if err != nil {
+		return nil, f.fail(fmt.Errorf("source: %w", err))
+	}
+	f.y = y
+	buf := make([]byte, y.FrameSize())
+	if err := f.readChecked(buf); err != nil {
+		if errors.Is(err, io.EOF) {
+			// A seek that landed after the whole range gives no frame.
+			err = fmt.Errorf("%w: no frame for [%d,%d) after seeking", ErrMisplaced, r.Start, r.End)
 		}
+		return nil, f.fail(err)
+	}
+	f.first = buf
+	return f, nil
+}
+
+// A logWriter takes ffmpeg's log: it passes the timestamps that showinfo
+// logs to f.pts, one per frame, and keeps the other lines for error
+// messages.
+type logWriter struct {
+	f    *Frames
+	done <-chan struct{}
+	line []byte
+}
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	for _, b := range p {
+		if b != '\n' {
+			w.line = append(w.line, b)
+			continue
+		}
+		w.handle(string(w.line))
+		w.line = w.line[:0]
+	}
+	return len(p), nil
+}
+
+func (w *logWriter) handle(line string) {
+	if !strings.Contains(line, "Parsed_showinfo") {
+		w.f.stderr.Write([]byte(line + "\n")) //nolint:errcheck // never fails
+		return
+	}
+	i := strings.Index(line, " pts:")
+	if i < 0 {
+		return
+	}
+	fields := strings.Fields(line[i+5:])
+	if len(fields) == 0 {
+		return
+	}
+	p, err := strconv.ParseInt(fields[0], 10, 64)
+	if err != nil {
+		return
+	}
+	select {
+	case w.f.pts <- p:
+	case <-w.done:
+	}
+}
+
+// readChecked reads the next frame and checks its timestamp.
+func (f *Frames) readChecked(buf []byte) error {
+	if err := f.y.ReadFrame(buf); err != nil {
+		return err
+	}
+	want := f.r.PTS[f.r.Start+f.n]
+	var got int64
+	select {
+	case got = <-f.pts:
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("source: ffmpeg logged no timestamp for frame %d", f.r.Start+f.n)
+	}
+	if got != want {
+		return fmt.Errorf("%w: frame %d should have timestamp %d, got %d", ErrMisplaced, f.r.Start+f.n, want, got)
+	}
+	f.n++
+	return nil
+}
+
+// Header returns the Y4M stream header.
+func (f *Frames) Header() Header { return f.y.Header() }
+
+// FrameSize is the number of bytes of each frame's planes.
+func (f *Frames) FrameSize() int { return f.y.FrameSize() }
+
+// Count is the number of frames read and checked so far.
+func (f *Frames) Count() int { return f.n }
+
+// ReadFrame reads the next frame's planes into buf (FrameSize bytes). It
+// returns io.EOF after the last frame; an error wrapping ErrMisplaced if
+// ffmpeg handed out a frame other than the planned one.
+func (f *Frames) ReadFrame(buf []byte) error {
+	if f.first != nil {
+		copy(buf, f.first)
+		f.first = nil
 		return nil
 	}
-	return out, wait, nil
+	if f.n == f.r.End-f.r.Start {
+		return io.EOF
+	}
+	err := f.readChecked(buf)
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("source: ffmpeg gave %d frames for [%d,%d), want %d", f.n, f.r.Start, f.r.End, f.r.End-f.r.Start)
+	}
+	return err
+}
+
+// Close stops ffmpeg if it still runs and returns its error, if any, once
+// all the range's frames were read.
+func (f *Frames) Close() error {
+	if f.waited {
+		return nil
+	}
+	f.waited = true
+	done := f.n == f.r.End-f.r.Start
+	if !done {
+		f.cancel()
+	}
+	err := f.cmd.Wait()
+	f.cancel()
+	if done && err != nil {
+		return fmt.Errorf("source: %w", tools.RunError("ffmpeg", err, f.stderr))
+	}
+	return nil
+}
+
+// fail stops ffmpeg and returns err, or ffmpeg's own error if it failed.
+func (f *Frames) fail(err error) error {
+	f.cancel()
+	werr := f.cmd.Wait()
+	f.waited = true
+	var ee *exec.ExitError
+	if errors.As(werr, &ee) && !errors.Is(err, ErrMisplaced) && strings.TrimSpace(f.stderr.String()) != "" {
+		return fmt.Errorf("source: %w", tools.RunError("ffmpeg", werr, f.stderr))
+	}
+	return err
 }

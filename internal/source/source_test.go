@@ -25,11 +25,7 @@ func needFFmpeg(t *testing.T) {
 // frameSums reads r's frames and returns the MD5 of each.
 func frameSums(t *testing.T, ctx context.Context, r source.Range) [][16]byte {
 	t.Helper()
-	in, wait, err := source.Open(ctx, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := source.NewReader(in)
+	y, err := source.Open(ctx, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +41,7 @@ func frameSums(t *testing.T, ctx context.Context, r source.Range) [][16]byte {
 		}
 		sums = append(sums, md5.Sum(buf))
 	}
-	if err := wait(); err != nil {
+	if err := y.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return sums
@@ -66,6 +62,9 @@ func TestRangeFrameExact(t *testing.T) {
 		{"matroska ms timestamps at 24000/1001", "clip.mkv", "24000/1001", "yuv420p"},
 		{"matroska 10-bit at 30000/1001", "clip10.mkv", "30000/1001", "yuv420p10le"},
 		{"matroska 25 fps", "clip25.mkv", "25", "yuv420p"},
+		{"y4m: time base 1/fps", "clip.y4m", "24", "yuv420p"},
+		{"mpeg-ts: start time 1.4 s, 90 kHz", "clip.ts", "30000/1001", "yuv420p"},
+		{"mov at 60 fps", "clip.mov", "60", "yuv420p"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,12 +87,15 @@ func TestRangeFrameExact(t *testing.T) {
 				t.Fatalf("scene pass counted %d frames, clip has %d", a.Frames, spec.Frames())
 			}
 			pix := probe.LayoutFor(src.Video.PixFmt).PixFmt
-			full := frameSums(t, ctx, source.Range{Path: path, Stream: src.Video.Index, PixFmt: pix, PTS: a.PTS, Start: 0, End: a.Frames})
+			rng := source.Range{Path: path, Stream: src.Video.Index, PixFmt: pix, PTS: a.PTS, TimeBase: a.TimeBase}
+			rng.Start, rng.End = 0, a.Frames
+			full := frameSums(t, ctx, rng)
 			if len(full) != a.Frames {
 				t.Fatalf("full decode gave %d frames, want %d", len(full), a.Frames)
 			}
 			for _, r := range [][2]int{{1, 2}, {7, 19}, {29, 31}, {30, 60}, {44, 45}, {61, 90}, {89, 90}, {0, 13}} {
-				got := frameSums(t, ctx, source.Range{Path: path, Stream: src.Video.Index, PixFmt: pix, PTS: a.PTS, Start: r[0], End: r[1]})
+				rng.Start, rng.End = r[0], r[1]
+				got := frameSums(t, ctx, rng)
 				if len(got) != r[1]-r[0] {
 					t.Errorf("range %v: %d frames, want %d", r, len(got), r[1]-r[0])
 					continue

@@ -24,7 +24,7 @@ type Spec struct {
 	Audio         bool     // add a sine-wave track
 	Subtitles     bool     // add a subtitle track
 	SubCodec      string   // subtitle codec; default from the container
-	VideoCodec    string   // default libx264 (with B-frames); "rawvideo" for y4m
+	VideoCodec    string   // default libx264 (with B-frames); always wrapped_avframe for .y4m
 	ExtraArgs     []string // more output arguments for ffmpeg
 }
 
@@ -62,6 +62,13 @@ func (s Spec) source(name string) string {
 
 // Args returns ffmpeg's arguments to write the clip to out.
 func (s Spec) Args(out string, srt string) []string {
+	ext := strings.ToLower(filepath.Ext(out))
+	if ext == ".y4m" { // video only, uncompressed
+		s.Audio, s.Subtitles, s.VideoCodec = false, false, "wrapped_avframe"
+	}
+	if ext == ".ts" { // no text subtitles in MPEG-TS
+		s.Subtitles = false
+	}
 	var parts, labels []string
 	for i, seg := range s.Segments {
 		parts = append(parts, fmt.Sprintf("%s[s%d]", s.source(seg), i))
@@ -100,10 +107,9 @@ func (s Spec) Args(out string, srt string) []string {
 			args = append(args, "-profile:v", "high10")
 		}
 	}
-	ext := strings.ToLower(filepath.Ext(out))
 	if s.Audio {
 		switch ext {
-		case ".mp4", ".mov":
+		case ".mp4", ".mov", ".ts":
 			args = append(args, "-c:a", "aac")
 		default:
 			args = append(args, "-c:a", "libopus")
