@@ -86,7 +86,21 @@ func Command(ctx context.Context, name string, args ...string) (*exec.Cmd, error
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
 	cmd.SysProcAttr = sysProcAttr()
+	if id, ok := ctx.Value(jobKey{}).(string); ok {
+		cmd.Env = append(os.Environ(), JobEnv+"="+id)
+	}
 	return cmd, nil
+}
+
+// JobEnv is the environment variable that marks each child with its job.
+const JobEnv = "AV1JOB_JOB_ID"
+
+type jobKey struct{}
+
+// WithJob returns a context whose commands carry the job ID id in their
+// environment, so that the job's processes can be found (package procs).
+func WithJob(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, jobKey{}, id)
 }
 
 // Output runs name with args and returns its standard output. A non-zero
