@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/av1job/av1job/internal/encode"
 	"github.com/av1job/av1job/internal/ivf"
@@ -23,16 +24,21 @@ import (
 // chunkSink writes an encoder's output for one chunk to its .part file,
 // hashing and counting as it goes.
 type chunkSink struct {
-	path   string // final path; the sink writes path + ".part"
-	width  int
-	height int
-	f      *os.File
-	h      hash.Hash
-	w      *ivf.Writer
-	size   int64
-	frames int
-	onUnit func() // called after each temporal unit is written
+	path     string // final path; the sink writes path + ".part"
+	width    int
+	height   int
+	f        *os.File
+	h        hash.Hash
+	w        *ivf.Writer
+	size     int64
+	frames   int
+	onUnit   func() // called after each temporal unit is written
+	lastSync time.Time
 }
+
+// syncEvery bounds what a power cut can take of a chunk being written:
+// the .part file is fsynced this often.
+const syncEvery = 2 * time.Second
 
 func (s *chunkSink) Write(p []byte) (int, error) {
 	n, err := s.f.Write(p)
@@ -49,7 +55,7 @@ func (s *chunkSink) Header(h ivf.Header) error {
 	if err != nil {
 		return fmt.Errorf("chunk file: %w", err)
 	}
-	s.f, s.h = f, sha256.New()
+	s.f, s.h, s.lastSync = f, sha256.New(), time.Now()
 	h.Frames = 0
 	w, err := ivf.NewWriter(s, h)
 	if err != nil {
@@ -70,6 +76,12 @@ func (s *chunkSink) Frame(fr ivf.Frame) error {
 		return fmt.Errorf("chunk file: %w", err)
 	}
 	s.frames++
+	if time.Since(s.lastSync) >= syncEvery {
+		if err := s.f.Sync(); err != nil {
+			return fmt.Errorf("chunk file: sync: %w", err)
+		}
+		s.lastSync = time.Now()
+	}
 	if s.onUnit != nil {
 		s.onUnit()
 	}
@@ -145,7 +157,8 @@ func (j *job) encodeChunk(ctx context.Context, c plan.Chunk, onUnit func()) (rec
 		return record{}, err
 	}
 	buf := make([]byte, src.FrameSize())
-	for {
+	fed := 0
+	for !j.ctl.isStopped() {
 		err := src.ReadFrame(buf)
 		if errors.Is(err, io.EOF) {
 			break
@@ -157,6 +170,17 @@ func (j *job) encodeChunk(ctx context.Context, c plan.Chunk, onUnit func()) (rec
 			sess.Abort()
 			return record{}, err
 		}
+		fed++
+	}
+	// After a stop the chunk ends at frame fed: the encoder flushes what
+	// it was given, and that part is recorded.
+	want := c.Frames()
+	if fed < want {
+		want = fed
+	}
+	if want == 0 {
+		sess.Abort()
+		return record{}, ErrStopped
 	}
 	if err := src.Close(); err != nil {
 		sess.Abort()
@@ -168,17 +192,20 @@ func (j *job) encodeChunk(ctx context.Context, c plan.Chunk, onUnit func()) (rec
 	if err := ctx.Err(); err != nil {
 		return record{}, err
 	}
-	if sink.frames != c.Frames() {
-		return record{}, fmt.Errorf("encoder: %d temporal units out for %d frames in", sink.frames, c.Frames())
+	if sink.frames != want {
+		return record{}, fmt.Errorf("encoder: %d temporal units out for %d frames in", sink.frames, want)
 	}
 	if err := sink.sync(); err != nil {
 		return record{}, err
 	}
 	// An independent decoder must get every frame back before the chunk
 	// counts as done.
-	if n, err := verify.DecodeIVF(ctx, sink.path+".part"); err != nil || n != c.Frames() {
+	if err := j.ctl.waitPause(ctx); err != nil {
+		return record{}, err
+	}
+	if n, err := verify.DecodeIVF(ctx, sink.path+".part"); err != nil || n != want {
 		if err == nil {
-			err = fmt.Errorf("chunk file decodes to %d frames, want %d", n, c.Frames())
+			err = fmt.Errorf("chunk file decodes to %d frames, want %d", n, want)
 		}
 		return record{}, err
 	}
@@ -186,7 +213,7 @@ func (j *job) encodeChunk(ctx context.Context, c plan.Chunk, onUnit func()) (rec
 	if err != nil {
 		return record{}, err
 	}
-	rec.Chunk, rec.Start, rec.End = c.ID, c.Start, c.End
+	rec.Chunk, rec.Start, rec.End = c.ID, c.Start, c.Start+want
 	return rec, nil
 }
 

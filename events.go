@@ -16,6 +16,9 @@ const (
 	EventFinishing                   // joining, muxing and checking the output
 	EventDone                        // the output is in place
 	EventWarning                     // something the user should know; Msg
+	EventPaused                      // the job's processes are frozen
+	EventResumed                     // the job's processes run again
+	EventStopping                    // stop requested: in-flight chunks end at their current frame
 )
 
 // Event reports progress or a change of state.
@@ -33,4 +36,5 @@ type Event struct {
 	BytesFrames int    // frames of the chunks recorded done
 	Msg         string // warning text, or the stage of EventFinishing
 	Err         error
+	Paused      time.Duration // time spent paused so far in this run
 }

@@ -87,7 +87,7 @@ func (j *job) concat(path string) error {
 	if err != nil {
 		return fmt.Errorf("join chunks: %w", err)
 	}
-	n, err := ivf.Concat(f, chunkFiles(j.dir, j.st))
+	n, err := ivf.Concat(f, j.led.files(j.dir))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -30,6 +30,12 @@ type Options struct {
 	Keep             bool    // keep the job directory after success
 	ProgressInterval time.Duration
 
+	// Command and Dir are the command line that started the job and its
+	// working directory, kept in the job directory so that `av1job resume`
+	// can continue the job without being told the settings again.
+	Command []string
+	Dir     string
+
 	// Events, when set, receives progress and state events. It is called
 	// from several goroutines, one call at a time.
 	Events func(Event)

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/av1job/av1job/internal/control"
 	"github.com/av1job/av1job/internal/encode"
 	"github.com/av1job/av1job/internal/journal"
 	"github.com/av1job/av1job/internal/plan"
@@ -36,6 +37,9 @@ type job struct {
 	enc         encode.Encoder
 	encSettings encode.Settings
 	log         *journal.Log
+	ctl         *controller
+	led         *ledger
+	ledMu       sync.Mutex // guards led and the order of journal appends
 
 	emitMu      sync.Mutex
 	framesDone  atomic.Int64
@@ -43,7 +47,8 @@ type job struct {
 	bytesFrames atomic.Int64 // frames of the chunks in bytesDone
 	chunksDone  atomic.Int64
 	resumed     int
-	chunksTotal int
+	salvaged    int
+	chunksTotal atomic.Int64
 }
 
 func (j *job) emit(e Event) {
@@ -58,7 +63,8 @@ func (j *job) emit(e Event) {
 	e.Bytes = j.bytesDone.Load()
 	e.BytesFrames = int(j.bytesFrames.Load())
 	e.Chunks = int(j.chunksDone.Load())
-	e.ChunksTotal = j.chunksTotal
+	e.ChunksTotal = int(j.chunksTotal.Load())
+	_, _, e.Paused = j.ctl.pauseState()
 	e.Resumed = j.resumed
 	j.emitMu.Lock()
 	defer j.emitMu.Unlock()
@@ -69,12 +75,49 @@ func (j *job) warn(format string, a ...any) {
 	j.emit(Event{Kind: EventWarning, Msg: fmt.Sprintf(format, a...)})
 }
 
-// Run encodes o.Input to o.Output, resuming the job in o.JobDir if there
-// is one with the same fingerprint. It returns a *UsageError for bad options
-// or inputs (nothing is changed on disk then), ctx's error when cancelled
-// (finished chunks are kept for a later run), or the error that failed the
-// job.
-func Run(ctx context.Context, o Options) error {
+// A Job encodes one input to one output. It can be paused, resumed and
+// stopped from other goroutines while Run runs.
+type Job struct {
+	o   Options
+	ctl *controller
+}
+
+// New returns a job for o; nothing happens until Run.
+func New(o Options) *Job {
+	jb := &Job{o: o, ctl: newController()}
+	jb.ctl.events = func(e Event) {
+		if o.Events != nil {
+			e.Time = time.Now()
+			o.Events(e)
+		}
+	}
+	return jb
+}
+
+// Pause freezes every process of the job (SIGSTOP) and holds back new
+// chunks until Resume. The processes keep their state in memory and use
+// no CPU; the output is the same as if the job had never paused.
+func (jb *Job) Pause() error { return jb.ctl.pause(true) }
+
+// Resume continues a paused job.
+func (jb *Job) Resume() error { return jb.ctl.resume(true) }
+
+// Stop ends the job without losing work: every chunk in flight stops at
+// its current frame, the encoder flushes what it was given, the encoded
+// part is recorded and the rest becomes a new chunk. Run then returns
+// ErrStopped. Stop returns at once.
+func (jb *Job) Stop() { jb.ctl.stop() }
+
+// Run encodes o.Input to o.Output with a new Job; see Job.Run.
+func Run(ctx context.Context, o Options) error { return New(o).Run(ctx) }
+
+// Run encodes the job's input to its output, resuming the job in its job
+// directory if there is one with the same fingerprint. It returns a
+// *UsageError for bad options or inputs (nothing is changed on disk then),
+// ErrStopped after Stop, ctx's error when cancelled (work in flight is
+// salvaged by the next run), or the error that failed the job.
+func (jb *Job) Run(ctx context.Context) error {
+	o := jb.o
 	o.defaults()
 	if err := o.Validate(); err != nil {
 		return err
@@ -85,11 +128,13 @@ func Run(ctx context.Context, o Options) error {
 	if err := preflight(&o); err != nil {
 		return err
 	}
+	ctx = tools.WithJob(ctx, jb.ctl.id)
 	src, err := probe.Probe(ctx, o.Input)
 	if err != nil {
 		return asUsage(err)
 	}
-	j := &job{o: o, dir: o.JobDir, src: src, enc: encode.Rav1e{}}
+	j := &job{o: o, dir: o.JobDir, src: src, enc: encode.Rav1e{}, ctl: jb.ctl}
+	jb.ctl.events = j.emit
 	fp, err := j.fingerprint(ctx)
 	if err != nil {
 		return err
@@ -104,10 +149,16 @@ func Run(ctx context.Context, o Options) error {
 		return &UsageError{Msg: err.Error()}
 	}
 	defer lock.Release() //nolint:errcheck // released on exit in any case
+	srv, err := control.Listen(j.dir, j.handle)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
 
 	err = j.run(ctx, fp, created)
 	if err != nil && created && j.st == nil {
 		// Nothing was planned: leave no empty job directory behind.
+		srv.Close()
 		_ = os.RemoveAll(j.dir)
 	}
 	return err
@@ -235,12 +286,25 @@ func (j *job) run(ctx context.Context, fp plan.Fingerprint, created bool) error 
 				return err
 			}
 		}
-		if st, err = j.plan(ctx, fp); err != nil {
+		pctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-j.ctl.stopped:
+				cancel()
+			case <-pctx.Done():
+			}
+		}()
+		st, err = j.plan(pctx, fp)
+		cancel()
+		if err != nil {
+			if j.ctl.isStopped() && ctx.Err() == nil {
+				return ErrStopped
+			}
 			return err
 		}
 	}
 	j.st = st
-	j.chunksTotal = len(st.Chunks)
+	j.chunksTotal.Store(int64(len(st.Chunks)))
 	if err := j.setupEncoder(); err != nil {
 		return err
 	}
@@ -254,21 +318,29 @@ func (j *job) run(ctx context.Context, fp plan.Fingerprint, created bool) error 
 	for _, d := range log.Dropped() {
 		j.warn("%s: ignored a damaged journal record at byte %d (%s)", filepath.Join(j.dir, journalFile), d.Offset, d.Reason)
 	}
-	done := doneChunks(j.dir, st, replay(recs), func(id int, why string) {
+	j.led = newLedger(st)
+	for _, r := range replay(recs) {
+		j.led.apply(r)
+	}
+	j.led.checkFiles(j.dir, func(id int, why string) {
 		j.warn("chunk %d will be encoded again: %s", id, why)
 	})
-	j.removeStale(done)
-	for _, r := range done {
+	for _, r := range j.led.done {
 		j.framesDone.Add(int64(r.End - r.Start))
 		j.bytesDone.Add(r.Size)
 		j.bytesFrames.Add(int64(r.End - r.Start))
 		j.chunksDone.Add(1)
 	}
+	j.chunksTotal.Store(int64(len(j.led.chunks)))
+	if err := j.salvage(ctx); err != nil {
+		return err
+	}
+	j.removeStale()
 	j.resumed = int(j.framesDone.Load())
 	j.emit(Event{Kind: EventPlanned})
 
-	if err := j.encodeAll(ctx, pending(st, done)); err != nil {
-		if ctx.Err() == nil {
+	if err := j.encodeAll(ctx, j.led.pending()); err != nil {
+		if ctx.Err() == nil && !errors.Is(err, ErrStopped) {
 			_ = appendRecord(log, record{Type: recFailed, Error: err.Error()})
 		}
 		return err
@@ -293,12 +365,12 @@ func (j *job) reset() error {
 }
 
 // removeStale deletes chunk files that the journal does not vouch for.
-func (j *job) removeStale(done map[int]record) {
+func (j *job) removeStale() {
 	entries, _ := os.ReadDir(filepath.Join(j.dir, chunkDir))
 	for _, e := range entries {
 		var id int
 		if _, err := fmt.Sscanf(e.Name(), "%05d.ivf", &id); err == nil && strings.HasSuffix(e.Name(), ".ivf") {
-			if _, ok := done[id]; ok {
+			if _, ok := j.led.done[id]; ok {
 				continue
 			}
 		}
@@ -332,7 +404,7 @@ func (j *job) plan(ctx context.Context, fp plan.Fingerprint) (*state, error) {
 	bounds := plan.Scenes(cuts, a.Frames, j.o.MinSceneLen, maxLen)
 	st := &state{
 		Version: stateVersion, Input: j.src.Path, Output: j.o.Output, Created: time.Now().UTC(),
-		Fingerprint: fp, Stream: v.Index, PixFmt: layout.PixFmt,
+		Fingerprint: fp, Command: j.o.Command, Dir: j.o.Dir, Stream: v.Index, PixFmt: layout.PixFmt,
 		RateNum: v.FrameRate.Num().Int64(), RateDen: v.FrameRate.Denom().Int64(),
 		Frames: a.Frames, PTS: a.PTS, TimeBase: a.TimeBase.RatString(), Cuts: cuts, Chunks: plan.Chunks(bounds, a.Frames),
 	}
@@ -399,7 +471,9 @@ func memAvailable() int64 {
 	return 0
 }
 
-// encodeAll encodes the pending chunks with a pool of workers.
+// encodeAll encodes the pending chunks with a pool of workers. After a
+// stop it lets the chunks in flight end at their current frame and
+// returns ErrStopped.
 func (j *job) encodeAll(ctx context.Context, todo []plan.Chunk) error {
 	if len(todo) == 0 {
 		return nil
@@ -411,22 +485,34 @@ func (j *job) encodeAll(ctx context.Context, todo []plan.Chunk) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(w)
 	for _, c := range todo {
-		if gctx.Err() != nil {
+		if gctx.Err() != nil || j.ctl.isStopped() {
 			break
 		}
 		g.Go(func() error { return j.runChunk(gctx, c) })
 	}
 	err := g.Wait()
-	if ctx.Err() != nil {
+	switch {
+	case ctx.Err() != nil:
 		return ctx.Err()
+	case err != nil && !errors.Is(err, ErrStopped):
+		return err
+	case j.ctl.isStopped():
+		return ErrStopped
 	}
-	return err
+	return nil
 }
 
-// runChunk encodes a chunk, trying again after a failure, and records it.
+// runChunk encodes a chunk, trying again after a failure, and records it
+// (or the part of it done before a stop).
 func (j *job) runChunk(ctx context.Context, c plan.Chunk) error {
 	var last error
 	for attempt := 1; attempt <= attempts; attempt++ {
+		if err := j.ctl.wait(ctx); err != nil {
+			if errors.Is(err, ErrStopped) {
+				return nil
+			}
+			return err
+		}
 		j.emit(Event{Kind: EventChunkStart, Chunk: c.ID})
 		var units int64
 		rec, err := j.encodeChunk(ctx, c, func() {
@@ -437,19 +523,19 @@ func (j *job) runChunk(ctx context.Context, c plan.Chunk) error {
 			}
 		})
 		if err == nil {
-			if err := appendRecord(j.log, rec); err != nil {
+			if err := j.record(c, rec); err != nil {
 				j.framesDone.Add(-units)
 				return err
 			}
-			j.bytesDone.Add(rec.Size)
-			j.bytesFrames.Add(int64(c.Frames()))
-			j.chunksDone.Add(1)
 			j.emit(Event{Kind: EventChunkDone, Chunk: c.ID})
-			return nil
+			return nil // a stopped chunk is no error for the pool; encodeAll reports the stop
 		}
 		j.framesDone.Add(-units)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if errors.Is(err, ErrStopped) {
+			return nil
 		}
 		if permanent(err) {
 			return fmt.Errorf("%s: %w", c, err)
@@ -460,6 +546,30 @@ func (j *job) runChunk(ctx context.Context, c plan.Chunk) error {
 		}
 	}
 	return fmt.Errorf("%s failed %d times, giving up (finished chunks are kept; run the same command to resume): %w", c, attempts, last)
+}
+
+// record appends a chunk's done record to the journal and applies it to
+// the ledger. A record short of the chunk's end splits the chunk: the rest
+// gets the next free chunk ID.
+func (j *job) record(c plan.Chunk, rec record) error {
+	j.ledMu.Lock()
+	defer j.ledMu.Unlock()
+	if rec.End < c.End {
+		rec.Rest = j.led.nextID
+	}
+	if err := appendRecord(j.log, rec); err != nil {
+		return err
+	}
+	if !j.led.apply(rec) {
+		return fmt.Errorf("journal: record for %s does not fit the plan", c)
+	}
+	j.bytesDone.Add(rec.Size)
+	j.bytesFrames.Add(int64(rec.End - rec.Start))
+	j.chunksDone.Add(1)
+	if rec.End < c.End {
+		j.chunksTotal.Add(1)
+	}
+	return nil
 }
 
 // permanent reports errors that trying again cannot fix: a full disk, a

@@ -34,7 +34,8 @@ type state struct {
 	Output      string           `json:"output"`
 	Created     time.Time        `json:"created"`
 	Fingerprint plan.Fingerprint `json:"fingerprint"`
-	Args        []string         `json:"args,omitempty"` // the encode command's arguments, for resume
+	Command     []string         `json:"command,omitempty"` // the encode command's arguments, for resume
+	Dir         string           `json:"dir,omitempty"`     // its working directory
 
 	Stream   int          `json:"stream"`  // index of the video stream
 	PixFmt   string       `json:"pix_fmt"` // pixel format handed to the encoder
@@ -79,6 +80,7 @@ type record struct {
 	End    int       `json:"end,omitempty"`
 	Size   int64     `json:"size,omitempty"`
 	SHA256 string    `json:"sha256,omitempty"`
+	Rest   int       `json:"rest,omitempty"` // ID of the new chunk that takes [End, old end) of a split chunk
 	Error  string    `json:"error,omitempty"`
 }
 
@@ -114,33 +116,70 @@ func chunkPath(dir string, id int) string {
 	return filepath.Join(dir, chunkDir, fmt.Sprintf("%05d.ivf", id))
 }
 
-// doneChunks returns the chunks of st that the journal records as done
-// and whose files still match the record (size and SHA-256), by chunk ID.
-// Chunks whose files fail the check are reported through bad and are
-// encoded again.
-func doneChunks(dir string, st *state, recs []record, bad func(id int, why string)) map[int]record {
-	byID := map[int]plan.Chunk{}
+// A ledger is the job's chunk list as the journal leaves it. It starts as
+// the plan's chunks; a "done" record whose End is short of its chunk's end
+// splits the chunk: [Start,End) is done and [End, old end) becomes a new
+// chunk with the ID the record names in Rest, which must be the next free
+// ID. Replaying the same journal always gives the same ledger.
+type ledger struct {
+	chunks map[int]plan.Chunk
+	done   map[int]record
+	nextID int
+}
+
+func newLedger(st *state) *ledger {
+	l := &ledger{chunks: map[int]plan.Chunk{}, done: map[int]record{}}
 	for _, c := range st.Chunks {
-		byID[c.ID] = c
+		l.chunks[c.ID] = c
+		l.nextID = max(l.nextID, c.ID+1)
 	}
-	done := map[int]record{}
-	for _, r := range recs {
-		if r.Type != recDone {
-			continue
-		}
-		c, ok := byID[r.Chunk]
-		if !ok || c.Start != r.Start || c.End != r.End {
-			continue
-		}
-		done[r.Chunk] = r
+	return l
+}
+
+// apply adds a record; it returns false for a done record that does not
+// fit the ledger (ignored: its chunk will simply be encoded again).
+func (l *ledger) apply(r record) bool {
+	if r.Type != recDone {
+		return true
 	}
-	for id, r := range done {
+	c, ok := l.chunks[r.Chunk]
+	if !ok || c.Start != r.Start || r.End <= r.Start || r.End > c.End {
+		return false
+	}
+	if _, dup := l.done[r.Chunk]; dup {
+		return false
+	}
+	if r.End < c.End {
+		if r.Rest != l.nextID {
+			return false
+		}
+		l.chunks[r.Rest] = plan.Chunk{ID: r.Rest, Start: r.End, End: c.End}
+		l.chunks[r.Chunk] = plan.Chunk{ID: c.ID, Start: c.Start, End: r.End}
+		l.nextID++
+	}
+	l.done[r.Chunk] = r
+	return true
+}
+
+// frames counts the frames of the done chunks.
+func (l *ledger) frames() int {
+	n := 0
+	for _, r := range l.done {
+		n += r.End - r.Start
+	}
+	return n
+}
+
+// checkFiles drops from the done set every chunk whose file does not
+// match its record (size and SHA-256), reporting each through bad; such a
+// chunk is encoded again.
+func (l *ledger) checkFiles(dir string, bad func(id int, why string)) {
+	for id, r := range l.done {
 		if err := checkChunkFile(chunkPath(dir, id), r); err != nil {
-			delete(done, id)
+			delete(l.done, id)
 			bad(id, err.Error())
 		}
 	}
-	return done
 }
 
 // checkChunkFile verifies a finished chunk file against its record.
@@ -167,20 +206,24 @@ func checkChunkFile(path string, r record) error {
 	return nil
 }
 
-// pending returns the chunks not in done, longest first.
-func pending(st *state, done map[int]record) []plan.Chunk {
+// pending returns the chunks not done, longest first.
+func (l *ledger) pending() []plan.Chunk {
 	var todo []plan.Chunk
-	for _, c := range st.Chunks {
-		if _, ok := done[c.ID]; !ok {
+	for _, c := range l.chunks {
+		if _, ok := l.done[c.ID]; !ok {
 			todo = append(todo, c)
 		}
 	}
+	sort.Slice(todo, func(i, j int) bool { return todo[i].Start < todo[j].Start })
 	return plan.LongestFirst(todo)
 }
 
-// chunkFiles lists the chunk files in source order.
-func chunkFiles(dir string, st *state) []string {
-	cs := append([]plan.Chunk(nil), st.Chunks...)
+// files lists the chunk files in source order.
+func (l *ledger) files(dir string) []string {
+	cs := make([]plan.Chunk, 0, len(l.chunks))
+	for _, c := range l.chunks {
+		cs = append(cs, c)
+	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Start < cs[j].Start })
 	paths := make([]string, len(cs))
 	for i, c := range cs {

@@ -18,10 +18,12 @@ import (
 
 // Job states reported by Status.
 const (
-	StateRunning = "running"
-	StateStopped = "stopped"
-	StateDone    = "done"
-	StateFailed  = "failed"
+	StateRunning  = "running"
+	StateStopped  = "stopped"
+	StateDone     = "done"
+	StateFailed   = "failed"
+	StatePaused   = "paused"   // running, its processes frozen
+	StateStopping = "stopping" // running, ending its chunks at the current frame
 )
 
 // StatusInfo is a job's state as read from its job directory.
@@ -35,6 +37,7 @@ type StatusInfo struct {
 	ChunksTotal int       `json:"chunks_total"`
 	PID         int       `json:"pid"`
 	Error       string    `json:"error,omitempty"`
+	PausedSince time.Time `json:"paused_since,omitzero"`
 	Updated     time.Time `json:"updated,omitzero"`
 }
 
@@ -84,21 +87,13 @@ func Status(name string) (*StatusInfo, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	byID := map[int]plan.Chunk{}
-	for _, c := range st.Chunks {
-		byID[c.ID] = c
-	}
-	done := map[int]bool{}
+	led := newLedger(st)
 	finished, failed := false, ""
 	for _, r := range replay(recs) {
 		info.Updated = r.Time
 		switch r.Type {
 		case recDone:
-			if c, ok := byID[r.Chunk]; ok && c.Start == r.Start && c.End == r.End && !done[r.Chunk] {
-				done[r.Chunk] = true
-				info.FramesDone += c.Frames()
-				info.ChunksDone++
-			}
+			led.apply(r)
 			failed = ""
 		case recFinished:
 			finished = true
@@ -106,6 +101,7 @@ func Status(name string) (*StatusInfo, error) {
 			failed = r.Error
 		}
 	}
+	info.FramesDone, info.ChunksDone, info.ChunksTotal = led.frames(), len(led.done), len(led.chunks)
 	switch {
 	case locked:
 		info.State = StateRunning
@@ -137,4 +133,20 @@ func SceneCuts(ctx context.Context, input string, o Options, progress func(frame
 	fps, _ := src.Video.FrameRate.Float64()
 	maxLen := max(int(o.MaxSceneLen*fps), o.MinSceneLen)
 	return a.Frames, plan.Scenes(a.Cuts(o.SceneThreshold), a.Frames, o.MinSceneLen, maxLen), nil
+}
+
+// ResumeCommand returns the encode command line (after "encode") that
+// started the job named by name, and its working directory.
+func ResumeCommand(name string) (args []string, dir string, err error) {
+	st, err := readState(JobDir(name))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, "", fmt.Errorf("%s: no job to resume (no %s)", name, filepath.Join(JobDir(name), stateFile))
+		}
+		return nil, "", err
+	}
+	if len(st.Command) == 0 {
+		return nil, "", fmt.Errorf("%s: the job does not record its command; run the encode command again", name)
+	}
+	return st.Command, st.Dir, nil
 }

@@ -226,7 +226,9 @@ func (f *Frames) Close() error {
 	f.waited = true
 	done := f.n == f.r.End-f.r.Start
 	if !done {
-		f.cancel()
+		// A reader has nothing to flush: kill it at once (a SIGTERM would
+		// wait for ffmpeg's blocked write to the pipe).
+		_ = f.cmd.Process.Kill()
 	}
 	err := f.cmd.Wait()
 	f.cancel()
@@ -238,7 +240,7 @@ func (f *Frames) Close() error {
 
 // fail stops ffmpeg and returns err, or ffmpeg's own error if it failed.
 func (f *Frames) fail(err error) error {
-	f.cancel()
+	_ = f.cmd.Process.Kill()
 	werr := f.cmd.Wait()
 	f.waited = true
 	var ee *exec.ExitError

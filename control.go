@@ -1,0 +1,215 @@
+package av1job
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/av1job/av1job/internal/procs"
+)
+
+// ErrStopped is returned by Run when the job was stopped on request
+// (Job.Stop, or a signal the caller turned into Stop): everything encoded
+// until then is recorded, and running the job again continues it.
+var ErrStopped = errors.New("job stopped")
+
+// freezeTimeout bounds how long Pause waits for every process to stop.
+const freezeTimeout = 2 * time.Second
+
+// controller holds a job's pause and stop state. Pausing freezes every
+// process of the job (SIGSTOP through package procs) and holds back new
+// work at the gates (wait); stopping makes the feed loops end their chunks
+// at the current frame.
+type controller struct {
+	id     string // marks the job's processes (tools.WithJob)
+	events func(Event)
+
+	mu          sync.Mutex
+	paused      bool
+	user        bool // paused by request (not only by Ctrl+Z)
+	pausedAt    time.Time
+	pausedTotal time.Duration
+	unpaused    chan struct{} // closed on resume
+
+	stopOnce sync.Once
+	stopped  chan struct{}
+}
+
+func newController() *controller {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return &controller{id: hex.EncodeToString(b), stopped: make(chan struct{})}
+}
+
+func (c *controller) emit(e Event) {
+	if c.events != nil {
+		c.events(e)
+	}
+}
+
+// pause freezes the job's processes; user says whether the user asked
+// (and not a terminal stop, which resumes on its own).
+func (c *controller) pause(user bool) error {
+	c.mu.Lock()
+	if c.paused {
+		c.user = c.user || user
+		c.mu.Unlock()
+		return nil
+	}
+	c.paused, c.user, c.pausedAt = true, user, time.Now()
+	c.unpaused = make(chan struct{})
+	ch := c.unpaused
+	c.mu.Unlock()
+	err := procs.Freeze(c.id, freezeTimeout)
+	// A process that passed a gate just before the pause may start after
+	// the first sweep: sweep again for a while.
+	go func() {
+		for i := 0; i < 20; i++ {
+			select {
+			case <-ch:
+				return
+			case <-time.After(50 * time.Millisecond):
+				_ = procs.Freeze(c.id, freezeTimeout)
+			}
+		}
+	}()
+	if user {
+		c.emit(Event{Kind: EventPaused})
+	}
+	return err
+}
+
+// resume continues the job; user resumes only a user's pause (Ctrl+Z's
+// continuation leaves a user's pause in place).
+func (c *controller) resume(user bool) error {
+	c.mu.Lock()
+	if !c.paused || (c.user && !user) {
+		c.mu.Unlock()
+		return nil
+	}
+	c.paused, c.user = false, false
+	c.pausedTotal += time.Since(c.pausedAt)
+	close(c.unpaused)
+	c.mu.Unlock()
+	err := procs.Thaw(c.id)
+	c.emit(Event{Kind: EventResumed})
+	return err
+}
+
+// pauseState reports whether the job is paused by request, and since when.
+func (c *controller) pauseState() (bool, time.Time, time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	total := c.pausedTotal
+	if c.paused {
+		total += time.Since(c.pausedAt)
+	}
+	return c.paused && c.user, c.pausedAt, total
+}
+
+// stop makes the job stop at the current frames; a paused job is thawed
+// so that its encoders can flush.
+func (c *controller) stop() {
+	c.stopOnce.Do(func() {
+		close(c.stopped)
+		c.emit(Event{Kind: EventStopping})
+	})
+	c.mu.Lock()
+	c.user = false
+	c.mu.Unlock()
+	_ = c.resume(true)
+}
+
+func (c *controller) isStopped() bool {
+	select {
+	case <-c.stopped:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitPause blocks while the job is paused (a stop ends the pause).
+func (c *controller) waitPause(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		if !c.paused {
+			c.mu.Unlock()
+			return nil
+		}
+		ch := c.unpaused
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// wait is the gate before new work: it blocks while the job is paused and
+// returns ErrStopped once the job is stopping.
+func (c *controller) wait(ctx context.Context) error {
+	for {
+		if c.isStopped() {
+			return ErrStopped
+		}
+		c.mu.Lock()
+		if !c.paused {
+			c.mu.Unlock()
+			return nil
+		}
+		ch := c.unpaused
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-c.stopped:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// handle answers the control socket.
+func (j *job) handle(cmd string) (any, error) {
+	var err error
+	switch cmd {
+	case "pause":
+		err = j.ctl.pause(true)
+	case "resume":
+		err = j.ctl.resume(true)
+	case "stop":
+		j.ctl.stop()
+	case "status":
+	default:
+		return nil, errors.New("unknown command " + cmd)
+	}
+	return j.liveStatus(), err
+}
+
+// liveStatus is the state of this running job.
+func (j *job) liveStatus() *StatusInfo {
+	info := &StatusInfo{Job: j.dir, Output: j.o.Output, State: StateRunning, PID: os.Getpid(),
+		FramesDone: int(j.framesDone.Load()), ChunksDone: int(j.chunksDone.Load()), ChunksTotal: int(j.chunksTotal.Load())}
+	if j.st != nil {
+		info.FramesTotal = j.st.Frames
+	}
+	if paused, since, _ := j.ctl.pauseState(); paused {
+		info.State, info.PausedSince = StatePaused, since
+	}
+	if j.ctl.isStopped() {
+		info.State = StateStopping
+	}
+	return info
+}
+
+// Freeze freezes the job's processes like Pause, for a terminal stop
+// (Ctrl+Z): Thaw undoes it but leaves a Pause in place.
+func (jb *Job) Freeze() error { return jb.ctl.pause(false) }
+
+// Thaw continues what Freeze froze, unless the job is paused by Pause.
+func (jb *Job) Thaw() error { return jb.ctl.resume(false) }
