@@ -72,28 +72,45 @@ func TestEncodeContainers(t *testing.T) {
 
 // TestKillAndResume kills av1job and its encoders with SIGKILL at random
 // moments and runs the same command again each time: the final output must
-// pass verify, and no chunk the journal recorded may be encoded again.
+// pass verify, no chunk the journal recorded may be encoded again, and the
+// frames fed to encoders over all runs may exceed the source's by at most
+// kills x workers x (rav1e's lookahead + 2). AV1JOB_CHAOS_KILLS sets the
+// number of kills (make chaos: 50).
 func TestKillAndResume(t *testing.T) {
 	needTools(t)
+	kills := 10
+	if n, err := strconv.Atoi(os.Getenv("AV1JOB_CHAOS_KILLS")); err == nil && n > 0 {
+		kills = n
+	}
+	real, _ := exec.LookPath("rav1e")
+	self, _ := os.Executable()
 	dir := t.TempDir()
-	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 36, Audio: true, Subtitles: true}
+	counts := t.TempDir()
+	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 12 + 6*kills, Audio: true, Subtitles: true}
 	in := clip(t, dir, "in.mkv", spec)
 	out := filepath.Join(dir, "out.mkv")
 	jobDir := out + ".av1job"
-	args := []string{"encode", in, "-o", out, "--speed", "10", "--workers", "2", "--min-scene-len", "12", "--keep"}
+	// rav1e 0.5.1 at speed 10 holds up to 23 frames between input and
+	// output (its RDO lookahead of 10 plus the reordering pyramid),
+	// measured by feeding frames one at a time: that is what a kill can
+	// take from each encoder.
+	const workers, lookahead = 2, 23
+	args := []string{"encode", in, "-o", out, "--speed", "10", "--workers", strconv.Itoa(workers), "--min-scene-len", "12", "--keep"}
+	env := append(os.Environ(), "AV1JOB_RAV1E="+self, "AV1JOB_FAKE_RAV1E="+real, "AV1JOB_COUNT_FRAMES="+counts)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	kills := 0
-	for attempt := 0; attempt < 12; attempt++ {
-		before := readJournal(t, jobDir)
+	done := 0
+	for killed := 0; killed < kills; {
 		cmd := exec.Command(binPath, args...)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Env = env
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		doneCh := make(chan error, 1)
-		go func() { doneCh <- cmd.Wait() }()
-		delay := time.Duration(300+rng.IntN(2500)) * time.Millisecond
-		if attempt == 0 {
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		if killed == 0 {
 			// While it runs, status reports it as running with its PID.
 			if !waitFor(t, 20*time.Second, func() bool {
 				r := run(t, nil, "status", out, "--json")
@@ -107,45 +124,57 @@ func TestKillAndResume(t *testing.T) {
 			}
 		}
 		select {
-		case err := <-doneCh:
+		case err := <-exited:
 			if err != nil {
-				t.Fatalf("run %d: %v", attempt, err)
+				t.Fatalf("run after %d kills: %v: %s", killed, err, stderr.String())
 			}
-			goto finished
-		case <-time.After(delay):
+			done = 1
+		case <-time.After(time.Duration(400+rng.IntN(1200)) * time.Millisecond):
 		}
-		if attempt%2 == 0 {
-			// Kill the whole process group, as a crash of the session would.
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		if done == 1 {
+			break
+		}
+		if killed%2 == 0 {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // av1job's process group: its children must die with it
 		} else {
-			// Kill av1job alone: its encoders and readers must die with it.
-			_ = cmd.Process.Kill()
+			_ = exec.Command("pkill", "-KILL", "-s", strconv.Itoa(cmd.Process.Pid)).Run() // everything at once, as in a power cut
 		}
-		<-doneCh
-		kills++
-		if !waitFor(t, 5*time.Second, func() bool { return liveInGroup(cmd.Process.Pid) == "" }) {
-			t.Errorf("processes left after av1job was killed: %s", liveInGroup(cmd.Process.Pid))
+		<-exited
+		killed++
+		if !waitFor(t, 5*time.Second, func() bool { return liveInSession(cmd.Process.Pid) == "" }) {
+			t.Errorf("processes left after av1job was killed: %s", liveInSession(cmd.Process.Pid))
 		}
-		after := readJournal(t, jobDir)
-		for id, n := range doneCounts(after) {
+		for id, n := range doneCounts(readJournal(t, jobDir)) {
 			if n > 1 {
 				t.Fatalf("chunk %d recorded done %d times", id, n)
 			}
 		}
-		if len(after) < len(before) {
-			t.Fatalf("journal lost records: %d -> %d", len(before), len(after))
+	}
+	if done == 0 {
+		if r := run(t, env[len(env)-3:], args...); r.code != 0 {
+			t.Fatalf("final run: exit %d: %s", r.code, r.stderr)
 		}
 	}
-	// Let it finish.
-	if r := run(t, nil, args...); r.code != 0 {
-		t.Fatalf("final run: exit %d: %s", r.code, r.stderr)
+	fed := framesFed(t, counts)
+	bound := spec.Frames() + kills*workers*(lookahead+2)
+	t.Logf("%d kills; %d frames fed to encoders for %d source frames: %d re-encoded, %.1f per kill (bound %d per kill)",
+		kills, fed, spec.Frames(), fed-spec.Frames(), float64(fed-spec.Frames())/float64(kills), workers*(lookahead+2))
+	if fed > bound {
+		t.Errorf("frames fed %d exceed the bound %d", fed, bound)
 	}
-finished:
-	t.Logf("killed %d times", kills)
+	frames := 0
 	for id, n := range doneCounts(readJournal(t, jobDir)) {
 		if n != 1 {
 			t.Errorf("chunk %d recorded done %d times", id, n)
 		}
+	}
+	for _, r := range readJournal(t, jobDir) {
+		if r.Type == "done" {
+			frames += r.End - r.Start
+		}
+	}
+	if frames != spec.Frames() {
+		t.Errorf("journal records %d frames done, the source has %d", frames, spec.Frames())
 	}
 	mustVerify(t, in, out, false)
 	r := run(t, nil, "status", out, "--json")
@@ -154,13 +183,13 @@ finished:
 	}
 }
 
-// liveInGroup lists the processes of group pgid that are not zombies.
-func liveInGroup(pgid int) string {
-	out, _ := exec.Command("ps", "-e", "-o", "pgid=,stat=,comm=").Output()
+// liveInSession lists the processes of session sid that are not zombies.
+func liveInSession(sid int) string {
+	out, _ := exec.Command("ps", "-e", "-o", "sess=,stat=,comm=").Output()
 	var live []string
 	for _, l := range strings.Split(string(out), "\n") {
 		f := strings.Fields(l)
-		if len(f) >= 3 && f[0] == strconv.Itoa(pgid) && !strings.HasPrefix(f[1], "Z") {
+		if len(f) >= 3 && f[0] == strconv.Itoa(sid) && !strings.HasPrefix(f[1], "Z") {
 			live = append(live, f[2])
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,6 +52,10 @@ func fakeRav1e() {
 	if len(os.Args) > 1 && os.Args[1] == "--version" {
 		must(syscall.Exec(real, append([]string{real}, os.Args[1:]...), os.Environ()))
 	}
+	if dir := os.Getenv("AV1JOB_COUNT_FRAMES"); dir != "" {
+		countingRav1e(real, dir)
+		return
+	}
 	dir := os.Getenv("AV1JOB_FAKE_RAV1E_DIR")
 	n := 1
 	for ; ; n++ {
@@ -79,6 +84,69 @@ func fakeRav1e() {
 	_, _ = os.Stdin.Read(buf)
 	fmt.Fprintln(os.Stderr, "thread 'main' panicked at 'fake encoder crash', src/main.rs:1:1")
 	os.Exit(101)
+}
+
+// countingRav1e runs the real rav1e and counts the frames fed to it in
+// dir/PID (rewritten after every frame, so that it survives SIGKILL).
+func countingRav1e(real, dir string) {
+	cmd := exec.Command(real, os.Args[1:]...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	in, err := cmd.StdinPipe()
+	must(err)
+	must(cmd.Start())
+	f, err := os.Create(filepath.Join(dir, strconv.Itoa(os.Getpid())))
+	must(err)
+	r := bufio.NewReaderSize(os.Stdin, 1<<20)
+	hdr, err := r.ReadBytes('\n')
+	if err == nil {
+		in.Write(hdr)
+		size := y4mFrameSize(string(hdr))
+		buf := make([]byte, size+6)
+		for n := 1; ; n++ {
+			if _, err := io.ReadFull(r, buf); err != nil {
+				break
+			}
+			if _, err := in.Write(buf); err != nil {
+				break
+			}
+			f.WriteAt([]byte(fmt.Sprintf("%10d\n", n)), 0)
+		}
+	}
+	in.Close()
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		os.Exit(ee.ExitCode())
+	}
+	os.Exit(0)
+}
+
+// y4mFrameSize is the size of a 4:2:0 8-bit frame of a Y4M header.
+func y4mFrameSize(hdr string) int {
+	var w, h int
+	for _, f := range strings.Fields(hdr) {
+		switch f[0] {
+		case 'W':
+			w, _ = strconv.Atoi(f[1:])
+		case 'H':
+			h, _ = strconv.Atoi(f[1:])
+		}
+	}
+	return w*h + 2*((w+1)/2)*((h+1)/2)
+}
+
+// framesFed sums the counts the counting stand-in left in dir.
+func framesFed(t *testing.T, dir string) int {
+	t.Helper()
+	es, _ := os.ReadDir(dir)
+	total := 0
+	for _, e := range es {
+		b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		total += n
+	}
+	return total
 }
 
 func must(err error) {
@@ -147,6 +215,8 @@ func mustVerify(t *testing.T, src, out string, videoOnly bool) {
 type journalRecord struct {
 	Type   string `json:"type"`
 	Chunk  int    `json:"chunk"`
+	Start  int    `json:"start"`
+	End    int    `json:"end"`
 	SHA256 string `json:"sha256"`
 }
 

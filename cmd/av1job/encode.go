@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,7 +12,7 @@ import (
 
 func newEncodeCmd() *cobra.Command {
 	o := av1job.NewOptions("", "")
-	var quiet bool
+	var quiet, detach bool
 	cmd := &cobra.Command{
 		Use:   "encode INPUT -o OUTPUT [flags] [-- RAV1E ARGS]",
 		Short: "Encode (or resume encoding) INPUT to OUTPUT",
@@ -45,22 +44,12 @@ again continues where it left off. Arguments after -- go to rav1e.`,
 			if o.JobDir == "" && o.Output != "" {
 				o.JobDir = o.Output + ".av1job"
 			}
-			var rep *reporter
-			if !quiet {
-				rep = newReporter(os.Stderr)
-				o.Events = rep.handle
+			o.Command = resumeArgs(rawArgs)
+			o.Dir, _ = os.Getwd()
+			if detach {
+				return startDetached(cmd.Context(), o.JobDir, o.Output, rawArgs)
 			}
-			err := av1job.Run(cmd.Context(), o)
-			if rep != nil {
-				rep.close(err == nil)
-			}
-			if errors.Is(err, context.Canceled) {
-				return &exitError{code: exitInterrupted, err: fmt.Errorf("stopped; finished chunks are kept in %s; run the same command to resume", o.JobDir)}
-			}
-			if err == nil && !quiet {
-				fmt.Fprintf(os.Stderr, "av1job: wrote %s\n", o.Output)
-			}
-			return err
+			return runEncode(cmd.Context(), o, quiet)
 		},
 	}
 	f := cmd.Flags()
@@ -77,7 +66,26 @@ again continues where it left off. Arguments after -- go to rav1e.`,
 	f.BoolVar(&o.Restart, "restart", false, "discard an existing job for this output and start again")
 	f.BoolVar(&o.Keep, "keep", false, "keep the job directory after success")
 	f.BoolVar(&quiet, "quiet", false, "print nothing but errors")
+	f.BoolVar(&detach, "detach", false, "run the job in the background (log in the job directory)")
 	cmd.Flags().SetInterspersed(true)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageErr{err} })
 	return cmd
+}
+
+// rawArgs are av1job's arguments after "encode", kept for resume.
+var rawArgs []string
+
+// resumeArgs drops the flags that must not be repeated by a resume.
+func resumeArgs(args []string) []string {
+	var out []string
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if a == "--detach" || a == "--restart" || a == "--detach=true" || a == "--restart=true" {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -20,7 +21,8 @@ const (
 	exitOK          = 0
 	exitFailed      = 1   // the job failed; finished chunks are kept
 	exitUsage       = 2   // bad arguments or input; nothing was changed
-	exitInterrupted = 130 // stopped by a signal; finished chunks are kept
+	exitStopped     = 3   // stopped on request (stop, Ctrl+C, SIGTERM, SIGHUP); all encoded work recorded
+	exitInterrupted = 130 // killed by a second Ctrl+C; the next run salvages what was in flight
 )
 
 // exitError carries an exit code through cobra.
@@ -39,7 +41,8 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newEncodeCmd(), newScenesCmd(), newStatusCmd(), newVerifyCmd())
+	root.AddCommand(newEncodeCmd(), newScenesCmd(), newStatusCmd(), newVerifyCmd(),
+		newPauseCmd(), newResumeCmd(), newStopCmd())
 	root.PersistentPreRun = func(*cobra.Command, []string) { ranCommand = true }
 	return root
 }
@@ -48,14 +51,69 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
-func run(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
+// signals routes SIGINT, SIGTERM and SIGHUP: the first one calls the
+// stopper a running job registered (a graceful stop), or cancels the
+// command's context; the second one exits at once (children die with
+// av1job through their parent-death signal).
+type signals struct {
+	mu      sync.Mutex
+	stopper func()
+	restore []func() // undo terminal changes before exiting
+}
+
+var sig signals
+
+func (s *signals) setStopper(f func()) {
+	s.mu.Lock()
+	s.stopper = f
+	s.mu.Unlock()
+}
+
+func (s *signals) onExit(f func()) {
+	s.mu.Lock()
+	s.restore = append(s.restore, f)
+	s.mu.Unlock()
+}
+
+func (s *signals) runExitHooks() {
+	s.mu.Lock()
+	hooks := s.restore
+	s.restore = nil
+	s.mu.Unlock()
+	for i := len(hooks) - 1; i >= 0; i-- {
+		hooks[i]()
+	}
+}
+
+func (s *signals) route(cancel context.CancelFunc) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {
-		// After the first signal, a second one kills at once.
-		<-ctx.Done()
-		stop()
+		<-ch
+		s.mu.Lock()
+		stopper := s.stopper
+		s.mu.Unlock()
+		if stopper != nil {
+			fmt.Fprintln(os.Stderr, "\nav1job: stopping: finishing the frames in flight (press Ctrl+C again to kill at once)")
+			stopper()
+		} else {
+			cancel()
+		}
+		<-ch
+		s.runExitHooks()
+		fmt.Fprintln(os.Stderr, "\nav1job: killed; the next run keeps what was encoded")
+		os.Exit(exitInterrupted)
 	}()
+}
+
+func run(args []string) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sig.route(cancel)
+	defer sig.runExitHooks()
+	if len(args) > 0 && args[0] == "encode" {
+		rawArgs = args[1:]
+	}
 	root := newRoot()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -69,6 +127,8 @@ func run(args []string) int {
 		return ee.code
 	case av1job.IsUsage(err):
 		return exitUsage
+	case errors.Is(err, av1job.ErrStopped):
+		return exitStopped
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
 	case isFlagError(err) || !ranCommand:

@@ -25,8 +25,10 @@ type reporter struct {
 
 	mu        sync.Mutex
 	last      av1job.Event
-	start     time.Time // when encoding began in this run
-	startDone int       // frames done when encoding began
+	start     time.Time     // when encoding began in this run
+	startDone int           // frames done when encoding began
+	pausedAt0 time.Duration // the job's paused time when encoding began
+	paused    bool
 	lastLog   time.Time
 
 	p        *mpb.Progress
@@ -71,7 +73,7 @@ func (r *reporter) handle(e av1job.Event) {
 		if r.scanBar != nil {
 			r.scanBar.SetTotal(-1, true)
 		}
-		r.start, r.startDone = e.Time, e.Frames
+		r.start, r.startDone, r.pausedAt0 = e.Time, e.Frames, e.Paused
 		if e.Resumed > 0 {
 			r.printf("av1job: resuming: %d/%d frames, %d/%d chunks already done", e.Frames, e.FramesTotal, e.Chunks, e.ChunksTotal)
 		} else {
@@ -90,6 +92,18 @@ func (r *reporter) handle(e av1job.Event) {
 			r.lastLog = time.Now()
 			fmt.Fprintf(r.out, "av1job: %s\n", r.line())
 		}
+	case av1job.EventPaused:
+		r.paused = true
+		if r.p == nil {
+			fmt.Fprintf(r.out, "av1job: paused at %d/%d frames\n", e.Frames, e.FramesTotal)
+		}
+	case av1job.EventResumed:
+		r.paused = false
+		if r.p == nil {
+			fmt.Fprintf(r.out, "av1job: resumed\n")
+		}
+	case av1job.EventStopping:
+		r.printf("av1job: stopping: the encoders finish the frames they were given")
 	case av1job.EventRetry:
 		r.printf("av1job: chunk %d failed, trying again: %v", e.Chunk, e.Err)
 	case av1job.EventFinishing:
@@ -109,7 +123,10 @@ func (r *reporter) handle(e av1job.Event) {
 func (r *reporter) line() string {
 	e := r.last
 	s := fmt.Sprintf("%d/%d frames  %d/%d chunks", e.Frames, e.FramesTotal, e.Chunks, e.ChunksTotal)
-	el := time.Since(r.start).Seconds()
+	if r.paused {
+		return s + "  PAUSED (p to resume)"
+	}
+	el := (time.Since(r.start) - (e.Paused - r.pausedAt0)).Seconds()
 	if n := e.Frames - r.startDone; n > 0 && el > 0 {
 		fps := float64(n) / el
 		eta := time.Duration(float64(e.FramesTotal-e.Frames) / fps * float64(time.Second)).Round(time.Second)

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/av1job/av1job"
+	"github.com/av1job/av1job/internal/control"
 )
 
 func newStatusCmd() *cobra.Command {
@@ -17,9 +19,13 @@ func newStatusCmd() *cobra.Command {
 		Short: "Print a job's state and progress (JOB is the output path or the job directory)",
 		Args:  exactArgs(1, "status takes one JOB"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := av1job.Status(args[0])
+			// A running job answers for itself; otherwise read its directory.
+			st := &av1job.StatusInfo{}
+			err := control.Call(cmd.Context(), av1job.JobDir(args[0]), "status", st)
 			if err != nil {
-				return &exitError{code: exitUsage, err: err}
+				if st, err = av1job.Status(args[0]); err != nil {
+					return &exitError{code: exitUsage, err: err}
+				}
 			}
 			if asJSON {
 				return json.NewEncoder(os.Stdout).Encode(st)
@@ -36,6 +42,9 @@ func newStatusCmd() *cobra.Command {
 				fmt.Printf(", %d/%d frames (%.1f %%), %d/%d chunks", st.FramesDone, st.FramesTotal, pct, st.ChunksDone, st.ChunksTotal)
 			}
 			fmt.Println()
+			if !st.PausedSince.IsZero() {
+				fmt.Printf("paused since %s (%s)\n", st.PausedSince.Format(time.TimeOnly), time.Since(st.PausedSince).Round(time.Second))
+			}
 			if st.Error != "" {
 				fmt.Println("error:", st.Error)
 			}

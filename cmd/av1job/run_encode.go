@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/av1job/av1job"
+	"github.com/av1job/av1job/internal/control"
+)
+
+// runEncode runs a job in the foreground: progress on stderr, "p" to
+// pause on a terminal, Ctrl+C to stop.
+func runEncode(ctx context.Context, o av1job.Options, quiet bool) error {
+	var rep *reporter
+	if !quiet {
+		rep = newReporter(os.Stderr)
+		o.Events = rep.handle
+	}
+	jb := av1job.New(o)
+	sig.setStopper(jb.Stop)
+	defer sig.setStopper(nil)
+	if term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stderr.Fd())) {
+		// keys handles Ctrl+Z too, restoring the terminal around it.
+		restore := keys(jb, func(bool) {})
+		sig.onExit(restore)
+		defer restore()
+		if rep != nil {
+			rep.printf("av1job: press p to pause or resume, Ctrl+C to stop")
+		}
+	} else {
+		defer suspendable(jb, func() {}, func() {})()
+	}
+	err := jb.Run(ctx)
+	if rep != nil {
+		rep.close(err == nil)
+	}
+	switch {
+	case errors.Is(err, av1job.ErrStopped):
+		st, serr := av1job.Status(o.JobDir)
+		done := ""
+		if serr == nil {
+			done = fmt.Sprintf("%d/%d frames done; ", st.FramesDone, st.FramesTotal)
+		}
+		return &exitError{code: exitStopped, err: fmt.Errorf("stopped: %sresume with: av1job resume %s", done, o.Output)}
+	case errors.Is(err, context.Canceled):
+		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted; finished chunks are kept in %s; run the same command to resume", o.JobDir)}
+	case err == nil && !quiet:
+		fmt.Fprintf(os.Stderr, "av1job: wrote %s\n", o.Output)
+	}
+	return err
+}
+
+// logName is the detached job's log, in the job directory.
+const logName = "av1job.log"
+
+// startDetached starts the same encode command in a new session with its
+// output going to the job directory's log, waits until the job answers
+// on its control socket (or the command fails), and returns.
+func startDetached(ctx context.Context, jobDir, output string, args []string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(jobDir, 0o755); err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("job directory: %w", err)}
+	}
+	logPath := filepath.Join(jobDir, logName)
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("job log: %w", err)}
+	}
+	defer logf.Close()
+	fmt.Fprintf(logf, "--- %s av1job encode %s\n", time.Now().Format(time.RFC3339), strings.Join(args, " "))
+	cmd := exec.Command(self, append([]string{"encode"}, resumeArgs(args)...)...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("detach: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for {
+		var st av1job.StatusInfo
+		if err := control.Call(ctx, jobDir, "status", &st); err == nil {
+			fmt.Printf("%s (pid %d): running in the background; log: %s\n", output, cmd.Process.Pid, logPath)
+			fmt.Printf("  av1job status %s | pause | resume | stop\n", output)
+			return nil
+		}
+		select {
+		case err := <-exited:
+			b, _ := os.ReadFile(logPath)
+			msg := lastLine(string(b))
+			code := exitFailed
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			}
+			if code == 0 {
+				fmt.Printf("%s: done (log: %s)\n", output, logPath)
+				return nil
+			}
+			return &exitError{code: code, err: fmt.Errorf("%s", strings.TrimPrefix(msg, "av1job: "))}
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}

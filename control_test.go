@@ -1,0 +1,348 @@
+package av1job_test
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/av1job/av1job/internal/testclip"
+)
+
+// medium is a clip long enough to pause and stop in the middle of.
+var medium = testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 48}
+
+// started is an encode running in the background.
+type started struct {
+	cmd    *exec.Cmd
+	exited chan error
+	stderr *strings.Builder
+}
+
+func startEncode(t *testing.T, args ...string) *started {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	s := &started{cmd: cmd, exited: make(chan error, 1), stderr: &strings.Builder{}}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = exec.Command("pkill", "-KILL", "-s", strconv.Itoa(cmd.Process.Pid)).Run()
+	})
+	return s
+}
+
+// code waits for the encode to end and returns its exit code.
+func (s *started) code(t *testing.T) int {
+	t.Helper()
+	select {
+	case err := <-s.exited:
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(3 * time.Minute):
+		t.Fatal("encode did not end")
+	}
+	return -1
+}
+
+type liveStatus struct {
+	State       string    `json:"state"`
+	FramesDone  int       `json:"frames_done"`
+	FramesTotal int       `json:"frames_total"`
+	PID         int       `json:"pid"`
+	PausedSince time.Time `json:"paused_since"`
+}
+
+func status(t *testing.T, job string) liveStatus {
+	t.Helper()
+	var st liveStatus
+	r := run(t, nil, "status", job, "--json")
+	_ = json.Unmarshal([]byte(r.stdout), &st)
+	return st
+}
+
+// waitFrames waits until the job has encoded at least n frames.
+func waitFrames(t *testing.T, job string, n int) liveStatus {
+	t.Helper()
+	var st liveStatus
+	if !waitFor(t, 60*time.Second, func() bool { st = status(t, job); return st.FramesDone >= n }) {
+		t.Fatalf("job never reached %d frames: %+v", n, st)
+	}
+	return st
+}
+
+// childCPU sums the CPU ticks of pid's children and reports their states.
+func childCPU(pid int) (ticks int, states string) {
+	matches, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, m := range matches {
+		b, err := os.ReadFile(m)
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		if len(f) < 13 || f[1] != strconv.Itoa(pid) || f[0] == "Z" {
+			continue
+		}
+		u, _ := strconv.Atoi(f[11])
+		k, _ := strconv.Atoi(f[12])
+		ticks += u + k
+		states += f[0]
+	}
+	return ticks, states
+}
+
+// TestPauseResume pauses and resumes a running job several times: while
+// paused every process is stopped and uses no CPU, status says paused,
+// and the output is byte-identical to a run never paused.
+func TestPauseResume(t *testing.T) {
+	needTools(t)
+	dir := t.TempDir()
+	long := medium
+	long.SegFrames = 72
+	in := clip(t, dir, "in.mkv", long)
+	ref := filepath.Join(dir, "ref.ivf")
+	if r := run(t, nil, "encode", in, "-o", ref, "--speed", "10", "--workers", "2"); r.code != 0 {
+		t.Fatalf("reference: %s", r.stderr)
+	}
+	out := filepath.Join(dir, "out.ivf")
+	enc := startEncode(t, "encode", in, "-o", out, "--speed", "10", "--workers", "2")
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
+	for i := 0; i < 3; i++ {
+		before := waitFrames(t, out, 20+i*90+rng.IntN(30))
+		r := run(t, nil, "pause", out)
+		t.Logf("pause %d at %+v: %s", i, before, strings.TrimSpace(r.stdout))
+		if r.code != 0 {
+			t.Fatalf("pause: %s", r.stderr)
+		}
+		st := status(t, out)
+		if st.State != "paused" || st.PausedSince.IsZero() {
+			t.Errorf("status while paused: %+v", st)
+		}
+		t0, states := childCPU(enc.cmd.Process.Pid)
+		if states == "" || strings.Trim(states, "T") != "" {
+			t.Errorf("child states while paused: %q", states)
+		}
+		time.Sleep(time.Second)
+		t1, _ := childCPU(enc.cmd.Process.Pid)
+		if t1-t0 > 1 {
+			t.Errorf("paused processes used %d CPU ticks in 1 s", t1-t0)
+		}
+		if got := status(t, out).FramesDone; got != st.FramesDone {
+			t.Errorf("frames went on while paused: %d -> %d", st.FramesDone, got)
+		}
+		if r := run(t, nil, "resume", out); r.code != 0 || !strings.Contains(r.stdout, "resumed") {
+			t.Fatalf("resume: %d %s %s", r.code, r.stdout, r.stderr)
+		}
+	}
+	if c := enc.code(t); c != 0 {
+		t.Fatalf("exit %d: %s", c, enc.stderr)
+	}
+	a, _ := os.ReadFile(ref)
+	b, _ := os.ReadFile(out)
+	if len(a) == 0 || string(a) != string(b) {
+		t.Fatal("paused run's output differs from the unpaused run's")
+	}
+}
+
+// TestStop stops a running job (with the stop command, SIGINT, and while
+// paused): nothing that was encoded is lost, and after resuming the
+// journal's chunks cover every frame exactly once.
+func TestStop(t *testing.T) {
+	needTools(t)
+	dir := t.TempDir()
+	in := clip(t, dir, "in.mkv", medium)
+	for _, how := range []string{"stop command", "SIGINT", "SIGTERM", "stop while paused"} {
+		t.Run(how, func(t *testing.T) {
+			out := filepath.Join(dir, strings.ReplaceAll(how, " ", "-")+".mkv")
+			enc := startEncode(t, "encode", in, "-o", out, "--speed", "10", "--workers", "2", "--keep")
+			st := waitFrames(t, out, 30)
+			switch how {
+			case "stop command":
+				if r := run(t, nil, "stop", out); r.code != 0 {
+					t.Fatalf("stop: %s", r.stderr)
+				}
+			case "SIGINT":
+				_ = enc.cmd.Process.Signal(syscall.SIGINT)
+			case "SIGTERM":
+				_ = enc.cmd.Process.Signal(syscall.SIGTERM)
+			case "stop while paused":
+				run(t, nil, "pause", out)
+				st = status(t, out)
+				if r := run(t, nil, "stop", out); r.code != 0 {
+					t.Fatalf("stop: %s", r.stderr)
+				}
+			}
+			if c := enc.code(t); c != 3 {
+				t.Fatalf("exit %d, want 3: %s", c, enc.stderr)
+			}
+			if !strings.Contains(enc.stderr.String(), "av1job resume "+out) {
+				t.Errorf("no resume command in: %s", enc.stderr)
+			}
+			recorded := 0
+			for _, r := range readJournal(t, out+".av1job") {
+				if r.Type == "done" {
+					recorded += r.End - r.Start
+				}
+			}
+			// Every frame encoded before the stop was asked for is recorded.
+			if recorded < st.FramesDone {
+				t.Errorf("stop lost work: %d frames encoded before the stop, %d recorded", st.FramesDone, recorded)
+			}
+			if parts, _ := filepath.Glob(filepath.Join(out+".av1job", "chunks", "*.part")); len(parts) > 0 {
+				t.Errorf("partial chunk files left: %v", parts)
+			}
+			r := run(t, nil, "resume", out, "--quiet")
+			if r.code != 0 {
+				t.Fatalf("resume: exit %d: %s", r.code, r.stderr)
+			}
+			covered := make([]int, medium.Frames())
+			for _, r := range readJournal(t, out+".av1job") {
+				for f := r.Start; r.Type == "done" && f < r.End; f++ {
+					covered[f]++
+				}
+			}
+			for f, n := range covered {
+				if n != 1 {
+					t.Fatalf("frame %d recorded %d times", f, n)
+				}
+			}
+			mustVerify(t, in, out, false)
+		})
+	}
+}
+
+// TestSuspend sends SIGTSTP (Ctrl+Z) and SIGCONT (fg): av1job and its
+// children stop and continue together, and the output is unchanged.
+func TestSuspend(t *testing.T) {
+	needTools(t)
+	dir := t.TempDir()
+	in := clip(t, dir, "in.mkv", medium)
+	ref := filepath.Join(dir, "ref.ivf")
+	if r := run(t, nil, "encode", in, "-o", ref, "--speed", "10"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	out := filepath.Join(dir, "out.ivf")
+	enc := startEncode(t, "encode", in, "-o", out, "--speed", "10")
+	waitFrames(t, out, 10)
+	pid := enc.cmd.Process.Pid
+	_ = syscall.Kill(pid, syscall.SIGTSTP)
+	if !waitFor(t, 5*time.Second, func() bool {
+		_, states := childCPU(pid)
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		s := string(b)
+		self := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])[0]
+		return self == "T" && states != "" && strings.Trim(states, "T") == ""
+	}) {
+		t.Fatal("av1job and its children did not all stop on SIGTSTP")
+	}
+	time.Sleep(300 * time.Millisecond)
+	_ = syscall.Kill(pid, syscall.SIGCONT)
+	if c := enc.code(t); c != 0 {
+		t.Fatalf("exit %d: %s", c, enc.stderr)
+	}
+	a, _ := os.ReadFile(ref)
+	b, _ := os.ReadFile(out)
+	if len(a) == 0 || string(a) != string(b) {
+		t.Fatal("output after Ctrl+Z and fg differs")
+	}
+}
+
+// TestDetach starts a job in the background, controls it, and waits for
+// it to finish.
+func TestDetach(t *testing.T) {
+	needTools(t)
+	dir := t.TempDir()
+	in := clip(t, dir, "in.mkv", medium)
+	out := filepath.Join(dir, "out.mkv")
+	r := run(t, nil, "encode", in, "-o", out, "--speed", "10", "--detach")
+	if r.code != 0 || !strings.Contains(r.stdout, "running in the background") {
+		t.Fatalf("detach: exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	t.Cleanup(func() { run(t, nil, "stop", out) })
+	st := status(t, out)
+	if st.State != "running" && st.State != "done" {
+		t.Errorf("status after detach: %+v", st)
+	}
+	if r := run(t, nil, "pause", out); r.code != 0 {
+		t.Errorf("pause: %s", r.stderr)
+	}
+	if r := run(t, nil, "resume", out); r.code != 0 {
+		t.Errorf("resume: %s", r.stderr)
+	}
+	if !waitFor(t, 2*time.Minute, func() bool { return status(t, out).State == "done" }) {
+		t.Fatalf("detached job did not finish: %+v", status(t, out))
+	}
+	mustVerify(t, in, out, false)
+	// A bad detached start reports its error.
+	r = run(t, nil, "encode", filepath.Join(dir, "missing.mkv"), "-o", filepath.Join(dir, "x.mkv"), "--detach")
+	if r.code != 2 || !strings.Contains(r.stderr, "missing.mkv") {
+		t.Errorf("bad detached start: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// TestPowerCut kills the job, then damages what a power cut could: the
+// partial chunk files are cut at random offsets or get zeros or garbage
+// appended, and the journal's last record is torn. The job resumes and
+// the output passes verify.
+func TestPowerCut(t *testing.T) {
+	needTools(t)
+	dir := t.TempDir()
+	in := clip(t, dir, "in.mkv", medium)
+	out := filepath.Join(dir, "out.mkv")
+	job := out + ".av1job"
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	salvaged := false
+	for round := 0; round < 4; round++ {
+		enc := startEncode(t, "encode", in, "-o", out, "--speed", "10", "--workers", "2", "--keep")
+		select {
+		case <-enc.exited:
+			round = 99
+			continue
+		case <-time.After(time.Duration(1200+rng.IntN(1500)) * time.Millisecond):
+		}
+		_ = exec.Command("pkill", "-KILL", "-s", strconv.Itoa(enc.cmd.Process.Pid)).Run()
+		<-enc.exited
+		parts, _ := filepath.Glob(filepath.Join(job, "chunks", "*.part"))
+		for i, p := range parts {
+			b, _ := os.ReadFile(p)
+			switch i % 3 {
+			case 0:
+				b = b[:rng.IntN(len(b)+1)]
+			case 1:
+				b = append(b, make([]byte, 1+rng.IntN(5000))...)
+			case 2:
+				g := make([]byte, 1+rng.IntN(5000))
+				for k := range g {
+					g[k] = byte(rng.Uint32())
+				}
+				b = append(b, g...)
+			}
+			os.WriteFile(p, b, 0o644)
+		}
+		if jb, err := os.ReadFile(filepath.Join(job, "journal.log")); err == nil && len(jb) > 10 {
+			os.WriteFile(filepath.Join(job, "journal.log"), jb[:len(jb)-1-rng.IntN(10)], 0o644)
+		}
+	}
+	r := run(t, nil, "encode", in, "-o", out, "--speed", "10", "--workers", "2", "--keep")
+	if r.code != 0 {
+		t.Fatalf("resume: exit %d: %s", r.code, r.stderr)
+	}
+	salvaged = strings.Contains(r.stderr, "kept") || salvaged
+	t.Logf("salvage message in the last run: %v", salvaged)
+	mustVerify(t, in, out, false)
+}
