@@ -33,5 +33,10 @@ bench: deps build
 demo: deps build
 	@bash scripts/demo.sh
 
+# Kills a job with SIGKILL 50 times, resuming each time, and prints how
+# many frames were encoded again per kill.
+chaos: deps
+	AV1JOB_CHAOS_KILLS=50 $(GO) test -race -count=1 -timeout 60m -run 'TestKillAndResume$$' -v . | grep -E 'kills;|^(---|ok|FAIL|PASS)'
+
 clean:
 	rm -rf bin demo

@@ -34,6 +34,7 @@ type controller struct {
 	pausedAt    time.Time
 	pausedTotal time.Duration
 	unpaused    chan struct{} // closed on resume
+	sweeping    chan struct{} // closed when the pause's re-freezing sweeps have ended
 
 	stopOnce sync.Once
 	stopped  chan struct{}
@@ -62,18 +63,21 @@ func (c *controller) pause(user bool) error {
 	}
 	c.paused, c.user, c.pausedAt = true, user, time.Now()
 	c.unpaused = make(chan struct{})
-	ch := c.unpaused
+	c.sweeping = make(chan struct{})
+	ch, sweeping := c.unpaused, c.sweeping
 	c.mu.Unlock()
 	err := procs.Freeze(c.id, freezeTimeout)
 	// A process that passed a gate just before the pause may start after
-	// the first sweep: sweep again for a while.
+	// the first sweep: sweep again for a while. resume waits for this
+	// goroutine to end before it thaws, so a sweep never follows a thaw.
 	go func() {
+		defer close(sweeping)
 		for i := 0; i < 20; i++ {
 			select {
 			case <-ch:
 				return
 			case <-time.After(50 * time.Millisecond):
-				_ = procs.Freeze(c.id, freezeTimeout)
+				_ = procs.Freeze(c.id, 100*time.Millisecond)
 			}
 		}
 	}()
@@ -94,7 +98,9 @@ func (c *controller) resume(user bool) error {
 	c.paused, c.user = false, false
 	c.pausedTotal += time.Since(c.pausedAt)
 	close(c.unpaused)
+	sweeping := c.sweeping
 	c.mu.Unlock()
+	<-sweeping
 	err := procs.Thaw(c.id)
 	c.emit(Event{Kind: EventResumed})
 	return err

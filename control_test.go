@@ -346,3 +346,43 @@ func TestPowerCut(t *testing.T) {
 	t.Logf("salvage message in the last run: %v", salvaged)
 	mustVerify(t, in, out, false)
 }
+
+// TestPauseKey drives av1job on a pseudo-terminal (util-linux script): the
+// p key pauses the job and pressing it again resumes it.
+func TestPauseKey(t *testing.T) {
+	needTools(t)
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Skip("script (util-linux) not installed")
+	}
+	dir := t.TempDir()
+	in := clip(t, dir, "in.mkv", medium)
+	out := filepath.Join(dir, "out.ivf")
+	cmd := exec.Command("script", "-qfec", binPath+" encode "+in+" -o "+out+" --speed 10", "/dev/null")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	keys, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var screen strings.Builder
+	cmd.Stdout = &screen
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = exec.Command("pkill", "-KILL", "-s", strconv.Itoa(cmd.Process.Pid)).Run() })
+	waitFrames(t, out, 10)
+	keys.Write([]byte("p"))
+	if !waitFor(t, 10*time.Second, func() bool { return status(t, out).State == "paused" }) {
+		t.Fatalf("p did not pause: %+v", status(t, out))
+	}
+	keys.Write([]byte("p"))
+	if !waitFor(t, 10*time.Second, func() bool { return status(t, out).State == "running" }) {
+		t.Fatalf("p did not resume: %+v", status(t, out))
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v: %s", err, screen.String())
+	}
+	if !strings.Contains(screen.String(), "press p to pause") {
+		t.Errorf("no key hint on the terminal: %q", screen.String())
+	}
+	mustVerify(t, in, out, true)
+}

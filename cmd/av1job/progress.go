@@ -23,7 +23,11 @@ type reporter struct {
 	out io.Writer
 	tty bool
 
-	mu        sync.Mutex
+	mu sync.Mutex // serializes handle and close
+
+	// What line shows, read by mpb's render goroutine: guarded by dmu,
+	// which is never held while calling into mpb.
+	dmu       sync.Mutex
 	last      av1job.Event
 	start     time.Time     // when encoding began in this run
 	startDone int           // frames done when encoding began
@@ -56,7 +60,17 @@ func (r *reporter) printf(format string, a ...any) {
 func (r *reporter) handle(e av1job.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.dmu.Lock()
 	r.last = e
+	switch e.Kind {
+	case av1job.EventPlanned:
+		r.start, r.startDone, r.pausedAt0 = e.Time, e.Frames, e.Paused
+	case av1job.EventPaused:
+		r.paused = true
+	case av1job.EventResumed:
+		r.paused = false
+	}
+	r.dmu.Unlock()
 	switch e.Kind {
 	case av1job.EventAnalyzing:
 		if r.p != nil {
@@ -73,7 +87,6 @@ func (r *reporter) handle(e av1job.Event) {
 		if r.scanBar != nil {
 			r.scanBar.SetTotal(-1, true)
 		}
-		r.start, r.startDone, r.pausedAt0 = e.Time, e.Frames, e.Paused
 		if e.Resumed > 0 {
 			r.printf("av1job: resuming: %d/%d frames, %d/%d chunks already done", e.Frames, e.FramesTotal, e.Chunks, e.ChunksTotal)
 		} else {
@@ -93,12 +106,10 @@ func (r *reporter) handle(e av1job.Event) {
 			fmt.Fprintf(r.out, "av1job: %s\n", r.line())
 		}
 	case av1job.EventPaused:
-		r.paused = true
 		if r.p == nil {
 			fmt.Fprintf(r.out, "av1job: paused at %d/%d frames\n", e.Frames, e.FramesTotal)
 		}
 	case av1job.EventResumed:
-		r.paused = false
 		if r.p == nil {
 			fmt.Fprintf(r.out, "av1job: resumed\n")
 		}
@@ -121,6 +132,8 @@ func (r *reporter) handle(e av1job.Event) {
 // line is the progress summary: frames, chunks, speed, ETA, size.
 // Frames done before this run count in the totals but not in the speed.
 func (r *reporter) line() string {
+	r.dmu.Lock()
+	defer r.dmu.Unlock()
 	e := r.last
 	s := fmt.Sprintf("%d/%d frames  %d/%d chunks", e.Frames, e.FramesTotal, e.Chunks, e.ChunksTotal)
 	if r.paused {

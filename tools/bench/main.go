@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/av1job/av1job"
+	"github.com/av1job/av1job/internal/procs"
 	"github.com/av1job/av1job/internal/testclip"
 )
 
@@ -68,6 +69,96 @@ func main() {
 		}
 		report(speed, rs)
 	}
+	fmt.Println("live control (in-process job, 2 workers; CPU from /proc/PID/schedstat of the encoders and readers)")
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "speed\tpause ms\tCPU while paused 1 s\tresume ms\tstop ms\tframes kept by stop\t")
+	for _, speed := range []int{10, 6} {
+		l := benchControl(ctx, dir, src, speed)
+		fmt.Fprintf(tw, "%d\t%.1f\t%.1f ms\t%.1f\t%.0f\t%d of %d encoded\t\n", speed, ms(l.pause), ms(l.pausedCPU), ms(l.resume), ms(l.stop), l.kept, l.encoded)
+	}
+	tw.Flush()
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+type latencies struct {
+	pause, pausedCPU, resume, stop time.Duration
+	kept, encoded                  int
+}
+
+// benchControl runs a job until it has encoded some frames, then pauses it
+// (until every process is stopped), checks that no CPU is used while
+// paused, resumes it (until the processes run again), and stops it (until
+// Run returns).
+func benchControl(ctx context.Context, dir, src string, speed int) latencies {
+	out := filepath.Join(dir, fmt.Sprintf("control-s%d.ivf", speed))
+	o := av1job.NewOptions(src, out)
+	o.Speed, o.Overwrite, o.Restart, o.Workers = speed, true, true, 2
+	var mu sync.Mutex
+	frames := 0
+	o.Events = func(e av1job.Event) {
+		mu.Lock()
+		frames = e.Frames
+		mu.Unlock()
+	}
+	jb := av1job.New(o)
+	done := make(chan error, 1)
+	go func() { done <- jb.Run(ctx) }()
+	for {
+		mu.Lock()
+		f := frames
+		mu.Unlock()
+		if f >= 8 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var l latencies
+	t0 := time.Now()
+	check(jb.Pause())
+	l.pause = time.Since(t0)
+	c0 := childrenCPU()
+	time.Sleep(time.Second)
+	l.pausedCPU = childrenCPU() - c0
+	c1 := childrenCPU()
+	t0 = time.Now()
+	check(jb.Resume())
+	for childrenCPU() == c1 && time.Since(t0) < 5*time.Second {
+		time.Sleep(100 * time.Microsecond)
+	}
+	l.resume = time.Since(t0)
+	time.Sleep(2 * time.Second)
+	mu.Lock()
+	l.encoded = frames
+	mu.Unlock()
+	t0 = time.Now()
+	jb.Stop()
+	if err := <-done; err != av1job.ErrStopped {
+		check(fmt.Errorf("stop: %v", err))
+	}
+	l.stop = time.Since(t0)
+	st, err := av1job.Status(out)
+	check(err)
+	l.kept = st.FramesDone
+	return l
+}
+
+// childrenCPU sums the CPU time of this process's children, from
+// /proc/PID/schedstat (nanoseconds).
+func childrenCPU() time.Duration {
+	cs, err := procs.Children("")
+	check(err)
+	var total time.Duration
+	for _, c := range cs {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/schedstat", c.PID))
+		if err != nil {
+			continue
+		}
+		var ns int64
+		fmt.Sscan(string(b), &ns)
+		total += time.Duration(ns)
+	}
+	return total
 }
 
 // benchAv1job runs a job in-process and measures the time during which at
