@@ -55,6 +55,11 @@ func (s *chunkSink) Header(h ivf.Header) error {
 	if err != nil {
 		return fmt.Errorf("chunk file: %w", err)
 	}
+	// The name must survive a power cut too, or the synced data is lost.
+	if err := journal.SyncDir(filepath.Dir(s.path)); err != nil {
+		f.Close()
+		return err
+	}
 	s.f, s.h, s.lastSync = f, sha256.New(), time.Now()
 	h.Frames = 0
 	w, err := ivf.NewWriter(s, h)

@@ -47,14 +47,26 @@ func newController() *controller {
 }
 
 func (c *controller) emit(e Event) {
-	if c.events != nil {
-		c.events(e)
+	c.mu.Lock()
+	f := c.events
+	c.mu.Unlock()
+	if f != nil {
+		f(e)
 	}
+}
+
+func (c *controller) setEvents(f func(Event)) {
+	c.mu.Lock()
+	c.events = f
+	c.mu.Unlock()
 }
 
 // pause freezes the job's processes; user says whether the user asked
 // (and not a terminal stop, which resumes on its own).
 func (c *controller) pause(user bool) error {
+	if c.isStopped() {
+		return errors.New("the job is stopping")
+	}
 	c.mu.Lock()
 	if c.paused {
 		c.user = c.user || user
@@ -140,28 +152,19 @@ func (c *controller) isStopped() bool {
 }
 
 // waitPause blocks while the job is paused (a stop ends the pause).
-func (c *controller) waitPause(ctx context.Context) error {
-	for {
-		c.mu.Lock()
-		if !c.paused {
-			c.mu.Unlock()
-			return nil
-		}
-		ch := c.unpaused
-		c.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
+func (c *controller) waitPause(ctx context.Context) error { return c.gate(ctx, false) }
 
 // wait is the gate before new work: it blocks while the job is paused and
 // returns ErrStopped once the job is stopping.
-func (c *controller) wait(ctx context.Context) error {
+func (c *controller) wait(ctx context.Context) error { return c.gate(ctx, true) }
+
+func (c *controller) gate(ctx context.Context, stopEnds bool) error {
+	var stopped <-chan struct{}
+	if stopEnds {
+		stopped = c.stopped
+	}
 	for {
-		if c.isStopped() {
+		if stopEnds && c.isStopped() {
 			return ErrStopped
 		}
 		c.mu.Lock()
@@ -173,7 +176,7 @@ func (c *controller) wait(ctx context.Context) error {
 		c.mu.Unlock()
 		select {
 		case <-ch:
-		case <-c.stopped:
+		case <-stopped:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -201,9 +204,7 @@ func (j *job) handle(cmd string) (any, error) {
 func (j *job) liveStatus() *StatusInfo {
 	info := &StatusInfo{Job: j.dir, Output: j.o.Output, State: StateRunning, PID: os.Getpid(),
 		FramesDone: int(j.framesDone.Load()), ChunksDone: int(j.chunksDone.Load()), ChunksTotal: int(j.chunksTotal.Load())}
-	if j.st != nil {
-		info.FramesTotal = j.st.Frames
-	}
+	info.FramesTotal = int(j.framesTotal.Load())
 	if paused, since, _ := j.ctl.pauseState(); paused {
 		info.State, info.PausedSince = StatePaused, since
 	}
@@ -211,6 +212,12 @@ func (j *job) liveStatus() *StatusInfo {
 		info.State = StateStopping
 	}
 	return info
+}
+
+// Paused reports whether the job is paused by Pause.
+func (jb *Job) Paused() bool {
+	p, _, _ := jb.ctl.pauseState()
+	return p
 }
 
 // Freeze freezes the job's processes like Pause, for a terminal stop

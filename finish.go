@@ -40,6 +40,9 @@ func (j *job) finish(ctx context.Context) error {
 		}
 	} else {
 		j.emit(Event{Kind: EventFinishing, Msg: "muxing"})
+		if err := j.ctl.waitPause(ctx); err != nil {
+			return err
+		}
 		if err := mux.Mux(ctx, p, joined, j.src, tmp); err != nil {
 			return err
 		}
@@ -49,6 +52,9 @@ func (j *job) finish(ctx context.Context) error {
 	// join checked each one again; what is left to check is that the
 	// container holds every one of those frames.
 	j.emit(Event{Kind: EventFinishing, Msg: "checking"})
+	if err := j.ctl.waitPause(ctx); err != nil {
+		return err
+	}
 	n, err := verify.CountPackets(ctx, tmp)
 	if err != nil {
 		return err

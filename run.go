@@ -46,7 +46,8 @@ type job struct {
 	bytesDone   atomic.Int64
 	bytesFrames atomic.Int64 // frames of the chunks in bytesDone
 	chunksDone  atomic.Int64
-	resumed     int
+	resumed     atomic.Int64 // frames done before this run started
+	framesTotal atomic.Int64 // the source's frames, once planned
 	salvaged    int
 	chunksTotal atomic.Int64
 }
@@ -56,16 +57,14 @@ func (j *job) emit(e Event) {
 		return
 	}
 	e.Time = time.Now()
-	if j.st != nil {
-		e.FramesTotal = j.st.Frames
-	}
+	e.FramesTotal = int(j.framesTotal.Load())
 	e.Frames = int(j.framesDone.Load())
 	e.Bytes = j.bytesDone.Load()
 	e.BytesFrames = int(j.bytesFrames.Load())
 	e.Chunks = int(j.chunksDone.Load())
 	e.ChunksTotal = int(j.chunksTotal.Load())
 	_, _, e.Paused = j.ctl.pauseState()
-	e.Resumed = j.resumed
+	e.Resumed = int(j.resumed.Load())
 	j.emitMu.Lock()
 	defer j.emitMu.Unlock()
 	j.o.Events(e)
@@ -85,12 +84,12 @@ type Job struct {
 // New returns a job for o; nothing happens until Run.
 func New(o Options) *Job {
 	jb := &Job{o: o, ctl: newController()}
-	jb.ctl.events = func(e Event) {
+	jb.ctl.setEvents(func(e Event) {
 		if o.Events != nil {
 			e.Time = time.Now()
 			o.Events(e)
 		}
-	}
+	})
 	return jb
 }
 
@@ -134,7 +133,7 @@ func (jb *Job) Run(ctx context.Context) error {
 		return asUsage(err)
 	}
 	j := &job{o: o, dir: o.JobDir, src: src, enc: encode.Rav1e{}, ctl: jb.ctl}
-	jb.ctl.events = j.emit
+	jb.ctl.setEvents(j.emit)
 	fp, err := j.fingerprint(ctx)
 	if err != nil {
 		return err
@@ -195,6 +194,13 @@ func preflight(o *Options) error {
 	outDir := filepath.Dir(o.Output)
 	if err := writable(outDir); err != nil {
 		return usagef("%s: output directory is not writable: %v", outDir, err)
+	}
+	jobDir := o.JobDir
+	if _, err := os.Stat(jobDir); err != nil {
+		jobDir = filepath.Dir(jobDir) // to be created
+	}
+	if err := writable(jobDir); err != nil {
+		return usagef("%s: job directory is not writable: %v", jobDir, err)
 	}
 	return nil
 }
@@ -304,6 +310,7 @@ func (j *job) run(ctx context.Context, fp plan.Fingerprint, created bool) error 
 		}
 	}
 	j.st = st
+	j.framesTotal.Store(int64(st.Frames))
 	j.chunksTotal.Store(int64(len(st.Chunks)))
 	if err := j.setupEncoder(); err != nil {
 		return err
@@ -336,7 +343,7 @@ func (j *job) run(ctx context.Context, fp plan.Fingerprint, created bool) error 
 		return err
 	}
 	j.removeStale()
-	j.resumed = int(j.framesDone.Load())
+	j.resumed.Store(j.framesDone.Load())
 	j.emit(Event{Kind: EventPlanned})
 
 	if err := j.encodeAll(ctx, j.led.pending()); err != nil {
@@ -556,6 +563,13 @@ func (j *job) record(c plan.Chunk, rec record) error {
 	defer j.ledMu.Unlock()
 	if rec.End < c.End {
 		rec.Rest = j.led.nextID
+		// No file may stand under the new chunk's name before the record
+		// that creates the chunk: a stale one would later pass for it.
+		_ = os.Remove(chunkPath(j.dir, rec.Rest))
+		_ = os.Remove(chunkPath(j.dir, rec.Rest) + ".part")
+		if err := journal.SyncDir(filepath.Join(j.dir, chunkDir)); err != nil {
+			return err
+		}
 	}
 	if err := appendRecord(j.log, rec); err != nil {
 		return err

@@ -47,6 +47,9 @@ func (j *job) salvage(ctx context.Context) error {
 			n = 0
 		}
 		if n > 0 {
+			if err := j.ctl.waitPause(ctx); err != nil {
+				return err
+			}
 			if got, err := verify.DecodeIVF(ctx, part); err != nil || got != n {
 				if ctx.Err() != nil {
 					return ctx.Err()

@@ -137,7 +137,8 @@ func newLedger(st *state) *ledger {
 }
 
 // apply adds a record; it returns false for a done record that does not
-// fit the ledger (ignored: its chunk will simply be encoded again).
+// fit the ledger (ignored: its chunk will simply be encoded again). A done
+// record must start where its chunk starts and end inside it.
 func (l *ledger) apply(r record) bool {
 	if r.Type != recDone {
 		return true
@@ -146,9 +147,9 @@ func (l *ledger) apply(r record) bool {
 	if !ok || c.Start != r.Start || r.End <= r.Start || r.End > c.End {
 		return false
 	}
-	if _, dup := l.done[r.Chunk]; dup {
-		return false
-	}
+	// A later record for the same chunk replaces an earlier one: the run
+	// that wrote it found the earlier chunk file damaged and encoded the
+	// chunk's current range again.
 	if r.End < c.End {
 		if r.Rest != l.nextID {
 			return false
@@ -177,9 +178,12 @@ func (l *ledger) checkFiles(dir string, bad func(id int, why string)) {
 	for id, r := range l.done {
 		if err := checkChunkFile(chunkPath(dir, id), r); err != nil {
 			delete(l.done, id)
+			// Remove it, or salvage would take the damaged file back.
+			_ = os.Remove(chunkPath(dir, id))
 			bad(id, err.Error())
 		}
 	}
+	_ = journal.SyncDir(filepath.Join(dir, chunkDir))
 }
 
 // checkChunkFile verifies a finished chunk file against its record.

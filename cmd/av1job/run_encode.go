@@ -46,11 +46,10 @@ func runEncode(ctx context.Context, o av1job.Options, quiet bool) error {
 	switch {
 	case errors.Is(err, av1job.ErrStopped):
 		st, serr := av1job.Status(o.JobDir)
-		done := ""
-		if serr == nil {
-			done = fmt.Sprintf("%d/%d frames done; ", st.FramesDone, st.FramesTotal)
+		if serr != nil {
+			return &exitError{code: exitStopped, err: errors.New("stopped before the job was planned; nothing to resume, run the same command to start again")}
 		}
-		return &exitError{code: exitStopped, err: fmt.Errorf("stopped: %sresume with: av1job resume %s", done, o.Output)}
+		return &exitError{code: exitStopped, err: fmt.Errorf("stopped: %d/%d frames done; resume with: av1job resume %s", st.FramesDone, st.FramesTotal, o.Output)}
 	case errors.Is(err, context.Canceled):
 		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted; finished chunks are kept in %s; run the same command to resume", o.JobDir)}
 	case err == nil && !quiet:

@@ -30,19 +30,19 @@ func keys(jb *av1job.Job, toggled func(paused bool)) (restore func()) {
 
 	go func() {
 		b := make([]byte, 1)
-		paused := false
 		for {
 			if n, err := os.Stdin.Read(b); err != nil || n == 0 {
 				return
 			}
 			if b[0] == 'p' || b[0] == 'P' {
-				paused = !paused
-				if paused {
-					_ = jb.Pause()
-				} else {
+				// The job may have been paused or resumed over the control
+				// socket meanwhile: toggle what it is, not what it was.
+				if jb.Paused() {
 					_ = jb.Resume()
+				} else {
+					_ = jb.Pause()
 				}
-				toggled(paused)
+				toggled(jb.Paused())
 			}
 		}
 	}()

@@ -194,8 +194,12 @@ func (p *procSession) wait() error {
 	return p.waitErr
 }
 
+// Abort kills rav1e and waits until the output reader has stopped
+// touching the sink.
 func (p *procSession) Abort() {
 	_ = p.cmd.Process.Kill()
 	_ = p.stdinC.Close()
+	r := <-p.readDone
+	p.readDone <- r
 	_ = p.wait()
 }

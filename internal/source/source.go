@@ -227,8 +227,10 @@ func (f *Frames) Close() error {
 	done := f.n == f.r.End-f.r.Start
 	if !done {
 		// A reader has nothing to flush: kill it at once (a SIGTERM would
-		// wait for ffmpeg's blocked write to the pipe).
+		// wait for ffmpeg's blocked write to the pipe), and release the
+		// log writer if it waits to hand over a timestamp.
 		_ = f.cmd.Process.Kill()
+		f.cancel()
 	}
 	err := f.cmd.Wait()
 	f.cancel()
@@ -241,6 +243,7 @@ func (f *Frames) Close() error {
 // fail stops ffmpeg and returns err, or ffmpeg's own error if it failed.
 func (f *Frames) fail(err error) error {
 	_ = f.cmd.Process.Kill()
+	f.cancel()
 	werr := f.cmd.Wait()
 	f.waited = true
 	var ee *exec.ExitError
