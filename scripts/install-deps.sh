@@ -10,6 +10,11 @@ declare -A pkgs=(
   [ffprobe]=ffmpeg
   [rav1e]=rav1e
   [dav1d]=dav1d
+  # used by the tests: process inspection, a pseudo-terminal, tmpfs mounts
+  [ps]=procps
+  [pkill]=procps
+  [script]=bsdutils
+  [mount]=mount
 )
 
 missing=()
