@@ -94,8 +94,7 @@ func (s *signals) route(cancel context.CancelFunc) {
 		stopper := s.stopper
 		s.mu.Unlock()
 		if stopper != nil {
-			fmt.Fprintln(os.Stderr, "\nav1job: stopping: finishing the frames in flight (press Ctrl+C again to kill at once)")
-			stopper()
+			stopper() // the job reports that it is stopping
 		} else {
 			cancel()
 		}

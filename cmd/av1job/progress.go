@@ -114,7 +114,7 @@ func (r *reporter) handle(e av1job.Event) {
 			fmt.Fprintf(r.out, "av1job: resumed\n")
 		}
 	case av1job.EventStopping:
-		r.printf("av1job: stopping: the encoders finish the frames they were given")
+		r.printf("av1job: stopping: the encoders finish the frames they were given (Ctrl+C again kills at once; nothing recorded is lost)")
 	case av1job.EventRetry:
 		r.printf("av1job: chunk %d failed, trying again: %v", e.Chunk, e.Err)
 	case av1job.EventFinishing:
