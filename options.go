@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/av1job/av1job/internal/encode"
 )
@@ -21,14 +20,13 @@ type Options struct {
 	Bitrate   int      // kbit/s; 0 for constant quantizer
 	Extra     []string // arguments passed through to rav1e
 
-	Workers          int     // parallel encoders; 0 chooses from cores and memory
-	MinSceneLen      int     // frames; default 24
-	MaxSceneLen      float64 // seconds; default 10
-	SceneThreshold   float64 // scdet score that starts a scene; default scene.DefaultThreshold
-	Overwrite        bool    // replace an existing output
-	Restart          bool    // discard an existing job directory whose settings differ
-	Keep             bool    // keep the job directory after success
-	ProgressInterval time.Duration
+	Workers        int     // parallel encoders; 0 chooses from cores and memory
+	MinSceneLen    int     // frames; default 24
+	MaxSceneLen    float64 // seconds; default 10
+	SceneThreshold float64 // scdet score that starts a scene; default scene.DefaultThreshold
+	Overwrite      bool    // replace an existing output
+	Restart        bool    // discard an existing job directory whose settings differ
+	Keep           bool    // keep the job directory after success
 
 	// Command and Dir are the command line that started the job and its
 	// working directory, kept in the job directory so that `av1job resume`
