@@ -7,14 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/av1job/av1job/internal/control"
 	"github.com/av1job/av1job/internal/encode"
@@ -312,9 +308,7 @@ func (j *job) run(ctx context.Context, fp plan.Fingerprint, created bool) error 
 	j.st = st
 	j.framesTotal.Store(int64(st.Frames))
 	j.chunksTotal.Store(int64(len(st.Chunks)))
-	if err := j.setupEncoder(); err != nil {
-		return err
-	}
+	j.encSettings = j.encoderSettings()
 
 	log, recs, err := journal.Open(filepath.Join(j.dir, journalFile))
 	if err != nil {
@@ -421,175 +415,11 @@ func (j *job) plan(ctx context.Context, fp plan.Fingerprint) (*state, error) {
 	return st, nil
 }
 
-// setupEncoder picks the worker count and the encoder's threads.
-func (j *job) setupEncoder() error {
+// encoderSettings are the job's encoder settings with the source's colour
+// description; encodeAll sets the threads.
+func (j *job) encoderSettings() encode.Settings {
 	s := j.o.settings()
 	s.Color = j.src.Video.Color
 	s.FullRange = j.src.Video.FullRange()
-	j.encSettings = s
-	return nil
-}
-
-// workers returns how many chunks to encode at once.
-func (j *job) workers(pending int) int {
-	n := j.o.Workers
-	if n == 0 {
-		n = AutoWorkers(j.src.Video.Width, j.src.Video.Height, probe.LayoutFor(j.src.Video.PixFmt).BitDepth)
-	}
-	return max(1, min(n, pending))
-}
-
-// AutoWorkers is the default number of parallel encoders: one per core,
-// bounded so that the encoders' estimated memory fits in the available
-// memory.
-func AutoWorkers(width, height, bitDepth int) int {
-	n := runtime.NumCPU()
-	if avail := memAvailable(); avail > 0 {
-		if fit := int(avail / encoderMemory(width, height, bitDepth)); fit < n {
-			n = fit
-		}
-	}
-	return max(1, n)
-}
-
-// encoderMemory estimates one rav1e process's resident memory: a fixed part
-// plus frame buffers for the lookahead and reference frames, and ffmpeg's
-// decoder.
-func encoderMemory(width, height, bitDepth int) int64 {
-	sample := int64(1)
-	if bitDepth > 8 {
-		sample = 2
-	}
-	frame := int64(width) * int64(height) * 3 / 2 * sample
-	return 64<<20 + frame*120
-}
-
-func memAvailable() int64 {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		var kb int64
-		if _, err := fmt.Sscanf(line, "MemAvailable: %d kB", &kb); err == nil {
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-// encodeAll encodes the pending chunks with a pool of workers. After a
-// stop it lets the chunks in flight end at their current frame and
-// returns ErrStopped.
-func (j *job) encodeAll(ctx context.Context, todo []plan.Chunk) error {
-	if len(todo) == 0 {
-		return nil
-	}
-	w := j.workers(len(todo))
-	if j.encSettings.Threads == 0 {
-		j.encSettings.Threads = max(1, runtime.NumCPU()/w)
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(w)
-	for _, c := range todo {
-		if gctx.Err() != nil || j.ctl.isStopped() {
-			break
-		}
-		g.Go(func() error { return j.runChunk(gctx, c) })
-	}
-	err := g.Wait()
-	switch {
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case err != nil && !errors.Is(err, ErrStopped):
-		return err
-	case j.ctl.isStopped():
-		return ErrStopped
-	}
-	return nil
-}
-
-// runChunk encodes a chunk, trying again after a failure, and records it
-// (or the part of it done before a stop).
-func (j *job) runChunk(ctx context.Context, c plan.Chunk) error {
-	var last error
-	for attempt := 1; attempt <= attempts; attempt++ {
-		if err := j.ctl.wait(ctx); err != nil {
-			if errors.Is(err, ErrStopped) {
-				return nil
-			}
-			return err
-		}
-		j.emit(Event{Kind: EventChunkStart, Chunk: c.ID})
-		var units int64
-		rec, err := j.encodeChunk(ctx, c, func() {
-			units++
-			j.framesDone.Add(1)
-			if units%8 == 0 {
-				j.emit(Event{Kind: EventFrames, Chunk: c.ID})
-			}
-		})
-		if err == nil {
-			if err := j.record(c, rec); err != nil {
-				j.framesDone.Add(-units)
-				return err
-			}
-			j.emit(Event{Kind: EventChunkDone, Chunk: c.ID})
-			return nil // a stopped chunk is no error for the pool; encodeAll reports the stop
-		}
-		j.framesDone.Add(-units)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if errors.Is(err, ErrStopped) {
-			return nil
-		}
-		if permanent(err) {
-			return fmt.Errorf("%s: %w", c, err)
-		}
-		last = err
-		if attempt < attempts {
-			j.emit(Event{Kind: EventRetry, Chunk: c.ID, Err: err})
-		}
-	}
-	return fmt.Errorf("%s failed %d times, giving up (finished chunks are kept; run the same command to resume): %w", c, attempts, last)
-}
-
-// record appends a chunk's done record to the journal and applies it to
-// the ledger. A record short of the chunk's end splits the chunk: the rest
-// gets the next free chunk ID.
-func (j *job) record(c plan.Chunk, rec record) error {
-	j.ledMu.Lock()
-	defer j.ledMu.Unlock()
-	if rec.End < c.End {
-		rec.Rest = j.led.nextID
-		// No file may stand under the new chunk's name before the record
-		// that creates the chunk: a stale one would later pass for it.
-		_ = os.Remove(chunkPath(j.dir, rec.Rest))
-		_ = os.Remove(chunkPath(j.dir, rec.Rest) + ".part")
-		if err := journal.SyncDir(filepath.Join(j.dir, chunkDir)); err != nil {
-			return err
-		}
-	}
-	if err := appendRecord(j.log, rec); err != nil {
-		return err
-	}
-	if !j.led.apply(rec) {
-		return fmt.Errorf("journal: record for %s does not fit the plan", c)
-	}
-	j.bytesDone.Add(rec.Size)
-	j.bytesFrames.Add(int64(rec.End - rec.Start))
-	j.chunksDone.Add(1)
-	if rec.End < c.End {
-		j.chunksTotal.Add(1)
-	}
-	return nil
-}
-
-// permanent reports errors that trying again cannot fix: a full disk, a
-// read-only file system, no permission, a missing program.
-func permanent(err error) bool {
-	var miss *tools.MissingError
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) ||
-		errors.Is(err, syscall.EDQUOT) || errors.As(err, &miss)
+	return s
 }
