@@ -82,8 +82,6 @@ func TestKillAndResume(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("AV1JOB_CHAOS_KILLS")); err == nil && n > 0 {
 		kills = n
 	}
-	real, _ := exec.LookPath("rav1e")
-	self, _ := os.Executable()
 	dir := t.TempDir()
 	counts := t.TempDir()
 	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 12 + 6*kills, Audio: true, Subtitles: true}
@@ -96,7 +94,8 @@ func TestKillAndResume(t *testing.T) {
 	// take from each encoder.
 	const workers, lookahead = 2, 23
 	args := []string{"encode", in, "-o", out, "--speed", "10", "--workers", strconv.Itoa(workers), "--min-scene-len", "12", "--keep"}
-	env := append(os.Environ(), "AV1JOB_RAV1E="+self, "AV1JOB_FAKE_RAV1E="+real, "AV1JOB_COUNT_FRAMES="+counts)
+	fake := standIn(t, "AV1JOB_COUNT_FRAMES="+counts)
+	env := append(os.Environ(), fake...)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	done := 0
 	for killed := 0; killed < kills; {
@@ -151,7 +150,7 @@ func TestKillAndResume(t *testing.T) {
 		}
 	}
 	if done == 0 {
-		if r := run(t, env[len(env)-3:], args...); r.code != 0 {
+		if r := run(t, fake, args...); r.code != 0 {
 			t.Fatalf("final run: exit %d: %s", r.code, r.stderr)
 		}
 	}
@@ -255,15 +254,13 @@ func TestChangedSettingsRefused(t *testing.T) {
 // a later run resumes from them.
 func TestEncoderCrash(t *testing.T) {
 	needTools(t)
-	real, _ := exec.LookPath("rav1e")
-	self, _ := os.Executable()
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", small)
 
 	t.Run("retried", func(t *testing.T) {
 		out := filepath.Join(dir, "retried.mkv")
 		runs := t.TempDir()
-		env := []string{"AV1JOB_RAV1E=" + self, "AV1JOB_FAKE_RAV1E=" + real, "AV1JOB_FAKE_RAV1E_DIR=" + runs, "AV1JOB_FAKE_RAV1E_FAIL=2"}
+		env := standIn(t, "AV1JOB_FAKE_RAV1E_DIR="+runs, "AV1JOB_FAKE_RAV1E_FAIL=2")
 		r := run(t, env, "encode", in, "-o", out, "--speed", "10", "--workers", "1")
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -277,7 +274,7 @@ func TestEncoderCrash(t *testing.T) {
 	t.Run("gives up and resumes", func(t *testing.T) {
 		out := filepath.Join(dir, "fails.mkv")
 		runs := t.TempDir()
-		env := []string{"AV1JOB_RAV1E=" + self, "AV1JOB_FAKE_RAV1E=" + real, "AV1JOB_FAKE_RAV1E_DIR=" + runs, "AV1JOB_FAKE_RAV1E_FAIL=after:1"}
+		env := standIn(t, "AV1JOB_FAKE_RAV1E_DIR="+runs, "AV1JOB_FAKE_RAV1E_FAIL=after:1")
 		r := run(t, env, "encode", in, "-o", out, "--speed", "10", "--workers", "1")
 		if r.code != 1 {
 			t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)

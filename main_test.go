@@ -149,6 +149,21 @@ func framesFed(t *testing.T, dir string) int {
 	return total
 }
 
+// standIn returns the environment that puts the test binary in place of
+// rav1e (see fakeRav1e), plus extra variables that pick its behaviour.
+func standIn(t *testing.T, extra ...string) []string {
+	t.Helper()
+	real, err := exec.LookPath("rav1e")
+	if err != nil {
+		t.Skip("rav1e not installed")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]string{"AV1JOB_RAV1E=" + self, "AV1JOB_FAKE_RAV1E=" + real}, extra...)
+}
+
 func must(err error) {
 	if err != nil {
 		panic(err)
