@@ -161,6 +161,11 @@ func (j *job) encodeChunk(ctx context.Context, c plan.Chunk, onUnit func()) (rec
 	if err != nil {
 		return record{}, err
 	}
+	// An in-process encoder pauses by not being called; a process is
+	// frozen with the job's other processes.
+	if p, ok := sess.(encode.Pauser); ok {
+		defer j.ctl.attach(p)()
+	}
 	buf := make([]byte, src.FrameSize())
 	fed := 0
 	for !j.ctl.isStopped() {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/av1job/av1job/internal/encode"
 	"github.com/av1job/av1job/internal/procs"
 )
 
@@ -35,6 +36,12 @@ type controller struct {
 	pausedTotal time.Duration
 	unpaused    chan struct{} // closed on resume
 	sweeping    chan struct{} // closed when the pause's re-freezing sweeps have ended
+	pausers     map[encode.Pauser]bool
+
+	// pmu orders the Pause and Resume calls on pausers, which run outside
+	// mu (a pauser's Pause waits for its encoder's current call, which may
+	// be emitting an event).
+	pmu sync.Mutex
 
 	stopOnce sync.Once
 	stopped  chan struct{}
@@ -67,17 +74,24 @@ func (c *controller) pause(user bool) error {
 	if c.isStopped() {
 		return errors.New("the job is stopping")
 	}
+	c.pmu.Lock()
 	c.mu.Lock()
 	if c.paused {
 		c.user = c.user || user
 		c.mu.Unlock()
+		c.pmu.Unlock()
 		return nil
 	}
 	c.paused, c.user, c.pausedAt = true, user, time.Now()
 	c.unpaused = make(chan struct{})
 	c.sweeping = make(chan struct{})
 	ch, sweeping := c.unpaused, c.sweeping
+	ps := c.pauserList()
 	c.mu.Unlock()
+	for _, p := range ps {
+		p.Pause()
+	}
+	c.pmu.Unlock()
 	err := procs.Freeze(c.id, freezeTimeout)
 	// A process that passed a gate just before the pause may start after
 	// the first sweep: sweep again for a while. resume waits for this
@@ -102,20 +116,56 @@ func (c *controller) pause(user bool) error {
 // resume continues the job; user resumes only a user's pause (Ctrl+Z's
 // continuation leaves a user's pause in place).
 func (c *controller) resume(user bool) error {
+	c.pmu.Lock()
 	c.mu.Lock()
 	if !c.paused || (c.user && !user) {
 		c.mu.Unlock()
+		c.pmu.Unlock()
 		return nil
 	}
 	c.paused, c.user = false, false
 	c.pausedTotal += time.Since(c.pausedAt)
 	close(c.unpaused)
 	sweeping := c.sweeping
+	ps := c.pauserList()
 	c.mu.Unlock()
+	for _, p := range ps {
+		p.Resume()
+	}
+	c.pmu.Unlock()
 	<-sweeping
 	err := procs.Thaw(c.id)
 	c.emit(Event{Kind: EventResumed})
 	return err
+}
+
+// attach makes p pause and resume with the job until the returned
+// function detaches it; p starts paused if the job is paused.
+func (c *controller) attach(p encode.Pauser) (detach func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pausers == nil {
+		c.pausers = map[encode.Pauser]bool{}
+	}
+	c.pausers[p] = true
+	if c.paused {
+		// p is new: no call of its encoder runs, so Pause returns at once.
+		p.Pause()
+	}
+	return func() {
+		c.mu.Lock()
+		delete(c.pausers, p)
+		c.mu.Unlock()
+	}
+}
+
+// pauserList returns the attached pausers; c.mu is held.
+func (c *controller) pauserList() []encode.Pauser {
+	ps := make([]encode.Pauser, 0, len(c.pausers))
+	for p := range c.pausers {
+		ps = append(ps, p)
+	}
+	return ps
 }
 
 // pauseState reports whether the job is paused by request, and since when.

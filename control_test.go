@@ -2,10 +2,12 @@ package av1job_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -111,16 +113,23 @@ func childCPU(pid int) (ticks int, states string) {
 // and the output is byte-identical to a run never paused.
 func TestPauseResume(t *testing.T) {
 	needTools(t)
+	for _, backend := range backendsUnderTest(t) {
+		t.Run(backend, func(t *testing.T) { testPauseResume(t, backend) })
+	}
+}
+
+func testPauseResume(t *testing.T, backend string) {
 	dir := t.TempDir()
 	long := medium
 	long.SegFrames = 72
 	in := clip(t, dir, "in.mkv", long)
 	ref := filepath.Join(dir, "ref.ivf")
-	if r := run(t, nil, "encode", in, "-o", ref, "--speed", "10", "--workers", "2"); r.code != 0 {
+	if r := run(t, nil, "encode", in, "-o", ref, "--speed", "10", "--workers", "2", "--backend", backend); r.code != 0 {
 		t.Fatalf("reference: %s", r.stderr)
 	}
 	out := filepath.Join(dir, "out.ivf")
-	enc := startEncode(t, "encode", in, "-o", out, "--speed", "10", "--workers", "2")
+	enc := startEncode(t, "encode", in, "-o", out, "--speed", "10", "--workers", "2", "--backend", backend)
+	pid := enc.cmd.Process.Pid
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
 	for i := 0; i < 3; i++ {
 		before := waitFrames(t, out, 20+i*90+rng.IntN(30))
@@ -133,14 +142,26 @@ func TestPauseResume(t *testing.T) {
 		if st.State != "paused" || st.PausedSince.IsZero() {
 			t.Errorf("status while paused: %+v", st)
 		}
-		t0, states := childCPU(enc.cmd.Process.Pid)
-		if states == "" || strings.Trim(states, "T") != "" {
+		t0, states := childCPU(pid)
+		if (backend == "process" && states == "") || strings.Trim(states, "T") != "" {
 			t.Errorf("child states while paused: %q", states)
 		}
+		var own0 int
+		if backend == "lib" {
+			// The encoders run inside av1job: its own CPU time must
+			// stop too, once the pause's re-freezing sweeps are over.
+			time.Sleep(1100 * time.Millisecond)
+			own0 = ownCPU(pid)
+		}
 		time.Sleep(time.Second)
-		t1, _ := childCPU(enc.cmd.Process.Pid)
+		t1, _ := childCPU(pid)
 		if t1-t0 > 1 {
 			t.Errorf("paused processes used %d CPU ticks in 1 s", t1-t0)
+		}
+		if backend == "lib" {
+			if d := ownCPU(pid) - own0; d > 2 {
+				t.Errorf("av1job used %d CPU ticks in 1 s while its in-process encoders were paused", d)
+			}
 		}
 		if got := status(t, out).FramesDone; got != st.FramesDone {
 			t.Errorf("frames went on while paused: %d -> %d", st.FramesDone, got)
@@ -159,6 +180,19 @@ func TestPauseResume(t *testing.T) {
 	}
 }
 
+// ownCPU returns the CPU ticks pid has used itself.
+func ownCPU(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	u, _ := strconv.Atoi(f[11])
+	k, _ := strconv.Atoi(f[12])
+	return u + k
+}
+
 // TestStop stops a running job (with the stop command, SIGINT, and while
 // paused): nothing that was encoded is lost, and after resuming the
 // journal's chunks cover every frame exactly once.
@@ -166,10 +200,18 @@ func TestStop(t *testing.T) {
 	needTools(t)
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", medium)
+	var cases [][2]string
 	for _, how := range []string{"stop command", "SIGINT", "SIGTERM", "stop while paused"} {
-		t.Run(how, func(t *testing.T) {
-			out := filepath.Join(dir, strings.ReplaceAll(how, " ", "-")+".mkv")
-			enc := startEncode(t, "encode", in, "-o", out, "--speed", "10", "--workers", "2", "--keep")
+		cases = append(cases, [2]string{"process", how})
+	}
+	if slices.Contains(backendsUnderTest(t), "lib") {
+		cases = append(cases, [2]string{"lib", "stop command"}, [2]string{"lib", "stop while paused"})
+	}
+	for _, c := range cases {
+		backend, how := c[0], c[1]
+		t.Run(backend+"/"+how, func(t *testing.T) {
+			out := filepath.Join(dir, backend+"-"+strings.ReplaceAll(how, " ", "-")+".mkv")
+			enc := startEncode(t, "encode", in, "-o", out, "--speed", "10", "--workers", "2", "--keep", "--backend", backend)
 			st := waitFrames(t, out, 30)
 			switch how {
 			case "stop command":

@@ -1,6 +1,9 @@
 package av1job
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // EventKind says what an Event reports.
 type EventKind int
@@ -37,4 +40,18 @@ type Event struct {
 	Msg         string // warning text, or the stage of EventFinishing
 	Err         error
 	Paused      time.Duration // time spent paused so far in this run
+}
+
+var kindNames = [...]string{
+	EventAnalyzing: "analyzing", EventPlanned: "planned", EventChunkStart: "chunk start", EventFrames: "frames",
+	EventChunkDone: "chunk done", EventRetry: "retry", EventFinishing: "finishing", EventDone: "done",
+	EventWarning: "warning", EventPaused: "paused", EventResumed: "resumed", EventStopping: "stopping",
+}
+
+// String returns the kind's name, e.g. "chunk done".
+func (k EventKind) String() string {
+	if k >= 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
 }

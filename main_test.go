@@ -20,6 +20,7 @@ import (
 
 	"github.com/av1job/av1job/internal/testclip"
 	"github.com/av1job/av1job/internal/verify"
+	"github.com/av1job/av1job/rav1e"
 )
 
 // binPath is the av1job binary built for the tests.
@@ -310,4 +311,14 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool) bool {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return false
+}
+
+// backendsUnderTest are the encoder backends this build of av1job has.
+func backendsUnderTest(t *testing.T) []string {
+	t.Helper()
+	if rav1e.Available() {
+		return []string{"process", "lib"}
+	}
+	t.Log("built without librav1e: the lib backend is not tested")
+	return []string{"process"}
 }

@@ -7,36 +7,48 @@ import (
 	"strings"
 
 	"github.com/av1job/av1job/internal/encode"
+	"github.com/av1job/av1job/internal/scene"
+	"github.com/av1job/av1job/internal/source"
+	"github.com/av1job/av1job/rav1e"
 )
 
 // Options describe a job.
 type Options struct {
-	Input  string
-	Output string // its extension picks the container: .mkv, .webm, .mp4 or .ivf
-	JobDir string // default Output + ".av1job"
+	Input  string `json:"input,omitempty"`
+	Output string `json:"output,omitempty"`  // its extension picks the container: .mkv, .webm, .mp4 or .ivf
+	JobDir string `json:"job_dir,omitempty"` // default Output + ".av1job"
 
-	Speed     int      // rav1e speed, 0-10; default 6
-	Quantizer int      // 0-255; default 100; ignored when Bitrate is set
-	Bitrate   int      // kbit/s; 0 for constant quantizer
-	Extra     []string // arguments passed through to rav1e
+	Speed     int      `json:"speed,omitempty"`     // rav1e speed, 0-10; default 6
+	Quantizer int      `json:"quantizer,omitempty"` // 0-255; default 100; ignored when Bitrate is set
+	Bitrate   int      `json:"bitrate,omitempty"`   // kbit/s; 0 for constant quantizer
+	Extra     []string `json:"extra,omitempty"`     // arguments passed through to rav1e
+	// Backend is how chunks are encoded: "process" (the default) runs the
+	// rav1e program for each chunk, "lib" encodes in-process with
+	// librav1e. They give the same bits only with the pass-through
+	// argument --tune Psnr (see package encode), so a job resumes only
+	// with the backend it started with.
+	Backend string `json:"backend,omitempty"`
 
-	Workers        int     // parallel encoders; 0 chooses from cores and memory
-	MinSceneLen    int     // frames; default 24
-	MaxSceneLen    float64 // seconds; default 10
-	SceneThreshold float64 // scdet score that starts a scene; default scene.DefaultThreshold
-	Overwrite      bool    // replace an existing output
-	Restart        bool    // discard an existing job directory whose settings differ
-	Keep           bool    // keep the job directory after success
+	Workers        int     `json:"workers,omitempty"`         // parallel encoders; 0 chooses from cores and memory
+	MinSceneLen    int     `json:"min_scene_len,omitempty"`   // frames; default 24
+	MaxSceneLen    float64 `json:"max_scene_len,omitempty"`   // seconds; default 10
+	SceneThreshold float64 `json:"scene_threshold,omitempty"` // scdet score that starts a scene; default scene.DefaultThreshold
+	// Scenes is a file of scene cuts saved by `av1job scenes --save` (or
+	// SaveScenes), used instead of detecting them again.
+	Scenes    string `json:"scenes,omitempty"`
+	Overwrite bool   `json:"overwrite,omitempty"` // replace an existing output
+	Restart   bool   `json:"-"`                   // discard an existing job directory whose settings differ
+	Keep      bool   `json:"keep,omitempty"`      // keep the job directory after success
 
 	// Command and Dir are the command line that started the job and its
 	// working directory, kept in the job directory so that `av1job resume`
 	// can continue the job without being told the settings again.
-	Command []string
-	Dir     string
+	Command []string `json:"-"`
+	Dir     string   `json:"-"`
 
 	// Events, when set, receives progress and state events. It is called
 	// from several goroutines, one call at a time.
-	Events func(Event)
+	Events func(Event) `json:"-"`
 }
 
 // Containers av1job writes, by output extension.
@@ -60,7 +72,7 @@ func (o *Options) defaults() {
 		o.MaxSceneLen = 10
 	}
 	if o.SceneThreshold == 0 {
-		o.SceneThreshold = 5
+		o.SceneThreshold = scene.DefaultThreshold
 	}
 	if o.JobDir == "" && o.Output != "" {
 		o.JobDir = o.Output + ".av1job"
@@ -109,6 +121,18 @@ func (o *Options) Validate() error {
 	}
 	if err := encode.CheckExtra(o.Extra); err != nil {
 		return &UsageError{Msg: err.Error()}
+	}
+	switch o.Backend {
+	case "", "process":
+	case "lib":
+		if !rav1e.Available() {
+			return &UsageError{Msg: "--backend lib: " + encode.ErrNoLib.Error()}
+		}
+		if _, err := encode.LibConfig(source.Header{Width: 64, Height: 64, RateNum: 25, RateDen: 1, Colorspace: "420"}, o.settings()); err != nil {
+			return usagef("--backend lib: %v", err)
+		}
+	default:
+		return usagef("--backend %q: use process or lib", o.Backend)
 	}
 	return nil
 }

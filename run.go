@@ -17,7 +17,6 @@ import (
 	"github.com/av1job/av1job/internal/journal"
 	"github.com/av1job/av1job/internal/plan"
 	"github.com/av1job/av1job/internal/probe"
-	"github.com/av1job/av1job/internal/scene"
 	"github.com/av1job/av1job/internal/tools"
 )
 
@@ -117,7 +116,15 @@ func (jb *Job) Run(ctx context.Context) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	if err := tools.Check(tools.FFprobe, tools.FFmpeg, tools.Rav1e); err != nil {
+	need := []string{tools.FFprobe, tools.FFmpeg, tools.Dav1d}
+	if o.Backend != "lib" {
+		need = append(need, tools.Rav1e)
+	}
+	if err := tools.Check(need...); err != nil {
+		return &UsageError{Msg: err.Error()}
+	}
+	enc, err := encode.New(o.Backend)
+	if err != nil {
 		return &UsageError{Msg: err.Error()}
 	}
 	if err := preflight(&o); err != nil {
@@ -128,7 +135,7 @@ func (jb *Job) Run(ctx context.Context) error {
 	if err != nil {
 		return asUsage(err)
 	}
-	j := &job{o: o, dir: o.JobDir, src: src, enc: encode.Rav1e{}, ctl: jb.ctl}
+	j := &job{o: o, dir: o.JobDir, src: src, enc: enc, ctl: jb.ctl}
 	jb.ctl.setEvents(j.emit)
 	fp, err := j.fingerprint(ctx)
 	if err != nil {
@@ -242,6 +249,14 @@ func (j *job) fingerprint(ctx context.Context) (plan.Fingerprint, error) {
 		return nil, fmt.Errorf("encoder version: %w", err)
 	}
 	o := j.o
+	scenes := fmt.Sprintf("%s threshold %g", detector, o.SceneThreshold)
+	if o.Scenes != "" {
+		sf, err := loadScenes(o.Scenes)
+		if err != nil {
+			return nil, &UsageError{Msg: err.Error()}
+		}
+		scenes = "cuts " + sf.cutsSum()
+	}
 	rate := "quantizer " + fmt.Sprint(o.Quantizer)
 	if o.Bitrate > 0 {
 		rate = fmt.Sprintf("bitrate %d kbit/s", o.Bitrate)
@@ -256,7 +271,7 @@ func (j *job) fingerprint(ctx context.Context) (plan.Fingerprint, error) {
 		"encoder args":   strings.Join(o.Extra, " "),
 		"min scene len":  fmt.Sprint(o.MinSceneLen),
 		"max scene len":  fmt.Sprint(o.MaxSceneLen),
-		"scene detector": fmt.Sprintf("scdet threshold %g", o.SceneThreshold),
+		"scene detector": scenes,
 	}, nil
 }
 
@@ -382,12 +397,13 @@ func (j *job) removeStale() {
 // plan runs scene detection, plans the chunks and writes the job state.
 func (j *job) plan(ctx context.Context, fp plan.Fingerprint) (*state, error) {
 	v := j.src.Video
-	a, err := scene.Analyze(ctx, j.src, scene.Options{Progress: func(n int) {
+	sf, err := findScenes(ctx, j.src, j.o, j.dir, func(n int) {
 		j.emit(Event{Kind: EventAnalyzing, Decoded: n})
-	}})
+	})
 	if err != nil {
-		return nil, asUsage(err)
+		return nil, err
 	}
+	a := sf.analysis()
 	fps, _ := v.FrameRate.Float64()
 	if vfr, at := a.VariableRate(fps); vfr {
 		return nil, usagef("%s: variable frame rate (frame %d is %.3f s after the one before, %s fps expects %.3f s); convert it first, e.g. ffmpeg -i %s -fps_mode cfr -r %s -c:a copy fixed.mkv",
@@ -397,15 +413,11 @@ func (j *job) plan(ctx context.Context, fp plan.Fingerprint) (*state, error) {
 	if layout.Convert {
 		j.warn("%s: pixel format %s is converted to %s for the encoder", j.src.Path, v.PixFmt, layout.PixFmt)
 	}
-	cuts := a.Cuts(j.o.SceneThreshold)
-	maxLen := int(j.o.MaxSceneLen * fps)
-	if maxLen < j.o.MinSceneLen {
-		maxLen = j.o.MinSceneLen
-	}
-	bounds := plan.Scenes(cuts, a.Frames, j.o.MinSceneLen, maxLen)
+	cuts := sf.Cuts
+	bounds := plan.Scenes(cuts, a.Frames, j.o.MinSceneLen, maxLen(j.o, fps), a.Scores)
 	st := &state{
 		Version: stateVersion, Input: j.src.Path, Output: j.o.Output, Created: time.Now().UTC(),
-		Fingerprint: fp, Command: j.o.Command, Dir: j.o.Dir, Stream: v.Index, PixFmt: layout.PixFmt,
+		Fingerprint: fp, Command: j.o.Command, Dir: j.o.Dir, Options: &j.o, Stream: v.Index, PixFmt: layout.PixFmt,
 		RateNum: v.FrameRate.Num().Int64(), RateDen: v.FrameRate.Denom().Int64(),
 		Frames: a.Frames, PTS: a.PTS, TimeBase: a.TimeBase.RatString(), Cuts: cuts, Chunks: plan.Chunks(bounds, a.Frames),
 	}

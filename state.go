@@ -36,6 +36,7 @@ type state struct {
 	Fingerprint plan.Fingerprint `json:"fingerprint"`
 	Command     []string         `json:"command,omitempty"` // the encode command's arguments, for resume
 	Dir         string           `json:"dir,omitempty"`     // its working directory
+	Options     *Options         `json:"options,omitempty"` // the job's options, for Load
 
 	Stream   int          `json:"stream"`  // index of the video stream
 	PixFmt   string       `json:"pix_fmt"` // pixel format handed to the encoder

@@ -1,7 +1,6 @@
 package av1job
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,10 +9,6 @@ import (
 	"time"
 
 	"github.com/av1job/av1job/internal/journal"
-	"github.com/av1job/av1job/internal/plan"
-	"github.com/av1job/av1job/internal/probe"
-	"github.com/av1job/av1job/internal/scene"
-	"github.com/av1job/av1job/internal/tools"
 )
 
 // Job states reported by Status.
@@ -53,9 +48,9 @@ func JobDir(name string) string {
 	return name + ".av1job"
 }
 
-// Status reads the state of the job named by name (its output path or its
-// job directory). It reads only; it never changes the job.
-func Status(name string) (*StatusInfo, error) {
+// readStatus reads the state of the job named by name (its output path or
+// its job directory) from its job directory.
+func readStatus(name string) (*StatusInfo, error) {
 	dir := JobDir(name)
 	info := &StatusInfo{Job: dir}
 	pid, locked, err := journal.Owner(dir)
@@ -113,40 +108,4 @@ func Status(name string) (*StatusInfo, error) {
 		info.State = StateStopped
 	}
 	return info, nil
-}
-
-// SceneCuts decodes input and returns its frame count and the frames where
-// the chunks of a job with options o would start.
-func SceneCuts(ctx context.Context, input string, o Options, progress func(frames int)) (frames int, cuts []int, err error) {
-	o.defaults()
-	if err := tools.Check(tools.FFprobe, tools.FFmpeg); err != nil {
-		return 0, nil, &UsageError{Msg: err.Error()}
-	}
-	src, err := probe.Probe(ctx, input)
-	if err != nil {
-		return 0, nil, asUsage(err)
-	}
-	a, err := scene.Analyze(ctx, src, scene.Options{Progress: progress})
-	if err != nil {
-		return 0, nil, asUsage(err)
-	}
-	fps, _ := src.Video.FrameRate.Float64()
-	maxLen := max(int(o.MaxSceneLen*fps), o.MinSceneLen)
-	return a.Frames, plan.Scenes(a.Cuts(o.SceneThreshold), a.Frames, o.MinSceneLen, maxLen), nil
-}
-
-// ResumeCommand returns the encode command line (after "encode") that
-// started the job named by name, and its working directory.
-func ResumeCommand(name string) (args []string, dir string, err error) {
-	st, err := readState(JobDir(name))
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, "", fmt.Errorf("%s: no job to resume (no %s)", name, filepath.Join(JobDir(name), stateFile))
-		}
-		return nil, "", err
-	}
-	if len(st.Command) == 0 {
-		return nil, "", fmt.Errorf("%s: the job does not record its command; run the encode command again", name)
-	}
-	return st.Command, st.Dir, nil
 }

@@ -21,9 +21,14 @@ missing=()
 for cmd in "${!pkgs[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkgs[$cmd]}")
 done
-# librav1e-dev is needed only by the in-process backend (build tag librav1e).
-if [ "${AV1JOB_LIBRAV1E:-0}" = 1 ] && ! pkg-config --exists rav1e 2>/dev/null; then
+# librav1e-dev (found through pkg-config) builds package rav1e and the
+# in-process backend; AV1JOB_LIBRAV1E=0 skips it for a -tags nolibrav1e build.
+if [ "${AV1JOB_LIBRAV1E:-1}" = 1 ] && ! { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists rav1e; }; then
   missing+=(librav1e-dev pkg-config)
+fi
+# cgo needs a C compiler.
+if [ "${AV1JOB_LIBRAV1E:-1}" = 1 ] && ! command -v gcc >/dev/null 2>&1; then
+  missing+=(gcc libc6-dev)
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/av1job/av1job"
 )
@@ -58,9 +59,9 @@ again continues where it left off. Arguments after -- go to rav1e.`,
 	f.IntVarP(&o.Quantizer, "quantizer", "q", o.Quantizer, "rav1e quantizer, 0-255 (lower is better quality)")
 	f.IntVarP(&o.Bitrate, "bitrate", "b", 0, "target bitrate in kbit/s instead of a quantizer")
 	f.IntVarP(&o.Workers, "workers", "w", 0, "chunks encoded at once (default: from cores and memory)")
-	f.IntVar(&o.MinSceneLen, "min-scene-len", o.MinSceneLen, "shortest chunk, in frames")
-	f.Float64Var(&o.MaxSceneLen, "max-scene-len", o.MaxSceneLen, "longest chunk, in seconds")
-	f.Float64Var(&o.SceneThreshold, "scene-threshold", o.SceneThreshold, "scene-change score that starts a chunk (ffmpeg scdet)")
+	addSceneFlags(f, &o)
+	f.StringVar(&o.Scenes, "scenes", "", "use the scene cuts saved by av1job scenes --save FILE instead of detecting them")
+	f.StringVar(&o.Backend, "backend", "process", "how chunks are encoded: process (the rav1e program) or lib (librav1e in-process)")
 	f.StringVar(&o.JobDir, "job-dir", "", "job directory (default OUTPUT.av1job)")
 	f.BoolVarP(&o.Overwrite, "overwrite", "y", false, "overwrite an existing output")
 	f.BoolVar(&o.Restart, "restart", false, "discard an existing job for this output and start again")
@@ -70,6 +71,13 @@ again continues where it left off. Arguments after -- go to rav1e.`,
 	cmd.Flags().SetInterspersed(true)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageErr{err} })
 	return cmd
+}
+
+// addSceneFlags adds the planning flags that encode and scenes share.
+func addSceneFlags(f *pflag.FlagSet, o *av1job.Options) {
+	f.IntVar(&o.MinSceneLen, "min-scene-len", o.MinSceneLen, "shortest chunk, in frames; a shorter scene joins a neighbour")
+	f.Float64Var(&o.MaxSceneLen, "max-scene-len", o.MaxSceneLen, "longest chunk, in seconds; a longer scene is split where a keyframe fits best")
+	f.Float64Var(&o.SceneThreshold, "scene-threshold", o.SceneThreshold, "scene detector sensitivity: the score from which a frame starts a scene (lower finds more cuts)")
 }
 
 // rawArgs are av1job's arguments after "encode", kept for resume.

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/av1job/av1job"
-	"github.com/av1job/av1job/internal/control"
 )
 
 // runEncode runs a job in the foreground: progress on stderr, "p" to
@@ -45,7 +44,7 @@ func runEncode(ctx context.Context, o av1job.Options, quiet bool) error {
 	}
 	switch {
 	case errors.Is(err, av1job.ErrStopped):
-		st, serr := av1job.Status(o.JobDir)
+		st, serr := av1job.Status(ctx, o.JobDir)
 		if serr != nil {
 			return &exitError{code: exitStopped, err: errors.New("stopped before the job was planned; nothing to resume, run the same command to start again")}
 		}
@@ -88,8 +87,7 @@ func startDetached(ctx context.Context, jobDir, output string, args []string) er
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	for {
-		var st av1job.StatusInfo
-		if err := control.Call(ctx, jobDir, "status", &st); err == nil {
+		if st, err := av1job.Status(ctx, jobDir); err == nil && st.PID == cmd.Process.Pid {
 			fmt.Printf("%s (pid %d): running in the background; log: %s\n", output, cmd.Process.Pid, logPath)
 			fmt.Printf("  av1job status %s | pause | resume | stop\n", output)
 			return nil

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/av1job/av1job"
-	"github.com/av1job/av1job/internal/control"
 )
 
 func newStatusCmd() *cobra.Command {
@@ -19,13 +18,9 @@ func newStatusCmd() *cobra.Command {
 		Short: "Print a job's state and progress (JOB is the output path or the job directory)",
 		Args:  exactArgs(1, "status takes one JOB"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			// A running job answers for itself; otherwise read its directory.
-			st := &av1job.StatusInfo{}
-			err := control.Call(cmd.Context(), av1job.JobDir(args[0]), "status", st)
+			st, err := av1job.Status(cmd.Context(), args[0])
 			if err != nil {
-				if st, err = av1job.Status(args[0]); err != nil {
-					return &exitError{code: exitUsage, err: err}
-				}
+				return &exitError{code: exitUsage, err: err}
 			}
 			if asJSON {
 				return json.NewEncoder(os.Stdout).Encode(st)

@@ -57,6 +57,21 @@ type Encoder interface {
 	Start(ctx context.Context, hdr source.Header, s Settings, sink Sink) (Session, error)
 }
 
+// Backends are the names New takes: "process" runs the rav1e program for
+// each chunk, "lib" encodes in-process with librav1e.
+var Backends = []string{"process", "lib"}
+
+// New returns the encoder of a backend by name.
+func New(backend string) (Encoder, error) {
+	switch backend {
+	case "", "process":
+		return Rav1e{}, nil
+	case "lib":
+		return Lib{}, nil
+	}
+	return nil, fmt.Errorf("unknown encoder backend %q (use process or lib)", backend)
+}
+
 // refused lists encoder arguments that would break the pipeline, with the
 // reason given to the user.
 var refused = map[string]string{

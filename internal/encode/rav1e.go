@@ -23,13 +23,15 @@ type Rav1e struct{}
 // Name returns "rav1e".
 func (Rav1e) Name() string { return "rav1e" }
 
-// Version returns the first line of `rav1e --version`.
+// Version returns "X.Y.Z" from `rav1e --version`: the version
+// number alone, so that a job started with the program can resume with
+// librav1e of the same version (they give the same bits) and back.
 func (Rav1e) Version(ctx context.Context) (string, error) {
 	out, err := tools.Output(ctx, tools.Rav1e, "--version")
 	if err != nil {
 		return "", err
 	}
-	return strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0]), nil
+	return semver(strings.SplitN(string(out), "\n", 2)[0]), nil
 }
 
 // Args returns rav1e's arguments for s: read Y4M from stdin, write IVF to

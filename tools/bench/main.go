@@ -137,7 +137,7 @@ func benchControl(ctx context.Context, dir, src string, speed int) latencies {
 		check(fmt.Errorf("stop: %v", err))
 	}
 	l.stop = time.Since(t0)
-	st, err := av1job.Status(out)
+	st, err := av1job.Status(context.Background(), out)
 	check(err)
 	l.kept = st.FramesDone
 	return l

@@ -1,0 +1,178 @@
+package encode
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/av1job/av1job/internal/source"
+	"github.com/av1job/av1job/rav1e"
+)
+
+// Pauser is implemented by sessions that pause without signals: an
+// in-process encoder halts between two calls into the library.
+type Pauser interface {
+	// Pause returns once the encoder does no work; it is idempotent.
+	Pause()
+	// Resume lets a paused encoder continue.
+	Resume()
+}
+
+// LibConfig returns the librav1e configuration equivalent to the rav1e
+// program's arguments Args(s) for a stream described by hdr: the same
+// settings give the same bits with either backend. Pass-through arguments
+// are translated to librav1e's keys; one that librav1e cannot take is an
+// error naming it.
+func LibConfig(hdr source.Header, s Settings) (rav1e.Config, error) {
+	c := rav1e.DefaultConfig(hdr.Width, hdr.Height)
+	c.TimeBase = rav1e.Rational{Num: uint64(hdr.RateDen), Den: uint64(hdr.RateNum)}
+	// Read the header's C and A parameters as the program does.
+	tag, aspect := y4mParams(hdr)
+	depth, chroma, pos, err := rav1e.Y4MColorspace(tag)
+	if err != nil {
+		return c, fmt.Errorf("librav1e: %w", err)
+	}
+	c.BitDepth, c.Chroma, c.ChromaPosition, c.SampleAspect = depth, chroma, pos, aspect
+	c.Speed = s.Speed
+	if s.Bitrate > 0 {
+		// The program's --bitrate without --quantizer lets the quantizer
+		// rise to 255.
+		c.Bitrate, c.Quantizer = s.Bitrate*1000, 255
+	} else {
+		c.Quantizer = s.Quantizer
+	}
+	// --keyint 0 --no-scene-detection: one keyframe, at the first frame.
+	c.KeyFrameInterval = 0
+	c.NoSceneDetection = true
+	c.Threads = s.Threads
+
+	prim, tran, mat := code(kPrim, s.Color.Primaries), code(kTran, s.Color.Transfer), code(kMat, s.Color.Matrix)
+	full := s.FullRange
+	for i := 0; i < len(s.Extra); i++ {
+		name, val, hasVal := strings.Cut(s.Extra[i], "=")
+		if ignored[name] {
+			continue
+		}
+		if name == "--low-latency" {
+			c.LowLatency = true
+			continue
+		}
+		if !hasVal {
+			if i+1 >= len(s.Extra) {
+				return c, fmt.Errorf("rav1e argument %s needs a value", name)
+			}
+			i++
+			val = s.Extra[i]
+		}
+		if key, ok := libKeys[name]; ok {
+			if !number.MatchString(val) && key != "tune" {
+				return c, fmt.Errorf("rav1e argument %s %s: not a number", name, val)
+			}
+			if key == "tune" {
+				val = strings.ToLower(val)
+			}
+			c.Params = append(c.Params, [2]string{key, val})
+			continue
+		}
+		var kind colourKind
+		switch name {
+		case "--primaries":
+			kind = kPrim
+		case "--transfer":
+			kind = kTran
+		case "--matrix":
+			kind = kMat
+		case "--range":
+			switch strings.ToLower(val) {
+			case "full":
+				full = true
+			case "limited":
+				full = false
+			default:
+				return c, fmt.Errorf("rav1e argument --range %s: use Limited or Full", val)
+			}
+			continue
+		default:
+			return c, fmt.Errorf("rav1e argument %s has no librav1e equivalent (use --backend process)", name)
+		}
+		v, ok := rav1eCodes(kind)[strings.ToLower(val)]
+		if !ok {
+			return c, fmt.Errorf("rav1e argument %s %s: unknown value", name, val)
+		}
+		switch kind {
+		case kPrim:
+			prim = v
+		case kTran:
+			tran = v
+		case kMat:
+			mat = v
+		}
+	}
+	if prim >= 0 || tran >= 0 || mat >= 0 {
+		c.Color = &rav1e.ColorDescription{Primaries: or2(prim), Transfer: or2(tran), Matrix: or2(mat)}
+	}
+	if full {
+		c.Range = rav1e.RangeFull
+	}
+	if err := c.Validate(); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// or2 maps "not given" (-1) to 2, the code point for unspecified.
+func or2(v int) int {
+	if v < 0 {
+		return 2
+	}
+	return v
+}
+
+// code returns the code point of an ffmpeg colour name, or -1.
+func code(k colourKind, name string) int {
+	if v, ok := codes[k][name]; ok {
+		return v
+	}
+	return -1
+}
+
+var number = regexp.MustCompile(`^[0-9]+$`)
+
+// libKeys maps the rav1e program's options to librav1e's configuration
+// keys; the values mean the same.
+var libKeys = map[string]string{
+	"--threads": "threads", "--tiles": "tiles", "--tile-rows": "tile_rows", "--tile-cols": "tile_cols",
+	"--rdo-lookahead-frames": "rdo_lookahead_frames", "--min-quantizer": "min_quantizer",
+	"--reservoir-frame-delay": "reservoir_frame_delay", "--tune": "tune",
+	"-i": "min_key_frame_interval", "--min-keyint": "min_key_frame_interval",
+}
+
+// ignored are the program's options that only change what it prints.
+var ignored = map[string]bool{
+	"-v": true, "--verbose": true, "-q": true, "--quiet": true, "--psnr": true, "--metrics": true,
+	"--benchmark": true, "--no-scene-detection": true,
+}
+
+// y4mParams returns the C (colour space) and A (sample aspect) parameters
+// of a Y4M header line; an absent C is "" and an absent A is {0, 0}.
+func y4mParams(hdr source.Header) (string, rav1e.Rational) {
+	tag, aspect := "", rav1e.Rational{}
+	if len(hdr.Raw) == 0 {
+		return hdr.Colorspace, aspect
+	}
+	for _, f := range strings.Fields(string(hdr.Raw))[1:] {
+		switch f[0] {
+		case 'C':
+			tag = f[1:]
+		case 'A':
+			n, d, _ := strings.Cut(f[1:], ":")
+			num, err1 := strconv.ParseUint(n, 10, 32)
+			den, err2 := strconv.ParseUint(d, 10, 32)
+			if err1 == nil && err2 == nil {
+				aspect = rav1e.Rational{Num: num, Den: den}
+			}
+		}
+	}
+	return tag, aspect
+}
