@@ -33,7 +33,7 @@ func TestBadInput(t *testing.T) {
 
 	// A PATH with ffmpeg and ffprobe but no rav1e.
 	noRav1e := t.TempDir()
-	for _, tool := range []string{"ffmpeg", "ffprobe"} {
+	for _, tool := range []string{"ffmpeg", "ffprobe", "dav1d"} {
 		p, _ := exec.LookPath(tool)
 		os.Symlink(p, filepath.Join(noRav1e, tool))
 	}
@@ -55,6 +55,9 @@ func TestBadInput(t *testing.T) {
 		{"output exists", nil, []string{"encode", good, "-o", existing}, 2, []string{existing, "exists", "-y"}},
 		{"bad extension", nil, []string{"encode", good, "-o", filepath.Join(dir, "o7.avi")}, 2, []string{"o7.avi", "unsupported output extension"}},
 		{"output directory missing", nil, []string{"encode", good, "-o", filepath.Join(dir, "no", "dir", "o8.mkv")}, 2, []string{"output directory is not writable"}},
+		{"unknown backend", nil, []string{"encode", good, "-o", filepath.Join(dir, "o13.mkv"), "--backend", "gpu"}, 2, []string{"--backend \"gpu\"", "process or lib"}},
+		{"scenes file missing", nil, []string{"encode", good, "-o", filepath.Join(dir, "o14.mkv"), "--scenes", filepath.Join(dir, "nope.json")}, 2, []string{"nope.json", "no such scenes file"}},
+		{"scenes file not json", nil, []string{"encode", good, "-o", filepath.Join(dir, "o15.mkv"), "--scenes", text}, 2, []string{text, "not a scenes file"}},
 		{"refused rav1e arg", nil, []string{"encode", good, "-o", filepath.Join(dir, "o9.mkv"), "--", "--limit", "5"}, 2, []string{"--limit", "not allowed"}},
 		{"bad speed", nil, []string{"encode", good, "-o", filepath.Join(dir, "o10.mkv"), "--speed", "11"}, 2, []string{"--speed 11"}},
 		{"unknown flag", nil, []string{"encode", good, "-o", filepath.Join(dir, "o11.mkv"), "--sped", "3"}, 2, []string{"unknown flag"}},

@@ -397,6 +397,10 @@ func (j *job) removeStale() {
 // plan runs scene detection, plans the chunks and writes the job state.
 func (j *job) plan(ctx context.Context, fp plan.Fingerprint) (*state, error) {
 	v := j.src.Video
+	// The frame count the container promises (or its duration implies)
+	// lets the detection's progress show a total; the decode sets the
+	// exact count.
+	j.framesTotal.Store(int64(v.ExpectedFrames()))
 	sf, err := findScenes(ctx, j.src, j.o, j.dir, func(n int) {
 		j.emit(Event{Kind: EventAnalyzing, Decoded: n})
 	})

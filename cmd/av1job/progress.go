@@ -35,9 +35,10 @@ type reporter struct {
 	paused    bool
 	lastLog   time.Time
 
-	p        *mpb.Progress
-	scanBar  *mpb.Bar
-	frameBar *mpb.Bar
+	p         *mpb.Progress
+	scanBar   *mpb.Bar
+	scanStart time.Time
+	frameBar  *mpb.Bar
 }
 
 func newReporter(out *os.File) *reporter {
@@ -55,6 +56,22 @@ func (r *reporter) printf(format string, a ...any) {
 		return
 	}
 	fmt.Fprintln(r.out, msg)
+}
+
+// scanLine describes the detection's progress: frames decoded, of how
+// many when known, the rate and the time left.
+func scanLine(st decor.Statistics, start time.Time) string {
+	s := fmt.Sprintf("%d frames", st.Current)
+	el := time.Since(start).Seconds()
+	if el <= 0 || st.Current == 0 {
+		return s
+	}
+	fps := float64(st.Current) / el
+	s += fmt.Sprintf(", %.0f fps", fps)
+	if st.Total > st.Current {
+		s = fmt.Sprintf("%d/%d frames, %.0f fps, ETA %s", st.Current, st.Total, fps, (time.Duration(float64(st.Total-st.Current)/fps) * time.Second).Round(time.Second))
+	}
+	return s
 }
 
 func (r *reporter) handle(e av1job.Event) {
@@ -75,13 +92,21 @@ func (r *reporter) handle(e av1job.Event) {
 	case av1job.EventAnalyzing:
 		if r.p != nil {
 			if r.scanBar == nil {
-				r.scanBar = r.p.AddBar(0, mpb.PrependDecorators(decor.Name("scenes ", decor.WCSyncSpaceR)),
-					mpb.AppendDecorators(decor.CurrentNoUnit("%d frames")), mpb.BarRemoveOnComplete())
+				r.scanStart = time.Now()
+				r.scanBar = r.p.AddBar(int64(e.FramesTotal), mpb.PrependDecorators(decor.Name("scenes ", decor.WCSyncSpaceR)),
+					mpb.AppendDecorators(decor.Any(func(st decor.Statistics) string { return scanLine(st, r.scanStart) })), mpb.BarRemoveOnComplete())
+			}
+			if int64(e.Decoded) > int64(e.FramesTotal) && e.FramesTotal > 0 {
+				r.scanBar.SetTotal(int64(e.Decoded), false)
 			}
 			r.scanBar.SetCurrent(int64(e.Decoded))
 		} else if time.Since(r.lastLog) >= logInterval {
 			r.lastLog = time.Now()
-			fmt.Fprintf(r.out, "av1job: detecting scenes: %d frames decoded\n", e.Decoded)
+			if e.FramesTotal > e.Decoded {
+				fmt.Fprintf(r.out, "av1job: detecting scenes: %d/%d frames decoded\n", e.Decoded, e.FramesTotal)
+			} else {
+				fmt.Fprintf(r.out, "av1job: detecting scenes: %d frames decoded\n", e.Decoded)
+			}
 		}
 	case av1job.EventPlanned:
 		if r.scanBar != nil {

@@ -207,3 +207,16 @@ func errMsg(err error) string {
 	}
 	return err.Error()
 }
+
+// ExpectedFrames is the frame count the container promises, or its
+// duration implies; 0 when neither is known. Only decoding gives the
+// exact count.
+func (v *Video) ExpectedFrames() int {
+	if v.NbFrames > 0 {
+		return v.NbFrames
+	}
+	if fps, _ := v.FrameRate.Float64(); fps > 0 && v.Duration > 0 {
+		return int(v.Duration*fps + 0.5)
+	}
+	return 0
+}

@@ -1,0 +1,127 @@
+package av1job_test
+
+import (
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestLibBackend encodes in-process with librav1e: the output passes
+// verify, equals the rav1e program's bit for bit with --tune Psnr,
+// survives SIGKILLs at random points, and a job does not resume with the
+// other backend.
+func TestLibBackend(t *testing.T) {
+	needTools(t)
+	if !slices.Contains(backendsUnderTest(t), "lib") {
+		t.Skip("built without librav1e")
+	}
+	dir := t.TempDir()
+	in := clip(t, dir, "in.mkv", small)
+
+	t.Run("same bits as the program", func(t *testing.T) {
+		var outs [][]byte
+		for _, b := range []string{"process", "lib"} {
+			out := filepath.Join(dir, b+".ivf")
+			if r := run(t, nil, "encode", in, "-o", out, "--speed", "10", "--backend", b, "--", "--tune", "Psnr"); r.code != 0 {
+				t.Fatalf("%s: exit %d: %s", b, r.code, r.stderr)
+			}
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			outs = append(outs, data)
+		}
+		if len(outs[0]) == 0 || string(outs[0]) != string(outs[1]) {
+			t.Fatalf("outputs differ: %d and %d bytes", len(outs[0]), len(outs[1]))
+		}
+	})
+
+	t.Run("other backend refused", func(t *testing.T) {
+		// The lib backend needs no rav1e program.
+		noRav1e := t.TempDir()
+		for _, tool := range []string{"ffmpeg", "ffprobe", "dav1d"} {
+			p, _ := exec.LookPath(tool)
+			must(os.Symlink(p, filepath.Join(noRav1e, tool)))
+		}
+		out := filepath.Join(dir, "refused.mkv")
+		r := run(t, []string{"PATH=" + noRav1e}, "encode", in, "-o", out, "--speed", "10", "--backend", "lib", "--keep")
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		mustVerify(t, in, out, false)
+		os.Remove(out)
+		r = run(t, nil, "encode", in, "-o", out, "--speed", "10")
+		if r.code != 2 || !strings.Contains(r.stderr, "encoder: librav1e") || !strings.Contains(r.stderr, "--restart") {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+	})
+
+	t.Run("argument without a librav1e equivalent", func(t *testing.T) {
+		out := filepath.Join(dir, "bad.mkv")
+		r := run(t, nil, "encode", in, "-o", out, "--backend", "lib", "--", "--mastering-display", "x")
+		if r.code != 2 || !strings.Contains(r.stderr, "--mastering-display") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		if _, err := os.Stat(out + ".av1job"); err == nil {
+			t.Error("a refused run left a job directory")
+		}
+	})
+
+	t.Run("kill and resume", func(t *testing.T) {
+		out := filepath.Join(dir, "killed.mkv")
+		jobDir := out + ".av1job"
+		long := clip(t, dir, "long.mkv", medium)
+		args := []string{"encode", long, "-o", out, "--speed", "10", "--workers", "2", "--backend", "lib", "--keep"}
+		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+		finished, kills := false, 0
+		for ; kills < 4 && !finished; kills++ {
+			cmd := exec.Command(binPath, args...)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			select {
+			case err := <-exited:
+				if err != nil {
+					t.Fatalf("run %d: %v", kills, err)
+				}
+				finished = true
+				continue
+			case <-time.After(time.Duration(300+rng.IntN(1500)) * time.Millisecond):
+			}
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+			for id, n := range doneCounts(readJournal(t, jobDir)) {
+				if n > 1 {
+					t.Fatalf("chunk %d recorded done %d times", id, n)
+				}
+			}
+		}
+		t.Logf("killed %d times", kills)
+		if !finished {
+			if r := run(t, nil, args...); r.code != 0 {
+				t.Fatalf("final run: exit %d: %s", r.code, r.stderr)
+			}
+		}
+		covered := make([]int, medium.Frames())
+		for _, r := range readJournal(t, jobDir) {
+			for f := r.Start; r.Type == "done" && f < r.End; f++ {
+				covered[f]++
+			}
+		}
+		for f, n := range covered {
+			if n != 1 {
+				t.Fatalf("frame %d recorded %d times", f, n)
+			}
+		}
+		mustVerify(t, long, out, false)
+	})
+}
