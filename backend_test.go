@@ -80,7 +80,7 @@ func TestLibBackend(t *testing.T) {
 		args := []string{"encode", long, "-o", out, "--speed", "10", "--workers", "2", "--backend", "lib", "--keep"}
 		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
 		finished, kills := false, 0
-		for ; kills < 4 && !finished; kills++ {
+		for !finished && kills < 4 {
 			cmd := exec.Command(binPath, args...)
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 			if err := cmd.Start(); err != nil {
@@ -99,6 +99,7 @@ func TestLibBackend(t *testing.T) {
 			}
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-exited
+			kills++
 			for id, n := range doneCounts(readJournal(t, jobDir)) {
 				if n > 1 {
 					t.Fatalf("chunk %d recorded done %d times", id, n)

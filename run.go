@@ -88,9 +88,11 @@ func New(o Options) *Job {
 	return jb
 }
 
-// Pause freezes every process of the job (SIGSTOP) and holds back new
-// chunks until Resume. The processes keep their state in memory and use
-// no CPU; the output is the same as if the job had never paused.
+// Pause freezes every process of the job (SIGSTOP), halts its in-process
+// encoders between two librav1e calls, and holds back new chunks until
+// Resume. The encoders keep their state in memory and use no CPU; the
+// output is the same as if the job had never paused. Pause returns once
+// every encoder has stopped.
 func (jb *Job) Pause() error { return jb.ctl.pause(true) }
 
 // Resume continues a paused job.

@@ -1,8 +1,10 @@
-// Command bench compares av1job with plain rav1e and with ffmpeg's librav1e
-// on a generated clip with scene cuts, and prints wall time, CPU time and
-// output size, av1job's ratio to each, and av1job's own overhead: the wall
-// time during which no encoder was running (probing, scene detection,
-// joining, muxing, checking).
+// Command bench compares av1job, with its process and its in-process
+// (librav1e) backend, with plain rav1e and with ffmpeg's librav1e on a
+// generated clip with scene cuts, and prints wall time, CPU time and
+// output size, the first row's ratio to each, av1job's own overhead (the
+// wall time during which no encoder was running: probing, scene
+// detection, joining, muxing, checking) and the job's peak memory. Then
+// it measures pause, resume and stop with both backends.
 //
 // Run it with `make bench`; BENCH_SLOW=1 adds speed 6.
 package main
@@ -31,6 +33,9 @@ type result struct {
 	cpu      time.Duration
 	size     int64
 	overhead time.Duration // av1job only
+	rss      int64         // av1job only: peak resident memory of the job's processes, bytes
+	baseRSS  int64         // av1job only: the bench process's resident memory before the job
+	workers  int
 }
 
 func main() {
@@ -63,18 +68,22 @@ func main() {
 	}
 	for _, speed := range speeds {
 		rs := []result{
-			benchAv1job(ctx, dir, src, speed),
+			benchAv1job(ctx, dir, src, speed, "process", *width, *height),
+			benchAv1job(ctx, dir, src, speed, "lib", *width, *height),
 			benchCmd("rav1e (default threads)", filepath.Join(dir, "rav1e.ivf"), "rav1e", y4m, "-o", filepath.Join(dir, "rav1e.ivf"), "-y", "--quiet", "--speed", fmt.Sprint(speed), "--quantizer", "100"),
 			benchCmd("ffmpeg -c:v librav1e", filepath.Join(dir, "ffmpeg.mkv"), "ffmpeg", "-v", "error", "-y", "-i", src, "-map", "0:v:0", "-c:v", "librav1e", "-speed", fmt.Sprint(speed), "-qp", "100", filepath.Join(dir, "ffmpeg.mkv")),
 		}
 		report(speed, rs)
 	}
-	fmt.Println("live control (in-process job, 2 workers; CPU from /proc/PID/schedstat of the encoders and readers)")
+	fmt.Println("live control (job run by the bench process, 2 workers; CPU from /proc/PID/schedstat of the encoders and readers,")
+	fmt.Println("and for the lib backend of the bench process itself, whose threads run the encoders)")
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "speed\tpause ms\tCPU while paused 1 s\tresume ms\tstop ms\tframes kept by stop\t")
-	for _, speed := range []int{10, 6} {
-		l := benchControl(ctx, dir, src, speed)
-		fmt.Fprintf(tw, "%d\t%.1f\t%.1f ms\t%.1f\t%.0f\t%d of %d encoded\t\n", speed, ms(l.pause), ms(l.pausedCPU), ms(l.resume), ms(l.stop), l.kept, l.encoded)
+	fmt.Fprintln(tw, "backend\tspeed\tpause ms\tCPU while paused 1 s\tresume ms\tstop ms\tframes kept by stop\t")
+	for _, backend := range []string{"process", "lib"} {
+		for _, speed := range []int{10, 6} {
+			l := benchControl(ctx, dir, src, speed, backend)
+			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f ms\t%.1f\t%.0f\t%d of %d encoded\t\n", backend, speed, ms(l.pause), ms(l.pausedCPU), ms(l.resume), ms(l.stop), l.kept, l.encoded)
+		}
 	}
 	tw.Flush()
 }
@@ -90,10 +99,14 @@ type latencies struct {
 // (until every process is stopped), checks that no CPU is used while
 // paused, resumes it (until the processes run again), and stops it (until
 // Run returns).
-func benchControl(ctx context.Context, dir, src string, speed int) latencies {
-	out := filepath.Join(dir, fmt.Sprintf("control-s%d.ivf", speed))
+func benchControl(ctx context.Context, dir, src string, speed int, backend string) latencies {
+	out := filepath.Join(dir, fmt.Sprintf("control-%s-s%d.ivf", backend, speed))
 	o := av1job.NewOptions(src, out)
-	o.Speed, o.Overwrite, o.Restart, o.Workers = speed, true, true, 2
+	o.Speed, o.Overwrite, o.Restart, o.Workers, o.Backend = speed, true, true, 2, backend
+	childrenCPU := childrenCPU
+	if backend == "lib" {
+		childrenCPU = func() time.Duration { return selfCPU() + childCPU() }
+	}
 	var mu sync.Mutex
 	frames := 0
 	o.Events = func(e av1job.Event) {
@@ -143,6 +156,18 @@ func benchControl(ctx context.Context, dir, src string, speed int) latencies {
 	return l
 }
 
+// selfCPU is this process's CPU time (all its threads), from
+// /proc/self/schedstat.
+func selfCPU() time.Duration {
+	b, err := os.ReadFile("/proc/self/schedstat")
+	check(err)
+	var ns int64
+	fmt.Sscan(string(b), &ns)
+	return time.Duration(ns)
+}
+
+var childCPU = childrenCPU
+
 // childrenCPU sums the CPU time of this process's children, from
 // /proc/PID/schedstat (nanoseconds).
 func childrenCPU() time.Duration {
@@ -163,10 +188,10 @@ func childrenCPU() time.Duration {
 
 // benchAv1job runs a job in-process and measures the time during which at
 // least one chunk was being encoded.
-func benchAv1job(ctx context.Context, dir, src string, speed int) result {
-	out := filepath.Join(dir, fmt.Sprintf("av1job-s%d.mkv", speed))
+func benchAv1job(ctx context.Context, dir, src string, speed int, backend string, width, height int) result {
+	out := filepath.Join(dir, fmt.Sprintf("av1job-%s-s%d.mkv", backend, speed))
 	o := av1job.NewOptions(src, out)
-	o.Speed, o.Overwrite, o.Restart = speed, true, true
+	o.Speed, o.Overwrite, o.Restart, o.Backend = speed, true, true, backend
 	var mu sync.Mutex
 	active := 0
 	var busy time.Duration
@@ -187,11 +212,54 @@ func benchAv1job(ctx context.Context, dir, src string, speed int) result {
 			}
 		}
 	}
+	runtime.GC()
+	base := rss(os.Getpid())
+	stop := make(chan struct{})
+	peak := make(chan int64)
+	go func() {
+		var max int64
+		for {
+			if r := treeRSS(); r > max {
+				max = r
+			}
+			select {
+			case <-stop:
+				peak <- max
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
 	cpu0 := cpuTime()
 	start := time.Now()
 	check(av1job.Run(ctx, o))
 	wall := time.Since(start)
-	return result{name: "av1job", wall: wall, cpu: cpuTime() - cpu0, size: videoSize(out), overhead: wall - busy}
+	close(stop)
+	workers := av1job.AutoWorkers(width, height, 8)
+	return result{name: "av1job --backend " + backend, wall: wall, cpu: cpuTime() - cpu0, size: videoSize(out), overhead: wall - busy,
+		rss: <-peak, baseRSS: base, workers: workers}
+}
+
+// rss returns the resident memory of a process in bytes.
+func rss(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
+	if err != nil {
+		return 0
+	}
+	var size, res int64
+	fmt.Sscan(string(b), &size, &res)
+	return res * int64(os.Getpagesize())
+}
+
+// treeRSS is the resident memory of this process and its children.
+func treeRSS() int64 {
+	total := rss(os.Getpid())
+	cs, err := procs.Children("")
+	check(err)
+	for _, c := range cs {
+		total += rss(c.PID)
+	}
+	return total
 }
 
 func benchCmd(name, out string, prog string, args ...string) result {
@@ -231,8 +299,18 @@ func report(speed int, rs []result) {
 			a.wall.Seconds()/r.wall.Seconds(), 100*(float64(a.size)/float64(r.size)-1))
 	}
 	tw.Flush()
-	fmt.Printf("av1job overhead (no encoder running): %.2f s of %.2f s = %.1f %%\n\n", a.overhead.Seconds(), a.wall.Seconds(), 100*a.overhead.Seconds()/a.wall.Seconds())
+	for _, r := range rs {
+		if r.rss == 0 {
+			continue
+		}
+		fmt.Printf("%s: overhead (no encoder running) %.2f s of %.2f s = %.1f %%; peak memory of the job %.0f MiB (bench process %.0f MiB before), %.0f MiB per worker (%d workers)\n",
+			r.name, r.overhead.Seconds(), r.wall.Seconds(), 100*r.overhead.Seconds()/r.wall.Seconds(),
+			mib(r.rss), mib(r.baseRSS), mib(r.rss-r.baseRSS)/float64(r.workers), r.workers)
+	}
+	fmt.Println()
 }
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
 func cpuTime() time.Duration {
 	var self, children syscall.Rusage
