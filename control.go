@@ -76,6 +76,12 @@ func (c *controller) pause(user bool) error {
 	}
 	c.pmu.Lock()
 	c.mu.Lock()
+	if c.isStopped() {
+		// stop's resume may have run since the check above.
+		c.mu.Unlock()
+		c.pmu.Unlock()
+		return errors.New("the job is stopping")
+	}
 	if c.paused {
 		c.user = c.user || user
 		c.mu.Unlock()

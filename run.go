@@ -118,7 +118,7 @@ func (jb *Job) Run(ctx context.Context) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	need := []string{tools.FFprobe, tools.FFmpeg, tools.Dav1d}
+	need := []string{tools.FFprobe, tools.FFmpeg}
 	if o.Backend != "lib" {
 		need = append(need, tools.Rav1e)
 	}
@@ -131,6 +131,10 @@ func (jb *Job) Run(ctx context.Context) error {
 	}
 	if err := preflight(&o); err != nil {
 		return err
+	}
+	if o.Dir == "" {
+		// Load resolves the stored relative paths against it.
+		o.Dir, _ = os.Getwd()
 	}
 	ctx = tools.WithJob(ctx, jb.ctl.id)
 	src, err := probe.Probe(ctx, o.Input)
@@ -254,10 +258,19 @@ func (j *job) fingerprint(ctx context.Context) (plan.Fingerprint, error) {
 	scenes := fmt.Sprintf("%s threshold %g", detector, o.SceneThreshold)
 	if o.Scenes != "" {
 		sf, err := loadScenes(o.Scenes)
-		if err != nil {
+		switch {
+		case err == nil:
+			scenes = "cuts " + sf.cutsSum()
+		case o.Restart:
 			return nil, &UsageError{Msg: err.Error()}
+		default:
+			// A planned job needs its scenes file no more.
+			st, serr := readState(j.dir)
+			if serr != nil || !strings.HasPrefix(st.Fingerprint["scene detector"], "cuts ") {
+				return nil, &UsageError{Msg: err.Error()}
+			}
+			scenes = st.Fingerprint["scene detector"]
 		}
-		scenes = "cuts " + sf.cutsSum()
 	}
 	rate := "quantizer " + fmt.Sprint(o.Quantizer)
 	if o.Bitrate > 0 {

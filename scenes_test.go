@@ -52,6 +52,13 @@ func TestScenesFile(t *testing.T) {
 		t.Errorf("chunks start at %v, want the file's cuts [0 45]", got)
 	}
 	mustVerify(t, in, out, false)
+	// A planned job no longer needs its scenes file.
+	must(os.Rename(saved, saved+".moved"))
+	must(os.Remove(out))
+	if r := run(t, nil, "encode", in, "-o", out, "--speed", "10", "--scenes", saved, "--min-scene-len", "6", "--keep"); r.code != 0 {
+		t.Fatalf("resume without the scenes file: exit %d: %s", r.code, r.stderr)
+	}
+	must(os.Rename(saved+".moved", saved))
 
 	// Scenes of another source.
 	other := small

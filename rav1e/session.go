@@ -93,6 +93,25 @@ func (s *Session) acquire() (*Encoder, error) {
 	}
 }
 
+// gate waits while the session is paused.
+func (s *Session) gate() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		switch {
+		case s.err != nil:
+			return s.err
+		case s.enc == nil:
+			return ErrClosed
+		case s.ctx.Err() != nil:
+			return s.ctx.Err()
+		case !s.paused:
+			return nil
+		}
+		s.cond.Wait()
+	}
+}
+
 func (s *Session) release() {
 	s.mu.Lock()
 	s.busy = false
@@ -193,6 +212,11 @@ func (s *Session) drain(final bool) error {
 		})
 		switch {
 		case err == nil:
+			// A Pause that came during the call holds the packet back
+			// too: nothing reaches out after Pause returns.
+			if err := s.gate(); err != nil {
+				return s.fail(err)
+			}
 			if err := s.out(pkt); err != nil {
 				return s.fail(err)
 			}
@@ -235,7 +259,8 @@ func (s *Session) Stop() error {
 
 // Pause stops the session at the next gate and returns once no librav1e
 // call of the session is running: from then on the session uses no CPU
-// until Resume. Pausing a paused session does nothing. Pause may be called
+// and out is not called until Resume (a packet received by the call that
+// was running waits). Pausing a paused session does nothing. Pause may be called
 // from out; the feeding goroutine then stops at its next librav1e call, so
 // another goroutine must Resume (or end the context, or Close).
 func (s *Session) Pause() {

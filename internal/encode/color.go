@@ -10,7 +10,7 @@ var primaries = map[string]string{
 }
 
 var transfers = map[string]string{
-	"bt709": "BT709", "gamma22": "BT470M", "gamma28": "BT470BG", "smpte170m": "BT601",
+	"bt709": "BT709", "gamma22": "BT470M", "gamma28": "BT470BG", "bt470m": "BT470M", "bt470bg": "BT470BG", "smpte170m": "BT601",
 	"smpte240m": "SMPTE240", "linear": "Linear", "log100": "Log100", "log316": "Log100Sqrt10",
 	"iec61966-2-4": "IEC61966", "bt1361e": "BT1361", "iec61966-2-1": "SRGB",
 	"bt2020-10": "BT2020_10Bit", "bt2020-12": "BT2020_12Bit", "smpte2084": "SMPTE2084",
@@ -38,7 +38,7 @@ const (
 var codes = [3]map[string]int{
 	kPrim: {"bt709": 1, "bt470m": 4, "bt470bg": 5, "smpte170m": 6, "smpte240m": 7, "film": 8, "bt2020": 9,
 		"smpte428": 10, "smpte431": 11, "smpte432": 12, "jedec-p22": 22, "ebu3213": 22},
-	kTran: {"bt709": 1, "gamma22": 4, "gamma28": 5, "smpte170m": 6, "smpte240m": 7, "linear": 8, "log100": 9,
+	kTran: {"bt709": 1, "gamma22": 4, "gamma28": 5, "bt470m": 4, "bt470bg": 5, "smpte170m": 6, "smpte240m": 7, "linear": 8, "log100": 9,
 		"log316": 10, "iec61966-2-4": 11, "bt1361e": 12, "iec61966-2-1": 13, "bt2020-10": 14, "bt2020-12": 15,
 		"smpte2084": 16, "smpte428": 17, "arib-std-b67": 18},
 	kMat: {"gbr": 0, "bt709": 1, "fcc": 4, "bt470bg": 5, "smpte170m": 6, "smpte240m": 7, "ycgco": 8,

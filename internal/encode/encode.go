@@ -79,6 +79,7 @@ var refused = map[string]string{
 	"-y": "av1job writes the output", "--overwrite": "av1job writes the output",
 	"--skip": "av1job feeds each chunk's frames", "-l": "av1job feeds each chunk's frames", "--limit": "av1job feeds each chunk's frames",
 	"-I": "each chunk has one keyframe at its start", "--keyint": "each chunk has one keyframe at its start",
+	"-i": "each chunk has one keyframe at its start", "--min-keyint": "each chunk has one keyframe at its start",
 	"-S": "each chunk has one keyframe at its start", "--switch-frame-interval": "each chunk has one keyframe at its start",
 	"--first-pass": "two-pass encoding is not supported yet", "--second-pass": "two-pass encoding is not supported yet",
 	"--still-picture": "av1job encodes video",

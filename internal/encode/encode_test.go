@@ -23,6 +23,8 @@ func TestCheckExtra(t *testing.T) {
 		{[]string{"--skip", "3"}, "--skip"},
 		{[]string{"--keyint", "60"}, "--keyint"},
 		{[]string{"-I", "60"}, "-I"},
+		{[]string{"--min-keyint", "5"}, "--min-keyint"},
+		{[]string{"-i", "5"}, "-i"},
 		{[]string{"-y"}, "-y"},
 		{[]string{"--speed", "3"}, "--speed"},
 		{[]string{"input.y4m"}, "input.y4m"},

@@ -145,7 +145,6 @@ var libKeys = map[string]string{
 	"--threads": "threads", "--tiles": "tiles", "--tile-rows": "tile_rows", "--tile-cols": "tile_cols",
 	"--rdo-lookahead-frames": "rdo_lookahead_frames", "--min-quantizer": "min_quantizer",
 	"--reservoir-frame-delay": "reservoir_frame_delay", "--tune": "tune",
-	"-i": "min_key_frame_interval", "--min-keyint": "min_key_frame_interval",
 }
 
 // ignored are the program's options that only change what it prints.

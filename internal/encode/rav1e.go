@@ -23,9 +23,7 @@ type Rav1e struct{}
 // Name returns "rav1e".
 func (Rav1e) Name() string { return "rav1e" }
 
-// Version returns "X.Y.Z" from `rav1e --version`: the version
-// number alone, so that a job started with the program can resume with
-// librav1e of the same version (they give the same bits) and back.
+// Version returns "X.Y.Z" from `rav1e --version`.
 func (Rav1e) Version(ctx context.Context) (string, error) {
 	out, err := tools.Output(ctx, tools.Rav1e, "--version")
 	if err != nil {

@@ -4,6 +4,7 @@
 package plan
 
 import (
+	"container/heap"
 	"fmt"
 	"sort"
 )
@@ -49,33 +50,12 @@ func Scenes(cuts []int, frames, minLen, maxLen int, score []float64) []int {
 		}
 		return 0
 	}
+	bounds = merge(bounds, frames, minLen, at)
 	end := func(i int) int {
 		if i+1 < len(bounds) {
 			return bounds[i+1]
 		}
 		return frames
-	}
-	for len(bounds) > 1 {
-		short := -1
-		for i := range bounds {
-			if n := end(i) - bounds[i]; n < minLen && (short < 0 || n < end(short)-bounds[short]) {
-				short = i
-			}
-		}
-		if short < 0 {
-			break
-		}
-		// Drop bounds[short] (merge into the scene before) or
-		// bounds[short+1] (merge the next scene in).
-		drop := short + 1
-		switch {
-		case short == 0:
-		case short == len(bounds)-1:
-			drop = short
-		case at(bounds[short]) < at(bounds[short+1]):
-			drop = short
-		}
-		bounds = append(bounds[:drop], bounds[drop+1:]...)
 	}
 	if maxLen <= 0 {
 		return bounds
@@ -108,6 +88,85 @@ func Scenes(cuts []int, frames, minLen, maxLen int, score []float64) []int {
 		split(b, end(i))
 	}
 	return out
+}
+
+// merge joins scenes shorter than minLen into a neighbour, shortest
+// first (the earliest on a tie), dropping the weaker of the short scene's
+// two boundaries by score (the later one on a tie). Scenes are kept in a
+// linked list and the short ones in a heap, so that a source with a cut
+// on every frame plans in O(n log n).
+func merge(bounds []int, frames, minLen int, at func(int) float64) []int {
+	n := len(bounds)
+	start := append([]int(nil), bounds...)
+	prev, next := make([]int, n), make([]int, n)
+	alive := make([]bool, n)
+	for i := range start {
+		prev[i], next[i], alive[i] = i-1, i+1, true
+	}
+	next[n-1] = -1
+	end := func(i int) int {
+		if next[i] < 0 {
+			return frames
+		}
+		return start[next[i]]
+	}
+	h := &shortHeap{}
+	for i := range start {
+		if end(i)-start[i] < minLen {
+			heap.Push(h, short{length: end(i) - start[i], start: start[i], id: i})
+		}
+	}
+	count := n
+	for h.Len() > 0 && count > 1 {
+		s := heap.Pop(h).(short)
+		i := s.id
+		if !alive[i] || start[i] != s.start || end(i)-start[i] != s.length {
+			continue // stale entry
+		}
+		// Drop the boundary at start[i] (join the scene before) or at
+		// end(i) (take the next scene in): the weaker one, the later on
+		// a tie; the first and the last scene have only one.
+		joinPrev := prev[i] >= 0 && (next[i] < 0 || at(start[i]) < at(end(i)))
+		keep, gone := i, next[i]
+		if joinPrev {
+			keep, gone = prev[i], i
+		}
+		alive[gone] = false
+		next[keep] = next[gone]
+		if next[gone] >= 0 {
+			prev[next[gone]] = keep
+		}
+		count--
+		if l := end(keep) - start[keep]; l < minLen {
+			heap.Push(h, short{length: l, start: start[keep], id: keep})
+		}
+	}
+	out := make([]int, 0, count)
+	for i := 0; i >= 0; i = next[i] {
+		out = append(out, start[i])
+	}
+	return out
+}
+
+// short is a scene shorter than the minimum, in merge's heap.
+type short struct{ length, start, id int }
+
+type shortHeap []short
+
+func (h shortHeap) Len() int { return len(h) }
+func (h shortHeap) Less(i, j int) bool {
+	if h[i].length != h[j].length {
+		return h[i].length < h[j].length
+	}
+	return h[i].start < h[j].start
+}
+func (h shortHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *shortHeap) Push(x any)   { *h = append(*h, x.(short)) }
+func (h *shortHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 func abs(x int) int {

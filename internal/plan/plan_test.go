@@ -152,3 +152,17 @@ func TestScenesRandom(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkScenesCutEveryFrame plans two hours at 60 fps with a cut on
+// every frame: the merging of short scenes must stay O(n log n).
+func BenchmarkScenesCutEveryFrame(b *testing.B) {
+	const frames = 2 * 3600 * 60
+	cuts := make([]int, frames)
+	score := make([]float64, frames)
+	for i := range cuts {
+		cuts[i], score[i] = i, float64(i%97)
+	}
+	for b.Loop() {
+		Scenes(cuts, frames, 24, 600, score)
+	}
+}
