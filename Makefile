@@ -4,7 +4,7 @@ BIN     := bin/av1job
 # The race detector makes the encoders' Go side slower, not rav1e: keep it on.
 TESTFLAGS ?= -race -timeout 14m
 
-.PHONY: all build deps test lint bench demo chaos clean
+.PHONY: all build deps test lint bench bench-scenes demo chaos clean
 
 all: build
 
@@ -31,6 +31,12 @@ test: deps lint
 # librav1e and prints a table. BENCH_SLOW=1 adds speed 6.
 bench: deps build
 	$(GO) run ./tools/bench
+
+# Scores av1job's scene-cut detector, ffmpeg's scdet and select on a
+# generated set of clips (cached after the first run) and prints precision,
+# recall, F1 and frames per second.
+bench-scenes: deps
+	$(GO) run ./tools/benchscenes
 
 # Generates a 20-second sample with scene cuts, audio and subtitles, encodes
 # it with progress, and verifies the result.

@@ -32,7 +32,7 @@ type Options struct {
 	Workers        int     `json:"workers,omitempty"`         // parallel encoders; 0 chooses from cores and memory
 	MinSceneLen    int     `json:"min_scene_len,omitempty"`   // frames; default 24
 	MaxSceneLen    float64 `json:"max_scene_len,omitempty"`   // seconds; default 10
-	SceneThreshold float64 `json:"scene_threshold,omitempty"` // scdet score that starts a scene; default scene.DefaultThreshold
+	SceneThreshold float64 `json:"scene_threshold,omitempty"` // detector score from which a frame starts a scene; default scene.DefaultThreshold
 	// Scenes is a file of scene cuts saved by `av1job scenes --save` (or
 	// SaveScenes), used instead of detecting them again.
 	Scenes    string `json:"scenes,omitempty"`

@@ -7,38 +7,30 @@ import (
 	"testing"
 )
 
+// sample is what the metadata filter prints: a line per frame, then the
+// frame's metadata.
 const sample = `frame:0    pts:0       pts_time:0
-lavfi.scd.mafd=0.000
-lavfi.scd.score=0.000
+av1job=1
 frame:1    pts:42      pts_time:0.042
-lavfi.scd.mafd=0.799
-lavfi.scd.score=0.799
+av1job=1
 frame:2    pts:83      pts_time:0.083
-lavfi.scd.mafd=30.1
-lavfi.scd.score=29.3
+av1job=1
 frame:3    pts:125     pts_time:0.125
-lavfi.scd.score=0.2
+av1job=1
 `
 
-func TestParse(t *testing.T) {
-	var seen []int
-	a, err := parse(strings.NewReader(sample), func(n int) { seen = append(seen, n) })
+func TestReadPTS(t *testing.T) {
+	pts, err := readPTS(strings.NewReader(sample))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Frames != 4 || !reflect.DeepEqual(a.PTS, []int64{0, 42, 83, 125}) || a.Scores[2] != 29.3 {
-		t.Fatalf("parsed %+v", a)
+	if !reflect.DeepEqual(pts, []int64{0, 42, 83, 125}) {
+		t.Fatalf("parsed %v", pts)
 	}
-	if got := a.Cuts(10); !reflect.DeepEqual(got, []int{0, 2}) {
-		t.Fatalf("cuts %v", got)
-	}
-	if len(seen) == 0 || seen[len(seen)-1] != 4 {
-		t.Fatalf("progress %v", seen)
-	}
-	if _, err := parse(strings.NewReader("frame:0 pts:1 pts_time:1\nframe:1 pts:0 pts_time:0.5\n"), nil); err == nil {
+	if _, err := readPTS(strings.NewReader("frame:0 pts:1 pts_time:1\nframe:1 pts:0 pts_time:0.5\n")); err == nil {
 		t.Fatal("decreasing timestamps must be an error")
 	}
-	if _, err := parse(strings.NewReader("frame:0 pts:NOPTS pts_time:NOPTS\n"), nil); err == nil {
+	if _, err := readPTS(strings.NewReader("frame:0 pts:NOPTS pts_time:NOPTS\n")); err == nil {
 		t.Fatal("a frame without a timestamp must be an error")
 	}
 }

@@ -1,0 +1,136 @@
+package scene
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/av1job/av1job/internal/probe"
+	"github.com/av1job/av1job/internal/scenebench"
+)
+
+func needFFmpeg(t *testing.T) {
+	t.Helper()
+	for _, p := range []string{"ffmpeg", "ffprobe"} {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Skip(p + " not installed")
+		}
+	}
+}
+
+// TestAnalyze runs the whole pass on a tiny H.264 clip with B-frames: two
+// hard cuts, a white flash and a dissolve.
+func TestAnalyze(t *testing.T) {
+	needFFmpeg(t)
+	ctx := context.Background()
+	clip := scenebench.Clip{Name: "tiny", Frame: scenebench.Frame{W: 160, H: 90, Rate: 24}, Shots: []scenebench.Shot{
+		{Src: scenebench.Testsrc2, Frames: 30, Flashes: []scenebench.Flash{{At: 12, Kind: scenebench.White}}},
+		{Src: scenebench.Mandelbrot, Frames: 30},
+		{Src: scenebench.HDBars, Frames: 26, How: scenebench.Dissolve, In: 10},
+		{Src: scenebench.Gradients(1), Frames: 24},
+	}}
+	path, err := scenebench.Generate(ctx, clip, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := clip.Truth()
+	src, err := probe.Probe(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress []int
+	a, err := Analyze(ctx, src, Options{Progress: func(n int) { progress = append(progress, n) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Frames != truth.Frames || len(a.PTS) != a.Frames || len(a.Scores) != a.Frames || len(a.Detail) != a.Frames {
+		t.Fatalf("%d frames, %d timestamps, %d scores, %d detail figures; the clip has %d frames",
+			a.Frames, len(a.PTS), len(a.Scores), len(a.Detail), truth.Frames)
+	}
+	if want := append([]int{0}, truth.Cuts...); !reflect.DeepEqual(a.Cuts(DefaultThreshold), want) {
+		t.Errorf("cuts %v, want %v (flash at %v and dissolve %v are no cuts)", a.Cuts(DefaultThreshold), want, truth.Flashes, truth.Transitions)
+	}
+	if want := framePTS(t, path); !reflect.DeepEqual(a.PTS, want) {
+		t.Errorf("timestamps %v\nffprobe    %v", a.PTS, want)
+	}
+	if a.TimeBase == nil || a.TimeBase.Cmp(src.Video.TimeBase) != 0 {
+		t.Errorf("time base %v, want the stream's %v", a.TimeBase, src.Video.TimeBase)
+	}
+	if vfr, at := a.VariableRate(24); vfr {
+		t.Errorf("constant-rate clip reported variable at frame %d", at)
+	}
+	if want := []int{50, 100, truth.Frames}; !reflect.DeepEqual(progress, want) {
+		t.Errorf("progress %v, want %v", progress, want)
+	}
+	for i, d := range a.Detail {
+		if flash := i == truth.Flashes[0]; (d == 0) != flash {
+			t.Errorf("frame %d (white flash: %v) has detail %g", i, flash, d)
+		}
+	}
+
+	// The first 60 % of the file: a bad input, not a short analysis.
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.mp4")
+	if err := os.WriteFile(cut, b[:len(b)*6/10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err = probe.Probe(ctx, cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Analyze(ctx, src, Options{})
+	var ie *probe.InputError
+	if !errors.As(err, &ie) {
+		t.Errorf("truncated file: error %v, want a *probe.InputError", err)
+	}
+}
+
+// framePTS returns the timestamps ffprobe reports for the frames of path.
+func framePTS(t *testing.T, path string) []int64 {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pts []int64
+	for _, f := range strings.Fields(string(out)) {
+		p, err := strconv.ParseInt(strings.TrimSuffix(f, ","), 10, 64)
+		if err != nil {
+			t.Fatalf("ffprobe frame pts %q", f)
+		}
+		pts = append(pts, p)
+	}
+	return pts
+}
+
+// TestAnalyzeCancel stops the pass through its context.
+func TestAnalyzeCancel(t *testing.T) {
+	needFFmpeg(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	clip := scenebench.Clip{Name: "long", Frame: scenebench.Frame{W: 160, H: 90, Rate: 24}, Shots: []scenebench.Shot{{Src: scenebench.Testsrc2, Frames: 600}}}
+	path, err := scenebench.Generate(ctx, clip, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := probe.Probe(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Analyze(ctx, src, Options{Progress: func(n int) {
+		if n >= 100 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled pass: error %v, want context.Canceled", err)
+	}
+}

@@ -1,0 +1,180 @@
+package scene
+
+// The detector works on small grey frames (see analysisSize) in two steps.
+//
+// While the frames stream in, it measures each frame against the one
+// before at two scales: fine, the mean absolute difference of the samples
+// (d), and coarse, the mean absolute difference of the means of 8x8 tiles
+// (c). Fine texture in motion (noise, grain, pans over detail, churning
+// patterns) moves d a lot and c little; a new picture moves both. It keeps
+// the coarse distance of each frame to the few frames before the one
+// before, to recognise flashes. And where a frame stands out from its
+// neighbours, it measures how much of the change motion explains: the
+// difference left after matching each tile of the frame within a few
+// samples in the frame before, as a share of d.
+//
+// When all frames are in, it scores each frame:
+//
+//  1. Flashes are taken out. Frames i..i+j-1 (j <= maxFlash) are a flash
+//     when frame i+j is close again to frame i-1 while the jumps into and
+//     out of the flash are large, also next to the changes just before and
+//     after it: the scene came back. The changes across the flash are
+//     replaced by an even share of the change from i-1 to i+j, and the
+//     flash frames score 0.
+//  2. Each measure is compared with its neighbourhood: its largest value
+//     within window frames on either side, or a floor if that is larger.
+//     A cut is a lone peak. Fades, dissolves, pans, noise and animation on
+//     twos or threes change about as much in the neighbouring frames; the
+//     floor keeps small changes in still scenes (encoder noise, a
+//     keyframe's quality step, an exposure nudge) from scoring.
+//  3. The score is the larger of the two ratios, the fine one weighted
+//     down (a change of fine detail alone is weaker evidence), and scaled
+//     down when motion explains most of the change (a camera jolt or
+//     shake): such a frame is no place for a keyframe either, since inter
+//     prediction copes with it.
+//
+// A frame whose score reaches the threshold (DefaultThreshold) starts a
+// scene. The last frame has no following frame to confirm it and scores 0.
+
+// Detector settings, chosen on the benchmark set (package scenebench): the
+// cuts there score 3 or more and everything else 1.3 or less.
+const (
+	window     = 3    // neighbourhood on either side, frames
+	maxFlash   = 3    // longest flash, frames
+	floorD     = 6.0  // fine difference that counts as a change at all, luma levels
+	floorC     = 4.0  // coarse difference that counts as a change at all
+	weightD    = 0.8  // weight of the fine ratio
+	flashGap   = 0.45 // a flash's return frame differs from the frame before the flash by at most this share of both jumps
+	flashRise  = 2.0  // and both jumps are this many times the changes just before and after the flash
+	motionFull = 0.4  // motion explains the change when less than this share of d is left after matching
+	motionGate = 1.2  // measure motion where a frame's ratio to its neighbours reaches this
+)
+
+const lags = maxFlash // coarse distances kept per frame, to frames i-2 .. i-1-maxFlash
+
+// detector accumulates per-frame measures.
+type detector struct {
+	w, h   int
+	d, c   []float64       // fine and coarse difference to the previous frame
+	lag    [][lags]float64 // lag[i][k]: coarse distance between frame i and frame i-2-k
+	left   []float64       // share of d left after motion compensation (1 where not measured)
+	detail []float64       // mean absolute gradient
+	// The last frames and their tile means, by frame number mod ring.
+	frames [ring][]byte
+	tiles  [ring][]float64
+}
+
+// ring is how many recent frames the detector keeps: the frame whose motion
+// is measured once its neighbourhood is known, the one before it and the
+// window after it; and the frames a flash's lags reach back to.
+const ring = max(window, lags) + 2
+
+func newDetector(w, h int) *detector {
+	t := &detector{w: w, h: h}
+	for i := range t.frames {
+		t.frames[i] = make([]byte, w*h)
+	}
+	return t
+}
+
+// add measures the next frame. p is not kept.
+func (t *detector) add(p []byte) {
+	n := len(t.d)
+	copy(t.frames[n%ring], p)
+	slot := &t.tiles[n%ring]
+	*slot = coarse(p, t.w, t.h, *slot)
+	var dd, cc float64
+	var lag [lags]float64
+	if n > 0 {
+		dd = mad(p, t.frames[(n-1)%ring])
+		cc = meanAbsDiff(*slot, t.tiles[(n-1)%ring])
+		for k := range lag {
+			if j := n - 2 - k; j >= 0 {
+				lag[k] = meanAbsDiff(*slot, t.tiles[j%ring])
+			}
+		}
+	}
+	t.d = append(t.d, dd)
+	t.c = append(t.c, cc)
+	t.lag = append(t.lag, lag)
+	t.left = append(t.left, 1)
+	t.detail = append(t.detail, detail(p, t.w, t.h))
+	if i := n - window; i >= 1 {
+		t.motion(i)
+	}
+}
+
+// finish measures motion where add could not yet.
+func (t *detector) finish() {
+	for i := max(1, len(t.d)-window); i < len(t.d); i++ {
+		t.motion(i)
+	}
+}
+
+// motion measures how much of frame i's change motion explains, if the
+// frame stands out from its neighbours (the frames i-1 and i must still be
+// in the ring).
+func (t *detector) motion(i int) {
+	if t.d[i] > 0 && max(peak(t.c, i, floorC), weightD*peak(t.d, i, floorD)) >= motionGate {
+		t.left[i] = mcResidual(t.frames[i%ring], t.frames[(i-1)%ring], t.w, t.h) / t.d[i]
+	}
+}
+
+// scores returns each frame's cut score.
+func (t *detector) scores() []float64 {
+	t.finish()
+	d := append([]float64(nil), t.d...)
+	c := append([]float64(nil), t.c...)
+	flash := t.repairFlashes(d, c)
+	s := make([]float64, len(d))
+	for i := 1; i+1 < len(s); i++ {
+		if !flash[i] {
+			s[i] = max(peak(c, i, floorC), weightD*peak(d, i, floorD)) * min(1, t.left[i]/motionFull)
+		}
+	}
+	return s
+}
+
+// repairFlashes finds the flashes, replaces the changes into, within and
+// out of each by an even share of the coarse change across it (in d only
+// where that is lower: the coarse figure stands in for the fine one), and
+// returns which frames flash.
+func (t *detector) repairFlashes(d, c []float64) []bool {
+	n := len(c)
+	flash := make([]bool, n)
+	for i := 1; i < n; i++ {
+		for j := 1; j <= maxFlash && i+j < n; j++ {
+			// Frames i..i+j-1 flash if frame i+j is back close to i-1.
+			back := t.lag[i+j][j-1]
+			jump := min(c[i], c[i+j])
+			around := max(floorC, c[i-1])
+			if i+j+1 < n {
+				around = max(around, c[i+j+1])
+			}
+			if jump < flashRise*around || back > flashGap*jump {
+				continue
+			}
+			share := back / float64(j+1)
+			for k := i; k <= i+j; k++ {
+				flash[k] = k < i+j
+				c[k] = share
+				d[k] = min(d[k], share)
+			}
+			i += j
+			break
+		}
+	}
+	return flash
+}
+
+// peak returns v[i] over the largest of its neighbours within window
+// frames (from frame 1 on) and floor.
+func peak(v []float64, i int, floor float64) float64 {
+	m := floor
+	for k := max(1, i-window); k <= min(len(v)-1, i+window); k++ {
+		if k != i {
+			m = max(m, v[k])
+		}
+	}
+	return v[i] / m
+}
