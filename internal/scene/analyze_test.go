@@ -24,8 +24,9 @@ func needFFmpeg(t *testing.T) {
 	}
 }
 
-// TestAnalyze runs the whole pass on a tiny H.264 clip with B-frames: two
-// hard cuts, a white flash and a dissolve.
+// TestAnalyze runs the whole pass on a tiny H.264 clip with B-frames: hard
+// cuts (one into a scene that churns on every frame), a white flash and a
+// dissolve.
 func TestAnalyze(t *testing.T) {
 	needFFmpeg(t)
 	ctx := context.Background()
@@ -34,6 +35,10 @@ func TestAnalyze(t *testing.T) {
 		{Src: scenebench.Mandelbrot, Frames: 30},
 		{Src: scenebench.HDBars, Frames: 26, How: scenebench.Dissolve, In: 10},
 		{Src: scenebench.Gradients(1), Frames: 24},
+		// A cut into the game of life's first, chaotic generations: the
+		// frames after the cut change almost as much as the cut.
+		{Src: scenebench.LifeRaw(1), Frames: 30},
+		{Src: scenebench.Cellauto, Frames: 24},
 	}}
 	path, err := scenebench.Generate(ctx, clip, t.TempDir())
 	if err != nil {
@@ -65,7 +70,7 @@ func TestAnalyze(t *testing.T) {
 	if vfr, at := a.VariableRate(24); vfr {
 		t.Errorf("constant-rate clip reported variable at frame %d", at)
 	}
-	if want := []int{50, 100, truth.Frames}; !reflect.DeepEqual(progress, want) {
+	if want := []int{50, 100, 150, truth.Frames}; !reflect.DeepEqual(progress, want) {
 		t.Errorf("progress %v, want %v", progress, want)
 	}
 	for i, d := range a.Detail {

@@ -23,7 +23,9 @@ package scene
 //     flash frames score 0.
 //  2. Each measure is compared with its neighbourhood: its largest value
 //     within window frames on either side, or a floor if that is larger.
-//     A cut is a lone peak. Fades, dissolves, pans, noise and animation on
+//     A cut is a lone peak. For the coarse measure, when one side is calm
+//     the busy side counts at sideWeight only, so that a cut into (or out
+//     of) a scene that changes a lot on every frame still stands out. Fades, dissolves, pans, noise and animation on
 //     twos or threes change about as much in the neighbouring frames; the
 //     floor keeps small changes in still scenes (encoder noise, a
 //     keyframe's quality step, an exposure nudge) from scoring.
@@ -37,7 +39,7 @@ package scene
 // scene. The last frame has no following frame to confirm it and scores 0.
 
 // Detector settings, chosen on the benchmark set (package scenebench): the
-// cuts there score 3 or more and everything else 1.3 or less.
+// cuts there score 3 or more and everything else 1.7 or less.
 const (
 	window     = 3    // neighbourhood on either side, frames
 	maxFlash   = 3    // longest flash, frames
@@ -48,6 +50,8 @@ const (
 	flashRise  = 2.0  // and both jumps are this many times the changes just before and after the flash
 	motionFull = 0.4  // motion explains the change when less than this share of d is left after matching
 	motionGate = 1.2  // measure motion where a frame's ratio to its neighbours reaches this
+	sideWeight = 0.6  // weight of the busy side of a frame's neighbourhood when the other is calm
+	calmShare  = 0.25 // a side is calm when its largest change is under this share of the other's
 )
 
 const lags = maxFlash // coarse distances kept per frame, to frames i-2 .. i-1-maxFlash
@@ -115,7 +119,7 @@ func (t *detector) finish() {
 // frame stands out from its neighbours (the frames i-1 and i must still be
 // in the ring).
 func (t *detector) motion(i int) {
-	if t.d[i] > 0 && max(peak(t.c, i, floorC), weightD*peak(t.d, i, floorD)) >= motionGate {
+	if t.d[i] > 0 && max(peak(t.c, i, floorC, true), weightD*peak(t.d, i, floorD, false)) >= motionGate {
 		t.left[i] = mcResidual(t.frames[i%ring], t.frames[(i-1)%ring], t.w, t.h) / t.d[i]
 	}
 }
@@ -129,7 +133,7 @@ func (t *detector) scores() []float64 {
 	s := make([]float64, len(d))
 	for i := 1; i+1 < len(s); i++ {
 		if !flash[i] {
-			s[i] = max(peak(c, i, floorC), weightD*peak(d, i, floorD)) * min(1, t.left[i]/motionFull)
+			s[i] = max(peak(c, i, floorC, true), weightD*peak(d, i, floorD, false)) * min(1, t.left[i]/motionFull)
 		}
 	}
 	return s
@@ -167,14 +171,31 @@ func (t *detector) repairFlashes(d, c []float64) []bool {
 	return flash
 }
 
-// peak returns v[i] over the largest of its neighbours within window
-// frames (from frame 1 on) and floor.
-func peak(v []float64, i int, floor float64) float64 {
-	m := floor
-	for k := max(1, i-window); k <= min(len(v)-1, i+window); k++ {
-		if k != i {
-			m = max(m, v[k])
-		}
+// peak returns how much v[i] stands out from its neighbours within window
+// frames (from frame 1 on): v[i] over the largest of them, or over floor
+// if that is larger. With oneSided (the coarse measure only), when one
+// side is calm (its largest change under calmShare of the other side's),
+// the busy side counts at sideWeight only: a cut into a scene that itself
+// changes a lot from frame to frame (or out of one) stands out from the
+// calm side, while where a fade, a dissolve or a pan starts or ends the
+// busy side still holds the score down. Shakes and noise, busy on both
+// sides, are compared with both. The fine measure, weaker evidence, is
+// always compared with both sides.
+func peak(v []float64, i int, floor float64, oneSided bool) float64 {
+	var before, after float64
+	for k := max(1, i-window); k < i; k++ {
+		before = max(before, v[k])
 	}
-	return v[i] / m
+	for k := i + 1; k <= min(len(v)-1, i+window); k++ {
+		after = max(after, v[k])
+	}
+	calm, busy := min(before, after), max(before, after)
+	m := busy
+	// A side is judged calm only over a whole window: near the ends of
+	// the source there is too little of it to tell.
+	full := i-window >= 1 && i+window <= len(v)-1
+	if oneSided && full && calm < calmShare*busy {
+		m = max(calm, sideWeight*busy)
+	}
+	return v[i] / max(floor, m)
 }

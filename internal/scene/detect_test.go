@@ -103,6 +103,35 @@ func (s *seq) shake(pic picture, n, amp int) *seq {
 	return s
 }
 
+// churn adds n frames that start from pic and then set a share of their
+// cells (cell x cell samples) to dark or light on every frame, as the
+// game of life does in its first generations.
+func (s *seq) churn(pic picture, n, cell int, share float64) *seq {
+	f := pic.view(0, 0)
+	for range n {
+		next := append([]byte(nil), f...)
+		for y := 0; y+cell <= th; y += cell {
+			for x := 0; x+cell <= tw; x += cell {
+				if s.rng.Float64() >= share {
+					continue
+				}
+				v := byte(40)
+				if s.rng.IntN(2) == 1 {
+					v = 220
+				}
+				for yy := y; yy < y+cell; yy++ {
+					for xx := x; xx < x+cell; xx++ {
+						next[yy*tw+xx] = v
+					}
+				}
+			}
+		}
+		s.frames = append(s.frames, next)
+		f = next
+	}
+	return s
+}
+
 // flat adds n frames of one level (255: a white flash).
 func (s *seq) flat(level byte, n int) *seq {
 	for range n {
@@ -194,6 +223,9 @@ func TestDetector(t *testing.T) {
 		{"pan on twos", newSeq().pan(a, 60, 8, 2), []int{0}},
 		{"pan on threes", newSeq().pan(a, 60, 8, 3), []int{0}},
 		{"shaking camera", newSeq().shake(a, 60, 6), []int{0}},
+		{"churning cells", newSeq().churn(b, 60, 4, 0.3), []int{0}},
+		{"cut into churning cells", newSeq().still(a, 30).churn(b, 30, 4, 0.3), []int{0, 30}},
+		{"cut out of churning cells", newSeq().churn(b, 30, 4, 0.3).still(a, 30), []int{0, 30}},
 		{"pan starting after a still", newSeq().still(a, 20).pan(a, 40, 6, 1), []int{0}},
 		{"camera jolt in a still scene", newSeq().still(a, 20).noisyAt(a, 3, 2, 20, 1.5, 0), []int{0}},
 		{"small exposure step", newSeq().still(a, 20).noisyAt(a, 0, 0, 20, 1.5, 5), []int{0}},

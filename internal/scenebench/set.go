@@ -40,6 +40,22 @@ var Recipes = []Clip{
 		},
 	},
 	{
+		Name:  "chaos",
+		About: "cuts into, out of and between scenes that change a lot from frame to frame (Game of Life from its first generations, a very fast pan), and one between two calm scenes after them",
+		Frame: Frame{1920, 1080, 24},
+		Shots: []Shot{
+			{Src: Mandelbrot, Frames: 40},
+			{Src: LifeRaw(1), Frames: 40},
+			{Src: HDBars, Frames: 30},
+			{Src: LifeRaw(2), Frames: 36},
+			{Src: LifeRaw(3), Frames: 36},
+			{Src: Testsrc2, Frames: 30},
+			{Src: Pan(cellCanvas, 4, 0.05), Frames: 36},
+			{Src: Gradients(10), Frames: 30},
+			{Src: Sierpinski(5), Frames: 30},
+		},
+	},
+	{
 		Name:  "flashes",
 		About: "single-frame flashes (white, overexposed, one frame of another scene), two flashes two frames apart, flashes close to cuts",
 		Frame: Frame{1920, 1080, 30},

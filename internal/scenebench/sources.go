@@ -93,6 +93,15 @@ var (
 			return fmt.Sprintf("life=s=96x54:r=%d:seed=%d:mold=10:ratio=0.3:death_color=#102040:life_color=#f0d060:mold_color=#406020,trim=start_frame=120,setpts=N,scale=%d:%d:flags=neighbor", f.Rate, seed, f.W, f.H)
 		}
 	}
+	// LifeRaw is the game of life from its first, chaotic generations, as
+	// the project's test clips use it: most of the picture changes on
+	// every frame.
+	LifeRaw = func(seed int) Source {
+		return func(f Frame) string {
+			return fmt.Sprintf("life=s=%dx%d:r=%d:seed=%d:mold=10:ratio=0.5:death_color=#103060:life_color=#e0c040", f.W/2, f.H/2, f.Rate, seed) +
+				fmt.Sprintf(",scale=%d:%d:flags=neighbor", f.W, f.H)
+		}
+	}
 	Cellauto   = Scaled("cellauto", "rule=110:seed=2:ratio=0.5", 320, 180, "neighbor")
 	Sierpinski = func(seed int) Source {
 		return Scaled("sierpinski", fmt.Sprintf("seed=%d:jump=10", seed), 640, 360, "bicubic")
