@@ -34,11 +34,13 @@ func TestAnalyze(t *testing.T) {
 		{Src: scenebench.Testsrc2, Frames: 30, Flashes: []scenebench.Flash{{At: 12, Kind: scenebench.White}}},
 		{Src: scenebench.Mandelbrot, Frames: 30},
 		{Src: scenebench.HDBars, Frames: 26, How: scenebench.Dissolve, In: 10},
-		{Src: scenebench.Gradients(1), Frames: 24},
 		// A cut into the game of life's first, chaotic generations: the
 		// frames after the cut change almost as much as the cut.
 		{Src: scenebench.LifeRaw(1), Frames: 30},
 		{Src: scenebench.Cellauto, Frames: 24},
+		// ffmpeg 5.1's gradients source is not deterministic even with a
+		// seed; last, its cut is into it from calm cells.
+		{Src: scenebench.Gradients(1), Frames: 24},
 	}}
 	path, err := scenebench.Generate(ctx, clip, t.TempDir())
 	if err != nil {
