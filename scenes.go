@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/av1job/av1job/internal/journal"
 	"github.com/av1job/av1job/internal/plan"
@@ -125,15 +126,15 @@ func findScenes(ctx context.Context, src *probe.Source, o Options, jobDir string
 // the fingerprint it leaves out the modification time, so that a copied
 // source keeps its scenes.
 func identity(path string) (int64, string, error) {
-	_, _, content, err := plan.SourceIdentity(path)
+	size, _, content, err := plan.SourceIdentity(path)
 	if err != nil {
 		return 0, "", err
 	}
-	fi, err := os.Stat(path)
+	n, err := strconv.ParseInt(size, 10, 64)
 	if err != nil {
-		return 0, "", fmt.Errorf("scenes: %w", err)
+		return 0, "", fmt.Errorf("scenes: source size %q: %w", size, err)
 	}
-	return fi.Size(), content, nil
+	return n, content, nil
 }
 
 // matches checks that the scenes were detected on this source.

@@ -35,6 +35,17 @@ func tinyConfig() Config {
 	return c
 }
 
+// openEncoder opens an encoder for cfg, closed when the test ends.
+func openEncoder(t testing.TB, cfg Config) *Encoder {
+	t.Helper()
+	enc, err := NewEncoder(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { enc.Close() })
+	return enc
+}
+
 func TestNewEncoderNamesRefusedParams(t *testing.T) {
 	requireLib(t)
 	tests := []struct {
@@ -84,11 +95,7 @@ func TestVersion(t *testing.T) {
 func TestStatusCodes(t *testing.T) {
 	requireLib(t)
 	cfg := tinyConfig()
-	enc, err := NewEncoder(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
+	enc := openEncoder(t, cfg)
 	if _, err := enc.ReceivePacket(); err != ErrNeedMoreData {
 		t.Fatalf("ReceivePacket before any frame: %v, want ErrNeedMoreData", err)
 	}
@@ -185,11 +192,7 @@ func mustPanic(t *testing.T, what string, fn func()) {
 func TestFrameMisuse(t *testing.T) {
 	requireLib(t)
 	cfg := tinyConfig()
-	enc, err := NewEncoder(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
+	enc := openEncoder(t, cfg)
 	f, err := enc.NewFrame()
 	if err != nil {
 		t.Fatal(err)
@@ -305,11 +308,7 @@ func drainAll(t *testing.T, enc *Encoder, pkts []*Packet) []*Packet {
 func TestSequenceHeader(t *testing.T) {
 	requireLib(t)
 	cfg := tinyConfig()
-	enc, err := NewEncoder(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
+	enc := openEncoder(t, cfg)
 	av1c, err := enc.SequenceHeader()
 	if err != nil {
 		t.Fatal(err)

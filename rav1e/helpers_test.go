@@ -3,7 +3,7 @@ package rav1e
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/av1job/av1job/internal/ivf"
 )
 
 // testDir holds the clips the tests generate, shared by all tests.
@@ -159,28 +161,25 @@ func (y *y4m) config(t testing.TB) Config {
 	return c
 }
 
-// parseIVF returns the frame payloads and timestamps of an IVF file.
+// parseIVF returns the frame payloads and timestamps of an IVF file,
+// read with av1job's IVF reader.
 func parseIVF(t testing.TB, b []byte) (frames [][]byte, pts []uint64) {
 	t.Helper()
-	if len(b) < 32 || string(b[:4]) != "DKIF" {
-		t.Fatalf("not an IVF file (%d bytes)", len(b))
+	r, err := ivf.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
 	}
-	hdrLen := int(binary.LittleEndian.Uint16(b[6:8]))
-	b = b[hdrLen:]
-	for len(b) > 0 {
-		if len(b) < 12 {
-			t.Fatalf("IVF: torn frame header")
+	for {
+		f, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return frames, pts
 		}
-		n := int(binary.LittleEndian.Uint32(b[:4]))
-		ts := binary.LittleEndian.Uint64(b[4:12])
-		if len(b) < 12+n {
-			t.Fatalf("IVF: torn frame")
+		if err != nil {
+			t.Fatal(err)
 		}
-		frames = append(frames, b[12:12+n])
-		pts = append(pts, ts)
-		b = b[12+n:]
+		frames = append(frames, f.Data)
+		pts = append(pts, f.PTS)
 	}
-	return frames, pts
 }
 
 // runCLI encodes a Y4M file with the rav1e program and returns the IVF
