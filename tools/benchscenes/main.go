@@ -5,11 +5,14 @@
 // For each clip and overall it prints precision, recall and F1 (a
 // detection counts within one frame of a true cut) and the frames per
 // second of the whole detection, decoding included (for av1job: probing
-// the file and the scene pass, as `av1job scenes` does). A plain ffmpeg
-// decode of each clip is timed too, as the ceiling for any detector that
-// decodes every frame. The detectors run in turn on each clip, -n times in
-// a rotating order, and the median time counts, so that load from other
-// programs falls on all of them alike.
+// the file and the scene pass, as `av1job scenes` does). Three decodes
+// without detection are timed too: a plain one, the least any detector
+// built on ffmpeg's usual decode can take; the same work split over the
+// cores, the least that any detector that sees every frame can take; and
+// one that leaves frames out, to show what that would buy. The detectors
+// run in turn on each clip, -n times in a rotating order, and the median
+// time counts, so that load from other programs falls on all of them
+// alike.
 //
 // The clips are rendered on the first run into the cache directory
 // (see scenebench.CacheDir) and reused while their recipes stay the same.
@@ -21,6 +24,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -45,18 +49,26 @@ import (
 type detector struct {
 	name string
 	run  func(ctx context.Context, path string, fps float64) ([]int, error)
+	// copies is how many times run decodes the clip, at once; its time
+	// counts divided by it. 0 means 1.
+	copies int
 }
 
-// The detectors, and a plain decode as a reference: no detector that
-// decodes every frame at full size can be faster.
+// The detectors, and three decodes without detection as references: a
+// plain decode, as ffmpeg decodes for any detector that uses it; the same
+// decode split evenly over single-threaded ffmpegs, one per core, the
+// ceiling of any detector that decodes every frame (an even split of the
+// work is a best case, and seeking costs nothing in it); and a decode of
+// the frames that other frames refer to (H.264 skips its non-reference
+// B-frames), to show what leaving frames out would buy.
 var detectors = []detector{
-	{"av1job", av1job},
-	{"ffmpeg scdet (t=10)", scdet},
-	{"ffmpeg select gt(scene,0.3)", selectScene},
-	{decodeOnly, decode},
+	{name: "av1job", run: av1job},
+	{name: "ffmpeg scdet (t=10)", run: scdet},
+	{name: "ffmpeg select gt(scene,0.3)", run: selectScene},
+	{name: "(ffmpeg decode only, no detection)", run: decode},
+	{name: fmt.Sprintf("(decode only, split over %d single-threaded ffmpegs)", runtime.NumCPU()), run: decodeEach, copies: runtime.NumCPU()},
+	{name: "(decode of reference frames only, -skip_frame noref)", run: decodeRef},
 }
-
-const decodeOnly = "(ffmpeg decode only, no detection)"
 
 func main() {
 	reps := flag.Int("n", 3, "runs of each detector on each clip (the median time counts)")
@@ -107,7 +119,7 @@ func main() {
 				j := (k + r) % len(detectors)
 				start := time.Now()
 				cuts, err := detectors[j].run(ctx, paths[i], float64(c.Frame.Rate))
-				wall := time.Since(start)
+				wall := time.Since(start) / time.Duration(max(1, detectors[j].copies))
 				check(err)
 				walls[j] = append(walls[j], wall)
 				if r == 0 {
@@ -124,7 +136,7 @@ func main() {
 	fmt.Println("| clip | frames | cuts | detector | TP | FP | FN | precision | recall | F1 | fps |")
 	fmt.Println("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 	row := func(clip string, frames, cuts int, det string, r scenebench.Result, fps float64) {
-		if det == decodeOnly {
+		if strings.HasPrefix(det, "(") {
 			fmt.Printf("| %s | %d | %d | %s | | | | | | | %.0f |\n", clip, frames, cuts, det, fps)
 			return
 		}
@@ -174,8 +186,8 @@ func main() {
 	fmt.Println()
 	for _, g := range groups {
 		if f := fpsOf[g.name]; len(f) == len(detectors) {
-			fmt.Printf("%s: av1job runs at %.2fx the fps of scdet and %.2fx that of select; a bare decode at %.2fx that of scdet.\n",
-				strings.Trim(g.name, "*"), f[0]/f[1], f[0]/f[2], f[3]/f[1])
+			fmt.Printf("%s: av1job runs at %.2fx the fps of scdet and %.2fx that of select; a bare decode at %.2fx that of scdet, a decode split over the cores at %.2fx, a decode of reference frames at %.2fx.\n",
+				strings.Trim(g.name, "*"), f[0]/f[1], f[0]/f[2], f[3]/f[1], f[4]/f[1], f[5]/f[1])
 		}
 	}
 }
@@ -219,6 +231,30 @@ func selectScene(ctx context.Context, path string, fps float64) ([]int, error) {
 // decode runs `ffmpeg -i clip -f null -`.
 func decode(ctx context.Context, path string, _ float64) ([]int, error) {
 	_, err := ffmpeg(ctx, "-nostdin", "-hide_banner", "-v", "error", "-i", path, "-f", "null", "-")
+	return nil, err
+}
+
+// decodeEach decodes the clip with one single-threaded ffmpeg per core,
+// all at once: each decodes all of it, and the time counts divided by the
+// number of cores (detector.copies), as if each had decoded its share.
+func decodeEach(ctx context.Context, path string, _ float64) ([]int, error) {
+	errs := make(chan error, runtime.NumCPU())
+	for range runtime.NumCPU() {
+		go func() {
+			_, err := ffmpeg(ctx, "-nostdin", "-hide_banner", "-v", "error", "-threads", "1", "-i", path, "-f", "null", "-")
+			errs <- err
+		}()
+	}
+	var err error
+	for range runtime.NumCPU() {
+		err = errors.Join(err, <-errs)
+	}
+	return nil, err
+}
+
+// decodeRef decodes only the frames that other frames refer to.
+func decodeRef(ctx context.Context, path string, _ float64) ([]int, error) {
+	_, err := ffmpeg(ctx, "-nostdin", "-hide_banner", "-v", "error", "-skip_frame", "noref", "-i", path, "-f", "null", "-")
 	return nil, err
 }
 
