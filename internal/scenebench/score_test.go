@@ -2,6 +2,7 @@ package scenebench
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -70,6 +71,30 @@ func TestTruth(t *testing.T) {
 	for _, r := range Set() {
 		if err := r.Validate(); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// TestHeldOut checks that the held-out clips are valid recipes and the
+// same for the same seed (their cache key depends on it), and differ for
+// another seed.
+func TestHeldOut(t *testing.T) {
+	a, b, other := HeldOut(1, 4, 360), HeldOut(1, 4, 360), HeldOut(2, 4, 360)
+	if len(a) != 4 {
+		t.Fatalf("%d clips, want 4", len(a))
+	}
+	for i, c := range a {
+		if err := c.Validate(); err != nil {
+			t.Error(err)
+		}
+		if c.Frame.H != 360 || !strings.HasPrefix(c.Name, HeldOutPrefix) {
+			t.Errorf("clip %s at %dx%d", c.Name, c.Frame.W, c.Frame.H)
+		}
+		if c.Graph() != b[i].Graph() || c.Key() != b[i].Key() {
+			t.Errorf("clip %s differs between two draws with the same seed", c.Name)
+		}
+		if c.Graph() == other[i].Graph() {
+			t.Errorf("clip %s is the same with another seed", c.Name)
 		}
 	}
 }
