@@ -8,7 +8,10 @@
 // a false positive), and may contain single-frame flashes (not cuts either).
 // The clips are generated once into a cache directory, keyed by a hash of
 // the ffmpeg command line, and encoded with libx264 like a user's source;
-// only the recipes live in the repository.
+// only the recipes live in the repository. Besides the recipes (Recipes,
+// Set), on which detector settings are chosen, HeldOut draws clips at
+// random from a seed, to check those settings on clips they were not
+// chosen on.
 package scenebench
 
 import "fmt"
