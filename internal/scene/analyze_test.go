@@ -3,6 +3,7 @@ package scene
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -139,5 +140,55 @@ func TestAnalyzeCancel(t *testing.T) {
 	}})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled pass: error %v, want context.Canceled", err)
+	}
+}
+
+// TestAnalyzeCodecs runs the pass on one clip (a cut at frame 48 of 96)
+// in the codecs and containers users bring: the frame count, the
+// timestamps (as ffprobe reports them) and the cut must come out the same
+// in every one.
+func TestAnalyzeCodecs(t *testing.T) {
+	needFFmpeg(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	const frames, cut = 96, 48
+	lavfi := fmt.Sprintf("testsrc2=s=160x90:r=24,trim=end_frame=%d[a];mandelbrot=s=160x90:r=24,trim=end_frame=%d,setpts=PTS-STARTPTS[b];[a][b]concat=n=2:v=1:a=0", cut, frames-cut)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"h265.mkv", []string{"-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=none:bframes=3", "-pix_fmt", "yuv420p"}},
+		{"vp9.webm", []string{"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "200k", "-pix_fmt", "yuv420p"}},
+		{"av1.mkv", []string{"-c:v", "librav1e", "-speed", "10", "-pix_fmt", "yuv420p"}},
+		{"mpeg2.ts", []string{"-c:v", "mpeg2video", "-bf", "2", "-q:v", "4", "-pix_fmt", "yuv420p"}},
+		{"ffv1.mkv", []string{"-c:v", "ffv1", "-pix_fmt", "yuv420p10le"}},
+		{"prores.mov", []string{"-c:v", "prores_ks", "-profile:v", "2", "-pix_fmt", "yuv422p10le"}},
+		{"mjpeg.avi", []string{"-c:v", "mjpeg", "-q:v", "3", "-pix_fmt", "yuvj420p"}},
+		{"raw.y4m", []string{"-pix_fmt", "yuv420p"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, tc.name)
+			args := append([]string{"-v", "error", "-f", "lavfi", "-i", lavfi}, tc.args...)
+			if out, err := exec.Command("ffmpeg", append(args, path)...).CombinedOutput(); err != nil {
+				t.Fatalf("write %s: %v: %s", tc.name, err, out)
+			}
+			src, err := probe.Probe(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := Analyze(ctx, src, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Frames != frames {
+				t.Fatalf("%d frames, want %d", a.Frames, frames)
+			}
+			if got := a.Cuts(DefaultThreshold); !reflect.DeepEqual(got, []int{0, cut}) {
+				t.Errorf("cuts %v, want [0 %d]", got, cut)
+			}
+			if want := framePTS(t, path); !reflect.DeepEqual(a.PTS, want) {
+				t.Errorf("timestamps %v\nffprobe    %v", a.PTS, want)
+			}
+		})
 	}
 }

@@ -83,21 +83,30 @@ func TestRangeFrameExact(t *testing.T) {
 		file   string
 		rate   string
 		pixfmt string
+		codec  string   // default H.264
+		args   []string // the codec's settings
 	}{
-		{"h264 mp4 with B-frames at 24000/1001", "clip.mp4", "24000/1001", "yuv420p"},
-		{"matroska ms timestamps at 24000/1001", "clip.mkv", "24000/1001", "yuv420p"},
-		{"matroska 10-bit at 30000/1001", "clip10.mkv", "30000/1001", "yuv420p10le"},
-		{"matroska 25 fps", "clip25.mkv", "25", "yuv420p"},
-		{"y4m: time base 1/fps", "clip.y4m", "24", "yuv420p"},
-		{"mpeg-ts: start time 1.4 s, 90 kHz", "clip.ts", "30000/1001", "yuv420p"},
-		{"mov at 60 fps", "clip.mov", "60", "yuv420p"},
+		{"h264 mp4 with B-frames at 24000/1001", "clip.mp4", "24000/1001", "yuv420p", "", nil},
+		{"matroska ms timestamps at 24000/1001", "clip.mkv", "24000/1001", "yuv420p", "", nil},
+		{"matroska 10-bit at 30000/1001", "clip10.mkv", "30000/1001", "yuv420p10le", "", nil},
+		{"matroska 25 fps", "clip25.mkv", "25", "yuv420p", "", nil},
+		{"y4m: time base 1/fps", "clip.y4m", "24", "yuv420p", "", nil},
+		{"mpeg-ts: start time 1.4 s, 90 kHz", "clip.ts", "30000/1001", "yuv420p", "", nil},
+		{"mov at 60 fps", "clip.mov", "60", "yuv420p", "", nil},
+		// Seeks land on open-GOP keyframes (CRA) whose leading frames
+		// cannot be decoded after the seek.
+		{"hevc open GOP in matroska", "hevc.mkv", "24000/1001", "yuv420p", "libx265", []string{"-preset", "ultrafast", "-x265-params", "log-level=none:bframes=3:keyint=20:min-keyint=20:open-gop=1:scenecut=0"}},
+		{"vp9 with hidden frames in webm", "vp9.webm", "25", "yuv420p", "libvpx-vp9", []string{"-deadline", "good", "-cpu-used", "8", "-auto-alt-ref", "1", "-lag-in-frames", "16", "-g", "20", "-b:v", "300k"}},
+		{"av1 in matroska", "av1.mkv", "24", "yuv420p", "librav1e", []string{"-speed", "10", "-g", "20"}},
+		{"mpeg-2 with B-frames in mpeg-ts", "mpeg2.ts", "25", "yuv420p", "mpeg2video", []string{"-bf", "2", "-g", "15", "-q:v", "4"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			path := filepath.Join(t.TempDir(), tc.file)
-			spec := testclip.Spec{Width: 160, Height: 90, Rate: tc.rate, Segments: []string{"testsrc2", "mandelbrot", "testsrc"}, SegFrames: 30, PixFmt: tc.pixfmt, Audio: true}
+			spec := testclip.Spec{Width: 160, Height: 90, Rate: tc.rate, Segments: []string{"testsrc2", "mandelbrot", "testsrc"}, SegFrames: 30, PixFmt: tc.pixfmt, Audio: true,
+				VideoCodec: tc.codec, ExtraArgs: tc.args}
 			if err := testclip.Make(ctx, spec, path); err != nil {
 				t.Fatal(err)
 			}
