@@ -80,13 +80,19 @@ var pool = []func(r *rand.Rand) Source{
 	func(r *rand.Rand) Source {
 		return Scaled("sierpinski", fmt.Sprintf("seed=%d:jump=%d:type=%s", r.IntN(1000), 1+r.IntN(20), []string{"carpet", "triangle"}[r.IntN(2)]), 640, 360, "bicubic")
 	},
-	func(r *rand.Rand) Source { return Noisy(With(Testsrc, fmt.Sprintf("hue=h=%d", r.IntN(360))), 8+r.IntN(20)) },
+	func(r *rand.Rand) Source {
+		return Noisy(With(Testsrc, fmt.Sprintf("hue=h=%d", r.IntN(360))), 8+r.IntN(20))
+	},
 	func(r *rand.Rand) Source {
 		canvases := []func(w, h, rate int) string{mandelCanvas, testsrcCanvas, cellCanvas, lifeCanvas}
 		return Pan(canvases[r.IntN(len(canvases))], 3, 0.004+0.03*r.Float64())
 	},
-	func(r *rand.Rand) Source { return Shake(With(HDBars, fmt.Sprintf("hue=h=%d", r.IntN(360))), 0.005+0.01*r.Float64()) },
+	func(r *rand.Rand) Source {
+		return Shake(With(HDBars, fmt.Sprintf("hue=h=%d", r.IntN(360))), 0.005+0.01*r.Float64())
+	},
 	func(r *rand.Rand) Source { return OnTwos(With(Testsrc2, "hue=s=0")) },
-	func(r *rand.Rand) Source { return dark(Scaled("cellauto", fmt.Sprintf("rule=30:seed=%d:ratio=0.4", r.IntN(1000)), 320, 180, "bicubic")) },
+	func(r *rand.Rand) Source {
+		return dark(Scaled("cellauto", fmt.Sprintf("rule=30:seed=%d:ratio=0.4", r.IntN(1000)), 320, 180, "bicubic"))
+	},
 	func(r *rand.Rand) Source { return dark(Lavfi("smptebars", "")) },
 }
