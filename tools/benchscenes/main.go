@@ -1,15 +1,18 @@
 // Command benchscenes measures scene-cut detectors on the benchmark set of
-// package scenebench: av1job's own (package scene), ffmpeg's scdet filter
-// at its default threshold and ffmpeg's select filter with
-// gt(scene,0.3), each run as a user would run it, on full-size frames.
-// For each clip and overall it prints precision, recall and F1 (a
+// package scenebench (its recipes at 1080p and 360p, and four held-out
+// clips at 360p): av1job's own (package scene), ffmpeg's scdet filter at
+// its default threshold and ffmpeg's select filter with gt(scene,0.3),
+// each run as a user would run it, on full-size frames. For each clip, for
+// the recipes (all, and at each size) and for the held-out clips it
+// prints precision, recall and F1 (a
 // detection counts within one frame of a true cut) and the frames per
 // second of the whole detection, decoding included (for av1job: probing
 // the file and the scene pass, as `av1job scenes` does). Three decodes
 // without detection are timed too: a plain one, the least any detector
-// built on ffmpeg's usual decode can take; the same work split over the
-// cores, the least that any detector that sees every frame can take; and
-// one that leaves frames out, to show what that would buy. The detectors
+// built on ffmpeg's usual decode can take; the same work spread over the
+// cores, the best case for a detector that sees every frame through
+// ffmpeg's software decoders; and one that leaves frames out, to show what
+// that would buy. The detectors
 // run in turn on each clip, -n times in a rotating order, and the median
 // time counts, so that load from other programs falls on all of them
 // alike.
@@ -24,7 +27,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -40,6 +42,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/av1job/av1job/internal/probe"
 	"github.com/av1job/av1job/internal/scene"
 	"github.com/av1job/av1job/internal/scenebench"
@@ -52,22 +56,28 @@ type detector struct {
 	// copies is how many times run decodes the clip, at once; its time
 	// counts divided by it. 0 means 1.
 	copies int
+	// reference marks a decode without detection: it has no cuts to score.
+	reference bool
 }
+
+// cores is how many single-threaded decodes decodeEach runs at once.
+var cores = runtime.NumCPU()
 
 // The detectors, and three decodes without detection as references: a
 // plain decode, as ffmpeg decodes for any detector that uses it; the same
-// decode split evenly over single-threaded ffmpegs, one per core, the
-// ceiling of any detector that decodes every frame (an even split of the
-// work is a best case, and seeking costs nothing in it); and a decode of
-// the frames that other frames refer to (H.264 skips its non-reference
-// B-frames), to show what leaving frames out would buy.
+// work spread over single-threaded ffmpegs, one per core, the best case
+// for a detector that decodes every frame with ffmpeg's software decoder
+// (as if the work split evenly and seeking cost nothing: each copy decodes
+// the whole clip and the time is divided by the copies, start-up included);
+// and a decode of the frames that other frames refer to (H.264 skips its
+// non-reference B-frames), to show what leaving frames out would buy.
 var detectors = []detector{
 	{name: "av1job", run: av1job},
 	{name: "ffmpeg scdet (t=10)", run: scdet},
 	{name: "ffmpeg select gt(scene,0.3)", run: selectScene},
-	{name: "(ffmpeg decode only, no detection)", run: decode},
-	{name: fmt.Sprintf("(decode only, split over %d single-threaded ffmpegs)", runtime.NumCPU()), run: decodeEach, copies: runtime.NumCPU()},
-	{name: "(decode of reference frames only, -skip_frame noref)", run: decodeRef},
+	{name: "(ffmpeg decode only, no detection)", run: decode, reference: true},
+	{name: fmt.Sprintf("(decode only, spread over %d single-threaded ffmpegs)", cores), run: decodeEach, copies: cores, reference: true},
+	{name: "(decode of reference frames only, -skip_frame noref)", run: decodeRef, reference: true},
 }
 
 func main() {
@@ -135,25 +145,25 @@ func main() {
 
 	fmt.Println("| clip | frames | cuts | detector | TP | FP | FN | precision | recall | F1 | fps |")
 	fmt.Println("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
-	row := func(clip string, frames, cuts int, det string, r scenebench.Result, fps float64) {
-		if strings.HasPrefix(det, "(") {
-			fmt.Printf("| %s | %d | %d | %s | | | | | | | %.0f |\n", clip, frames, cuts, det, fps)
+	row := func(clip string, frames, cuts int, det detector, r scenebench.Result, fps float64) {
+		if det.reference {
+			fmt.Printf("| %s | %d | %d | %s | | | | | | | %.0f |\n", clip, frames, cuts, det.name, fps)
 			return
 		}
 		fmt.Printf("| %s | %d | %d | %s | %d | %d | %d | %.3f | %.3f | %.3f | %.0f |\n",
-			clip, frames, cuts, det, r.TP, r.FP, r.FN, r.Precision(), r.Recall(), r.F1(), fps)
+			clip, frames, cuts, det.name, r.TP, r.FP, r.FN, r.Precision(), r.Recall(), r.F1(), fps)
 	}
 	for i, c := range clips {
 		t := c.Truth()
 		for j, d := range detectors {
-			row(c.Name, t.Frames, len(t.Cuts), d.name, table[i][j].res, float64(t.Frames)/table[i][j].wall.Seconds())
+			row(c.Name, t.Frames, len(t.Cuts), d, table[i][j].res, float64(t.Frames)/table[i][j].wall.Seconds())
 		}
 	}
 	groups := []struct {
 		name string
 		in   func(scenebench.Clip) bool
 	}{
-		{"**all**", func(c scenebench.Clip) bool { return !heldOut(c) }},
+		{"**recipes**", func(c scenebench.Clip) bool { return !heldOut(c) }},
 		{"**1080p**", func(c scenebench.Clip) bool { return c.Frame.H == 1080 && !heldOut(c) }},
 		{"**360p**", func(c scenebench.Clip) bool { return c.Frame.H == 360 && !heldOut(c) }},
 		{"**held-out**", heldOut},
@@ -181,13 +191,13 @@ func main() {
 		for j, d := range detectors {
 			fps := float64(frames) / walls[j].Seconds()
 			fpsOf[g.name] = append(fpsOf[g.name], fps)
-			row(g.name, frames, cuts, d.name, res[j], fps)
+			row(g.name, frames, cuts, d, res[j], fps)
 		}
 	}
 	fmt.Println()
 	for _, g := range groups {
 		if f := fpsOf[g.name]; len(f) == len(detectors) {
-			fmt.Printf("%s: av1job runs at %.2fx the fps of scdet and %.2fx that of select; a bare decode at %.2fx that of scdet, a decode split over the cores at %.2fx, a decode of reference frames at %.2fx.\n",
+			fmt.Printf("%s: av1job runs at %.2fx the fps of scdet and %.2fx that of select; a bare decode at %.2fx that of scdet, a decode spread over the cores at %.2fx, a decode of reference frames at %.2fx.\n",
 				strings.Trim(g.name, "*"), f[0]/f[1], f[0]/f[2], f[3]/f[1], f[4]/f[1], f[5]/f[1])
 		}
 	}
@@ -242,22 +252,18 @@ func decode(ctx context.Context, path string, _ float64) ([]int, error) {
 	return nil, err
 }
 
-// decodeEach decodes the clip with one single-threaded ffmpeg per core,
-// all at once: each decodes all of it, and the time counts divided by the
-// number of cores (detector.copies), as if each had decoded its share.
+// decodeEach decodes the clip with cores single-threaded ffmpegs at once:
+// each decodes all of it, and the time counts divided by cores
+// (detector.copies), as if each had decoded its share.
 func decodeEach(ctx context.Context, path string, _ float64) ([]int, error) {
-	errs := make(chan error, runtime.NumCPU())
-	for range runtime.NumCPU() {
-		go func() {
-			_, err := ffmpeg(ctx, "-nostdin", "-hide_banner", "-v", "error", "-threads", "1", "-i", path, "-f", "null", "-")
-			errs <- err
-		}()
+	g, gctx := errgroup.WithContext(ctx)
+	for range cores {
+		g.Go(func() error {
+			_, err := ffmpeg(gctx, "-nostdin", "-hide_banner", "-v", "error", "-threads", "1", "-i", path, "-f", "null", "-")
+			return err
+		})
 	}
-	var err error
-	for range runtime.NumCPU() {
-		err = errors.Join(err, <-errs)
-	}
-	return nil, err
+	return nil, g.Wait()
 }
 
 // decodeRef decodes only the frames that other frames refer to.
