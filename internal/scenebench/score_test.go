@@ -91,7 +91,7 @@ func TestHeldOut(t *testing.T) {
 		if c.Key() != want[i] {
 			t.Errorf("clip %d: key %s, want %s (the clips of seed 1 changed)", i+1, c.Key(), want[i])
 		}
-		if c.Graph() != c.Graph() {
+		if first := c.Graph(); c.Graph() != first {
 			t.Errorf("clip %s: the graph changes from call to call", c.Name)
 		}
 		if c.Frame.H != 360 || !strings.HasPrefix(c.Name, HeldOutPrefix) {
