@@ -1,7 +1,6 @@
 package rav1e
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -9,12 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/av1job/av1job/internal/ivf"
+	"github.com/av1job/av1job/internal/source"
 )
 
 // testDir holds the clips the tests generate, shared by all tests.
@@ -87,15 +86,11 @@ func sizedCutClip(t testing.TB, pixFmt, size string) string {
 
 // A y4m is a parsed Y4M file.
 type y4m struct {
-	width, height int
-	rateNum       int
-	rateDen       int
-	aspect        Rational // the A parameter, {0, 0} if absent
-	colorspace    string   // the C parameter without its C, "" if absent
-	frames        [][]byte
+	hdr    source.Header
+	frames [][]byte
 }
 
-// readY4M parses a whole Y4M file.
+// readY4M parses a whole Y4M file with av1job's Y4M reader.
 func readY4M(t testing.TB, path string) *y4m {
 	t.Helper()
 	f, err := os.Open(path)
@@ -103,58 +98,36 @@ func readY4M(t testing.TB, path string) *y4m {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r := bufio.NewReader(f)
-	line, err := r.ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "YUV4MPEG2 ") {
-		t.Fatalf("%s: not a Y4M file", path)
+	r, err := source.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
-	y := &y4m{}
-	for _, p := range strings.Fields(line)[1:] {
-		switch p[0] {
-		case 'W':
-			y.width, _ = strconv.Atoi(p[1:])
-		case 'H':
-			y.height, _ = strconv.Atoi(p[1:])
-		case 'F':
-			n, d, _ := strings.Cut(p[1:], ":")
-			y.rateNum, _ = strconv.Atoi(n)
-			y.rateDen, _ = strconv.Atoi(d)
-		case 'A':
-			n, d, _ := strings.Cut(p[1:], ":")
-			y.aspect.Num, _ = strconv.ParseUint(n, 10, 64)
-			y.aspect.Den, _ = strconv.ParseUint(d, 10, 64)
-		case 'C':
-			y.colorspace = p[1:]
-		}
+	y := &y4m{hdr: r.Header()}
+	if size := y.config(t).FrameSize(); size != r.FrameSize() {
+		t.Fatalf("%s: frame size %d, the binding's layout says %d", path, r.FrameSize(), size)
 	}
-	cfg := y.config(t)
-	size := cfg.FrameSize()
 	for {
-		line, err := r.ReadString('\n')
-		if err == io.EOF && line == "" {
-			break
+		buf := make([]byte, r.FrameSize())
+		err := r.ReadFrame(buf)
+		if errors.Is(err, io.EOF) {
+			return y
 		}
-		if err != nil || !strings.HasPrefix(line, "FRAME") {
-			t.Fatalf("%s: frame %d: bad FRAME line %q: %v", path, len(y.frames), line, err)
-		}
-		buf := make([]byte, size)
-		if _, err := io.ReadFull(r, buf); err != nil {
+		if err != nil {
 			t.Fatalf("%s: frame %d: %v", path, len(y.frames), err)
 		}
 		y.frames = append(y.frames, buf)
 	}
-	return y
 }
 
 // config returns the Config the rav1e program uses for this input with no
 // options.
 func (y *y4m) config(t testing.TB) Config {
 	t.Helper()
-	c := DefaultConfig(y.width, y.height)
-	c.TimeBase = Rational{Num: uint64(y.rateDen), Den: uint64(y.rateNum)}
-	c.SampleAspect = y.aspect
+	c := DefaultConfig(y.hdr.Width, y.hdr.Height)
+	c.TimeBase = Rational{Num: uint64(y.hdr.RateDen), Den: uint64(y.hdr.RateNum)}
+	c.SampleAspect = Rational{Num: y.hdr.AspectNum, Den: y.hdr.AspectDen}
 	var err error
-	c.BitDepth, c.Chroma, c.ChromaPosition, err = Y4MColorspace(y.colorspace)
+	c.BitDepth, c.Chroma, c.ChromaPosition, err = Y4MColorspace(y.hdr.Colorspace)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package encode
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/av1job/av1job/internal/source"
@@ -28,12 +27,12 @@ func LibConfig(hdr source.Header, s Settings) (rav1e.Config, error) {
 	c := rav1e.DefaultConfig(hdr.Width, hdr.Height)
 	c.TimeBase = rav1e.Rational{Num: uint64(hdr.RateDen), Den: uint64(hdr.RateNum)}
 	// Read the header's C and A parameters as the program does.
-	tag, aspect := y4mParams(hdr)
-	depth, chroma, pos, err := rav1e.Y4MColorspace(tag)
+	depth, chroma, pos, err := rav1e.Y4MColorspace(hdr.Colorspace)
 	if err != nil {
 		return c, fmt.Errorf("librav1e: %w", err)
 	}
-	c.BitDepth, c.Chroma, c.ChromaPosition, c.SampleAspect = depth, chroma, pos, aspect
+	c.BitDepth, c.Chroma, c.ChromaPosition = depth, chroma, pos
+	c.SampleAspect = rav1e.Rational{Num: hdr.AspectNum, Den: hdr.AspectDen}
 	c.Speed = s.Speed
 	if s.Bitrate > 0 {
 		// The program's --bitrate without --quantizer lets the quantizer
@@ -151,27 +150,4 @@ var libKeys = map[string]string{
 var ignored = map[string]bool{
 	"-v": true, "--verbose": true, "-q": true, "--quiet": true, "--psnr": true, "--metrics": true,
 	"--benchmark": true, "--no-scene-detection": true,
-}
-
-// y4mParams returns the C (colour space) and A (sample aspect) parameters
-// of a Y4M header line; an absent C is "" and an absent A is {0, 0}.
-func y4mParams(hdr source.Header) (string, rav1e.Rational) {
-	tag, aspect := "", rav1e.Rational{}
-	if len(hdr.Raw) == 0 {
-		return hdr.Colorspace, aspect
-	}
-	for _, f := range strings.Fields(string(hdr.Raw))[1:] {
-		switch f[0] {
-		case 'C':
-			tag = f[1:]
-		case 'A':
-			n, d, _ := strings.Cut(f[1:], ":")
-			num, err1 := strconv.ParseUint(n, 10, 32)
-			den, err2 := strconv.ParseUint(d, 10, 32)
-			if err1 == nil && err2 == nil {
-				aspect = rav1e.Rational{Num: num, Den: den}
-			}
-		}
-	}
-	return tag, aspect
 }

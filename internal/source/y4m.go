@@ -17,12 +17,18 @@ type Header struct {
 	Height     int
 	RateNum    int
 	RateDen    int
-	Colorspace string // the C tag, e.g. "420jpeg", "420p10"; "420jpeg" when absent
+	Colorspace string // the C tag as written, e.g. "420jpeg", "420p10"; "" when absent (8-bit 4:2:0)
+	// AspectNum:AspectDen is the A tag, the sample aspect ratio; 0:0 when
+	// absent or unreadable.
+	AspectNum, AspectDen uint64
 }
 
 // FrameSize is the number of bytes of one frame's planes.
 func (h Header) FrameSize() (int, error) {
 	cs := h.Colorspace
+	if cs == "" {
+		cs = "420"
+	}
 	bytesPer := 1
 	if i := strings.IndexByte(cs, 'p'); i >= 0 && i+1 < len(cs) {
 		// 420p10, 422p12, 444p16, ...: samples wider than 8 bits take 2 bytes.
@@ -89,7 +95,7 @@ func ParseHeader(line []byte) (Header, error) {
 	if len(f) == 0 || string(f[0]) != "YUV4MPEG2" {
 		return Header{}, ErrNotY4M
 	}
-	h := Header{Raw: append([]byte(nil), line...), Colorspace: "420jpeg"}
+	h := Header{Raw: append([]byte(nil), line...)}
 	for _, p := range f[1:] {
 		v := string(p[1:])
 		var err error
@@ -108,6 +114,14 @@ func ParseHeader(line []byte) (Header, error) {
 			}
 		case 'C':
 			h.Colorspace = v
+		case 'A':
+			// Read as rav1e reads it; a tag it cannot read is left out.
+			n, d, _ := strings.Cut(v, ":")
+			num, err1 := strconv.ParseUint(n, 10, 32)
+			den, err2 := strconv.ParseUint(d, 10, 32)
+			if err1 == nil && err2 == nil {
+				h.AspectNum, h.AspectDen = num, den
+			}
 		}
 		if err != nil {
 			return Header{}, fmt.Errorf("y4m: bad header field %q", p)

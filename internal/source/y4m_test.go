@@ -31,6 +31,21 @@ func TestFrameSize(t *testing.T) {
 			t.Errorf("%s: size %d (%v), want %d", tc.hdr, got, err, tc.want)
 		}
 	}
+	for _, tc := range []struct {
+		hdr        string
+		colorspace string
+		num, den   uint64
+	}{
+		{"YUV4MPEG2 W160 H90 F24:1 Ip A1:1 C420jpeg", "420jpeg", 1, 1},
+		{"YUV4MPEG2 W160 H90 F24:1 A64:45 C420p10", "420p10", 64, 45},
+		{"YUV4MPEG2 W160 H90 F24:1", "", 0, 0},
+		{"YUV4MPEG2 W160 H90 F24:1 Ax:1", "", 0, 0},
+	} {
+		h, err := ParseHeader([]byte(tc.hdr))
+		if err != nil || h.Colorspace != tc.colorspace || h.AspectNum != tc.num || h.AspectDen != tc.den {
+			t.Errorf("%s: colour space %q, aspect %d:%d (%v); want %q, %d:%d", tc.hdr, h.Colorspace, h.AspectNum, h.AspectDen, err, tc.colorspace, tc.num, tc.den)
+		}
+	}
 	for _, bad := range []string{"", "YUV4MPEG W1 H1 F1:1", "YUV4MPEG2 W0 H90 F24:1", "YUV4MPEG2 W16 H16 F24", "YUV4MPEG2 W16 H16 F0:1", "YUV4MPEG2 Wx H16 F24:1"} {
 		if _, err := ParseHeader([]byte(bad)); err == nil {
 			t.Errorf("%q: no error", bad)
