@@ -21,9 +21,10 @@
 //     content after a crash, never a mix, and no partially written file
 //     appears under the final name.
 //  5. One process owns a job directory at a time: [Acquire] takes an
-//     exclusive flock on the directory's lock file. The kernel drops the lock
-//     when the owner dies, however it dies, so a stale lock file never blocks
-//     a restart. (Go opens files close-on-exec, so child processes such as
+//     exclusive flock on the directory itself (and on its lock file, which
+//     also records the owner's PID). Deleting the lock file cannot free a
+//     job that runs. The kernel drops the locks when the owner dies, however
+//     it dies, so a stale lock file never blocks a restart. (Go opens files close-on-exec, so child processes such as
 //     encoders do not inherit the lock.)
 //
 // # Log format

@@ -26,8 +26,9 @@ const (
 // lives as long as the process keeps it: it is dropped by [Lock.Release], or
 // by the kernel when the process exits or is killed.
 type Lock struct {
-	mu sync.Mutex
-	f  *os.File // nil after Release
+	mu  sync.Mutex
+	dir *os.File // the directory itself: the lock that decides ownership; nil after Release
+	f   *os.File // the lock file: the owner's PID, and the lock older versions take
 }
 
 // LockedError is returned by [Acquire] when another owner holds the job
@@ -51,38 +52,71 @@ func (e *LockedError) Error() string {
 }
 
 // Acquire takes the job directory lock: a non-blocking exclusive flock
-// (LOCK_EX|LOCK_NB) on dir/lock, which is created with mode 0644 if missing.
-// Holding it, Acquire writes the caller's PID (decimal and a newline) into
-// the file and fsyncs it. If the lock is held elsewhere, Acquire returns a
-// *[LockedError] naming the holder's PID; use errors.As to detect it. dir
-// must exist.
+// (LOCK_EX|LOCK_NB) on the directory itself, which nobody can delete from
+// under its owner while the directory holds the job, and then one on
+// dir/lock (created with mode 0644 if missing), the file that versions
+// before this one locked. Holding both, Acquire writes the caller's PID
+// (decimal and a newline) into the lock file and fsyncs it. Deleting the
+// lock file does not free the job: the directory's lock still holds. If
+// the lock is held elsewhere, Acquire returns a *[LockedError] naming the
+// holder's PID; use errors.As to detect it. dir must exist.
 func Acquire(dir string) (*Lock, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("journal: lock: %w", err)
+	}
+	if err := lockNB(d); err != nil {
+		d.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, &LockedError{Dir: dir, PID: pidIn(dir)}
+		}
+		return nil, fmt.Errorf("journal: lock %s: %w", dir, err)
+	}
 	path := filepath.Join(dir, lockFileName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
+		d.Close()
 		return nil, fmt.Errorf("journal: lock: %w", err)
 	}
-	for attempt := 1; ; attempt++ {
-		err = flock(f, syscall.LOCK_EX|syscall.LOCK_NB)
-		if !errors.Is(err, syscall.EWOULDBLOCK) || attempt == lockAttempts {
-			break
-		}
-		time.Sleep(lockRetryDelay)
-	}
-	if errors.Is(err, syscall.EWOULDBLOCK) {
+	if err := lockNB(f); err != nil {
 		pid := readPID(f)
 		f.Close()
-		return nil, &LockedError{Dir: dir, PID: pid}
-	}
-	if err != nil {
-		f.Close()
+		d.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, &LockedError{Dir: dir, PID: pid}
+		}
 		return nil, fmt.Errorf("journal: lock: %w", err)
 	}
 	if err := writePID(f, os.Getpid()); err != nil {
-		f.Close() // also drops the lock
+		f.Close() // also drops the locks
+		d.Close()
 		return nil, fmt.Errorf("journal: lock: %w", err)
 	}
-	return &Lock{f: f}, nil
+	return &Lock{dir: d, f: f}, nil
+}
+
+// lockNB takes an exclusive flock on f without blocking, retrying a refusal
+// briefly: Owner's probe holds a shared lock for a moment and must not make
+// a concurrent Acquire fail.
+func lockNB(f *os.File) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = flock(f, syscall.LOCK_EX|syscall.LOCK_NB)
+		if !errors.Is(err, syscall.EWOULDBLOCK) || attempt == lockAttempts {
+			return err
+		}
+		time.Sleep(lockRetryDelay)
+	}
+}
+
+// pidIn returns the PID in dir's lock file, or 0.
+func pidIn(dir string) int {
+	f, err := os.Open(filepath.Join(dir, lockFileName))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	return readPID(f)
 }
 
 // writePID overwrites f's content with pid and a newline and fsyncs it. It
@@ -122,53 +156,66 @@ func readPID(f *os.File) int {
 	return pid
 }
 
-// Release unlocks and closes the lock file; another process may then
-// acquire the directory. The lock file is not deleted. Calling Release again
-// returns nil.
+// Release unlocks and closes the lock file and the directory; another
+// process may then acquire the directory. The lock file is not deleted.
+// Calling Release again returns nil.
 func (l *Lock) Release() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.f == nil {
+	if l.dir == nil {
 		return nil
 	}
-	uerr := flock(l.f, syscall.LOCK_UN)
-	cerr := l.f.Close() // closing drops the lock even if LOCK_UN failed
-	l.f = nil
-	if uerr != nil {
-		return fmt.Errorf("journal: unlock: %w", uerr)
+	var errs []error
+	for _, f := range []*os.File{l.f, l.dir} {
+		if err := flock(f, syscall.LOCK_UN); err != nil {
+			errs = append(errs, fmt.Errorf("journal: unlock: %w", err))
+		}
+		if err := f.Close(); err != nil { // closing drops the lock even if LOCK_UN failed
+			errs = append(errs, fmt.Errorf("journal: unlock: %w", err))
+		}
 	}
-	if cerr != nil {
-		return fmt.Errorf("journal: unlock: %w", cerr)
-	}
-	return nil
+	l.dir, l.f = nil, nil
+	return errors.Join(errs...)
 }
 
 // Owner reports whether a live process (possibly this one) holds dir's lock,
 // and if so its PID from the lock file (0 if unreadable). It is for `status`
-// and never takes the lock for more than a moment: it probes with a
-// non-blocking shared flock on its own file descriptor and releases it at
-// once. When the lock is free, or the lock file does not exist, it returns
-// (0, false, nil).
+// and never takes the lock for more than a moment: it probes the directory,
+// and the lock file that older versions lock, with a non-blocking shared
+// flock on its own file descriptor and releases it at once. When the lock
+// is free, or dir does not exist, it returns (0, false, nil).
 func Owner(dir string) (pid int, locked bool, err error) {
-	f, err := os.Open(filepath.Join(dir, lockFileName))
+	for _, path := range []string{dir, filepath.Join(dir, lockFileName)} {
+		locked, err := probe(path)
+		if err != nil {
+			return 0, false, fmt.Errorf("journal: owner: %w", err)
+		}
+		if locked {
+			return pidIn(dir), true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+// probe reports whether someone holds an exclusive flock on path; a missing
+// path is not locked.
+func probe(path string) (bool, error) {
+	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return 0, false, nil
+		return false, nil
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("journal: owner: %w", err)
+		return false, err
 	}
 	defer f.Close()
 	err = flock(f, syscall.LOCK_SH|syscall.LOCK_NB)
 	switch {
 	case err == nil:
-		if err := flock(f, syscall.LOCK_UN); err != nil {
-			return 0, false, fmt.Errorf("journal: owner: %w", err)
-		}
-		return 0, false, nil
+		return false, flock(f, syscall.LOCK_UN)
 	case errors.Is(err, syscall.EWOULDBLOCK):
-		return readPID(f), true, nil
+		return true, nil
 	default:
-		return 0, false, fmt.Errorf("journal: owner: %w", err)
+		return false, err
 	}
 }
 

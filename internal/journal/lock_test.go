@@ -115,6 +115,26 @@ func TestLockUnreadablePID(t *testing.T) {
 	}
 }
 
+// TestLockFileDeleted: deleting the lock file of a held job directory, as
+// a "stale lock" clean-up would, does not let a second owner in.
+func TestLockFileDeleted(t *testing.T) {
+	dir := t.TempDir()
+	cmd, _ := startHolder(t, dir)
+	if err := os.Remove(filepath.Join(dir, "lock")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Acquire(dir)
+	wantLocked(t, err, dir, 0)
+	wantOwner(t, dir, 0, true)
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	l, err := Acquire(dir)
+	if err != nil {
+		t.Fatalf("Acquire after the holder died: %v", err)
+	}
+	l.Release()
+}
+
 func TestLockMissingDir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "missing")
 	_, err := Acquire(dir)
