@@ -12,7 +12,7 @@ deps:
 	@bash scripts/install-deps.sh
 
 build:
-	$(GO) build -o $(BIN) ./cmd/av1job
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/av1job
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -2,115 +2,192 @@ package av1job
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/av1job/av1job/internal/ivf"
+	"github.com/av1job/av1job/internal/jobdir"
 	"github.com/av1job/av1job/internal/journal"
 	"github.com/av1job/av1job/internal/mux"
+	"github.com/av1job/av1job/internal/plan"
 	"github.com/av1job/av1job/internal/verify"
 )
 
-// scratchIVF is the joined video stream, in the job directory.
-const scratchIVF = "video.ivf"
-
 // finish joins the chunks, muxes the output into a temporary file beside
-// it, checks that it decodes to the source's frame count, and renames it
-// into place. The job directory is removed afterwards unless Keep is set.
-func (j *job) finish(ctx context.Context) error {
-	j.emit(Event{Kind: EventFinishing, Msg: "joining chunks"})
-	joined := filepath.Join(j.dir, scratchIVF)
-	if err := j.concat(joined); err != nil {
-		return err
+// it, checks that it holds the source's frame count, records its identity
+// and renames it into place. The job directory is removed afterwards
+// unless Keep is set.
+//
+// Write order: the temporary output is fsynced; its identity (size,
+// modification time, a hash of its head and tail) is journalled; it is
+// renamed over the output and the directory fsynced; then "finished" is
+// journalled. A crash between the rename and the last record leaves an
+// output the next run knows for the job's own.
+func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coordinator) error {
+	jb.publish(Event{Kind: EventFinishing, Msg: "joining chunks"})
+	pl := mux.Streams(p.src, o.format())
+	for _, w := range pl.Warnings {
+		jb.warn("%s: %s", p.src.Path, w)
 	}
-	defer os.Remove(joined)
-
-	p := mux.Streams(j.src, j.o.container())
-	for _, w := range p.Warnings {
-		j.warn("%s: %s", j.src.Path, w)
-	}
-	tmp := tempOutput(j.o.Output)
+	tmp := tempOutput(o.Output)
 	defer os.Remove(tmp)
-	if p.Format == "ivf" {
-		if err := os.Rename(joined, tmp); err != nil {
-			return fmt.Errorf("output: %w", err)
+	if pl.Format == "ivf" {
+		// The joined stream is the output: write it beside the output,
+		// never across file systems.
+		if err := concat(tmp, c.files(), c.st.Frames); err != nil {
+			return diskFull(o.Output, tmp, err)
 		}
 	} else {
-		j.emit(Event{Kind: EventFinishing, Msg: "muxing"})
-		if err := j.ctl.waitPause(ctx); err != nil {
+		joined := jb.dir.Scratch()
+		if err := concat(joined, c.files(), c.st.Frames); err != nil {
+			return diskFull(o.Output, joined, err)
+		}
+		defer os.Remove(joined)
+		for i := range pl.Covers {
+			pl.Covers[i].File = jb.dir.Cover(i, pl.Covers[i].Ext())
+			if err := mux.ExtractCover(ctx, p.src, pl.Covers[i]); err != nil {
+				return err
+			}
+			defer os.Remove(pl.Covers[i].File)
+		}
+		if err := roomFor(tmp, joined); err != nil {
+			return diskFull(o.Output, tmp, err)
+		}
+		jb.publish(Event{Kind: EventFinishing, Msg: "muxing"})
+		if err := jb.ctl.waitPause(ctx); err != nil {
 			return err
 		}
-		if err := mux.Mux(ctx, p, joined, j.src, tmp); err != nil {
-			return err
+		if err := mux.Mux(ctx, pl, joined, p.src, p.layout.Color, tmp); err != nil {
+			return diskFull(o.Output, tmp, err)
 		}
 	}
 
-	// Every chunk was decoded when it finished (encodeChunk), and the
-	// join checked each one again; what is left to check is that the
-	// container holds every one of those frames.
-	j.emit(Event{Kind: EventFinishing, Msg: "checking"})
-	if err := j.ctl.waitPause(ctx); err != nil {
+	// Every chunk was decoded when it was committed, and the join checked
+	// each one again; what is left to check is that the container holds
+	// every one of those frames.
+	jb.publish(Event{Kind: EventFinishing, Msg: "checking"})
+	if err := jb.ctl.waitPause(ctx); err != nil {
 		return err
 	}
 	n, err := verify.CountPackets(ctx, tmp)
 	if err != nil {
 		return err
 	}
-	if n != j.st.Frames {
-		return fmt.Errorf("check %s: holds %d video frames, the source has %d; the output was not written", j.o.Output, n, j.st.Frames)
+	if n != c.st.Frames {
+		return fmt.Errorf("check %s: holds %d video frames, the source has %d; the output was not written", o.Output, n, c.st.Frames)
 	}
 	if err := syncFile(tmp); err != nil {
-		return err
+		return diskFull(o.Output, tmp, err)
 	}
-	if !j.o.Overwrite {
-		if _, err := os.Stat(j.o.Output); err == nil {
-			return fmt.Errorf("%s: appeared while encoding; not overwritten (use -y)", j.o.Output)
+	if !o.Overwrite {
+		if _, err := os.Stat(o.Output); err == nil {
+			return fmt.Errorf("%s: appeared while encoding; not overwritten (use -y)", o.Output)
 		}
 	}
-	if err := os.Rename(tmp, j.o.Output); err != nil {
-		return fmt.Errorf("output: %w", err)
-	}
-	if err := journal.SyncDir(filepath.Dir(j.o.Output)); err != nil {
+	size, mtime, sample, err := plan.SourceIdentity(tmp)
+	if err != nil {
 		return err
 	}
-	_ = appendRecord(j.log, record{Type: recFinished})
-	j.emit(Event{Kind: EventDone})
-	if !j.o.Keep {
-		j.log.Close()
-		if err := os.RemoveAll(j.dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			j.warn("could not remove the job directory %s: %v", j.dir, err)
+	n64, _ := strconv.ParseInt(size, 10, 64)
+	if err := c.appendRecord(jobdir.Record{Type: jobdir.RecOutput, Size: n64, Mtime: mtime, Sample: sample}); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, o.Output); err != nil {
+		return fmt.Errorf("output: %w", err)
+	}
+	if err := journal.SyncDir(filepath.Dir(o.Output)); err != nil {
+		return err
+	}
+	if err := c.appendRecord(jobdir.Record{Type: jobdir.RecFinished}); err != nil {
+		// The output is in place and recorded: the next run knows it.
+		jb.warn("%s: %v", jb.dir.Journal(), err)
+	}
+	jb.publish(Event{Kind: EventDone})
+	if !o.Keep {
+		c.journal.Close()
+		if err := jb.dir.Remove(); err != nil {
+			jb.warn("could not remove the job directory %s: %v", jb.dir, err)
 		}
 	}
 	return nil
 }
 
 // concat joins the chunk files in source order into path.
-func (j *job) concat(path string) error {
+func concat(path string, files []string, frames int) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("join chunks: %w", err)
 	}
-	n, err := ivf.Concat(f, j.led.files(j.dir))
+	n, err := ivf.Concat(f, files)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return fmt.Errorf("join chunks: %w", err)
+	if err == nil && n != frames {
+		err = fmt.Errorf("%d frames, the source has %d", n, frames)
 	}
-	if n != j.st.Frames {
-		return fmt.Errorf("join chunks: %d frames, the source has %d", n, j.st.Frames)
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("join chunks: %w", err)
 	}
 	return nil
 }
 
 // tempOutput is the name the output is written under until it is complete:
-// hidden, beside the output, with the same extension.
+// hidden, beside the output, with the same extension, and unique to the
+// output's name (one job at a time claims an output). A long name is cut
+// so that the temporary one is never longer: it fits wherever the output
+// does.
 func tempOutput(out string) string {
 	dir, base := filepath.Split(out)
-	return filepath.Join(dir, "."+base+".av1job-tmp"+filepath.Ext(base))
+	ext := filepath.Ext(base)
+	stem := base[:len(base)-len(ext)]
+	sum := sha256.Sum256([]byte(base))
+	mark := ".av1job-" + hex.EncodeToString(sum[:4])
+	if keep := len(stem) - 1 - len(mark); keep < len(stem) {
+		stem = stem[:max(keep, 0)]
+	}
+	return filepath.Join(dir, "."+stem+mark+ext)
+}
+
+// roomFor checks that path's file system has room for a file of about the
+// size of like (the output holds the joined video and the other streams).
+func roomFor(path, like string) error {
+	fi, err := os.Stat(like)
+	if err != nil {
+		return nil
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(filepath.Dir(path), &st); err != nil {
+		return nil
+	}
+	if free := int64(st.Bavail) * st.Bsize; free < fi.Size() {
+		return fmt.Errorf("%d bytes needed for the video alone, %d free: %w", fi.Size(), free, syscall.ENOSPC)
+	}
+	return nil
+}
+
+// diskFull says where the disk is full when err is a full disk, and
+// returns err as it is otherwise.
+func diskFull(output, path string, err error) error {
+	if !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) {
+		return err
+	}
+	dir := filepath.Dir(path)
+	var st unix.Statfs_t
+	free := "?"
+	if unix.Statfs(dir, &st) == nil {
+		free = fmt.Sprintf("%d KiB", int64(st.Bavail)*st.Bsize>>10)
+	}
+	return fmt.Errorf("%s: the disk is full: writing %s failed with %s free in %s; free some space and run the same command (finished chunks are kept): %w",
+		output, path, free, dir, err)
 }
 
 func syncFile(path string) error {

@@ -1,32 +1,36 @@
 package av1job
 
 import (
-	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 
 	"github.com/av1job/av1job/internal/encode"
+	"github.com/av1job/av1job/internal/jobdir"
+	"github.com/av1job/av1job/internal/mux"
 	"github.com/av1job/av1job/internal/scene"
-	"github.com/av1job/av1job/internal/source"
-	"github.com/av1job/av1job/rav1e"
 )
 
-// Options describe a job.
+// Options describe a job. Zero planning fields take their defaults; zero
+// encoder settings are values as they are.
 type Options struct {
 	Input  string `json:"input,omitempty"`
 	Output string `json:"output,omitempty"`  // its extension picks the container: .mkv, .webm, .mp4 or .ivf
 	JobDir string `json:"job_dir,omitempty"` // default Output + ".av1job"
 
-	Speed     int      `json:"speed,omitempty"`     // rav1e speed, 0-10; default 6
-	Quantizer int      `json:"quantizer,omitempty"` // 0-255; default 100; ignored when Bitrate is set
+	// Encoder names the encoder: "rav1e" (the default) runs the rav1e
+	// program for each chunk, "librav1e" encodes in-process. They give the
+	// same bits only with the pass-through argument --tune Psnr (see
+	// package encode), so a job resumes only with the encoder it started
+	// with.
+	Encoder   string   `json:"encoder,omitempty"`
+	Speed     int      `json:"speed,omitempty"`     // 0-10; default 6
+	Quantizer int      `json:"quantizer,omitempty"` // 1-255; default 100; ignored when Bitrate is set
 	Bitrate   int      `json:"bitrate,omitempty"`   // kbit/s; 0 for constant quantizer
-	Extra     []string `json:"extra,omitempty"`     // arguments passed through to rav1e
-	// Backend is how chunks are encoded: "process" (the default) runs the
-	// rav1e program for each chunk, "lib" encodes in-process with
-	// librav1e. They give the same bits only with the pass-through
-	// argument --tune Psnr (see package encode), so a job resumes only
-	// with the backend it started with.
+	Extra     []string `json:"extra,omitempty"`     // arguments passed through to the encoder, in the rav1e program's spelling
+	// Backend is the older name of Encoder: "process" for rav1e, "lib" for
+	// librav1e. It is read when Encoder is empty.
 	Backend string `json:"backend,omitempty"`
 
 	Workers        int     `json:"workers,omitempty"`         // parallel encoders; 0 chooses from cores and memory
@@ -34,7 +38,7 @@ type Options struct {
 	MaxSceneLen    float64 `json:"max_scene_len,omitempty"`   // seconds; default 10
 	SceneThreshold float64 `json:"scene_threshold,omitempty"` // detector score from which a frame starts a scene; default scene.DefaultThreshold
 	// Scenes is a file of scene cuts saved by `av1job scenes --save` (or
-	// SaveScenes), used instead of detecting them again.
+	// Scenes.Save), used instead of detecting them again.
 	Scenes    string `json:"scenes,omitempty"`
 	Overwrite bool   `json:"overwrite,omitempty"` // replace an existing output
 	Restart   bool   `json:"-"`                   // discard an existing job directory whose settings differ
@@ -46,25 +50,36 @@ type Options struct {
 	Command []string `json:"-"`
 	Dir     string   `json:"-"`
 
-	// Events, when set, receives progress and state events. It is called
-	// from several goroutines, one call at a time.
+	// Events, when set, receives the job's events in order, on a goroutine
+	// of its own: a slow function never holds up the encoders (progress
+	// events are then coalesced; no other event is dropped), and it may
+	// call the job's methods, Stop included. Run returns after the last
+	// call.
 	Events func(Event) `json:"-"`
 }
-
-// Containers av1job writes, by output extension.
-var containers = map[string]string{".mkv": "matroska", ".webm": "webm", ".mp4": "mp4", ".ivf": "ivf"}
 
 // NewOptions returns options with rav1e's own defaults (speed 6,
 // quantizer 100) and av1job's planning defaults.
 func NewOptions(input, output string) Options {
 	o := Options{Input: input, Output: output, Speed: 6, Quantizer: 100}
-	o.defaults()
+	o.planningDefaults()
 	return o
 }
 
-// defaults fills unset planning fields; zero encoder settings are valid
-// values and stay as they are.
+// defaults fills unset planning fields and the encoder's name (from
+// Backend, when set); zero encoder settings are valid values and stay as
+// they are.
 func (o *Options) defaults() {
+	o.planningDefaults()
+	if o.Encoder == "" {
+		if name, err := encode.Backend(o.Backend); err == nil {
+			o.Encoder = name
+		}
+	}
+}
+
+// planningDefaults fills unset planning fields.
+func (o *Options) planningDefaults() {
 	if o.MinSceneLen == 0 {
 		o.MinSceneLen = 24
 	}
@@ -75,25 +90,12 @@ func (o *Options) defaults() {
 		o.SceneThreshold = scene.DefaultThreshold
 	}
 	if o.JobDir == "" && o.Output != "" {
-		o.JobDir = o.Output + ".av1job"
+		o.JobDir = jobdir.Default(o.Output).Path()
 	}
 }
 
-// UsageError is a problem with the options or the input files: nothing was
-// started, and nothing was changed on disk.
-type UsageError struct{ Msg string }
-
-func (e *UsageError) Error() string { return e.Msg }
-
-// IsUsage reports whether err is a *UsageError.
-func IsUsage(err error) bool {
-	var u *UsageError
-	return errors.As(err, &u)
-}
-
-func usagef(format string, a ...any) error { return &UsageError{Msg: fmt.Sprintf(format, a...)} }
-
-// Validate checks the options without touching the disk.
+// Validate checks the options without touching the disk or running
+// anything; its error is a *UsageError naming the option.
 func (o *Options) Validate() error {
 	if o.Input == "" {
 		return usagef("no input file given")
@@ -101,44 +103,63 @@ func (o *Options) Validate() error {
 	if o.Output == "" {
 		return usagef("no output file given (use -o)")
 	}
-	ext := strings.ToLower(filepath.Ext(o.Output))
-	if _, ok := containers[ext]; !ok {
-		return usagef("%s: unsupported output extension %q (use .mkv, .webm, .mp4 or .ivf)", o.Output, ext)
+	if mux.Format(o.Output) == "" {
+		return usagef("%s: unsupported output extension %q (use .mkv, .webm, .mp4 or .ivf)", o.Output, strings.ToLower(filepath.Ext(o.Output)))
 	}
-	switch {
-	case o.Speed < 0 || o.Speed > 10:
-		return usagef("--speed %d: must be 0-10", o.Speed)
-	case o.Quantizer < 0 || o.Quantizer > 255:
-		return usagef("--quantizer %d: must be 0-255", o.Quantizer)
-	case o.Bitrate < 0:
-		return usagef("--bitrate %d: must be positive", o.Bitrate)
-	case o.Workers < 0:
-		return usagef("--workers %d: must be positive", o.Workers)
-	case o.MinSceneLen < 1:
-		return usagef("--min-scene-len %d: must be at least 1 frame", o.MinSceneLen)
-	case o.MaxSceneLen <= 0:
-		return usagef("--max-scene-len %g: must be positive", o.MaxSceneLen)
+	if o.Workers < 0 {
+		return usagef("--workers %d: must be 0 (automatic) or more", o.Workers)
 	}
-	if err := encode.CheckExtra(o.Extra); err != nil {
-		return &UsageError{Msg: err.Error()}
+	if err := o.validatePlanning(); err != nil {
+		return err
 	}
-	switch o.Backend {
-	case "", "process":
-	case "lib":
-		if !rav1e.Available() {
-			return &UsageError{Msg: "--backend lib: " + encode.ErrNoLib.Error()}
+	if o.Backend != "" {
+		name, err := encode.Backend(o.Backend)
+		if err != nil {
+			return usage(err)
 		}
-		if _, err := encode.LibConfig(source.Header{Width: 64, Height: 64, RateNum: 25, RateDen: 1, Colorspace: "420"}, o.settings()); err != nil {
-			return usagef("--backend lib: %v", err)
+		if o.Encoder != "" && o.Encoder != name {
+			return usagef("--backend %s and --encoder %s disagree (use --encoder alone)", o.Backend, o.Encoder)
 		}
-	default:
-		return usagef("--backend %q: use process or lib", o.Backend)
+	}
+	enc, err := encode.Lookup(o.Encoder)
+	if err != nil {
+		return usagef("--encoder: %v", err)
+	}
+	if err := enc.Check(o.settings()); err != nil {
+		if enc.InProcess() {
+			return usagef("--encoder %s: %v", enc.Name(), err)
+		}
+		return usage(err)
 	}
 	return nil
 }
 
-func (o *Options) container() string { return containers[strings.ToLower(filepath.Ext(o.Output))] }
+// validatePlanning checks the scene and chunk options.
+func (o *Options) validatePlanning() error {
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	switch {
+	case o.MinSceneLen < 1:
+		return usagef("--min-scene-len %d: must be at least 1 frame", o.MinSceneLen)
+	case !finite(o.MaxSceneLen) || o.MaxSceneLen <= 0:
+		return usagef("--max-scene-len %g: must be a positive number of seconds", o.MaxSceneLen)
+	case !finite(o.SceneThreshold) || o.SceneThreshold <= 0:
+		return usagef("--scene-threshold %g: must be a positive number", o.SceneThreshold)
+	}
+	return nil
+}
 
+func (o *Options) format() string { return mux.Format(o.Output) }
+
+// settings are the encoder settings the options give (without the
+// source's colour description).
 func (o *Options) settings() encode.Settings {
 	return encode.Settings{Speed: o.Speed, Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra}
+}
+
+// rateControl describes the rate control in the fingerprint.
+func (o *Options) rateControl() string {
+	if o.Bitrate > 0 {
+		return fmt.Sprintf("bitrate %d kbit/s", o.Bitrate)
+	}
+	return fmt.Sprintf("quantizer %d", o.Quantizer)
 }

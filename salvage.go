@@ -9,30 +9,29 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"sort"
 
 	"github.com/av1job/av1job/internal/ivf"
-	"github.com/av1job/av1job/internal/journal"
-	"github.com/av1job/av1job/internal/verify"
+	"github.com/av1job/av1job/internal/jobdir"
 )
 
 // salvage keeps what a crash left of unfinished chunks. A chunk file that
 // was being written (NNNNN.ivf.part), or one finished but not yet recorded,
-// is cut back to its last complete,
-// valid temporal unit; since each unit of rav1e's output is one shown
-// frame, a prefix of n units is frames [Start, Start+n) of the chunk. If
-// an independent decoder gets exactly n frames back, the prefix is
-// recorded as done and the rest of the chunk becomes a new chunk.
-func (j *job) salvage(ctx context.Context) error {
-	todo := j.led.pending()
-	sort.Slice(todo, func(a, b int) bool { return todo[a].ID < todo[b].ID })
-	for _, c := range todo {
-		part := chunkPath(j.dir, c.ID) + ".part"
+// is cut back to its last complete, valid temporal unit; since each unit
+// is one shown frame, a prefix of n units is frames [Start, Start+n) of the
+// chunk. It is then committed like any result (so an independent decoder
+// must get exactly n frames back), and the rest of the chunk becomes a new
+// chunk.
+func (c *coordinator) salvage(ctx context.Context) error {
+	kept := 0
+	c.mu.Lock()
+	todo := c.led.Pending()
+	c.mu.Unlock()
+	for _, ch := range todo {
+		part := c.dir.Part(ch.ID)
 		if _, err := os.Stat(part); errors.Is(err, fs.ErrNotExist) {
 			// A chunk file renamed into place whose record a crash kept
 			// from the journal is checked like a partial one.
-			if err := os.Rename(chunkPath(j.dir, c.ID), part); err != nil {
+			if err := os.Rename(c.dir.Chunk(ch.ID), part); err != nil {
 				continue
 			}
 		}
@@ -40,23 +39,11 @@ func (j *job) salvage(ctx context.Context) error {
 		n := res.Frames
 		switch {
 		case err != nil:
-			j.warn("chunk %d: cannot salvage %s: %v", c.ID, part, err)
+			c.warn("chunk %d: cannot salvage %s: %v", ch.ID, part, err)
 			n = 0
-		case n > c.Frames():
-			j.warn("chunk %d: %s holds %d frames, the chunk has %d; encoding it again", c.ID, part, n, c.Frames())
+		case n > ch.Frames():
+			c.warn("chunk %d: %s holds %d frames, the chunk has %d; encoding it again", ch.ID, part, n, ch.Frames())
 			n = 0
-		}
-		if n > 0 {
-			if err := j.ctl.waitPause(ctx); err != nil {
-				return err
-			}
-			if got, err := verify.DecodeIVF(ctx, part); err != nil || got != n {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				j.warn("chunk %d: salvaged %s does not decode to %d frames (%d, %v); encoding it again", c.ID, part, n, got, err)
-				n = 0
-			}
 		}
 		if n == 0 {
 			_ = os.Remove(part)
@@ -66,22 +53,19 @@ func (j *job) salvage(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		final := chunkPath(j.dir, c.ID)
-		if err := os.Rename(part, final); err != nil {
-			return fmt.Errorf("salvage: %w", err)
+		r := Result{Job: c.tmpl.Job, Chunk: ch.ID, Start: ch.Start, End: ch.Start + n, Size: size, SHA256: sum, File: part}
+		if err := c.commit(ctx, r); err != nil {
+			if ctx.Err() != nil || permanent(err) {
+				return err
+			}
+			c.warn("chunk %d: salvaged %s is not kept (%v); encoding it again", ch.ID, part, err)
+			_ = os.Remove(part)
+			continue
 		}
-		if err := journal.SyncDir(filepath.Dir(final)); err != nil {
-			return err
-		}
-		rec := record{Type: recDone, Chunk: c.ID, Start: c.Start, End: c.Start + n, Size: size, SHA256: sum}
-		if err := j.record(c, rec); err != nil {
-			return err
-		}
-		j.framesDone.Add(int64(n))
-		j.salvaged += n
+		kept += n
 	}
-	if j.salvaged > 0 {
-		j.emit(Event{Kind: EventWarning, Msg: fmt.Sprintf("kept %d frames that were encoded before the interruption", j.salvaged)})
+	if kept > 0 {
+		c.warn("kept %d frames that were encoded before the interruption", kept)
 	}
 	return nil
 }
@@ -102,4 +86,28 @@ func syncAndHash(path string) (int64, string, error) {
 		return 0, "", fmt.Errorf("salvage: sync %s: %w", path, err)
 	}
 	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// checkChunkFile verifies a finished chunk file against its record.
+func checkChunkFile(path string, r jobdir.Record) error {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: missing", path)
+		}
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if n != r.Size {
+		return fmt.Errorf("%s: size %d, journal says %d", path, n, r.Size)
+	}
+	if sum := hex.EncodeToString(h.Sum(nil)); sum != r.SHA256 {
+		return fmt.Errorf("%s: checksum differs from the journal", path)
+	}
+	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"math/big"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/av1job/av1job/internal/journal"
@@ -38,10 +37,7 @@ type sceneFile struct {
 	Cuts      []int     `json:"cuts"` // frames that start a scene, before the min/max scene lengths
 }
 
-const (
-	sceneFileVersion = 1
-	sceneCache       = "scenes.json" // in the job directory
-)
+const sceneFileVersion = 1
 
 // detector names the scene detector and its version: a cache made by
 // another one is not used.
@@ -66,12 +62,15 @@ func (s *Scenes) Save(path string) error {
 // with the number of frames decoded so far.
 func DetectScenes(ctx context.Context, input string, o Options, progress func(frames int)) (*Scenes, error) {
 	o.defaults()
+	if err := o.validatePlanning(); err != nil {
+		return nil, err
+	}
 	if err := tools.Check(tools.FFprobe, tools.FFmpeg); err != nil {
-		return nil, &UsageError{Msg: err.Error()}
+		return nil, usage(err)
 	}
 	src, err := probe.Probe(ctx, input)
 	if err != nil {
-		return nil, asUsage(err)
+		return nil, classify(err)
 	}
 	sf, err := findScenes(ctx, src, o, "", progress)
 	if err != nil {
@@ -84,9 +83,9 @@ func DetectScenes(ctx context.Context, input string, o Options, progress func(fr
 func maxLen(o Options, fps float64) int { return max(int(o.MaxSceneLen*fps), o.MinSceneLen) }
 
 // findScenes returns the scenes of src: from o.Scenes when set, else from
-// the cache in jobDir when it matches the source and the detector, else by
-// detection (and then the cache is written).
-func findScenes(ctx context.Context, src *probe.Source, o Options, jobDir string, progress func(int)) (*sceneFile, error) {
+// the cache file when it matches the source and the detector, else by
+// detection (and then the cache is written, if one is named).
+func findScenes(ctx context.Context, src *probe.Source, o Options, cache string, progress func(int)) (*sceneFile, error) {
 	size, content, err := identity(src.Path)
 	if err != nil {
 		return nil, err
@@ -94,23 +93,21 @@ func findScenes(ctx context.Context, src *probe.Source, o Options, jobDir string
 	if o.Scenes != "" {
 		sf, err := loadScenes(o.Scenes)
 		if err != nil {
-			return nil, &UsageError{Msg: err.Error()}
+			return nil, usage(err)
 		}
 		if err := sf.matches(src, size, content); err != nil {
 			return nil, usagef("%s: %v; run av1job scenes %s --save %s again", o.Scenes, err, src.Path, o.Scenes)
 		}
 		return sf, nil
 	}
-	cache := ""
-	if jobDir != "" {
-		cache = filepath.Join(jobDir, sceneCache)
+	if cache != "" {
 		if sf, err := loadScenes(cache); err == nil && sf.Detector == detector && sf.Threshold == o.SceneThreshold && sf.matches(src, size, content) == nil {
 			return sf, nil
 		}
 	}
 	a, err := scene.Analyze(ctx, src, scene.Options{Progress: progress})
 	if err != nil {
-		return nil, asUsage(err)
+		return nil, classify(err)
 	}
 	sf := &sceneFile{Version: sceneFileVersion, Detector: detector, Threshold: o.SceneThreshold, Size: size, Content: content,
 		Stream: src.Video.Index, Frames: a.Frames, TimeBase: a.TimeBase.RatString(), PTS: a.PTS, Scores: a.Scores, Cuts: a.Cuts(o.SceneThreshold)}

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/av1job/av1job/internal/journal"
+	"github.com/av1job/av1job/internal/jobdir"
+	"github.com/av1job/av1job/internal/ledger"
 )
 
 // Job states reported by Status.
@@ -17,50 +17,52 @@ const (
 	StateStopped  = "stopped"
 	StateDone     = "done"
 	StateFailed   = "failed"
-	StatePaused   = "paused"   // running, its processes frozen
+	StatePaused   = "paused"   // running, its encoders halted
 	StateStopping = "stopping" // running, ending its chunks at the current frame
 )
 
-// StatusInfo is a job's state as read from its job directory.
+// StatusInfo is a job's state: what `av1job status --json` prints, and
+// what Job.Status returns in-process. Its counts come from the job's
+// ledger, read live from the process that runs the job or replayed from
+// its journal.
 type StatusInfo struct {
-	Job         string    `json:"job"`
-	Output      string    `json:"output,omitempty"`
-	State       string    `json:"state"`
-	FramesDone  int       `json:"frames_done"`
-	FramesTotal int       `json:"frames_total"`
-	ChunksDone  int       `json:"chunks_done"`
-	ChunksTotal int       `json:"chunks_total"`
-	PID         int       `json:"pid"`
-	Error       string    `json:"error,omitempty"`
-	PausedSince time.Time `json:"paused_since,omitzero"`
-	Updated     time.Time `json:"updated,omitzero"`
+	Job            string    `json:"job"` // the job directory
+	Output         string    `json:"output,omitempty"`
+	State          string    `json:"state"`
+	FramesDone     int       `json:"frames_done"`     // encoded: recorded, and in flight in a running job
+	FramesRecorded int       `json:"frames_recorded"` // recorded in the journal
+	FramesTotal    int       `json:"frames_total"`
+	ChunksDone     int       `json:"chunks_done"`
+	ChunksTotal    int       `json:"chunks_total"`
+	Bytes          int64     `json:"bytes"` // of the recorded chunks
+	PID            int       `json:"pid"`
+	Error          string    `json:"error,omitempty"`
+	PausedSince    time.Time `json:"paused_since,omitzero"`
+	Updated        time.Time `json:"updated,omitzero"`
 }
 
-// JobDir returns the job directory for a job named by its output path or
-// by its job directory.
-func JobDir(name string) string {
-	if fi, err := os.Stat(filepath.Join(name, stateFile)); err == nil && !fi.IsDir() {
-		return name
-	}
-	if fi, err := os.Stat(filepath.Join(name, journalFile)); err == nil && !fi.IsDir() {
-		return name
-	}
-	return name + ".av1job"
+// fromLedger sets the counts of a planned job.
+func (s *StatusInfo) fromLedger(st *jobdir.State, led *ledger.Ledger) {
+	s.Output = st.Output
+	s.FramesTotal = st.Frames
+	s.FramesDone, s.FramesRecorded = led.Frames(), led.Frames()
+	s.ChunksDone, s.ChunksTotal = led.ChunksDone(), led.ChunksTotal()
+	s.Bytes = led.Bytes()
 }
 
 // readStatus reads the state of the job named by name (its output path or
 // its job directory) from its job directory.
 func readStatus(name string) (*StatusInfo, error) {
-	dir := JobDir(name)
-	info := &StatusInfo{Job: dir}
-	pid, locked, err := journal.Owner(dir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	dir := dirOf(name)
+	info := &StatusInfo{Job: dir.Path()}
+	pid, locked, err := dir.Owner()
+	if err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	if locked {
 		info.PID = pid
 	}
-	st, err := readState(dir)
+	st, err := dir.ReadState()
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
@@ -69,34 +71,29 @@ func readStatus(name string) (*StatusInfo, error) {
 			info.State = StateRunning // still planning
 			return info, nil
 		}
-		if _, serr := os.Stat(name); serr == nil && dir != name {
+		if _, serr := os.Stat(name); serr == nil && dir.Path() != name {
 			info.State, info.Output = StateDone, name
 			return info, nil
 		}
 		return nil, fmt.Errorf("%s: no job here (no job directory %s)", name, dir)
 	}
-	info.Output = st.Output
-	info.FramesTotal = st.Frames
-	info.ChunksTotal = len(st.Chunks)
-	recs, _, err := journal.ReadAll(filepath.Join(dir, journalFile))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	recs, err := dir.ReadJournal()
+	if err != nil {
 		return nil, err
 	}
-	led := newLedger(st)
 	finished, failed := false, ""
-	for _, r := range replay(recs) {
+	for _, r := range recs {
 		info.Updated = r.Time
 		switch r.Type {
-		case recDone:
-			led.apply(r)
+		case jobdir.RecDone:
 			failed = ""
-		case recFinished:
+		case jobdir.RecFinished:
 			finished = true
-		case recFailed:
+		case jobdir.RecFailed:
 			failed = r.Error
 		}
 	}
-	info.FramesDone, info.ChunksDone, info.ChunksTotal = led.frames(), len(led.done), len(led.chunks)
+	info.fromLedger(st, ledger.Replay(st.Chunks, recs))
 	switch {
 	case locked:
 		info.State = StateRunning

@@ -6,41 +6,35 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/av1job/av1job/internal/encode"
 	"github.com/av1job/av1job/internal/probe"
 )
 
-// workers returns how many chunks to encode at once.
-func (j *job) workers(pending int) int {
-	n := j.o.Workers
+// workers returns how many chunks to encode at once: n when set, else one
+// per core as far as the encoders' memory fits; never more than pending.
+func workers(n int, enc encode.Encoder, src *probe.Source, l probe.Layout, pending int) int {
 	if n == 0 {
-		n = AutoWorkers(j.src.Video.Width, j.src.Video.Height, probe.LayoutFor(j.src.Video.PixFmt).BitDepth)
+		n = autoWorkers(enc, src.Video.Width, src.Video.Height, l.BitDepth)
 	}
 	return max(1, min(n, pending))
 }
 
-// AutoWorkers is the default number of parallel encoders: one per core,
-// bounded so that the encoders' estimated memory fits in the available
-// memory.
+// AutoWorkers is the default number of parallel encoders for a source of
+// this size and bit depth with the default encoder: one per core, bounded
+// so that the encoders' estimated memory fits in the available memory.
 func AutoWorkers(width, height, bitDepth int) int {
+	enc, _ := encode.Lookup(encode.Default)
+	return autoWorkers(enc, width, height, bitDepth)
+}
+
+func autoWorkers(enc encode.Encoder, width, height, bitDepth int) int {
 	n := runtime.NumCPU()
 	if avail := memAvailable(); avail > 0 {
-		if fit := int(avail / encoderMemory(width, height, bitDepth)); fit < n {
+		if fit := int(avail / enc.Memory(width, height, bitDepth)); fit < n {
 			n = fit
 		}
 	}
 	return max(1, n)
-}
-
-// encoderMemory estimates one rav1e process's resident memory: a fixed part
-// plus frame buffers for the lookahead and reference frames, and ffmpeg's
-// decoder.
-func encoderMemory(width, height, bitDepth int) int64 {
-	sample := int64(1)
-	if bitDepth > 8 {
-		sample = 2
-	}
-	frame := int64(width) * int64(height) * 3 / 2 * sample
-	return 64<<20 + frame*120
 }
 
 func memAvailable() int64 {

@@ -39,11 +39,11 @@ again continues where it left off. Arguments after -- go to rav1e.`,
 			if at := cmd.ArgsLenAtDash(); at >= 0 {
 				o.Extra = args[at:]
 			}
-			if cmd.Flags().Changed("bitrate") && cmd.Flags().Changed("quantizer") {
-				return &usageErr{errors.New("--quantizer and --bitrate exclude each other")}
+			if err := checkFlags(cmd.Flags(), &o); err != nil {
+				return err
 			}
 			if o.JobDir == "" && o.Output != "" {
-				o.JobDir = o.Output + ".av1job"
+				o.JobDir = av1job.NewOptions("", o.Output).JobDir
 			}
 			o.Command = resumeArgs(rawArgs)
 			o.Dir, _ = os.Getwd()
@@ -61,7 +61,8 @@ again continues where it left off. Arguments after -- go to rav1e.`,
 	f.IntVarP(&o.Workers, "workers", "w", 0, "chunks encoded at once (default: from cores and memory)")
 	addSceneFlags(f, &o)
 	f.StringVar(&o.Scenes, "scenes", "", "use the scene cuts saved by av1job scenes --save FILE instead of detecting them")
-	f.StringVar(&o.Backend, "backend", "process", "how chunks are encoded: process (the rav1e program) or lib (librav1e in-process)")
+	f.StringVar(&o.Encoder, "encoder", "rav1e", "the encoder: rav1e (the rav1e program, one process per chunk) or librav1e (in-process)")
+	f.StringVar(&o.Backend, "backend", "", "the older name of --encoder: process (rav1e) or lib (librav1e)")
 	f.StringVar(&o.JobDir, "job-dir", "", "job directory (default OUTPUT.av1job)")
 	f.BoolVarP(&o.Overwrite, "overwrite", "y", false, "overwrite an existing output")
 	f.BoolVar(&o.Restart, "restart", false, "discard an existing job for this output and start again")
@@ -71,6 +72,26 @@ again continues where it left off. Arguments after -- go to rav1e.`,
 	cmd.Flags().SetInterspersed(true)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageErr{err} })
 	return cmd
+}
+
+// checkFlags refuses flag values that the options would read as "use the
+// default": a zero given on purpose is a mistake, not a default.
+func checkFlags(f *pflag.FlagSet, o *av1job.Options) error {
+	if f.Changed("bitrate") && f.Changed("quantizer") {
+		return &usageErr{errors.New("--quantizer and --bitrate exclude each other")}
+	}
+	for _, name := range []string{"bitrate", "min-scene-len", "max-scene-len", "scene-threshold"} {
+		if !f.Changed(name) {
+			continue
+		}
+		if v := f.Lookup(name).Value.String(); v == "0" {
+			return &usageErr{fmt.Errorf("--%s 0: must be more than 0 (leave it out for the default)", name)}
+		}
+	}
+	if f.Changed("backend") && !f.Changed("encoder") {
+		o.Encoder = "" // from --backend
+	}
+	return nil
 }
 
 // addSceneFlags adds the planning flags that encode and scenes share.

@@ -41,10 +41,30 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newEncodeCmd(), newScenesCmd(), newStatusCmd(), newVerifyCmd(),
+	root.Flags().Bool("version", false, "print the versions of av1job, its encoders, ffmpeg, ffprobe and dav1d")
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		if v, _ := cmd.Flags().GetBool("version"); v {
+			fmt.Print(version())
+			return nil
+		}
+		return cmd.Help()
+	}
+	root.AddCommand(newVersionCmd(), newEncodeCmd(), newScenesCmd(), newStatusCmd(), newVerifyCmd(),
 		newPauseCmd(), newResumeCmd(), newStopCmd())
 	root.PersistentPreRun = func(*cobra.Command, []string) { ranCommand = true }
 	return root
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the versions of av1job, its encoders, ffmpeg, ffprobe and dav1d",
+		Args:  exactArgs(0, "version takes no arguments"),
+		RunE: func(*cobra.Command, []string) error {
+			fmt.Print(version())
+			return nil
+		},
+	}
 }
 
 func main() {

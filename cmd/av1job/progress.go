@@ -39,6 +39,7 @@ type reporter struct {
 	scanBar   *mpb.Bar
 	scanStart time.Time
 	frameBar  *mpb.Bar
+	done      string // what EventDone said, if anything
 }
 
 func newReporter(out *os.File) *reporter {
@@ -151,6 +152,10 @@ func (r *reporter) handle(e av1job.Event) {
 		}
 	case av1job.EventWarning:
 		r.printf("av1job: warning: %s", e.Msg)
+	case av1job.EventDone:
+		if e.Msg != "" {
+			r.done = e.Msg
+		}
 	}
 }
 
@@ -170,9 +175,14 @@ func (r *reporter) line() string {
 		eta := time.Duration(float64(e.FramesTotal-e.Frames) / fps * float64(time.Second)).Round(time.Second)
 		s += fmt.Sprintf("  %.1f fps  ETA %s", fps, eta)
 	}
-	if e.BytesFrames > 0 {
-		// Estimated from the finished chunks: their bytes per frame.
-		s += fmt.Sprintf("  ~%s", size(float64(e.Bytes)/float64(e.BytesFrames)*float64(e.FramesTotal)))
+	if e.Bytes > 0 {
+		s += "  " + size(float64(e.Bytes))
+		// An estimate of the whole only once the frames written so far
+		// cover half the source: before that, which scenes came first
+		// says more than the bytes do.
+		if e.BytesFrames > 0 && e.FramesTotal > 0 && 2*e.BytesFrames >= e.FramesTotal && e.BytesFrames < e.FramesTotal {
+			s += " of ~" + size(float64(e.Bytes)/float64(e.BytesFrames)*float64(e.FramesTotal))
+		}
 	}
 	return s
 }

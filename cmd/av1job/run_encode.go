@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/av1job/av1job"
+	"github.com/av1job/av1job/internal/jobdir"
 )
 
 // runEncode runs a job in the foreground: progress on stderr, "p" to
@@ -51,14 +51,13 @@ func runEncode(ctx context.Context, o av1job.Options, quiet bool) error {
 		return &exitError{code: exitStopped, err: fmt.Errorf("stopped: %d/%d frames done; resume with: av1job resume %s", st.FramesDone, st.FramesTotal, o.Output)}
 	case errors.Is(err, context.Canceled):
 		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted; finished chunks are kept in %s; run the same command to resume", o.JobDir)}
+	case err == nil && !quiet && rep.done != "":
+		fmt.Fprintf(os.Stderr, "av1job: %s\n", rep.done)
 	case err == nil && !quiet:
 		fmt.Fprintf(os.Stderr, "av1job: wrote %s\n", o.Output)
 	}
 	return err
 }
-
-// logName is the detached job's log, in the job directory.
-const logName = "av1job.log"
 
 // startDetached starts the same encode command in a new session with its
 // output going to the job directory's log, waits until the job answers
@@ -68,10 +67,14 @@ func startDetached(ctx context.Context, jobDir, output string, args []string) er
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(jobDir, 0o755); err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("job directory: %w", err)}
+	// The log lives in the job directory: make it (a folder that is not
+	// a job directory is refused), and remove it again if the job fails
+	// before it is planned.
+	d, created, err := jobdir.Create(jobDir)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
 	}
-	logPath := filepath.Join(jobDir, logName)
+	logPath := d.Log()
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("job log: %w", err)}
@@ -96,6 +99,9 @@ func startDetached(ctx context.Context, jobDir, output string, args []string) er
 		case err := <-exited:
 			b, _ := os.ReadFile(logPath)
 			msg := lastLine(string(b))
+			if _, serr := os.Stat(d.State()); created && err != nil && serr != nil {
+				_ = d.Remove()
+			}
 			code := exitFailed
 			var ee *exec.ExitError
 			if errors.As(err, &ee) {

@@ -19,6 +19,9 @@ func newScenesCmd() *cobra.Command {
 		Short: "Print the frames where encode would start its chunks; --save keeps the detection for encode --scenes",
 		Args:  exactArgs(1, "scenes takes one INPUT file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFlags(cmd.Flags(), &o); err != nil {
+				return err
+			}
 			var rep *reporter
 			var progress func(int)
 			if !quiet && o.Scenes == "" {

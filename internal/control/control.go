@@ -8,26 +8,17 @@ package control
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
-)
-
-// Names in the job directory.
-const (
-	sockName = "control.sock"
-	addrName = "control.addr" // the socket's path, when it cannot live in the job directory
 )
 
 // ErrNotRunning means no process runs the job (no socket, or nobody
@@ -40,7 +31,7 @@ type Handler func(cmd string) (any, error)
 // Server serves a job's control socket.
 type Server struct {
 	ln   net.Listener
-	dir  string
+	addr string
 	path string
 	wg   sync.WaitGroup
 }
@@ -55,40 +46,26 @@ type response struct {
 	Result json.RawMessage `json:"result,omitempty"`
 }
 
-// sockPath is where the socket of dir lives: in dir when the path fits in
-// a Unix socket address, else in the temporary directory under a name
-// derived from dir.
-func sockPath(dir string) string {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		abs = dir
-	}
-	p := filepath.Join(abs, sockName)
-	if len(p) < 100 {
-		return p
-	}
-	h := sha256.Sum256([]byte(abs))
-	return filepath.Join(os.TempDir(), "av1job-"+hex.EncodeToString(h[:8])+".sock")
-}
-
-// Listen creates dir's control socket and serves h on it until Close.
-// A stale socket left by a dead process is replaced.
-func Listen(dir string, h Handler) (*Server, error) {
-	path := sockPath(dir)
-	_ = os.Remove(path) // the caller holds the job lock: any socket here is stale
-	ln, err := net.Listen("unix", path)
+// Listen creates the control socket at sock, writes its path to addr (the
+// job directory's pointer to the socket, which may live elsewhere when the
+// directory's path is long), and serves h on it until Close. A stale
+// socket left by a dead process is replaced: the caller holds the job's
+// lock.
+func Listen(sock, addr string, h Handler) (*Server, error) {
+	_ = os.Remove(sock)
+	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	if err := os.Chmod(sock, 0o600); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, addrName), []byte(path+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(addr, []byte(sock+"\n"), 0o600); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	s := &Server{ln: ln, dir: dir, path: path}
+	s := &Server{ln: ln, addr: addr, path: sock}
 	s.wg.Add(1)
 	go s.serve(h)
 	return s, nil
@@ -169,17 +146,17 @@ func checkPeer(c net.Conn) error {
 func (s *Server) Close() error {
 	err := s.ln.Close()
 	s.wg.Wait()
-	_ = os.Remove(filepath.Join(s.dir, addrName))
+	_ = os.Remove(s.addr)
 	_ = os.Remove(s.path)
 	return err
 }
 
-// Call sends cmd to the process running the job in dir and decodes its
-// answer into out (if not nil). It returns ErrNotRunning when no process
-// runs the job.
-func Call(ctx context.Context, dir, cmd string, out any) error {
-	path := sockPath(dir)
-	if b, err := os.ReadFile(filepath.Join(dir, addrName)); err == nil {
+// Call sends cmd to the process serving the control socket at sock (or
+// at the path written in addr, when it exists) and decodes its answer into
+// out (if not nil). It returns ErrNotRunning when no process runs the job.
+func Call(ctx context.Context, sock, addr, cmd string, out any) error {
+	path := sock
+	if b, err := os.ReadFile(addr); err == nil {
 		path = strings.TrimSpace(string(b))
 	}
 	var d net.Dialer

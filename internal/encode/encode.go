@@ -1,5 +1,7 @@
-// Package encode defines the Encoder interface through which av1job drives
-// an AV1 encoder for one chunk, and the rav1e process backend.
+// Package encode drives AV1 encoders for av1job, one chunk at a time. Each
+// encoder (the rav1e program, librav1e in-process) implements Encoder and
+// is registered by name (Lookup); it owns its settings validation, the
+// pass-through arguments it refuses, its version and its memory estimate.
 //
 // av1job sits in the middle of both of the encoder's pipes: it writes the
 // chunk's frames itself (Session.WriteFrame), so it knows how many went in,
@@ -10,6 +12,7 @@ package encode
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/av1job/av1job/internal/ivf"
@@ -46,81 +49,95 @@ type Session interface {
 	Abort()
 }
 
-// An Encoder starts sessions.
+// An Encoder is one AV1 encoder av1job can drive. Each owns its rules: the
+// settings it takes, the pass-through arguments it refuses, its version
+// and its memory estimate. Adding an encoder means implementing this
+// interface in one file and registering it in encoders.
 type Encoder interface {
-	// Name identifies the encoder in the fingerprint, e.g. "rav1e".
+	// Name identifies the encoder in options, tasks and the fingerprint,
+	// e.g. "rav1e".
 	Name() string
+	// InProcess reports whether the encoder runs inside av1job (it
+	// pauses between calls) rather than as a program per chunk (frozen
+	// with SIGSTOP).
+	InProcess() bool
+	// Programs lists the external programs the encoder runs.
+	Programs() []string
 	// Version identifies the encoder's build; a different version may give
 	// different bits, so it is part of the fingerprint.
 	Version(ctx context.Context) (string, error)
+	// Check validates settings without running anything: value ranges
+	// and pass-through arguments. Its error names the setting.
+	Check(s Settings) error
+	// Trial encodes one frame of a stream described by hdr with s, to let
+	// the encoder itself refuse what Check cannot judge (an argument's
+	// value, a tile layout for this size) before any work starts.
+	Trial(ctx context.Context, hdr source.Header, s Settings) error
+	// Memory estimates one encoder's resident memory, in bytes, for a
+	// stream of this size and bit depth (what it reads included).
+	Memory(width, height, bitDepth int) int64
 	// Start begins encoding a stream whose frames are described by hdr.
 	Start(ctx context.Context, hdr source.Header, s Settings, sink Sink) (Session, error)
 }
 
-// Backends are the names New takes: "process" runs the rav1e program for
-// each chunk, "lib" encodes in-process with librav1e.
-var Backends = []string{"process", "lib"}
+// encoders are the registered encoders, by name.
+var encoders = map[string]Encoder{}
 
-// New returns the encoder of a backend by name.
-func New(backend string) (Encoder, error) {
-	switch backend {
-	case "", "process":
-		return Rav1e{}, nil
-	case "lib":
-		return Lib{}, nil
+func register(e Encoder) { encoders[e.Name()] = e }
+
+func init() {
+	register(Rav1e{})
+	register(Lib{})
+}
+
+// Default is the encoder used when none is named.
+const Default = "rav1e"
+
+// Names lists the registered encoders' names, sorted.
+func Names() []string {
+	out := make([]string, 0, len(encoders))
+	for n := range encoders {
+		out = append(out, n)
 	}
-	return nil, fmt.Errorf("unknown encoder backend %q (use process or lib)", backend)
+	sort.Strings(out)
+	return out
 }
 
-// refused lists encoder arguments that would break the pipeline, with the
-// reason given to the user.
-var refused = map[string]string{
-	"-o": "av1job writes the output", "--output": "av1job writes the output",
-	"-y": "av1job writes the output", "--overwrite": "av1job writes the output",
-	"--skip": "av1job feeds each chunk's frames", "-l": "av1job feeds each chunk's frames", "--limit": "av1job feeds each chunk's frames",
-	"-I": "each chunk has one keyframe at its start", "--keyint": "each chunk has one keyframe at its start",
-	"-i": "each chunk has one keyframe at its start", "--min-keyint": "each chunk has one keyframe at its start",
-	"-S": "each chunk has one keyframe at its start", "--switch-frame-interval": "each chunk has one keyframe at its start",
-	"--first-pass": "two-pass encoding is not supported yet", "--second-pass": "two-pass encoding is not supported yet",
-	"--still-picture": "av1job encodes video",
-	"-s":              "use av1job's --speed", "--speed": "use av1job's --speed",
-	"--quantizer": "use av1job's --quantizer", "-b": "use av1job's --bitrate", "--bitrate": "use av1job's --bitrate",
-	"-h": "not an encoding option", "--help": "not an encoding option", "-V": "not an encoding option", "--version": "not an encoding option",
-	"--y4m": "not an encoding option",
+// Lookup returns the encoder named name ("" is Default).
+func Lookup(name string) (Encoder, error) {
+	if name == "" {
+		name = Default
+	}
+	if e, ok := encoders[name]; ok {
+		return e, nil
+	}
+	return nil, fmt.Errorf("unknown encoder %q (use %s)", name, strings.Join(Names(), " or "))
 }
 
-// CheckExtra rejects pass-through arguments that would break the pipeline.
-func CheckExtra(args []string) error {
-	for _, a := range args {
-		name, _, _ := strings.Cut(a, "=")
-		if why, ok := refused[name]; ok {
-			return fmt.Errorf("encoder argument %s is not allowed (%s)", a, why)
-		}
-		if !strings.HasPrefix(a, "-") && isFlagWithoutValue(args, a) {
-			return fmt.Errorf("encoder argument %q is not allowed (av1job gives the encoder its input)", a)
-		}
+// Backend names the encoder an older option names: "process" is the
+// rav1e program, "lib" librav1e in-process.
+func Backend(b string) (string, error) {
+	switch b {
+	case "", "process":
+		return Rav1e{}.Name(), nil
+	case "lib":
+		return Lib{}.Name(), nil
+	}
+	return "", fmt.Errorf("--backend %q: use process or lib", b)
+}
+
+// checkRange validates the settings every rav1e build shares.
+func checkRange(s Settings) error {
+	switch {
+	case s.Speed < 0 || s.Speed > 10:
+		return fmt.Errorf("--speed %d: must be 0-10", s.Speed)
+	case s.Bitrate == 0 && (s.Quantizer < 1 || s.Quantizer > 255):
+		// rav1e 0.5.1 panics at quantizer 0: it has no lossless mode.
+		return fmt.Errorf("--quantizer %d: must be 1-255 (rav1e 0.5.1 has no lossless mode)", s.Quantizer)
+	case s.Bitrate < 0:
+		return fmt.Errorf("--bitrate %d: must be at least 1 kbit/s", s.Bitrate)
+	case s.Threads < 0:
+		return fmt.Errorf("threads %d: must not be negative", s.Threads)
 	}
 	return nil
-}
-
-// flags of rav1e that take no value.
-var boolFlags = map[string]bool{
-	"--low-latency": true, "--no-scene-detection": true, "--benchmark": true, "-v": true, "--verbose": true,
-	"-q": true, "--quiet": true, "--psnr": true, "--metrics": true,
-}
-
-// isFlagWithoutValue reports whether the bare word a follows a flag that
-// takes no value (or nothing), which makes it a positional argument.
-func isFlagWithoutValue(args []string, a string) bool {
-	for i, x := range args {
-		if x != a {
-			continue
-		}
-		if i == 0 {
-			return true
-		}
-		prev := args[i-1]
-		return !strings.HasPrefix(prev, "-") || strings.Contains(prev, "=") || boolFlags[prev]
-	}
-	return false
 }

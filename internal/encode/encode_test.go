@@ -6,8 +6,12 @@ import (
 	"testing"
 
 	"github.com/av1job/av1job/internal/probe"
+	"github.com/av1job/av1job/rav1e"
 )
 
+// TestCheckExtra checks pass-through arguments in every spelling the rav1e
+// program's parser takes: spaced and attached values, "=" after long and
+// short names, runs of short flags.
 func TestCheckExtra(t *testing.T) {
 	cases := []struct {
 		args []string
@@ -17,19 +21,38 @@ func TestCheckExtra(t *testing.T) {
 		{[]string{"--tiles", "2"}, ""},
 		{[]string{"--low-latency", "--tune", "Psnr"}, ""},
 		{[]string{"--threads=4"}, ""},
+		{[]string{"-q"}, ""},
+		{[]string{"-vq"}, ""},
 		{[]string{"-o", "x.ivf"}, "-o"},
+		{[]string{"-o/path/x.ivf"}, "-o/path/x.ivf"},
+		{[]string{"-o=x.ivf"}, "-o=x.ivf"},
 		{[]string{"--output=x.ivf"}, "--output=x.ivf"},
 		{[]string{"--limit", "10"}, "--limit"},
+		{[]string{"-l5"}, "-l5"},
+		{[]string{"-ql5"}, "-ql5"},
 		{[]string{"--skip", "3"}, "--skip"},
 		{[]string{"--keyint", "60"}, "--keyint"},
 		{[]string{"-I", "60"}, "-I"},
+		{[]string{"-I10"}, "-I10"},
 		{[]string{"--min-keyint", "5"}, "--min-keyint"},
 		{[]string{"-i", "5"}, "-i"},
+		{[]string{"-S4"}, "-S4"},
 		{[]string{"-y"}, "-y"},
+		{[]string{"-qy"}, "-qy"},
 		{[]string{"--speed", "3"}, "--speed"},
+		{[]string{"-s3"}, "-s3"},
+		{[]string{"-b500"}, "-b500"},
+		{[]string{"--quantizer=80"}, "--quantizer=80"},
 		{[]string{"input.y4m"}, "input.y4m"},
 		{[]string{"--low-latency", "in.y4m"}, "in.y4m"},
 		{[]string{"--first-pass", "stats"}, "--first-pass"},
+		{[]string{"--no-such-flag"}, "no such option"},
+		{[]string{"--til", "2"}, "no such option"}, // no abbreviations
+		{[]string{"-Z"}, "no option -Z"},
+		{[]string{"--tiles"}, "needs a value"},
+		{[]string{"--low-latency=yes"}, "takes no value"},
+		{[]string{"-r", "rec.y4m"}, "-r"},
+		{[]string{"--"}, "--"},
 	}
 	for _, tc := range cases {
 		err := CheckExtra(tc.args)
@@ -39,6 +62,41 @@ func TestCheckExtra(t *testing.T) {
 		case tc.bad != "" && (err == nil || !strings.Contains(err.Error(), tc.bad)):
 			t.Errorf("%v: error %v, want one naming %s", tc.args, err, tc.bad)
 		}
+	}
+}
+
+// TestCheck: each encoder refuses values outside what it encodes.
+func TestCheck(t *testing.T) {
+	for _, name := range Names() {
+		enc, err := Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == (Lib{}).Name() && !rav1e.Available() {
+			continue
+		}
+		cases := []struct {
+			s   Settings
+			bad string
+		}{
+			{Settings{Speed: 6, Quantizer: 100}, ""},
+			{Settings{Speed: 11, Quantizer: 100}, "--speed 11"},
+			{Settings{Speed: -1, Quantizer: 100}, "--speed -1"},
+			{Settings{Speed: 6, Quantizer: 0}, "--quantizer 0"},
+			{Settings{Speed: 6, Quantizer: 256}, "--quantizer 256"},
+			{Settings{Speed: 6, Bitrate: 300}, ""},
+			{Settings{Speed: 6, Bitrate: -3, Quantizer: 100}, "--bitrate -3"},
+			{Settings{Speed: 6, Quantizer: 100, Extra: []string{"-l5"}}, "-l5"},
+		}
+		for _, tc := range cases {
+			err := enc.Check(tc.s)
+			if (tc.bad == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.bad)) {
+				t.Errorf("%s %+v: %v, want %q", name, tc.s, err, tc.bad)
+			}
+		}
+	}
+	if _, err := Lookup("svt"); err == nil || !strings.Contains(err.Error(), "rav1e") {
+		t.Errorf("unknown encoder: %v", err)
 	}
 }
 

@@ -22,6 +22,61 @@ type Lib struct{}
 // Name returns "librav1e".
 func (Lib) Name() string { return "librav1e" }
 
+// InProcess returns true: librav1e runs inside av1job.
+func (Lib) InProcess() bool { return true }
+
+// Programs returns nothing: no program is run.
+func (Lib) Programs() []string { return nil }
+
+// Check validates the settings, and that every pass-through argument is
+// one of the rav1e program's that librav1e can take.
+func (Lib) Check(s Settings) error {
+	if !rav1e.Available() {
+		return ErrNoLib
+	}
+	if err := checkRange(s); err != nil {
+		return err
+	}
+	if err := CheckExtra(s.Extra); err != nil {
+		return err
+	}
+	_, err := LibConfig(source.Header{Width: 64, Height: 64, RateNum: 25, RateDen: 1, Colorspace: "420"}, s)
+	return err
+}
+
+// Memory estimates a librav1e encoder's memory: the rav1e program's
+// estimate (the same encoder, the same buffers).
+func (Lib) Memory(width, height, bitDepth int) int64 {
+	return Rav1e{}.Memory(width, height, bitDepth)
+}
+
+// Trial encodes one black frame in-process with the job's settings.
+func (Lib) Trial(ctx context.Context, hdr source.Header, s Settings) error {
+	if !rav1e.Available() {
+		return ErrNoLib
+	}
+	size, err := hdr.FrameSize()
+	if err != nil {
+		return err
+	}
+	cfg, err := LibConfig(hdr, s)
+	if err != nil {
+		return err
+	}
+	sess, err := rav1e.NewSession(ctx, cfg, func(*rav1e.Packet) error { return nil })
+	if err != nil {
+		return fmt.Errorf("librav1e: %w", err)
+	}
+	defer sess.Close()
+	if err := sess.WriteFrame(make([]byte, size)); err != nil {
+		return fmt.Errorf("librav1e: %w", err)
+	}
+	if err := sess.Stop(); err != nil {
+		return fmt.Errorf("librav1e: %w", err)
+	}
+	return nil
+}
+
 // Version returns librav1e's version, "X.Y.Z".
 func (Lib) Version(context.Context) (string, error) {
 	if !rav1e.Available() {

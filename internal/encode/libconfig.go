@@ -48,21 +48,18 @@ func LibConfig(hdr source.Header, s Settings) (rav1e.Config, error) {
 
 	prim, tran, mat := code(kPrim, s.Color.Primaries), code(kTran, s.Color.Transfer), code(kMat, s.Color.Matrix)
 	full := s.FullRange
-	for i := 0; i < len(s.Extra); i++ {
-		name, val, hasVal := strings.Cut(s.Extra[i], "=")
+	args, err := parseArgs(s.Extra)
+	if err != nil {
+		return c, err
+	}
+	for _, a := range args {
+		name, val := a.Name, a.Value
 		if ignored[name] {
 			continue
 		}
 		if name == "--low-latency" {
 			c.LowLatency = true
 			continue
-		}
-		if !hasVal {
-			if i+1 >= len(s.Extra) {
-				return c, fmt.Errorf("rav1e argument %s needs a value", name)
-			}
-			i++
-			val = s.Extra[i]
 		}
 		if key, ok := libKeys[name]; ok {
 			if !number.MatchString(val) && key != "tune" {
@@ -93,7 +90,7 @@ func LibConfig(hdr source.Header, s Settings) (rav1e.Config, error) {
 			}
 			continue
 		default:
-			return c, fmt.Errorf("rav1e argument %s has no librav1e equivalent (use --backend process)", name)
+			return c, fmt.Errorf("rav1e argument %s has no librav1e equivalent (use --encoder rav1e)", a.Raw)
 		}
 		v, ok := rav1eCodes(kind)[strings.ToLower(val)]
 		if !ok {
@@ -148,6 +145,5 @@ var libKeys = map[string]string{
 
 // ignored are the program's options that only change what it prints.
 var ignored = map[string]bool{
-	"-v": true, "--verbose": true, "-q": true, "--quiet": true, "--psnr": true, "--metrics": true,
-	"--benchmark": true, "--no-scene-detection": true,
+	"--verbose": true, "--quiet": true, "--psnr": true, "--metrics": true, "--no-scene-detection": true,
 }

@@ -2,11 +2,11 @@ package encode
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +22,59 @@ type Rav1e struct{}
 
 // Name returns "rav1e".
 func (Rav1e) Name() string { return "rav1e" }
+
+// InProcess returns false: each chunk runs a rav1e process.
+func (Rav1e) InProcess() bool { return false }
+
+// Programs returns the rav1e program.
+func (Rav1e) Programs() []string { return []string{tools.Rav1e} }
+
+// Check validates the settings and the pass-through arguments against the
+// program's option table.
+func (Rav1e) Check(s Settings) error {
+	if err := checkRange(s); err != nil {
+		return err
+	}
+	return CheckExtra(s.Extra)
+}
+
+// Memory estimates a rav1e process's resident memory: a fixed part plus
+// frame buffers for the lookahead and reference frames, and ffmpeg's
+// decoder.
+func (Rav1e) Memory(width, height, bitDepth int) int64 {
+	sample := int64(1)
+	if bitDepth > 8 {
+		sample = 2
+	}
+	frame := int64(width) * int64(height) * 3 / 2 * sample
+	return 64<<20 + frame*120
+}
+
+// Trial runs rav1e on one grey frame with the job's settings: the program
+// refuses a bad value, or panics on settings it cannot encode, before any
+// chunk starts.
+func (r Rav1e) Trial(ctx context.Context, hdr source.Header, s Settings) error {
+	size, err := hdr.FrameSize()
+	if err != nil {
+		return err
+	}
+	cmd, err := tools.Command(ctx, tools.Rav1e, Args(s)...)
+	if err != nil {
+		return err
+	}
+	in := new(bytes.Buffer)
+	in.Write(hdr.Raw)
+	in.WriteString("\nFRAME\n")
+	in.Write(make([]byte, size)) // black: a valid sample at every depth
+	cmd.Stdin = in
+	cmd.Stdout = io.Discard
+	stderr := tools.NewTail(4096)
+	cmd.Stderr = stderr
+	if err := cmd.Run(); err != nil {
+		return tools.RunError("rav1e", err, stderr)
+	}
+	return nil
+}
 
 // Version returns "X.Y.Z" from `rav1e --version`.
 func (Rav1e) Version(ctx context.Context) (string, error) {
@@ -53,9 +106,9 @@ func Args(s Settings) []string {
 // header, unless the pass-through arguments set it.
 func colorArgs(s Settings) []string {
 	user := map[string]bool{}
-	for _, a := range s.Extra {
-		name, _, _ := strings.Cut(a, "=")
-		user[name] = true
+	parsed, _ := parseArgs(s.Extra) // checked by Check
+	for _, a := range parsed {
+		user[a.Name] = true
 	}
 	var args []string
 	add := func(flag string, table map[string]string, v string) {
@@ -133,7 +186,7 @@ func (e *sinkError) Error() string { return e.err.Error() }
 func (e *sinkError) Unwrap() error { return e.err }
 
 type procSession struct {
-	cmd      *exec.Cmd
+	cmd      *tools.Cmd
 	stderr   *tools.Tail
 	stdin    *bufio.Writer
 	stdinC   io.Closer

@@ -34,8 +34,8 @@ func TestStreams(t *testing.T) {
 		if !reflect.DeepEqual(p.Maps, tc.maps) || !reflect.DeepEqual(p.Codecs, tc.codecs) || len(p.Warnings) != tc.warnings {
 			t.Errorf("%s: maps %v codecs %v warnings %q", tc.format, p.Maps, p.Codecs, p.Warnings)
 		}
-		args := strings.Join(p.Args("v.ivf", src, "out"), " ")
-		if tc.format != "ivf" && !strings.Contains(args, "-f "+tc.format+" out") {
+		args := strings.Join(p.Args("v.ivf", src, probe.Color{}, "out"), " ")
+		if tc.format != "ivf" && !strings.Contains(args, "-f "+tc.format+" file:out") {
 			t.Errorf("%s: args %s", tc.format, args)
 		}
 	}

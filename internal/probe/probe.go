@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"os"
 	"strconv"
@@ -39,6 +40,22 @@ type Video struct {
 	Duration  float64  // seconds; 0 when unknown
 	NbFrames  int      // from the container; 0 when unknown
 	Color     Color
+	// Rotation is the display rotation in degrees, counter-clockwise,
+	// from the stream's display matrix (a phone's portrait video is
+	// stored landscape with 90 or -90); 0 when none.
+	Rotation int
+	// FieldOrder is ffprobe's field order: "progressive", "tt", "bb",
+	// "tb", "bt"; "" or "unknown" when not given.
+	FieldOrder string
+}
+
+// Interlaced reports whether the stream says its frames are interlaced.
+func (v Video) Interlaced() bool {
+	switch v.FieldOrder {
+	case "tt", "bb", "tb", "bt":
+		return true
+	}
+	return false
 }
 
 // Color is a video's colour description in ffmpeg's names; empty fields are
@@ -56,7 +73,9 @@ type Stream struct {
 	Type     string // video, audio, subtitle, attachment, data
 	Codec    string
 	Language string
-	CoverArt bool // a video stream that is an attached picture
+	CoverArt bool   // a video stream that is an attached picture
+	Filename string // an attachment's or cover's file name, when it has one
+	Mimetype string // its MIME type, when given
 }
 
 // InputError is a problem with an input file: it names the file and what is
@@ -84,8 +103,13 @@ type ffStream struct {
 	ColorSpace   string            `json:"color_space"`
 	ColorTrans   string            `json:"color_transfer"`
 	ColorPrim    string            `json:"color_primaries"`
+	FieldOrder   string            `json:"field_order"`
 	Disposition  map[string]int    `json:"disposition"`
 	Tags         map[string]string `json:"tags"`
+	SideData     []struct {
+		Type     string  `json:"side_data_type"`
+		Rotation float64 `json:"rotation"`
+	} `json:"side_data_list"`
 }
 
 type ffOutput struct {
@@ -106,13 +130,17 @@ func Probe(ctx context.Context, path string) (*Source, error) {
 	if fi.IsDir() {
 		return nil, &InputError{Path: path, Msg: "is a directory, not a video file"}
 	}
-	out, err := tools.Output(ctx, tools.FFprobe, "-v", "error", "-show_format", "-show_streams", "-of", "json", "--", path)
+	if !fi.Mode().IsRegular() {
+		return nil, &InputError{Path: path, Msg: "is not a regular file (" + fileKind(fi.Mode()) + "); av1job reads its input several times and needs a file"}
+	}
+	// "file:" keeps ffprobe from reading a name like "a:b.mkv" as a protocol.
+	out, err := tools.Output(ctx, tools.FFprobe, "-v", "error", "-show_format", "-show_streams", "-of", "json", "file:"+path)
 	if err != nil {
 		var miss *tools.MissingError
 		if errors.As(err, &miss) || ctx.Err() != nil {
 			return nil, err
 		}
-		return nil, &InputError{Path: path, Msg: "not a video file, or damaged (ffprobe: " + tools.Clean(tools.LastLine(stderrOf(err)), path) + ")"}
+		return nil, &InputError{Path: path, Msg: "not a video file, or damaged (ffprobe: " + tools.Clean(tools.LastLine(stderrOf(err)), "file:"+path) + ")"}
 	}
 	return parse(path, fi.Size(), out)
 }
@@ -125,15 +153,22 @@ func parse(path string, size int64, out []byte) (*Source, error) {
 	src := &Source{Path: path, Size: size, Format: ff.Format.FormatName, Duration: parseFloat(ff.Format.Duration)}
 	found := false
 	for _, s := range ff.Streams {
-		st := Stream{Index: s.Index, Type: s.CodecType, Codec: s.CodecName, Language: s.Tags["language"],
-			CoverArt: s.CodecType == "video" && s.Disposition["attached_pic"] == 1}
+		st := Stream{Index: s.Index, Type: s.CodecType, Codec: s.CodecName, Language: tag(s.Tags, "language"),
+			CoverArt: s.CodecType == "video" && s.Disposition["attached_pic"] == 1,
+			Filename: tag(s.Tags, "filename"), Mimetype: tag(s.Tags, "mimetype")}
 		src.Streams = append(src.Streams, st)
 		if s.CodecType != "video" || st.CoverArt || found {
 			continue
 		}
 		found = true
 		v := Video{Index: s.Index, Codec: s.CodecName, Width: s.Width, Height: s.Height, PixFmt: s.PixFmt,
-			Duration: parseFloat(s.Duration), Color: Color{Range: s.ColorRange, Primaries: s.ColorPrim, Transfer: s.ColorTrans, Matrix: s.ColorSpace}}
+			Duration: parseFloat(s.Duration), Color: Color{Range: s.ColorRange, Primaries: s.ColorPrim, Transfer: s.ColorTrans, Matrix: s.ColorSpace},
+			FieldOrder: s.FieldOrder}
+		for _, sd := range s.SideData {
+			if sd.Type == "Display Matrix" {
+				v.Rotation = int(math.Round(sd.Rotation))
+			}
+		}
 		v.NbFrames, _ = strconv.Atoi(s.NbFrames)
 		if v.Duration == 0 {
 			if d, ok := s.Tags["DURATION"]; ok {
@@ -164,6 +199,16 @@ func parse(path string, size int64, out []byte) (*Source, error) {
 		return nil, &InputError{Path: path, Msg: "video stream has no time base"}
 	}
 	return src, nil
+}
+
+// tag returns a stream tag by name, whatever its case.
+func tag(tags map[string]string, name string) string {
+	for k, v := range tags {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
 }
 
 // rate parses "num/den"; nil when absent or zero.
@@ -198,6 +243,21 @@ func stderrOf(err error) string {
 		s = s[:i]
 	}
 	return s
+}
+
+// fileKind names a file type that is not a regular file.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a block device"
+	}
+	return "not a file"
 }
 
 func errMsg(err error) string {

@@ -23,10 +23,27 @@ type Range struct {
 	Path     string
 	Stream   int      // index of the video stream in the file
 	PixFmt   string   // pixel format to hand out
-	PTS      []int64  // timestamp of every frame of the stream, in TimeBase units, as ffmpeg -copyts sees them
+	Filter   string   // ffmpeg filter that converts the frames to PixFmt, when the default conversion would be wrong
+	PTS      []int64  // timestamps of the stream's frames from frame Base on, in TimeBase units, as ffmpeg -copyts sees them
 	TimeBase *big.Rat // of PTS
-	Start    int
-	End      int
+	// Base is the frame number of PTS[0]; First the timestamp of the
+	// stream's first frame, which a range need not hold (when Base is 0
+	// it is PTS[0]).
+	Base  int
+	First int64
+	Start int // index in PTS of the range's first frame
+	End   int // index in PTS after its last
+}
+
+// frame returns the stream's frame number of PTS index i, for messages.
+func (r Range) frame(i int) int { return r.Base + i }
+
+// first returns the timestamp of the stream's first frame.
+func (r Range) first() int64 {
+	if r.Base == 0 {
+		return r.PTS[0]
+	}
+	return r.First
 }
 
 // seekMargin is how far before a range's first frame ffmpeg seeks; the
@@ -47,12 +64,19 @@ func (r Range) args(noSeek bool) []string {
 	args := []string{"-nostdin", "-hide_banner", "-nostats", "-v", "info", "-copyts"}
 	tb, _ := r.TimeBase.Float64()
 	first, last := r.PTS[r.Start], r.PTS[r.End-1]
-	if ss := float64(first)*tb - seekMargin; !noSeek && r.Start > 0 && ss > float64(r.PTS[0])*tb {
+	if ss := float64(first)*tb - seekMargin; !noSeek && r.frame(r.Start) > 0 && ss > float64(r.first())*tb {
 		args = append(args, "-seek_timestamp", "1", "-noaccurate_seek", "-ss", strconv.FormatFloat(ss, 'f', 6, 64))
 	}
-	return append(args, "-i", r.Path,
+	vf := fmt.Sprintf("select=between(pts\\,%d\\,%d),showinfo=checksum=0", first, last)
+	if r.Filter != "" {
+		vf += "," + r.Filter
+	}
+	// The pixels as stored: a rotation is metadata, carried to the output
+	// by the mux. "file:" keeps a name like "a:b.mkv" from being read as a
+	// protocol.
+	return append(args, "-noautorotate", "-i", "file:"+r.Path,
 		"-map", fmt.Sprintf("0:%d", r.Stream),
-		"-vf", fmt.Sprintf("select=between(pts\\,%d\\,%d),showinfo=checksum=0", first, last),
+		"-vf", vf,
 		"-frames:v", strconv.Itoa(r.End-r.Start),
 		"-fps_mode", "passthrough",
 		"-pix_fmt", r.PixFmt,
@@ -68,7 +92,7 @@ var ErrMisplaced = errors.New("source: frame out of place")
 type Frames struct {
 	r      Range
 	cancel context.CancelFunc
-	cmd    *exec.Cmd
+	cmd    *tools.Cmd
 	stderr *tools.Tail
 	y      *Reader
 	pts    chan int64
@@ -118,7 +142,7 @@ func start(ctx context.Context, r Range, noSeek bool) (*Frames, error) {
 	if err := f.readChecked(buf); err != nil {
 		if errors.Is(err, io.EOF) {
 			// A seek that landed after the whole range gives no frame.
-			err = fmt.Errorf("%w: no frame for [%d,%d) after seeking", ErrMisplaced, r.Start, r.End)
+			err = fmt.Errorf("%w: no frame for [%d,%d) after seeking", ErrMisplaced, r.frame(r.Start), r.frame(r.End))
 		}
 		return nil, f.fail(err)
 	}
@@ -180,10 +204,10 @@ func (f *Frames) readChecked(buf []byte) error {
 	select {
 	case got = <-f.pts:
 	case <-time.After(30 * time.Second):
-		return fmt.Errorf("source: ffmpeg logged no timestamp for frame %d", f.r.Start+f.n)
+		return fmt.Errorf("source: ffmpeg logged no timestamp for frame %d", f.r.frame(f.r.Start+f.n))
 	}
 	if got != want {
-		return fmt.Errorf("%w: frame %d should have timestamp %d, got %d", ErrMisplaced, f.r.Start+f.n, want, got)
+		return fmt.Errorf("%w: frame %d should have timestamp %d, got %d", ErrMisplaced, f.r.frame(f.r.Start+f.n), want, got)
 	}
 	f.n++
 	return nil
@@ -212,7 +236,7 @@ func (f *Frames) ReadFrame(buf []byte) error {
 	}
 	err := f.readChecked(buf)
 	if errors.Is(err, io.EOF) {
-		return fmt.Errorf("source: ffmpeg gave %d frames for [%d,%d), want %d", f.n, f.r.Start, f.r.End, f.r.End-f.r.Start)
+		return fmt.Errorf("source: ffmpeg gave %d frames for [%d,%d), want %d", f.n, f.r.frame(f.r.Start), f.r.frame(f.r.End), f.r.End-f.r.Start)
 	}
 	return err
 }

@@ -121,7 +121,7 @@ func TestRangeFrameExact(t *testing.T) {
 			if a.Frames != spec.Frames() {
 				t.Fatalf("scene pass counted %d frames, clip has %d", a.Frames, spec.Frames())
 			}
-			pix := probe.LayoutFor(src.Video.PixFmt).PixFmt
+			pix := probe.LayoutFor(src.Video).PixFmt
 			rng := source.Range{Path: path, Stream: src.Video.Index, PixFmt: pix, PTS: a.PTS, TimeBase: a.TimeBase}
 			full := framemd5(t, path, pix)
 			if len(full) != a.Frames {

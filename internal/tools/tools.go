@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/av1job/av1job/internal/procs"
 )
 
 // Names of the programs av1job uses.
@@ -74,10 +76,19 @@ func Check(names ...string) error {
 	return nil
 }
 
-// Command returns an exec.Cmd for name that is tied to ctx: on cancellation
-// the process gets SIGTERM, and SIGKILL if it has not exited 5 s later. The
-// process also gets SIGKILL if av1job itself dies (Linux parent-death signal).
-func Command(ctx context.Context, name string, args ...string) (*exec.Cmd, error) {
+// Cmd is a program run for av1job: an exec.Cmd whose Start and Wait also
+// enter it into, and remove it from, the process group of the job its
+// context names (WithGroup), so that the job can freeze it.
+type Cmd struct {
+	*exec.Cmd
+	group *procs.Group
+}
+
+// Command returns a Cmd for name that is tied to ctx: on cancellation the
+// process gets SIGTERM, and SIGKILL if it has not exited 5 s later. The
+// process also gets SIGKILL if av1job itself dies (Linux parent-death
+// signal).
+func Command(ctx context.Context, name string, args ...string) (*Cmd, error) {
 	p, err := Path(name)
 	if err != nil {
 		return nil, err
@@ -86,21 +97,58 @@ func Command(ctx context.Context, name string, args ...string) (*exec.Cmd, error
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
 	cmd.SysProcAttr = sysProcAttr()
-	if id, ok := ctx.Value(jobKey{}).(string); ok {
-		cmd.Env = append(os.Environ(), JobEnv+"="+id)
-	}
-	return cmd, nil
+	g, _ := ctx.Value(groupKey{}).(*procs.Group)
+	return &Cmd{Cmd: cmd, group: g}, nil
 }
 
-// JobEnv is the environment variable that marks each child with its job.
-const JobEnv = "AV1JOB_JOB_ID"
+// Start starts the command, as a member of its job's process group.
+func (c *Cmd) Start() error {
+	if c.group == nil {
+		return c.Cmd.Start()
+	}
+	return c.group.Start(c.Cmd)
+}
 
-type jobKey struct{}
+// Wait waits for the command to exit and removes it from its group.
+func (c *Cmd) Wait() error {
+	err := c.Cmd.Wait()
+	if c.group != nil {
+		c.group.Done(c.Cmd)
+	}
+	return err
+}
 
-// WithJob returns a context whose commands carry the job ID id in their
-// environment, so that the job's processes can be found (package procs).
-func WithJob(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, jobKey{}, id)
+// Run starts the command and waits for it.
+func (c *Cmd) Run() error {
+	if err := c.Start(); err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+// CombinedOutput runs the command and returns its standard output and
+// standard error together.
+func (c *Cmd) CombinedOutput() ([]byte, error) {
+	var b bytes.Buffer
+	c.Stdout, c.Stderr = &b, &b
+	err := c.Run()
+	return b.Bytes(), err
+}
+
+// Output runs the command and returns its standard output.
+func (c *Cmd) Output() ([]byte, error) {
+	var b bytes.Buffer
+	c.Stdout = &b
+	err := c.Run()
+	return b.Bytes(), err
+}
+
+type groupKey struct{}
+
+// WithGroup returns a context whose commands start in the process group g
+// (package procs): the job's processes, which it freezes and thaws.
+func WithGroup(ctx context.Context, g *procs.Group) context.Context {
+	return context.WithValue(ctx, groupKey{}, g)
 }
 
 // Output runs name with args and returns its standard output. A non-zero

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,7 +23,7 @@ import (
 // its header gives the size of the frames as decoded (after ffmpeg's
 // automatic rotation, for instance), which the probed coded size may not be.
 type decoder struct {
-	cmd    *exec.Cmd
+	cmd    *tools.Cmd
 	pipe   io.ReadCloser
 	br     *bufio.Reader
 	stderr *tools.Tail
@@ -45,17 +44,25 @@ type decoder struct {
 }
 
 // startDecoder starts ffmpeg on stream of path and reads the stream header.
-// With width and height > 0 the frames are scaled to that size. It keeps
-// nbuf frame buffers. A file ffmpeg cannot decode at all gives a
-// *probe.InputError.
-func startDecoder(ctx context.Context, path string, stream, width, height, nbuf int) (*decoder, error) {
+// The frames are read as stored (a rotation is metadata, checked apart),
+// through filter first when it is not empty; with width and height > 0
+// they are scaled to that size. It keeps nbuf frame buffers. A file ffmpeg
+// cannot decode at all gives a *probe.InputError.
+func startDecoder(ctx context.Context, path string, stream, width, height, nbuf int, filter string) (*decoder, error) {
 	// "file:" keeps ffmpeg from reading a name like "-" or "x:y" as a
 	// pipe or a protocol.
-	args := []string{"-nostdin", "-hide_banner", "-v", "error", "-i", "file:" + path,
+	args := []string{"-nostdin", "-hide_banner", "-v", "error", "-noautorotate", "-i", "file:" + path,
 		"-map", fmt.Sprintf("0:%d", stream), "-fps_mode", "passthrough"}
+	var vf []string
+	if filter != "" {
+		vf = append(vf, filter)
+	}
 	if width > 0 && height > 0 {
 		// A no-op when the size already matches.
-		args = append(args, "-vf", fmt.Sprintf("scale=%d:%d:flags=bicubic", width, height))
+		vf = append(vf, fmt.Sprintf("scale=%d:%d:flags=bicubic", width, height))
+	}
+	if len(vf) > 0 {
+		args = append(args, "-vf", strings.Join(vf, ","))
 	}
 	args = append(args, "-pix_fmt", "gray", "-f", "yuv4mpegpipe", "-")
 	cmd, err := tools.Command(ctx, tools.FFmpeg, args...)

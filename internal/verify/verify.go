@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/av1job/av1job/internal/mux"
 	"github.com/av1job/av1job/internal/probe"
 )
 
@@ -66,9 +67,10 @@ type Report struct {
 	// neighbouring source frame (i±1, i±2) clearly better than their own.
 	Misaligned []int
 	// SourceStreams and OutputStreams count the streams other than video
-	// by type: Audio, Subtitle and Attachment (cover art included). They
-	// are nil with Options.VideoOnly.
-	SourceStreams, OutputStreams map[string]int
+	// by type: Audio, Subtitle and Attachment (cover art included);
+	// ExpectedStreams what the output must hold, the source's streams that
+	// its container can carry. They are nil with Options.VideoOnly.
+	SourceStreams, OutputStreams, ExpectedStreams map[string]int
 	// SourceDuration and OutputDuration are the durations in seconds of the
 	// video streams (of the container when the stream's is unknown).
 	SourceDuration, OutputDuration float64
@@ -134,14 +136,16 @@ func Run(ctx context.Context, sourcePath, outputPath string, opt Options) (*Repo
 
 	dctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sd, err := startDecoder(dctx, sourcePath, src.Video.Index, 0, 0, sourceBuffers)
+	// The source as the encoder got it: converted the same way when its
+	// pixel format was (an RGB source's luma depends on the matrix).
+	sd, err := startDecoder(dctx, sourcePath, src.Video.Index, 0, 0, sourceBuffers, probe.LayoutFor(src.Video).Filter)
 	if err != nil {
 		return nil, err
 	}
 	defer sd.abort()
 	// The output is always scaled to the source's decoded size; for equal
 	// sizes the scale filter passes frames through untouched.
-	od, err := startDecoder(dctx, outputPath, out.Video.Index, sd.width, sd.height, outputBuffers)
+	od, err := startDecoder(dctx, outputPath, out.Video.Index, sd.width, sd.height, outputBuffers, "")
 	if err != nil {
 		return nil, err
 	}
@@ -195,11 +199,23 @@ func Run(ctx context.Context, sourcePath, outputPath string, opt Options) (*Repo
 			st.below, plural(st.below, "frame"), floor, st.minPSNR, st.minFrame)
 	}
 	if !opt.VideoOnly {
+		// What the output must hold is what its container can carry of
+		// the source's streams (package mux decides, and warns of the
+		// rest when encoding).
 		r.SourceStreams, r.OutputStreams = countStreams(src), countStreams(out)
+		r.ExpectedStreams = r.SourceStreams
+		wantRotation := src.Video.Rotation
+		if format := mux.Format(outputPath); format != "" {
+			p := mux.Streams(src, format)
+			r.ExpectedStreams, wantRotation = p.Expected(src), p.Rotation
+		}
 		for _, t := range streamTypes {
-			if s, o := r.SourceStreams[t], r.OutputStreams[t]; s != o {
-				r.problem("%s streams: source %d, output %d", t, s, o)
+			if e, o := r.ExpectedStreams[t], r.OutputStreams[t]; e != o {
+				r.problem("%s streams: output %d, expected %d (source %d)", t, o, e, r.SourceStreams[t])
 			}
+		}
+		if w, o := degrees(wantRotation), degrees(out.Video.Rotation); w != o {
+			r.problem("rotation: output %d degrees, expected %d (source %d)", o, w, degrees(src.Video.Rotation))
 		}
 	}
 	r.SourceDuration = videoDuration(src, st.srcFrames)
@@ -238,6 +254,9 @@ func frameList(frames []int, limit int) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// degrees normalizes a rotation to 0-359.
+func degrees(r int) int { return ((r % 360) + 360) % 360 }
 
 // countStreams counts s's streams by type, video excluded; cover art counts
 // as an attachment (Matroska stores it as one).

@@ -166,7 +166,7 @@ func TestRun(t *testing.T) {
 		{name: "low quality", args: []string{"-qp", "255"}, opt: Options{MinPSNR: 40},
 			want: []string{"PSNR: 72 frames below 40.0 dB, min "}, avoid: "misaligned"},
 		{name: "missing audio", args: []string{"-map", "0:v", "-map", "0:s"},
-			want: []string{"audio streams: source 1, output 0"}},
+			want: []string{"audio streams: output 0, expected 1 (source 1)"}},
 		{name: "shorter", args: []string{"-t", "2"},
 			want: []string{"frame count: source 72, output 48", "duration: source 3.000 s, output 2.000 s"}},
 		{name: "different content", from: "mandelbrot=" + clipSize + ":maxiter=64", opt: Options{VideoOnly: true},

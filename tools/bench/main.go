@@ -171,7 +171,7 @@ var childCPU = childrenCPU
 // childrenCPU sums the CPU time of this process's children, from
 // /proc/PID/schedstat (nanoseconds).
 func childrenCPU() time.Duration {
-	cs, err := procs.Children("")
+	cs, err := procs.Children()
 	check(err)
 	var total time.Duration
 	for _, c := range cs {
@@ -254,7 +254,7 @@ func rss(pid int) int64 {
 // treeRSS is the resident memory of this process and its children.
 func treeRSS() int64 {
 	total := rss(os.Getpid())
-	cs, err := procs.Children("")
+	cs, err := procs.Children()
 	check(err)
 	for _, c := range cs {
 		total += rss(c.PID)

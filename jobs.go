@@ -2,6 +2,7 @@ package av1job
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,12 +11,19 @@ import (
 	"time"
 
 	"github.com/av1job/av1job/internal/control"
-	"github.com/av1job/av1job/internal/journal"
+	"github.com/av1job/av1job/internal/jobdir"
 )
 
-// ErrNotRunning is returned by PauseJob, ResumeJob and StopJob when no
-// process runs the job.
-var ErrNotRunning = control.ErrNotRunning
+// JobDir returns the job directory for a job named by its output path or
+// by its job directory.
+func JobDir(name string) string { return dirOf(name).Path() }
+
+func dirOf(name string) jobdir.Dir {
+	if d := jobdir.At(name); d.IsJob() {
+		return d
+	}
+	return jobdir.Default(name)
+}
 
 // PauseJob pauses the job named by name (its output path or its job
 // directory) in the process that runs it, which may be another program:
@@ -38,12 +46,13 @@ func StopJob(ctx context.Context, name string) (*StatusInfo, error) {
 }
 
 func callJob(ctx context.Context, name, cmd string) (*StatusInfo, error) {
-	dir := JobDir(name)
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("%s: no job here (no job directory %s)", name, dir)
+	d := dirOf(name)
+	if _, err := os.Stat(d.Path()); err != nil {
+		return nil, fmt.Errorf("%s: no job here (no job directory %s)", name, d)
 	}
 	var st StatusInfo
-	if err := control.Call(ctx, dir, cmd, &st); err != nil {
+	sock, addr := d.Control()
+	if err := control.Call(ctx, sock, addr, cmd, &st); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return &st, nil
@@ -51,9 +60,9 @@ func callJob(ctx context.Context, name, cmd string) (*StatusInfo, error) {
 
 // WaitJob returns once no process runs the job named by name.
 func WaitJob(ctx context.Context, name string) error {
-	dir := JobDir(name)
+	d := dirOf(name)
 	for {
-		if _, locked, _ := journal.Owner(dir); !locked {
+		if _, locked, _ := d.Owner(); !locked {
 			return nil
 		}
 		select {
@@ -68,8 +77,10 @@ func WaitJob(ctx context.Context, name string) error {
 // answers for itself when there is one (with live progress and pause
 // state); otherwise the job directory is read. It never changes the job.
 func Status(ctx context.Context, name string) (*StatusInfo, error) {
+	d := dirOf(name)
 	var st StatusInfo
-	if err := control.Call(ctx, JobDir(name), "status", &st); err == nil {
+	sock, addr := d.Control()
+	if err := control.Call(ctx, sock, addr, "status", &st); err == nil {
 		return &st, nil
 	}
 	return readStatus(name)
@@ -79,18 +90,21 @@ func Status(ctx context.Context, name string) (*StatusInfo, error) {
 // directory, with relative paths made absolute against the directory the
 // job was started in: New(o).Run continues the job. Set o.Events before.
 func Load(name string) (Options, error) {
-	dir := JobDir(name)
-	st, err := readState(dir)
+	d := dirOf(name)
+	st, err := d.ReadState()
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return Options{}, fmt.Errorf("%s: no job to resume (no %s)", name, filepath.Join(dir, stateFile))
+			return Options{}, fmt.Errorf("%s: no job to resume (no %s)", name, d.State())
 		}
-		return Options{}, err
+		return Options{}, classify(err)
 	}
-	if st.Options == nil {
-		return Options{}, fmt.Errorf("%s: the job does not record its options; run the encode command again", filepath.Join(dir, stateFile))
+	if len(st.Options) == 0 {
+		return Options{}, fmt.Errorf("%s: the job does not record its options; run the encode command again", d.State())
 	}
-	o := *st.Options
+	var o Options
+	if err := json.Unmarshal(st.Options, &o); err != nil {
+		return Options{}, usage(&jobdir.DamagedError{Path: d.State(), Why: "damaged options (" + err.Error() + ")", Err: err})
+	}
 	o.Command, o.Dir = st.Command, st.Dir
 	for _, p := range []*string{&o.Input, &o.Output, &o.JobDir, &o.Scenes} {
 		if *p != "" && !filepath.IsAbs(*p) && st.Dir != "" {
@@ -99,4 +113,13 @@ func Load(name string) (Options, error) {
 	}
 	o.Restart = false
 	return o, nil
+}
+
+// jsonOptions encodes the options for job.json.
+func jsonOptions(o *Options) (json.RawMessage, error) {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return nil, fmt.Errorf("job state: %w", err)
+	}
+	return b, nil
 }

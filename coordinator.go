@@ -1,0 +1,400 @@
+package av1job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/av1job/av1job/internal/jobdir"
+	"github.com/av1job/av1job/internal/journal"
+	"github.com/av1job/av1job/internal/ledger"
+	"github.com/av1job/av1job/internal/plan"
+)
+
+// attempts is how many times a chunk is tried before the job fails.
+const attempts = 4
+
+// A coordinator runs one job's chunks and is the only writer of the job's
+// state: the journal, the ledger and the events, and every count reported
+// is derived from them. Chunk work leaves it as Tasks for an Executor and
+// comes back through commit, the one path by which anything becomes done:
+// results of tasks, parts of stopped tasks, and what salvage keeps of a
+// crash.
+//
+//	pending chunks ──task──▶ Executor ──units──▶ partWriter (NNNNN.ivf.part)
+//	                                                   │
+//	commit: fits the ledger? ─▶ durable ─▶ decodes to its frames? ─▶ rename ─▶ journal ─▶ ledger ─▶ event
+type coordinator struct {
+	dir     jobdir.Dir
+	st      *jobdir.State
+	journal *jobdir.Journal
+	ctl     *controller
+	emit    func(Event) // publishes an event; counts are filled by fill
+	tmpl    Task        // the job's part of every task
+	// decode counts the frames an independent decoder gets from an IVF
+	// file (verify.DecodeIVF); a test may count them otherwise.
+	decode func(ctx context.Context, path string) (int, error)
+
+	commitMu sync.Mutex // orders commits: check, rename, append, apply
+
+	mu      sync.Mutex // guards what follows; never held across I/O
+	led     *ledger.Ledger
+	running map[int]*attempt
+	resumed int // frames recorded before this run
+	failure error
+}
+
+// An attempt is a task in flight and the part file its stream goes to.
+type attempt struct {
+	task Task
+	part *partWriter
+}
+
+func newCoordinator(dir jobdir.Dir, st *jobdir.State, j *jobdir.Journal, recs []jobdir.Record, ctl *controller, tmpl Task) *coordinator {
+	c := &coordinator{dir: dir, st: st, journal: j, ctl: ctl, tmpl: tmpl, emit: func(Event) {},
+		running: map[int]*attempt{}}
+	c.led = ledger.New(st.Chunks)
+	for _, r := range recs {
+		_ = c.led.Apply(r) // a record that does not fit is skipped: its chunk is encoded again
+	}
+	return c
+}
+
+// fill sets e's counts from the ledger and the chunks in flight.
+func (c *coordinator) fill(e *Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e.FramesTotal = c.st.Frames
+	e.Chunks, e.ChunksTotal = c.led.ChunksDone(), c.led.ChunksTotal()
+	frames, bytes := c.led.Frames(), c.led.Bytes()
+	for _, a := range c.running {
+		u, s := a.part.progress()
+		frames, bytes = frames+u, bytes+s
+	}
+	e.Frames, e.Bytes, e.BytesFrames, e.Resumed = frames, bytes, frames, c.resumed
+}
+
+// warn publishes a warning.
+func (c *coordinator) warn(format string, a ...any) {
+	c.emit(Event{Kind: EventWarning, Msg: fmt.Sprintf(format, a...)})
+}
+
+// prepare readies the job directory for a run: chunk files that fail their
+// record's check are dropped, what a crash left of unfinished chunks is
+// salvaged, and files the journal does not vouch for are removed.
+func (c *coordinator) prepare(ctx context.Context) error {
+	c.mu.Lock()
+	done := c.led.DoneRecords()
+	c.mu.Unlock()
+	for _, r := range done {
+		if err := checkChunkFile(c.dir.Chunk(r.Chunk), r); err != nil {
+			c.mu.Lock()
+			c.led.Forget(r.Chunk)
+			c.mu.Unlock()
+			// Remove it, or salvage would take the damaged file back.
+			_ = os.Remove(c.dir.Chunk(r.Chunk))
+			c.warn("chunk %d will be encoded again: %v", r.Chunk, err)
+		}
+	}
+	if err := journal.SyncDir(c.dir.Chunks()); err != nil {
+		return err
+	}
+	if err := c.salvage(ctx); err != nil {
+		return err
+	}
+	c.removeStale()
+	c.mu.Lock()
+	c.resumed = c.led.Frames()
+	c.mu.Unlock()
+	return nil
+}
+
+// removeStale deletes chunk files that the journal does not vouch for.
+func (c *coordinator) removeStale() {
+	entries, _ := os.ReadDir(c.dir.Chunks())
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range entries {
+		if id, part, ok := jobdir.ChunkID(e.Name()); ok && !part {
+			if _, done := c.led.Done(id); done {
+				continue
+			}
+		}
+		_ = os.Remove(filepath.Join(c.dir.Chunks(), e.Name()))
+	}
+}
+
+// pending returns the chunks to encode, in the order to start them.
+func (c *coordinator) pending() []plan.Chunk {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return plan.LongestFirst(c.led.Pending())
+}
+
+// complete reports whether every chunk is done.
+func (c *coordinator) complete() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.led.Complete()
+}
+
+// files returns the chunk files in source order.
+func (c *coordinator) files() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var paths []string
+	for _, ch := range c.led.Chunks() {
+		paths = append(paths, c.dir.Chunk(ch.ID))
+	}
+	return paths
+}
+
+// task returns the task of one attempt at chunk ch.
+func (c *coordinator) task(ch plan.Chunk, n int) Task {
+	t := c.tmpl
+	t.Chunk, t.Attempt, t.Start, t.End = ch.ID, n, ch.Start, ch.End
+	t.PTS = c.st.PTS[ch.Start:ch.End:ch.End]
+	return t
+}
+
+// run encodes the pending chunks with ex, workers at a time, trying each
+// up to attempts times. A stop or a chunk's permanent failure halts the
+// job: no task starts, and those running end at their current frame and
+// are committed. run returns ErrStopped after a stop, the failure after
+// one, ctx's error when cancelled.
+func (c *coordinator) run(ctx context.Context, ex Executor, workers int) error {
+	var wg sync.WaitGroup
+	free := make(chan struct{}, max(1, workers))
+dispatch:
+	for _, ch := range c.pending() {
+		select {
+		case free <- struct{}{}:
+		case <-c.ctl.halted:
+			break dispatch
+		case <-ctx.Done():
+			break dispatch
+		}
+		if c.ctl.isHalted() || ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-free }()
+			c.runChunk(ctx, ex, ch)
+		}()
+	}
+	wg.Wait()
+	c.mu.Lock()
+	failure := c.failure
+	c.mu.Unlock()
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case failure != nil:
+		return failure
+	case c.ctl.isStopped():
+		return ErrStopped
+	}
+	return nil
+}
+
+// fail records the job's failure (the first one counts) and halts it.
+func (c *coordinator) fail(err error) {
+	c.mu.Lock()
+	if c.failure == nil {
+		c.failure = err
+	}
+	c.mu.Unlock()
+	c.ctl.halt()
+}
+
+// runChunk runs chunk ch until it is committed, the job halts, or it has
+// failed attempts times.
+func (c *coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk) {
+	var last error
+	for n := 1; n <= attempts; n++ {
+		if err := c.ctl.wait(ctx); err != nil || c.ctl.isHalted() {
+			return
+		}
+		err := c.attempt(ctx, ex, c.task(ch, n))
+		switch {
+		case err == nil, errors.Is(err, errDuplicate):
+			return
+		case ctx.Err() != nil, errors.Is(err, ErrStopped):
+			return
+		case permanent(err):
+			c.fail(fmt.Errorf("%s: %w", ch, err))
+			return
+		}
+		last = err
+		if n < attempts && !c.ctl.isHalted() {
+			c.emit(Event{Kind: EventRetry, Chunk: ch.ID, Err: err})
+		}
+	}
+	if !c.ctl.isHalted() {
+		c.fail(fmt.Errorf("%s failed %d times, giving up (finished chunks are kept; run the same command to resume): %w", ch, attempts, last))
+	}
+}
+
+// attempt runs one task and commits its result.
+func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task) error {
+	a := &attempt{task: t, part: &partWriter{path: c.dir.Part(t.Chunk), width: c.tmpl.Source.Width, height: c.tmpl.Source.Height}}
+	var units int
+	a.part.onUnit = func() {
+		if units++; units%8 == 0 {
+			c.emit(Event{Kind: EventFrames, Chunk: t.Chunk})
+		}
+	}
+	c.mu.Lock()
+	if _, busy := c.running[t.Chunk]; busy {
+		c.mu.Unlock()
+		return fmt.Errorf("chunk %d is already running", t.Chunk)
+	}
+	c.running[t.Chunk] = a
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.running, t.Chunk)
+		c.mu.Unlock()
+	}()
+	c.emit(Event{Kind: EventChunkStart, Chunk: t.Chunk})
+	end, err := ex.Execute(ctx, t, a.part, steer{c})
+	if err != nil {
+		a.part.discard()
+		return err
+	}
+	res, err := c.result(a, end)
+	if err != nil {
+		a.part.discard()
+		return err
+	}
+	return c.commit(ctx, res)
+}
+
+// result makes the part file of a finished attempt durable and describes
+// it.
+func (c *coordinator) result(a *attempt, end int) (Result, error) {
+	t := a.task
+	res := Result{Job: t.Job, Chunk: t.Chunk, Attempt: t.Attempt, Start: t.Start, End: end, File: a.part.path}
+	if end <= t.Start || end > t.End {
+		return res, fmt.Errorf("executor: the stream ends at frame %d, outside [%d,%d]", end, t.Start+1, t.End)
+	}
+	if units, _ := a.part.progress(); units != res.Frames() {
+		return res, fmt.Errorf("encoder: %d temporal units for frames [%d,%d)", units, res.Start, res.End)
+	}
+	var err error
+	res.Size, res.SHA256, err = a.part.finish()
+	return res, err
+}
+
+// errDuplicate: the chunk of a result is done already.
+var errDuplicate = fmt.Errorf("%w: the chunk is done already", errResult)
+
+// commit records a result: the one path by which a chunk becomes done.
+// A result that does not fit (another job's, a chunk already done or no
+// longer in the plan, an attempt other than the one running) is refused
+// before anything is checked or changed, and its file is left alone. An
+// accepted result's file must decode to its frames with an independent
+// decoder; it is then renamed into place, recorded in the journal (fsync)
+// and applied to the ledger, in that order. A result that ends short of
+// its chunk splits it: the rest becomes a new chunk.
+func (c *coordinator) commit(ctx context.Context, res Result) error {
+	if err := c.fits(res); err != nil {
+		return err
+	}
+	// An independent decoder must get every frame back.
+	if err := c.ctl.waitPause(ctx); err != nil {
+		return err
+	}
+	n, err := c.decode(ctx, res.File)
+	if err == nil && n != res.Frames() {
+		err = fmt.Errorf("chunk file decodes to %d frames, want %d", n, res.Frames())
+	}
+	if err != nil {
+		return err
+	}
+
+	c.commitMu.Lock()
+	defer c.commitMu.Unlock()
+	if err := c.fits(res); err != nil {
+		return err
+	}
+	rec := jobdir.Record{Type: jobdir.RecDone, Chunk: res.Chunk, Start: res.Start, End: res.End, Size: res.Size, SHA256: res.SHA256}
+	c.mu.Lock()
+	ch, _ := c.led.Chunk(res.Chunk)
+	if res.End < ch.End {
+		rec.Rest = c.led.NextID()
+	}
+	c.mu.Unlock()
+	if rec.Rest != 0 {
+		// No file may stand under the new chunk's name before the record
+		// that creates the chunk: a stale one would later pass for it.
+		_ = os.Remove(c.dir.Chunk(rec.Rest))
+		_ = os.Remove(c.dir.Part(rec.Rest))
+	}
+	final := c.dir.Chunk(res.Chunk)
+	if res.File != final {
+		if err := os.Rename(res.File, final); err != nil {
+			return fmt.Errorf("chunk file: %w", err)
+		}
+	}
+	if err := journal.SyncDir(c.dir.Chunks()); err != nil {
+		return err
+	}
+	if err := c.journal.Append(rec); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	err = c.led.Apply(rec)
+	if err == nil {
+		// Its frames count in the ledger now, no longer in flight.
+		delete(c.running, res.Chunk)
+	}
+	c.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("journal: record for chunk %d does not fit the plan: %w", res.Chunk, err)
+	}
+	c.emit(Event{Kind: EventChunkDone, Chunk: res.Chunk})
+	return nil
+}
+
+// fits returns why res cannot be committed, or nil.
+func (c *coordinator) fits(res Result) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if res.Job != c.tmpl.Job {
+		return fmt.Errorf("%w: it is for job %s, this is job %s", errResult, res.Job, c.tmpl.Job)
+	}
+	if _, done := c.led.Done(res.Chunk); done {
+		return errDuplicate
+	}
+	if err := c.led.Check(res.Chunk, res.Start, res.End); err != nil {
+		return fmt.Errorf("%w: %v", errResult, err)
+	}
+	a, running := c.running[res.Chunk]
+	switch {
+	case res.Attempt == 0 && running:
+		return fmt.Errorf("%w: chunk %d is being encoded", errResult, res.Chunk)
+	case res.Attempt != 0 && (!running || a.task.Attempt != res.Attempt):
+		return fmt.Errorf("%w: attempt %d of chunk %d is not the one running", errResult, res.Attempt, res.Chunk)
+	}
+	return nil
+}
+
+// appendRecord writes a record that is not a chunk's (the output's
+// identity, the end of the job, a failure).
+func (c *coordinator) appendRecord(r jobdir.Record) error {
+	c.commitMu.Lock()
+	defer c.commitMu.Unlock()
+	return c.journal.Append(r)
+}
+
+// steer is the Steer a coordinator gives its executors.
+type steer struct{ c *coordinator }
+
+func (s steer) Stopping() <-chan struct{}       { return s.c.ctl.halted }
+func (s steer) Attach(p Pauser) (detach func()) { return s.c.ctl.attach(p) }

@@ -1,0 +1,610 @@
+package av1job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/av1job/av1job/internal/ivf"
+	"github.com/av1job/av1job/internal/jobdir"
+	"github.com/av1job/av1job/internal/ledger"
+	"github.com/av1job/av1job/internal/plan"
+)
+
+// The coordinator's rules, run with a fake Executor: no ffmpeg, no
+// encoder, no decoder. The fake writes synthetic temporal units (a key
+// frame with a sequence header, then inter frames) and the coordinator's
+// independent decoder is replaced by a count of the file's units.
+
+var (
+	keyTU   = []byte{0x0A, 0x01, 0x00, 0x32, 0x01, 0x10} // sequence header, then a shown KEY_FRAME
+	interTU = []byte{0x32, 0x01, 0x30}                   // a shown INTER_FRAME
+)
+
+// countUnits stands in for dav1d: it counts the IVF file's frames.
+func countUnits(_ context.Context, path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r, err := ivf.NewReader(f)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for {
+		if _, err := r.Next(); err != nil {
+			if strings.Contains(err.Error(), "EOF") {
+				return n, nil
+			}
+			return n, err
+		}
+		n++
+	}
+}
+
+// fakeExec is an Executor that writes synthetic units. Hooks decide what
+// each call does.
+type fakeExec struct {
+	// before runs first; an error fails the task before it writes.
+	before func(t Task) error
+	// unit runs after each unit is written; an error fails the task.
+	unit func(t Task, n int) error
+
+	mu    sync.Mutex
+	calls []Task
+}
+
+func (f *fakeExec) Execute(ctx context.Context, t Task, out StreamWriter, s Steer) (int, error) {
+	f.mu.Lock()
+	f.calls = append(f.calls, t)
+	f.mu.Unlock()
+	if f.before != nil {
+		if err := f.before(t); err != nil {
+			return t.Start, err
+		}
+	}
+	if err := out.Header(StreamHeader{Width: 16, Height: 16, RateNum: 24, RateDen: 1}); err != nil {
+		return t.Start, err
+	}
+	for i := range t.End - t.Start {
+		select {
+		case <-s.Stopping():
+			if i == 0 {
+				return t.Start, ErrStopped
+			}
+			return t.Start + i, nil
+		case <-ctx.Done():
+			return t.Start, ctx.Err()
+		default:
+		}
+		tu := interTU
+		if i == 0 {
+			tu = keyTU
+		}
+		if err := out.Unit(uint64(i), tu); err != nil {
+			return t.Start, err
+		}
+		if f.unit != nil {
+			if err := f.unit(t, i+1); err != nil {
+				return t.Start, err
+			}
+		}
+	}
+	return t.End, nil
+}
+
+func (f *fakeExec) attempts(chunk int) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, t := range f.calls {
+		if t.Chunk == chunk {
+			n++
+		}
+	}
+	return n
+}
+
+// rig is a coordinator over a plan of chunks, with its events recorded.
+type rig struct {
+	c      *coordinator
+	dir    jobdir.Dir
+	mu     sync.Mutex
+	events []Event
+}
+
+// newRig plans frames frames cut at bounds.
+func newRig(t *testing.T, bounds []int, frames int) *rig {
+	t.Helper()
+	d, _, err := jobdir.Create(filepath.Join(t.TempDir(), "job"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts := make([]int64, frames)
+	for i := range pts {
+		pts[i] = int64(i)
+	}
+	st := &jobdir.State{Version: jobdir.StateVersion, ID: "job1", Frames: frames, PTS: pts, TimeBase: "1/24", Chunks: plan.Chunks(bounds, frames)}
+	if err := d.WriteState(st); err != nil {
+		t.Fatal(err)
+	}
+	return openRig(t, d)
+}
+
+// openRig opens the job in d as a run would: journal replayed.
+func openRig(t *testing.T, d jobdir.Dir) *rig {
+	t.Helper()
+	st, err := d.ReadState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, recs, err := d.OpenJournal(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	tmpl := Task{Job: st.ID, Source: SourceRef{Path: "in.mkv", Size: 1, Content: "x", Width: 16, Height: 16, PixFmt: "yuv420p", TimeBase: "1/24"},
+		Encoder: EncoderRef{Name: "rav1e", Version: "0.5.1"}, Settings: EncoderOptions{Speed: 10, Quantizer: 100}}
+	r := &rig{dir: d}
+	r.c = newCoordinator(d, st, j, recs, newController(), tmpl)
+	r.c.decode = countUnits
+	r.c.emit = func(e Event) {
+		r.c.fill(&e)
+		r.mu.Lock()
+		r.events = append(r.events, e)
+		r.mu.Unlock()
+	}
+	r.c.ctl.events = r.c.emit
+	return r
+}
+
+func (r *rig) kinds(k EventKind) []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Event
+	for _, e := range r.events {
+		if e.Kind == k {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// records returns the journal's done records.
+func (r *rig) records(t *testing.T) []jobdir.Record {
+	t.Helper()
+	recs, err := r.dir.ReadJournal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done []jobdir.Record
+	for _, x := range recs {
+		if x.Type == jobdir.RecDone {
+			done = append(done, x)
+		}
+	}
+	return done
+}
+
+// checkTiles checks that the journal's records, replayed, tile the frames
+// the coordinator recorded, each frame once, and agree with its ledger.
+func (r *rig) checkTiles(t *testing.T) {
+	t.Helper()
+	recs, _ := r.dir.ReadJournal()
+	led := ledger.Replay(r.c.st.Chunks, recs)
+	covered := make([]int, r.c.st.Frames)
+	for _, x := range led.DoneRecords() {
+		for f := x.Start; f < x.End; f++ {
+			covered[f]++
+		}
+		if err := checkChunkFile(r.dir.Chunk(x.Chunk), x); err != nil {
+			t.Errorf("chunk %d: %v", x.Chunk, err)
+		}
+	}
+	for f, n := range covered {
+		if n > 1 {
+			t.Fatalf("frame %d recorded %d times", f, n)
+		}
+	}
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	if led.Frames() != r.c.led.Frames() || led.ChunksDone() != r.c.led.ChunksDone() || led.ChunksTotal() != r.c.led.ChunksTotal() {
+		t.Errorf("journal replays to %d frames %d/%d chunks, the coordinator has %d %d/%d",
+			led.Frames(), led.ChunksDone(), led.ChunksTotal(), r.c.led.Frames(), r.c.led.ChunksDone(), r.c.led.ChunksTotal())
+	}
+}
+
+func TestCoordinatorRuns(t *testing.T) {
+	r := newRig(t, []int{0, 10, 30, 35}, 50)
+	if err := r.c.run(context.Background(), &fakeExec{}, 2); err != nil {
+		t.Fatal(err)
+	}
+	if !r.c.complete() {
+		t.Fatal("not every chunk done")
+	}
+	if got := len(r.records(t)); got != 4 {
+		t.Errorf("%d done records, want 4", got)
+	}
+	r.checkTiles(t)
+	// Every chunk started before it was done; the last event counts all.
+	started := map[int]bool{}
+	for _, e := range r.events {
+		switch e.Kind {
+		case EventChunkStart:
+			started[e.Chunk] = true
+		case EventChunkDone:
+			if !started[e.Chunk] {
+				t.Errorf("chunk %d done before it started", e.Chunk)
+			}
+		}
+	}
+	done := r.kinds(EventChunkDone)
+	if last := done[len(done)-1]; last.Frames != 50 || last.Chunks != 4 || last.ChunksTotal != 4 || last.FramesTotal != 50 {
+		t.Errorf("last event counts %+v", last)
+	}
+}
+
+// TestCoordinatorOrder: the longest chunks start first, so that the last
+// ones to finish are short.
+func TestCoordinatorOrder(t *testing.T) {
+	r := newRig(t, []int{0, 10, 30, 35}, 50)
+	var order []int
+	for _, c := range r.c.pending() {
+		order = append(order, c.ID)
+	}
+	if fmt.Sprint(order) != "[1 3 0 2]" {
+		t.Errorf("order %v, want [1 3 0 2]", order)
+	}
+	ex := &fakeExec{}
+	if err := r.c.run(context.Background(), ex, 1); err != nil {
+		t.Fatal(err)
+	}
+	order = nil
+	for _, task := range ex.calls {
+		order = append(order, task.Chunk)
+	}
+	if fmt.Sprint(order) != "[1 3 0 2]" {
+		t.Errorf("one worker ran %v, want [1 3 0 2]", order)
+	}
+}
+
+func TestCoordinatorRetries(t *testing.T) {
+	transient := errors.New("encoder crashed")
+	cases := []struct {
+		name      string
+		failures  int // of chunk 1's attempts
+		err       error
+		wantErr   string
+		attempts  int
+		retries   int
+		recorded1 bool
+	}{
+		{"one failure", 1, transient, "", 2, 1, true},
+		{"three failures", 3, transient, "", 4, 3, true},
+		{"gives up after four", 4, transient, "failed 4 times", 4, 3, false},
+		{"a full disk is not retried", 1, fmt.Errorf("chunk file: %w", syscall.ENOSPC), "no space left", 1, 0, false},
+		{"a bad task is not retried", 1, &TaskError{Msg: "source changed"}, "source changed", 1, 0, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, []int{0, 20}, 30)
+			ex := &fakeExec{before: func(task Task) error {
+				if task.Chunk == 1 && task.Attempt <= tc.failures {
+					return tc.err
+				}
+				return nil
+			}}
+			err := r.c.run(context.Background(), ex, 1)
+			if (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("run: %v, want %q", err, tc.wantErr)
+			}
+			if tc.err != transient && !errors.Is(err, tc.err) && !permanent(err) {
+				t.Errorf("the cause is lost: %v", err)
+			}
+			if got := ex.attempts(1); got != tc.attempts {
+				t.Errorf("%d attempts, want %d", got, tc.attempts)
+			}
+			if got := len(r.kinds(EventRetry)); got != tc.retries {
+				t.Errorf("%d retry events, want %d", got, tc.retries)
+			}
+			_, done := r.c.led.Done(1)
+			if done != tc.recorded1 {
+				t.Errorf("chunk 1 done: %v", done)
+			}
+			// Attempts are numbered, and each one's task names its own.
+			for i, task := range ex.calls {
+				if task.Chunk == 1 && task.Attempt < 1 {
+					t.Errorf("call %d: attempt %d", i, task.Attempt)
+				}
+			}
+			r.checkTiles(t)
+		})
+	}
+}
+
+// TestCoordinatorFailureHalts: a chunk's permanent failure ends the job,
+// but the chunks in flight end at their current frame and are recorded,
+// as a stop would; nothing else starts.
+func TestCoordinatorFailureHalts(t *testing.T) {
+	r := newRig(t, []int{0, 40, 60, 80}, 100)
+	failed := make(chan struct{})
+	ex := &fakeExec{
+		before: func(task Task) error {
+			if task.Chunk == 1 {
+				<-time.After(20 * time.Millisecond)
+				close(failed)
+				return fmt.Errorf("write: %w", syscall.ENOSPC)
+			}
+			return nil
+		},
+		unit: func(task Task, n int) error {
+			if task.Chunk == 0 && n == 10 {
+				<-failed // hold chunk 0 until chunk 1 has failed
+			}
+			return nil
+		},
+	}
+	err := r.c.run(context.Background(), ex, 2)
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("run: %v", err)
+	}
+	recs := r.records(t)
+	if len(recs) != 1 || recs[0].Chunk != 0 || recs[0].End < 10 || recs[0].End >= 40 || recs[0].Rest != 4 {
+		t.Fatalf("records %+v, want chunk 0 split after frame 10 with the rest as chunk 4", recs)
+	}
+	if ex.attempts(2) != 0 || ex.attempts(3) != 0 {
+		t.Errorf("chunks started after the failure: %v", ex.calls)
+	}
+	r.checkTiles(t)
+}
+
+// TestCoordinatorStop: a stop ends the running tasks at their current
+// frame; each part is recorded, the rest becomes a new chunk, and a later
+// run encodes exactly what is left.
+func TestCoordinatorStop(t *testing.T) {
+	r := newRig(t, []int{0, 40}, 80)
+	var once sync.Once
+	ex := &fakeExec{unit: func(task Task, n int) error {
+		if n == 15 {
+			once.Do(r.c.ctl.stop)
+		}
+		return nil
+	}}
+	if err := r.c.run(context.Background(), ex, 2); !errors.Is(err, ErrStopped) {
+		t.Fatalf("run: %v, want ErrStopped", err)
+	}
+	if len(r.kinds(EventStopping)) != 1 {
+		t.Error("no stopping event")
+	}
+	recs := r.records(t)
+	if len(recs) == 0 {
+		t.Fatal("the stop recorded nothing")
+	}
+	for _, x := range recs {
+		if x.End-x.Start < 15 || x.Rest == 0 {
+			t.Errorf("record %+v: a stopped chunk keeps what it encoded and names its rest", x)
+		}
+	}
+	r.checkTiles(t)
+
+	// The next run takes the job from the journal and encodes the rest.
+	r.c.journal.Close()
+	r2 := openRig(t, r.dir)
+	if err := r2.c.prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ex2 := &fakeExec{}
+	if err := r2.c.run(context.Background(), ex2, 2); err != nil {
+		t.Fatal(err)
+	}
+	encoded := 0
+	for _, task := range ex2.calls {
+		encoded += task.End - task.Start
+	}
+	r2.c.mu.Lock()
+	resumed := r2.c.resumed
+	r2.c.mu.Unlock()
+	if !r2.c.complete() || encoded+resumed != 80 {
+		t.Errorf("resumed at %d frames, encoded %d more, of 80", resumed, encoded)
+	}
+	r2.checkTiles(t)
+}
+
+// TestCoordinatorRefusesResults: a result is committed once; a duplicate
+// delivery, a late answer to an older attempt, another job's result or
+// one for frames no longer in the plan is refused and recorded nowhere.
+func TestCoordinatorRefusesResults(t *testing.T) {
+	r := newRig(t, []int{0, 10}, 20)
+	ctx := context.Background()
+	// A result as a worker would return it: frames in a part file.
+	result := func(chunk, attempt, start, end int) Result {
+		t.Helper()
+		p := &partWriter{path: r.dir.Part(chunk), width: 16, height: 16}
+		if err := p.Header(StreamHeader{Width: 16, Height: 16, RateNum: 24, RateDen: 1}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range end - start {
+			tu := interTU
+			if i == 0 {
+				tu = keyTU
+			}
+			if err := p.Unit(uint64(i), tu); err != nil {
+				t.Fatal(err)
+			}
+		}
+		size, sum, err := p.finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Result{Job: "job1", Chunk: chunk, Attempt: attempt, Start: start, End: end, Size: size, SHA256: sum, File: p.path}
+	}
+	// Attempt 2 of chunk 0 is the one running.
+	r.c.running[0] = &attempt{task: Task{Job: "job1", Chunk: 0, Attempt: 2, Start: 0, End: 10}, part: &partWriter{}}
+	cases := []struct {
+		name string
+		res  Result
+		want error
+	}{
+		{"another job's", func() Result { x := result(0, 2, 0, 10); x.Job = "job2"; return x }(), errResult},
+		{"an older attempt's", result(0, 1, 0, 10), errResult},
+		{"frames outside the chunk", result(0, 2, 0, 12), errResult},
+		{"a chunk not in the plan", result(7, 1, 0, 10), errResult},
+		{"the running attempt's", result(0, 2, 0, 10), nil},
+		{"the same again", result(0, 2, 0, 10), errDuplicate},
+		{"salvage of a done chunk", result(0, 0, 0, 10), errDuplicate},
+	}
+	for _, tc := range cases {
+		err := r.c.commit(ctx, tc.res)
+		if (tc.want == nil) != (err == nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if recs := r.records(t); len(recs) != 1 || recs[0].Chunk != 0 {
+		t.Errorf("records %+v, want chunk 0 once", recs)
+	}
+	r.checkTiles(t)
+}
+
+// fakePauser records an in-process encoder's pauses.
+type fakePauser struct {
+	mu     sync.Mutex
+	paused bool
+	n      int
+}
+
+func (p *fakePauser) Pause()  { p.mu.Lock(); p.paused = true; p.n++; p.mu.Unlock() }
+func (p *fakePauser) Resume() { p.mu.Lock(); p.paused = false; p.mu.Unlock() }
+
+// TestCoordinatorPause: a pause halts the attached in-process encoders
+// and lets no task start until resume.
+func TestCoordinatorPause(t *testing.T) {
+	r := newRig(t, []int{0, 30, 40}, 50)
+	fp := &fakePauser{}
+	paused := make(chan struct{})
+	resumed := make(chan struct{})
+	var startedWhilePaused []int
+	var mu sync.Mutex
+	isPaused := false
+	ex := &fakeExec{}
+	ex.before = func(task Task) error {
+		mu.Lock()
+		if isPaused {
+			startedWhilePaused = append(startedWhilePaused, task.Chunk)
+		}
+		mu.Unlock()
+		return nil
+	}
+	ex.unit = func(task Task, n int) error {
+		if task.Chunk == 0 && n == 1 {
+			detach := steer{r.c}.Attach(fp)
+			defer detach()
+			if err := r.c.ctl.pause(true); err != nil {
+				return err
+			}
+			mu.Lock()
+			isPaused = true
+			mu.Unlock()
+			close(paused)
+			<-resumed
+		}
+		return nil
+	}
+	go func() {
+		<-paused
+		time.Sleep(100 * time.Millisecond)
+		fp.mu.Lock()
+		stillPaused := fp.paused
+		fp.mu.Unlock()
+		if !stillPaused {
+			t.Error("the attached encoder was not paused")
+		}
+		mu.Lock()
+		isPaused = false
+		mu.Unlock()
+		if err := r.c.ctl.resume(true); err != nil {
+			t.Error(err)
+		}
+		close(resumed)
+	}()
+	if err := r.c.run(context.Background(), ex, 1); err != nil {
+		t.Fatal(err)
+	}
+	if len(startedWhilePaused) > 0 {
+		t.Errorf("chunks %v started while paused", startedWhilePaused)
+	}
+	if fp.n != 1 || fp.paused {
+		t.Errorf("pauser paused %d times, paused now %v", fp.n, fp.paused)
+	}
+	if len(r.kinds(EventPaused)) != 1 || len(r.kinds(EventResumed)) != 1 {
+		t.Errorf("pause events %d, resume events %d", len(r.kinds(EventPaused)), len(r.kinds(EventResumed)))
+	}
+	r.checkTiles(t)
+}
+
+// TestCoordinatorSalvage: a part file a crash left (complete units, then a
+// torn one) is kept up to its last complete unit and recorded as a split;
+// one the decoder does not accept is dropped; a finished but unrecorded
+// chunk file is checked the same way.
+func TestCoordinatorSalvage(t *testing.T) {
+	r := newRig(t, []int{0, 20, 40}, 60)
+	write := func(path string, units int, tail []byte) {
+		p := &partWriter{path: path, width: 16, height: 16}
+		if err := p.Header(StreamHeader{Width: 16, Height: 16, RateNum: 24, RateDen: 1}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range units {
+			tu := interTU
+			if i == 0 {
+				tu = keyTU
+			}
+			if err := p.Unit(uint64(i), tu); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := p.finish(); err != nil {
+			t.Fatal(err)
+		}
+		f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+		f.Write(tail)
+		f.Close()
+	}
+	write(r.dir.Part(0), 12, []byte{0x0c, 0, 0, 0, 7, 0}) // a torn unit header
+	write(r.dir.Chunk(1), 20, nil)                        // renamed, never recorded
+	write(r.dir.Part(2), 5, nil)
+	r.c.decode = func(ctx context.Context, path string) (int, error) {
+		if strings.HasSuffix(path, "00002.ivf.part") {
+			return 0, errors.New("decoder: no data decoded")
+		}
+		return countUnits(ctx, path)
+	}
+	if err := r.c.prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := map[int][2]int{}
+	for _, x := range r.records(t) {
+		got[x.Chunk] = [2]int{x.Start, x.End}
+	}
+	want := map[int][2]int{0: {0, 12}, 1: {20, 40}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("salvaged %v, want %v", got, want)
+	}
+	if _, err := os.Stat(r.dir.Part(2)); !errors.Is(err, os.ErrNotExist) {
+		t.Error("a part the decoder refused was kept")
+	}
+	if w := r.kinds(EventWarning); len(w) == 0 || !strings.Contains(w[len(w)-1].Msg, "kept 32 frames") {
+		t.Errorf("warnings %+v", w)
+	}
+	r.checkTiles(t)
+	if pending := r.c.pending(); len(pending) != 2 {
+		t.Errorf("pending %v, want chunk 2 and the rest of chunk 0", pending)
+	}
+}

@@ -1,0 +1,375 @@
+package av1job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/av1job/av1job/internal/claim"
+	"github.com/av1job/av1job/internal/control"
+	"github.com/av1job/av1job/internal/encode"
+	"github.com/av1job/av1job/internal/jobdir"
+	"github.com/av1job/av1job/internal/journal"
+	"github.com/av1job/av1job/internal/probe"
+	"github.com/av1job/av1job/internal/tools"
+	"github.com/av1job/av1job/internal/verify"
+)
+
+// A Job encodes one input to one output. It can be paused, resumed and
+// stopped, and its state read, from other goroutines while Run runs (from
+// an event handler too). A Job runs once.
+type Job struct {
+	o   Options
+	ctl *controller
+	bus *bus
+
+	mu     sync.Mutex // guards what follows
+	state  string     // StatusInfo.State once Run has ended; "" before
+	dir    jobdir.Dir
+	total  int // the source's frames as the container promises, before planning
+	coord  *coordinator
+	errMsg string
+}
+
+// New returns a job for o; nothing happens until Run. When o.Events is set
+// it is subscribed to every event.
+func New(o Options) *Job {
+	o.defaults()
+	jb := &Job{o: o, ctl: newController(), bus: newBus(), dir: jobdir.At(o.JobDir)}
+	jb.ctl.events = jb.publish
+	if o.Events != nil {
+		jb.bus.subscribe(o.Events)
+	}
+	return jb
+}
+
+// Subscribe returns a channel that receives the job's events of the given
+// kinds (every kind when none are given) in order, and a function that
+// ends the subscription. The channel is closed when the subscription ends,
+// or after the last event once Run has returned. A reader that falls
+// behind holds up nobody: its progress events are coalesced, and no other
+// event is dropped.
+func (jb *Job) Subscribe(kinds ...EventKind) (<-chan Event, func()) {
+	ch := make(chan Event, 64)
+	stop := make(chan struct{})
+	s, cancel := jb.bus.subscribe(func(e Event) {
+		select {
+		case ch <- e:
+		case <-stop:
+		}
+	}, kinds...)
+	go func() {
+		<-s.done
+		close(ch)
+	}()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			close(stop)
+			cancel()
+		})
+	}
+}
+
+// publish stamps e with the time and the job's counts and hands it to the
+// subscribers; it never blocks.
+func (jb *Job) publish(e Event) {
+	e.Time = time.Now()
+	jb.mu.Lock()
+	c, total := jb.coord, jb.total
+	jb.mu.Unlock()
+	if c != nil {
+		c.fill(&e)
+	} else {
+		e.FramesTotal = total
+	}
+	_, _, e.Paused = jb.ctl.pauseState()
+	jb.bus.publish(e)
+}
+
+func (jb *Job) warn(format string, a ...any) {
+	jb.publish(Event{Kind: EventWarning, Msg: fmt.Sprintf(format, a...)})
+}
+
+// Pause freezes every process of the job (SIGSTOP), halts its in-process
+// encoders between two librav1e calls, and holds back new chunks until
+// Resume. The encoders keep their state in memory; from the moment Pause
+// returns the job uses no CPU, and its output is the same as if it had
+// never paused.
+func (jb *Job) Pause() error { return jb.ctl.pause(true) }
+
+// Resume continues a paused job.
+func (jb *Job) Resume() error { return jb.ctl.resume(true) }
+
+// Stop ends the job without losing work: every chunk in flight stops at
+// its current frame, the encoder flushes what it was given, the encoded
+// part is recorded and the rest becomes a new chunk; a job still probing
+// or detecting scenes stops at once. Run then returns ErrStopped. Stop
+// returns at once.
+func (jb *Job) Stop() { jb.ctl.stop() }
+
+// Paused reports whether the job is paused by Pause.
+func (jb *Job) Paused() bool {
+	p, _, _ := jb.ctl.pauseState()
+	return p
+}
+
+// Freeze freezes the job's processes like Pause, for a terminal stop
+// (Ctrl+Z): Thaw undoes it but leaves a Pause in place.
+func (jb *Job) Freeze() error { return jb.ctl.pause(false) }
+
+// Thaw continues what Freeze froze, unless the job is paused by Pause.
+func (jb *Job) Thaw() error { return jb.ctl.resume(false) }
+
+// Status returns the job's state, the same as `av1job status --json`
+// prints for it.
+func (jb *Job) Status() *StatusInfo {
+	jb.mu.Lock()
+	info := &StatusInfo{Job: jb.dir.Path(), Output: jb.o.Output, State: jb.state, PID: os.Getpid(), FramesTotal: jb.total, Error: jb.errMsg}
+	c := jb.coord
+	jb.mu.Unlock()
+	if c != nil {
+		c.status(info)
+	}
+	if info.State != "" {
+		info.PID = 0
+		return info
+	}
+	info.State = StateRunning
+	if paused, since, _ := jb.ctl.pauseState(); paused {
+		info.State, info.PausedSince = StatePaused, since
+	}
+	if jb.ctl.isStopped() {
+		info.State = StateStopping
+	}
+	return info
+}
+
+// status sets info's counts: the ledger's, and the frames of the chunks in
+// flight.
+func (c *coordinator) status(info *StatusInfo) {
+	var e Event
+	c.fill(&e)
+	c.mu.Lock()
+	info.fromLedger(c.st, c.led)
+	c.mu.Unlock()
+	info.FramesDone = e.Frames
+}
+
+// handle answers the control socket.
+func (jb *Job) handle(cmd string) (any, error) {
+	var err error
+	switch cmd {
+	case "pause":
+		err = jb.ctl.pause(true)
+	case "resume":
+		err = jb.ctl.resume(true)
+	case "stop":
+		jb.ctl.stop()
+	case "status":
+	default:
+		return nil, errors.New("unknown command " + cmd)
+	}
+	return jb.Status(), err
+}
+
+// Run encodes o.Input to o.Output with a new Job; see Job.Run.
+func Run(ctx context.Context, o Options) error { return New(o).Run(ctx) }
+
+// Run encodes the job's input to its output, resuming the job in its job
+// directory if there is one with the same fingerprint. It returns a
+// *UsageError for bad options or inputs (nothing is changed on disk then),
+// ErrStopped after Stop, ctx's error when cancelled (work in flight is
+// salvaged by the next run), or the error that failed the job. Every event
+// has been delivered when Run returns.
+func (jb *Job) Run(ctx context.Context) error {
+	err := jb.run(ctx)
+	state := StateDone
+	switch {
+	case errors.Is(err, ErrStopped), errors.Is(err, context.Canceled):
+		state = StateStopped
+	case err != nil:
+		state = StateFailed
+	}
+	jb.mu.Lock()
+	jb.state = state
+	if err != nil && state == StateFailed {
+		jb.errMsg = err.Error()
+	}
+	jb.mu.Unlock()
+	jb.bus.close()
+	return err
+}
+
+func (jb *Job) run(ctx context.Context) error {
+	o := jb.o
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	enc, err := encode.Lookup(o.Encoder)
+	if err != nil {
+		return usage(err)
+	}
+	if err := tools.Check(append([]string{tools.FFprobe, tools.FFmpeg}, enc.Programs()...)...); err != nil {
+		return usage(err)
+	}
+	if err := preflight(&o, jb.dir); err != nil {
+		return err
+	}
+	if o.Dir == "" {
+		// Load resolves the stored relative paths against it.
+		o.Dir, _ = os.Getwd()
+	}
+	ctx = tools.WithGroup(ctx, jb.ctl.group)
+	// Stop works at every stage: until the chunks run, it cancels what
+	// runs (probing, hashing, scene detection).
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-jb.ctl.stopped:
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	stopped := func(err error) error {
+		if err != nil && jb.ctl.isStopped() && ctx.Err() == nil {
+			return ErrStopped
+		}
+		return err
+	}
+
+	cl, err := claim.Take(o.Output, jb.dir.Path())
+	if err != nil {
+		return classify(err)
+	}
+	defer cl.Release()
+	src, err := probe.Probe(sctx, o.Input)
+	if err != nil {
+		return stopped(classify(err))
+	}
+	jb.mu.Lock()
+	jb.total = src.Video.ExpectedFrames()
+	jb.mu.Unlock()
+	p, err := prepare(sctx, &o, src, enc, jb.dir)
+	if err != nil {
+		return stopped(classify(err))
+	}
+	if p.finished {
+		return jb.alreadyDone(&o, p)
+	}
+
+	d, created, err := jobdir.Create(jb.dir.Path())
+	if err != nil {
+		return classify(err)
+	}
+	lock, err := d.Lock()
+	if err != nil {
+		if created {
+			_ = d.Remove()
+		}
+		return classify(err)
+	}
+	defer lock.Release() //nolint:errcheck // released on exit in any case
+	sock, addr := d.Control()
+	srv, err := control.Listen(sock, addr, jb.handle)
+	if err != nil {
+		if created {
+			_ = d.Remove()
+		}
+		return err
+	}
+	defer srv.Close()
+
+	st, err := jb.plan(sctx, &o, p, created)
+	if err != nil {
+		if created && st == nil {
+			// Nothing was planned: leave no job directory behind.
+			srv.Close()
+			_ = d.Remove()
+		}
+		return stopped(classify(err))
+	}
+	return jb.encode(ctx, &o, p, st)
+}
+
+// encode runs the planned job's chunks and finishes the output.
+func (jb *Job) encode(ctx context.Context, o *Options, p *prepared, st *jobdir.State) error {
+	j, recs, err := jb.dir.OpenJournal(func(d journal.Dropped) {
+		jb.warn("%s: ignored a damaged journal record at byte %d (%s)", jb.dir.Journal(), d.Offset, d.Reason)
+	})
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	c := newCoordinator(jb.dir, st, j, recs, jb.ctl, p.task(st))
+	c.emit = jb.publish
+	c.decode = verify.DecodeIVF
+	jb.mu.Lock()
+	jb.coord = c
+	jb.mu.Unlock()
+	if err := c.prepare(ctx); err != nil {
+		return err
+	}
+	jb.publish(Event{Kind: EventPlanned})
+	if jb.ctl.isStopped() {
+		return ErrStopped
+	}
+	if todo := c.pending(); len(todo) > 0 {
+		w := workers(o.Workers, p.enc, p.src, p.layout, len(todo))
+		ex := &LocalExecutor{Threads: max(1, runtime.NumCPU()/w)}
+		if err := c.run(ctx, ex, w); err != nil {
+			if ctx.Err() == nil && !errors.Is(err, ErrStopped) {
+				if aerr := c.appendRecord(jobdir.Record{Type: jobdir.RecFailed, Error: err.Error()}); aerr != nil {
+					return errors.Join(err, aerr)
+				}
+			}
+			return err
+		}
+	}
+	if err := jb.finish(ctx, o, p, c); err != nil {
+		if ctx.Err() == nil && !errors.Is(err, ErrStopped) {
+			if aerr := c.appendRecord(jobdir.Record{Type: jobdir.RecFailed, Error: err.Error()}); aerr != nil {
+				return errors.Join(err, aerr)
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+// alreadyDone ends a job whose output a previous run put in place (and
+// recorded) but that ended before it could say so: the output stays, the
+// job is recorded finished and its directory removed unless Keep.
+func (jb *Job) alreadyDone(o *Options, p *prepared) error {
+	lock, err := jb.dir.Lock()
+	if err != nil {
+		return classify(err)
+	}
+	defer lock.Release() //nolint:errcheck // released on exit in any case
+	if !p.recordedFinish {
+		j, _, err := jb.dir.OpenJournal(nil)
+		if err != nil {
+			return err
+		}
+		err = j.Append(jobdir.Record{Type: jobdir.RecFinished})
+		j.Close()
+		if err != nil {
+			return err
+		}
+	}
+	jb.mu.Lock()
+	jb.total = p.st.Frames
+	jb.mu.Unlock()
+	jb.publish(Event{Kind: EventDone, Msg: "already done: " + o.Output + " is this job's finished output"})
+	if !o.Keep {
+		if err := jb.dir.Remove(); err != nil {
+			jb.warn("could not remove the job directory: %v", err)
+		}
+	}
+	return nil
+}

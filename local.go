@@ -1,0 +1,191 @@
+package av1job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"strconv"
+	"sync"
+
+	"github.com/av1job/av1job/internal/encode"
+	"github.com/av1job/av1job/internal/ivf"
+	"github.com/av1job/av1job/internal/plan"
+	"github.com/av1job/av1job/internal/source"
+)
+
+// LocalExecutor runs tasks on this machine: ffmpeg reads the task's frames
+// from the source as Y4M, the executor passes them to the encoder one
+// frame at a time (counting frames in), and the encoder's temporal units go
+// to the StreamWriter (counted out).
+//
+//	ffmpeg ──y4m──▶ feed loop ──▶ encoder (a rav1e process, or librav1e) ──IVF units──▶ StreamWriter
+//
+// Every frame's timestamp is checked against the task before it reaches
+// the encoder (package source). Shutdown order: the feed loop ends after
+// the task's last frame, on a stop, or on an error; ffmpeg is reaped; then
+// the encoder's input is closed and the executor waits for its last unit.
+type LocalExecutor struct {
+	// Threads is the encoder threads per task; 0 lets the encoder choose.
+	Threads int
+
+	mu       sync.Mutex
+	versions map[string]string // encoder name -> version
+	sources  map[string]string // path -> the identity checked
+}
+
+// Execute runs t; see Executor.
+func (x *LocalExecutor) Execute(ctx context.Context, t Task, out StreamWriter, steer Steer) (int, error) {
+	if err := t.Validate(); err != nil {
+		return t.Start, err
+	}
+	enc, err := x.encoder(ctx, t)
+	if err != nil {
+		return t.Start, err
+	}
+	if err := x.checkSource(t); err != nil {
+		return t.Start, err
+	}
+	tb, _ := new(big.Rat).SetString(t.Source.TimeBase)
+	rng := source.Range{Path: t.Source.Path, Stream: t.Source.Stream, PixFmt: t.Source.PixFmt, Filter: t.Source.Filter,
+		PTS: t.PTS, TimeBase: tb, Base: t.Start, First: t.Source.FirstPTS, Start: 0, End: len(t.PTS)}
+	src, err := source.Open(ctx, rng)
+	if err != nil {
+		return t.Start, err
+	}
+	defer src.Close()
+	s := t.Settings.settings()
+	s.Threads = x.Threads
+	sink := &unitCounter{out: out}
+	sess, err := enc.Start(ctx, src.Header(), s, sink)
+	if err != nil {
+		return t.Start, err
+	}
+	// An in-process encoder pauses by not being called; a process is
+	// frozen with the job's other processes (the context's group).
+	if p, ok := sess.(encode.Pauser); ok {
+		defer steer.Attach(p)()
+	}
+	buf := make([]byte, src.FrameSize())
+	fed := 0
+	stopping := steer.Stopping()
+feed:
+	for fed < len(t.PTS) {
+		select {
+		case <-stopping:
+			break feed
+		default:
+		}
+		err := src.ReadFrame(buf)
+		if errors.Is(err, io.EOF) {
+			err = fmt.Errorf("source: ended after %d of %d frames", fed, len(t.PTS))
+		}
+		if err == nil {
+			err = sess.WriteFrame(buf)
+		}
+		if err != nil {
+			sess.Abort()
+			return t.Start, err
+		}
+		fed++
+	}
+	if fed == 0 {
+		sess.Abort()
+		return t.Start, ErrStopped
+	}
+	if err := src.Close(); err != nil {
+		sess.Abort()
+		return t.Start, err
+	}
+	// After a stop the task ends at frame fed: the encoder flushes what
+	// it was given.
+	if err := sess.Close(); err != nil {
+		return t.Start, err
+	}
+	if err := ctx.Err(); err != nil {
+		return t.Start, err
+	}
+	if sink.units != fed {
+		return t.Start, fmt.Errorf("encoder: %d temporal units out for %d frames in", sink.units, fed)
+	}
+	return t.Start + fed, nil
+}
+
+// encoder returns t's encoder, checking that this machine has the version
+// the task names.
+func (x *LocalExecutor) encoder(ctx context.Context, t Task) (encode.Encoder, error) {
+	enc, err := encode.Lookup(t.Encoder.Name)
+	if err != nil {
+		return nil, &TaskError{Task: t, Msg: err.Error()}
+	}
+	x.mu.Lock()
+	ver, ok := x.versions[enc.Name()]
+	x.mu.Unlock()
+	if !ok {
+		if ver, err = enc.Version(ctx); err != nil {
+			return nil, fmt.Errorf("encoder version: %w", err)
+		}
+		x.mu.Lock()
+		if x.versions == nil {
+			x.versions = map[string]string{}
+		}
+		x.versions[enc.Name()] = ver
+		x.mu.Unlock()
+	}
+	if ver != t.Encoder.Version {
+		return nil, &TaskError{Task: t, Msg: fmt.Sprintf("needs %s %s, this machine has %s", enc.Name(), t.Encoder.Version, ver)}
+	}
+	return enc, nil
+}
+
+// checkSource makes sure the file at the task's path is the task's source
+// (its size and the hash of its head and tail); a file checked once is
+// trusted while its size and modification time stay.
+func (x *LocalExecutor) checkSource(t Task) error {
+	fi, err := os.Stat(t.Source.Path)
+	if err != nil {
+		return &TaskError{Task: t, Msg: "source: " + err.Error()}
+	}
+	key := t.Source.Path + "\x00" + strconv.FormatInt(fi.Size(), 10) + "\x00" + fi.ModTime().String()
+	x.mu.Lock()
+	checked := x.sources[key] == t.Source.Content
+	x.mu.Unlock()
+	if checked {
+		return nil
+	}
+	size, _, content, err := plan.SourceIdentity(t.Source.Path)
+	if err != nil {
+		return err
+	}
+	if size != strconv.FormatInt(t.Source.Size, 10) || content != t.Source.Content {
+		return &TaskError{Task: t, Msg: fmt.Sprintf("%s is not the task's source (size %s, content %s; the task's %d, %s)", t.Source.Path, size, content, t.Source.Size, t.Source.Content)}
+	}
+	x.mu.Lock()
+	if x.sources == nil {
+		x.sources = map[string]string{}
+	}
+	x.sources[key] = content
+	x.mu.Unlock()
+	return nil
+}
+
+// unitCounter passes an encoder's output to a StreamWriter, counting the
+// temporal units.
+type unitCounter struct {
+	out   StreamWriter
+	units int
+}
+
+func (u *unitCounter) Header(h ivf.Header) error {
+	return u.out.Header(StreamHeader{Width: int(h.Width), Height: int(h.Height), RateNum: h.RateNum, RateDen: h.RateDen})
+}
+
+func (u *unitCounter) Frame(f ivf.Frame) error {
+	if err := u.out.Unit(f.PTS, f.Data); err != nil {
+		return err
+	}
+	u.units++
+	return nil
+}

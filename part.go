@@ -1,0 +1,134 @@
+package av1job
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/av1job/av1job/internal/ivf"
+	"github.com/av1job/av1job/internal/journal"
+)
+
+// syncEvery bounds what a power cut can take of a chunk being written:
+// the part file is fsynced this often.
+const syncEvery = 2 * time.Second
+
+// A partWriter writes one task's stream to the chunk's part file in the
+// job directory, checking and counting as it goes: the coordinator gives
+// one to each task it runs, and commits the file when the task is done.
+type partWriter struct {
+	path          string // the part file
+	width, height int    // the source's size, which the stream must have
+	onUnit        func() // called after each temporal unit is written
+
+	mu       sync.Mutex // guards what progress reads
+	f        *os.File
+	h        hash.Hash
+	w        *ivf.Writer
+	size     int64
+	units    int
+	lastSync time.Time
+}
+
+func (p *partWriter) Write(b []byte) (int, error) {
+	n, err := p.f.Write(b)
+	p.h.Write(b[:n])
+	p.mu.Lock()
+	p.size += int64(n)
+	p.mu.Unlock()
+	return n, err
+}
+
+// Header creates the part file with the stream's IVF header.
+func (p *partWriter) Header(h StreamHeader) error {
+	if h.Width != p.width || h.Height != p.height {
+		return fmt.Errorf("encoder output is %dx%d, source is %dx%d", h.Width, h.Height, p.width, p.height)
+	}
+	if p.f != nil {
+		return errors.New("encoder output: a second stream header")
+	}
+	f, err := os.OpenFile(p.path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("chunk file: %w", err)
+	}
+	// The name must survive a power cut too, or the synced data is lost.
+	if err := journal.SyncDir(filepath.Dir(p.path)); err != nil {
+		f.Close()
+		return err
+	}
+	p.f, p.h, p.lastSync = f, sha256.New(), time.Now()
+	w, err := ivf.NewWriter(p, ivf.Header{FourCC: [4]byte{'A', 'V', '0', '1'}, Width: uint16(h.Width), Height: uint16(h.Height),
+		RateNum: h.RateNum, RateDen: h.RateDen})
+	if err != nil {
+		return fmt.Errorf("chunk file: %w", err)
+	}
+	p.w = w
+	return nil
+}
+
+// Unit writes one temporal unit.
+func (p *partWriter) Unit(pts uint64, data []byte) error {
+	if p.w == nil {
+		return errors.New("encoder output: a temporal unit before the stream header")
+	}
+	if pts != uint64(p.units) {
+		return fmt.Errorf("encoder output: temporal unit %d has timestamp %d", p.units, pts)
+	}
+	if p.units == 0 && !ivf.IsKeyframe(data) {
+		return errors.New("encoder output: the first temporal unit is not a keyframe with a sequence header")
+	}
+	if err := p.w.WriteFrame(pts, data); err != nil {
+		return fmt.Errorf("chunk file: %w", err)
+	}
+	p.mu.Lock()
+	p.units++
+	p.mu.Unlock()
+	if time.Since(p.lastSync) >= syncEvery {
+		if err := p.f.Sync(); err != nil {
+			return fmt.Errorf("chunk file: sync: %w", err)
+		}
+		p.lastSync = time.Now()
+	}
+	if p.onUnit != nil {
+		p.onUnit()
+	}
+	return nil
+}
+
+// progress returns the units and bytes written so far.
+func (p *partWriter) progress() (units int, size int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.units, p.size
+}
+
+// finish makes the part file durable and closes it, and returns its size
+// and SHA-256.
+func (p *partWriter) finish() (int64, string, error) {
+	if p.f == nil {
+		return 0, "", errors.New("encoder wrote no output")
+	}
+	if err := p.f.Sync(); err != nil {
+		return 0, "", fmt.Errorf("chunk file: sync %s: %w", p.path, err)
+	}
+	if err := p.f.Close(); err != nil {
+		return 0, "", fmt.Errorf("chunk file: close %s: %w", p.path, err)
+	}
+	p.f = nil
+	return p.size, hex.EncodeToString(p.h.Sum(nil)), nil
+}
+
+// discard closes and removes a part file that will not be committed.
+func (p *partWriter) discard() {
+	if p.f != nil {
+		_ = p.f.Close()
+		p.f = nil
+	}
+	_ = os.Remove(p.path)
+}

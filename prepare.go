@@ -1,0 +1,374 @@
+package av1job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/av1job/av1job/internal/encode"
+	"github.com/av1job/av1job/internal/jobdir"
+	"github.com/av1job/av1job/internal/plan"
+	"github.com/av1job/av1job/internal/probe"
+	"github.com/av1job/av1job/internal/source"
+)
+
+// preflight checks the paths before anything is read or written: the
+// input is a regular file, the output and the job directory can be
+// written, every name av1job will make fits its file system, and the job
+// directory is one av1job may use.
+func preflight(o *Options, dir jobdir.Dir) error {
+	fi, err := os.Stat(o.Input)
+	switch {
+	case err != nil:
+		return usagef("%s: %v", o.Input, unwrapPath(err))
+	case fi.IsDir():
+		return usagef("%s: is a directory, not a video file", o.Input)
+	case !fi.Mode().IsRegular():
+		// A named pipe would block the probe and could not be read twice.
+		return usagef("%s: is not a regular file (%s); av1job reads its input several times, so it needs a file", o.Input, kind(fi.Mode()))
+	}
+	if ofi, err := os.Stat(o.Output); err == nil {
+		if os.SameFile(fi, ofi) {
+			return usagef("%s: output is the same file as the input", o.Output)
+		}
+		if ofi.IsDir() {
+			return usagef("%s: output is a directory", o.Output)
+		}
+		if !ofi.Mode().IsRegular() {
+			return usagef("%s: output exists and is not a regular file (%s)", o.Output, kind(ofi.Mode()))
+		}
+		if !o.Overwrite && !outputRecorded(dir, o.Output) {
+			return usagef("%s: output exists (use -y to overwrite it)", o.Output)
+		}
+	}
+	outDir := filepath.Dir(o.Output)
+	if err := writable(outDir); err != nil {
+		return usagef("%s: output directory is not writable: %v", outDir, err)
+	}
+	if err := fits(outDir, filepath.Base(o.Output), tempOutput(o.Output)); err != nil {
+		return err
+	}
+	if err := dir.Check(); err != nil {
+		return usage(err)
+	}
+	jobParent := dir.Path()
+	if _, err := os.Stat(jobParent); err != nil {
+		jobParent = filepath.Dir(jobParent) // to be created
+		if err := fits(jobParent, filepath.Base(dir.Path())); err != nil {
+			return err
+		}
+	}
+	if err := writable(jobParent); err != nil {
+		return usagef("%s: job directory is not writable: %v", jobParent, err)
+	}
+	return nil
+}
+
+// fits checks that every name fits in dir's file system.
+func fits(dir string, names ...string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil || st.Namelen <= 0 {
+		return nil // unknown: the file system will tell
+	}
+	for _, n := range names {
+		n = filepath.Base(n)
+		if int64(len(n)) > int64(st.Namelen) {
+			return usagef("%s: file name too long (%d bytes; this file system allows %d)", filepath.Join(dir, n), len(n), st.Namelen)
+		}
+	}
+	return nil
+}
+
+// kind names a file type that is not a regular file.
+func kind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a block device"
+	}
+	return "not a file"
+}
+
+// writable checks that a file can be created in dir.
+func writable(dir string) error {
+	f, err := os.CreateTemp(dir, ".av1job-probe-*")
+	if err != nil {
+		return unwrapPath(err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// outputRecorded reports whether the job directory's journal records the
+// file at output as the job's own finished output: same size, modification
+// time and content sample as when it was renamed into place.
+func outputRecorded(dir jobdir.Dir, output string) bool {
+	_, ok := lastOutput(dir, output)
+	return ok
+}
+
+// lastOutput returns whether the journal records output as the job's
+// output, and whether it records the job finished after that.
+func lastOutput(dir jobdir.Dir, output string) (finished, ok bool) {
+	if !dir.IsJob() {
+		return false, false
+	}
+	recs, err := dir.ReadJournal()
+	if err != nil {
+		return false, false
+	}
+	var out *jobdir.Record
+	for i, r := range recs {
+		switch r.Type {
+		case jobdir.RecOutput:
+			out, finished = &recs[i], false
+		case jobdir.RecFinished:
+			finished = true
+		case jobdir.RecDone:
+			out = nil // the job went on after that output
+		}
+	}
+	if out == nil {
+		return false, false
+	}
+	size, mtime, sample, err := plan.SourceIdentity(output)
+	if err != nil || size != strconv.FormatInt(out.Size, 10) || mtime != out.Mtime || sample != out.Sample {
+		return false, false
+	}
+	return finished, true
+}
+
+// prepared is what a job knows before it touches its job directory.
+type prepared struct {
+	opts   Options
+	src    *probe.Source
+	enc    encode.Encoder
+	ver    string
+	layout probe.Layout
+	fp     plan.Fingerprint
+	size   int64  // the source's, for tasks
+	sample string // its content hash
+
+	// finished: the output is this job's, put in place by an earlier run.
+	finished, recordedFinish bool
+	st                       *jobdir.State
+}
+
+// prepare checks what can be checked about the job once its source is
+// probed (the encoder takes the settings at the source's size), and
+// computes its fingerprint.
+func prepare(ctx context.Context, o *Options, src *probe.Source, enc encode.Encoder, dir jobdir.Dir) (*prepared, error) {
+	p := &prepared{src: src, enc: enc, layout: probe.LayoutFor(src.Video), opts: *o}
+	ver, err := enc.Version(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("encoder version: %w", err)
+	}
+	p.ver = ver
+	if len(o.Extra) > 0 {
+		if err := enc.Trial(ctx, trialHeader(src, p.layout), p.settings()); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, usagef("encoder arguments %s refused by %s: %v", strings.Join(o.Extra, " "), enc.Name(), err)
+		}
+	}
+	size, mtime, sample, err := plan.SourceIdentity(src.Path)
+	if err != nil {
+		return nil, err
+	}
+	p.size, _ = strconv.ParseInt(size, 10, 64)
+	p.sample = sample
+	scenes, err := sceneKey(o, dir)
+	if err != nil {
+		return nil, err
+	}
+	p.fp = plan.Fingerprint{
+		"source size":    size,
+		"source mtime":   mtime,
+		"source content": sample,
+		"encoder":        enc.Name() + " " + ver,
+		"speed":          fmt.Sprint(o.Speed),
+		"rate control":   o.rateControl(),
+		"encoder args":   strings.Join(o.Extra, " "),
+		"min scene len":  fmt.Sprint(o.MinSceneLen),
+		"max scene len":  fmt.Sprint(o.MaxSceneLen),
+		"scene detector": scenes,
+	}
+	if p.layout.Filter != "" {
+		p.fp["pixel conversion"] = p.layout.Filter
+	}
+	if finished, ok := lastOutput(dir, o.Output); ok {
+		st, err := dir.ReadState()
+		if err == nil && len(plan.Diff(st.Fingerprint, p.fp)) == 0 {
+			p.finished, p.recordedFinish, p.st = true, finished, st
+		} else if !o.Overwrite {
+			return nil, usagef("%s: output exists (use -y to overwrite it)", o.Output)
+		}
+	}
+	return p, nil
+}
+
+// sceneKey describes where the job's scene cuts come from, for the
+// fingerprint: the detector, or the cuts of a scenes file.
+func sceneKey(o *Options, dir jobdir.Dir) (string, error) {
+	if o.Scenes == "" {
+		return fmt.Sprintf("%s threshold %g", detector, o.SceneThreshold), nil
+	}
+	sf, err := loadScenes(o.Scenes)
+	switch {
+	case err == nil:
+		return "cuts " + sf.cutsSum(), nil
+	case o.Restart:
+		return "", usage(err)
+	}
+	// A planned job needs its scenes file no more.
+	st, serr := dir.ReadState()
+	if serr != nil || !strings.HasPrefix(st.Fingerprint["scene detector"], "cuts ") {
+		return "", usage(err)
+	}
+	return st.Fingerprint["scene detector"], nil
+}
+
+// settings are the encoder settings of the job, with the colour
+// description of the pixels the encoder gets.
+func (p *prepared) settings() encode.Settings {
+	return p.options().settings()
+}
+
+// trialHeader describes one frame of src as the encoder gets it.
+func trialHeader(src *probe.Source, l probe.Layout) source.Header {
+	cs := l.Chroma
+	if l.BitDepth > 8 {
+		cs += "p" + strconv.Itoa(l.BitDepth)
+	} else if cs == "420" {
+		cs = "420jpeg"
+	}
+	num, den := src.Video.FrameRate.Num().Int64(), src.Video.FrameRate.Denom().Int64()
+	raw := fmt.Sprintf("YUV4MPEG2 W%d H%d F%d:%d Ip A1:1 C%s", src.Video.Width, src.Video.Height, num, den, cs)
+	return source.Header{Raw: []byte(raw), Width: src.Video.Width, Height: src.Video.Height, RateNum: int(num), RateDen: int(den),
+		Colorspace: cs, AspectNum: 1, AspectDen: 1}
+}
+
+// task returns the part every task of the planned job shares.
+func (p *prepared) task(st *jobdir.State) Task {
+	return Task{
+		Job: st.ID,
+		Source: SourceRef{Path: p.src.Path, Size: p.size, Content: p.sample, Stream: st.Stream,
+			Width: p.src.Video.Width, Height: p.src.Video.Height, PixFmt: st.PixFmt, Filter: st.Filter,
+			TimeBase: st.TimeBase, FirstPTS: st.PTS[0]},
+		Encoder:  EncoderRef{Name: p.enc.Name(), Version: p.ver},
+		Settings: p.options(),
+	}
+}
+
+// options are the tasks' encoder settings.
+func (p *prepared) options() EncoderOptions {
+	o := p.opts
+	c := p.layout.Color
+	return EncoderOptions{Speed: o.Speed, Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra,
+		Primaries: c.Primaries, Transfer: c.Transfer, Matrix: c.Matrix, FullRange: p.layout.FullRange()}
+}
+
+// plan returns the job's plan: the one in its job directory when the
+// fingerprint matches, else a new one, from scene detection (or the
+// cache, or a scenes file), written atomically. A plan made with other
+// settings is refused unless Restart, which discards it.
+func (jb *Job) plan(ctx context.Context, o *Options, p *prepared, created bool) (*jobdir.State, error) {
+	st, err := jb.dir.ReadState()
+	var damaged *jobdir.DamagedError
+	switch {
+	case err == nil && o.Restart:
+		if err := jb.dir.Reset(); err != nil {
+			return nil, err
+		}
+		st = nil
+	case err == nil:
+		if ch := plan.Diff(st.Fingerprint, p.fp); len(ch) > 0 {
+			return nil, usagef("%s: job was started with other settings (%s); use --restart to discard it and start again", jb.dir, plan.FormatChanges(ch))
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		st = nil
+	case errors.As(err, &damaged) && o.Restart:
+		if err := jb.dir.Reset(); err != nil {
+			return nil, err
+		}
+		st = nil
+	default:
+		return nil, err
+	}
+	if st == nil {
+		if !created && !o.Restart {
+			if err := jb.dir.Reset(); err != nil { // leftovers of a job that never got planned
+				return nil, err
+			}
+		}
+		if st, err = jb.newPlan(ctx, o, p); err != nil {
+			return nil, err
+		}
+	}
+	if st.ID == "" {
+		st.ID = st.Fingerprint.Sum() // planned by an earlier version
+	}
+	return st, nil
+}
+
+// newPlan runs scene detection, plans the chunks and writes the job state.
+func (jb *Job) newPlan(ctx context.Context, o *Options, p *prepared) (*jobdir.State, error) {
+	v := p.src.Video
+	sf, err := findScenes(ctx, p.src, *o, jb.dir.Scenes(), func(n int) {
+		jb.publish(Event{Kind: EventAnalyzing, Decoded: n})
+	})
+	if err != nil {
+		return nil, err
+	}
+	a := sf.analysis()
+	fps, _ := v.FrameRate.Float64()
+	if vfr, at := a.VariableRate(fps); vfr {
+		return nil, usagef("%s: variable frame rate (frame %d is %.3f s after the one before, %s fps expects %.3f s); convert it first, e.g. ffmpeg -i %s -fps_mode cfr -r %s -c:a copy fixed.mkv",
+			p.src.Path, at, a.Seconds(at)-a.Seconds(at-1), v.FrameRate.RatString(), 1/fps, p.src.Path, v.FrameRate.RatString())
+	}
+	if p.layout.Convert {
+		how := ""
+		if p.layout.Filter != "" {
+			how = fmt.Sprintf(" (%s matrix, %s range)", p.layout.Color.Matrix, map[string]string{"tv": "limited", "pc": "full"}[p.layout.Color.Range])
+		}
+		jb.warn("%s: pixel format %s is converted to %s%s for the encoder", p.src.Path, v.PixFmt, p.layout.PixFmt, how)
+	}
+	bounds := plan.Scenes(sf.Cuts, a.Frames, o.MinSceneLen, maxLen(*o, fps), a.Scores)
+	opts, err := jsonOptions(o)
+	if err != nil {
+		return nil, err
+	}
+	st := &jobdir.State{
+		Version: jobdir.StateVersion, ID: p.fp.Sum(), Input: p.src.Path, Output: o.Output, Created: time.Now().UTC(),
+		Fingerprint: p.fp, Command: o.Command, Dir: o.Dir, Options: opts, Stream: v.Index, PixFmt: p.layout.PixFmt, Filter: p.layout.Filter,
+		RateNum: v.FrameRate.Num().Int64(), RateDen: v.FrameRate.Denom().Int64(),
+		Frames: a.Frames, PTS: a.PTS, TimeBase: a.TimeBase.RatString(), Cuts: sf.Cuts, Chunks: plan.Chunks(bounds, a.Frames),
+	}
+	if err := jb.dir.WriteState(st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}

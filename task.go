@@ -1,0 +1,184 @@
+package av1job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/av1job/av1job/internal/encode"
+)
+
+// A Task is one chunk's work as a plain value: everything an Executor
+// needs to encode frames [Start, End) of a source, and nothing that ties
+// it to the job directory, so it can cross a network as JSON. The
+// coordinator makes tasks; an Executor runs them.
+type Task struct {
+	Job     string `json:"job"`     // the job's ID (its fingerprint's digest)
+	Chunk   int    `json:"chunk"`   // chunk ID in the job's ledger
+	Attempt int    `json:"attempt"` // 1 for the first try; a result must name the attempt it answers
+	Start   int    `json:"start"`   // first frame of the chunk
+	End     int    `json:"end"`     // frame after its last
+	// PTS are the timestamps of frames Start..End-1 in Source.TimeBase
+	// units: the frames are picked by them, exactly.
+	PTS      []int64        `json:"pts"`
+	Source   SourceRef      `json:"source"`
+	Encoder  EncoderRef     `json:"encoder"`
+	Settings EncoderOptions `json:"settings"`
+}
+
+// SourceRef identifies a task's source and says how to read it.
+type SourceRef struct {
+	Path    string `json:"path"`
+	Size    int64  `json:"size"`
+	Content string `json:"content"` // a hash of its first and last MiB (plan.SourceIdentity)
+	Stream  int    `json:"stream"`  // index of the video stream
+	Width   int    `json:"width"`
+	Height  int    `json:"height"`
+	PixFmt  string `json:"pix_fmt"`          // pixel format handed to the encoder
+	Filter  string `json:"filter,omitempty"` // ffmpeg filter converting the source to PixFmt, when needed
+	// TimeBase is the stream's time base, "num/den"; FirstPTS the
+	// timestamp of its first frame.
+	TimeBase string `json:"time_base"`
+	FirstPTS int64  `json:"first_pts"`
+}
+
+// EncoderRef names an encoder and the version a task must be encoded
+// with: another version may give other bits.
+type EncoderRef struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// EncoderOptions are the encoder settings of a task.
+type EncoderOptions struct {
+	Speed     int      `json:"speed"`
+	Quantizer int      `json:"quantizer,omitempty"`
+	Bitrate   int      `json:"bitrate,omitempty"` // kbit/s; 0 for constant quantizer
+	Extra     []string `json:"extra,omitempty"`   // pass-through arguments
+	Primaries string   `json:"primaries,omitempty"`
+	Transfer  string   `json:"transfer,omitempty"`
+	Matrix    string   `json:"matrix,omitempty"`
+	FullRange bool     `json:"full_range,omitempty"`
+}
+
+// A Result is the outcome of a task as the coordinator commits it: frames
+// [Start, End) of chunk Chunk are in File, whose size and SHA-256 are Size
+// and SHA256. End is the task's End, or less when the task was stopped.
+type Result struct {
+	Job     string `json:"job"`
+	Chunk   int    `json:"chunk"`
+	Attempt int    `json:"attempt"`
+	Start   int    `json:"start"`
+	End     int    `json:"end"`
+	Size    int64  `json:"size"`
+	SHA256  string `json:"sha256"`
+	File    string `json:"file"`
+}
+
+// Frames is the number of frames in the result.
+func (r Result) Frames() int { return r.End - r.Start }
+
+// TaskError reports a task that cannot be run as it is: trying it again
+// cannot help.
+type TaskError struct {
+	Task Task
+	Msg  string
+}
+
+func (e *TaskError) Error() string {
+	return fmt.Sprintf("task for chunk %d [%d,%d) of job %s: %s", e.Task.Chunk, e.Task.Start, e.Task.End, e.Task.Job, e.Msg)
+}
+
+// Validate checks that a task holds together, without touching its source
+// or running anything: a task that arrives from elsewhere is checked
+// before any work starts. The error is a *TaskError.
+func (t Task) Validate() error {
+	bad := func(format string, a ...any) error { return &TaskError{Task: t, Msg: fmt.Sprintf(format, a...)} }
+	switch {
+	case t.Job == "":
+		return bad("no job ID")
+	case t.Chunk < 0 || t.Attempt < 1:
+		return bad("chunk %d, attempt %d", t.Chunk, t.Attempt)
+	case t.Start < 0 || t.End <= t.Start:
+		return bad("empty or negative frame range")
+	case len(t.PTS) != t.End-t.Start:
+		return bad("%d timestamps for %d frames", len(t.PTS), t.End-t.Start)
+	case t.Source.Path == "" || t.Source.Size <= 0 || t.Source.Content == "":
+		return bad("no source identity")
+	case t.Source.Width <= 0 || t.Source.Height <= 0 || t.Source.Width > 65535 || t.Source.Height > 65535:
+		return bad("source size %dx%d", t.Source.Width, t.Source.Height)
+	case t.Source.PixFmt == "" || t.Source.Stream < 0:
+		return bad("no pixel format or stream")
+	case t.Encoder.Name == "" || t.Encoder.Version == "":
+		return bad("no encoder name or version")
+	}
+	if tb, ok := new(big.Rat).SetString(t.Source.TimeBase); !ok || tb.Sign() <= 0 {
+		return bad("time base %q", t.Source.TimeBase)
+	}
+	for i := 1; i < len(t.PTS); i++ {
+		if t.PTS[i] <= t.PTS[i-1] {
+			return bad("timestamps not increasing at frame %d", t.Start+i)
+		}
+	}
+	if t.Start > 0 && t.PTS[0] <= t.Source.FirstPTS {
+		return bad("frame %d's timestamp is not after the first frame's", t.Start)
+	}
+	enc, err := encode.Lookup(t.Encoder.Name)
+	if err != nil {
+		return bad("%v", err)
+	}
+	if err := enc.Check(t.Settings.settings()); err != nil {
+		return bad("%v", err)
+	}
+	return nil
+}
+
+// settings converts the options to package encode's.
+func (o EncoderOptions) settings() encode.Settings {
+	s := encode.Settings{Speed: o.Speed, Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra, FullRange: o.FullRange}
+	s.Color.Primaries, s.Color.Transfer, s.Color.Matrix = o.Primaries, o.Transfer, o.Matrix
+	return s
+}
+
+// StreamHeader describes an encoded stream: the picture size and the frame
+// rate (the time base of the units' timestamps is one frame).
+type StreamHeader struct {
+	Width, Height    int
+	RateNum, RateDen uint32
+}
+
+// A StreamWriter takes an encoder's output for one task: the header once,
+// then each temporal unit in order, each holding exactly one shown frame,
+// the first a keyframe with a sequence header, with timestamps 0, 1, 2 ...
+type StreamWriter interface {
+	Header(StreamHeader) error
+	Unit(pts uint64, data []byte) error
+}
+
+// Steer is how the coordinator steers a running task.
+type Steer interface {
+	// Stopping is closed when the task must end at its current frame:
+	// feed no more frames, let the encoder flush what it was given, and
+	// return.
+	Stopping() <-chan struct{}
+	// Attach makes an in-process encoder pause and resume with the job
+	// until detach is called. (Processes a task starts are frozen through
+	// the context's process group.)
+	Attach(Pauser) (detach func())
+}
+
+// An Executor runs tasks. It writes the encoded stream to out and never
+// touches the job directory: the coordinator owns the file out writes,
+// and commits it. Execute returns the frame the stream ends at: t.End, or
+// less when steer stopped it (with no frame encoded it returns t.Start and
+// ErrStopped). An error for which trying again cannot help wraps a
+// *TaskError (or is a full disk, a missing program: see package
+// documentation).
+type Executor interface {
+	Execute(ctx context.Context, t Task, out StreamWriter, steer Steer) (end int, err error)
+}
+
+// errResult reports a result the coordinator refuses: a duplicate, a late
+// answer to an older attempt, frames that no longer fit the plan.
+var errResult = errors.New("result refused")
