@@ -1,15 +1,17 @@
 package av1job_test
 
 import (
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/av1job/av1job/internal/ivf"
 )
 
 // TestLibBackend encodes in-process with librav1e: the output passes
@@ -78,7 +80,7 @@ func TestLibBackend(t *testing.T) {
 		jobDir := out + ".av1job"
 		long := clip(t, dir, "long.mkv", medium)
 		args := []string{"encode", long, "-o", out, "--speed", "10", "--workers", "2", "--backend", "lib", "--keep"}
-		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+		rng := newRand(t)
 		finished, kills := false, 0
 		for !finished && kills < 4 {
 			cmd := exec.Command(binPath, args...)
@@ -125,4 +127,65 @@ func TestLibBackend(t *testing.T) {
 		}
 		mustVerify(t, long, out, false)
 	})
+}
+
+// TestSalvageAfterKill pins salvage with real encoders: the job is killed
+// (SIGKILL, the whole process group) once a chunk's part file holds at
+// least 12 complete frames; the next run must keep at least those frames,
+// record them as the head of a split chunk, and encode only the rest.
+func TestSalvageAfterKill(t *testing.T) {
+	needTools(t)
+	for _, backend := range backendsUnderTest(t) {
+		t.Run(backend, func(t *testing.T) {
+			dir := t.TempDir()
+			in := clip(t, dir, "in.mkv", medium)
+			out := filepath.Join(dir, "out.mkv")
+			job := out + ".av1job"
+			args := []string{"encode", in, "-o", out, "--speed", "10", "--workers", "1", "--keep", "--backend", backend, "--min-scene-len", "48"}
+			enc := startEncode(t, args...)
+			var part string
+			var held int
+			if !waitFor(t, 60*time.Second, func() bool {
+				parts, _ := filepath.Glob(filepath.Join(job, "chunks", "*.part"))
+				for _, p := range parts {
+					if res, err := ivf.ScanFile(p); err == nil && res.Frames >= 12 {
+						part, held = p, res.Frames
+						return true
+					}
+				}
+				return false
+			}) {
+				t.Fatal("no part file reached 12 frames")
+			}
+			_ = syscall.Kill(-enc.cmd.Process.Pid, syscall.SIGKILL)
+			<-enc.exited
+			id, _ := strconv.Atoi(strings.TrimSuffix(filepath.Base(part), ".ivf.part"))
+			r := run(t, nil, args...)
+			if r.code != 0 || !strings.Contains(r.stderr, "kept") {
+				t.Fatalf("resume: exit %d: %s", r.code, r.stderr)
+			}
+			var head *journalRecord
+			recs := readJournal(t, job)
+			for i, x := range recs {
+				if x.Type == "done" && x.Chunk == id && head == nil {
+					head = &recs[i]
+				}
+			}
+			if head == nil || head.End-head.Start < held {
+				t.Fatalf("chunk %d: %d frames were in its part file, the journal's first record for it is %+v", id, held, head)
+			}
+			covered := make([]int, medium.Frames())
+			for _, x := range recs {
+				for f := x.Start; x.Type == "done" && f < x.End; f++ {
+					covered[f]++
+				}
+			}
+			for f, n := range covered {
+				if n != 1 {
+					t.Fatalf("frame %d recorded %d times", f, n)
+				}
+			}
+			mustVerify(t, in, out, false)
+		})
+	}
 }

@@ -133,7 +133,7 @@ func TestDiskErrors(t *testing.T) {
 	r = run(t, nil, "encode", in, "-o", filepath.Join(full, "out.mkv"), "--speed", "10")
 	// Progress lines come first; the error is the last line.
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
-	if last := lines[len(lines)-1]; r.code != 1 || !strings.Contains(last, "no space left on device") || !strings.Contains(last, full) {
+	if last := lines[len(lines)-1]; r.code != 1 || !strings.Contains(last, "no space left on device") || !strings.Contains(last, full) || !strings.Contains(last, "disk is full") {
 		t.Errorf("full disk: exit %d: %s", r.code, r.stderr)
 	}
 	if strings.Contains(r.stderr, "trying again") {
@@ -144,5 +144,54 @@ func TestDiskErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(full, "out.mkv")); err == nil {
 		t.Error("full disk: output written")
+	}
+
+	// Full from the start: not even the job directory can be made. That
+	// is not bad input (exit 1), and nothing is left behind.
+	tiny := mount("tiny", "size=4k")
+	r = run(t, nil, "encode", in, "-o", filepath.Join(tiny, "out.mkv"), "--speed", "10")
+	if r.code != 1 || !strings.Contains(r.stderr, "no space left on device") {
+		t.Errorf("full at the start: exit %d: %s", r.code, r.stderr)
+	}
+	if es, _ := os.ReadDir(tiny); len(es) != 0 {
+		t.Errorf("full at the start: left %v", es)
+	}
+
+	// Full while muxing: the chunks fit, the output (with its large
+	// audio) does not, and ffmpeg exits 0 all the same. The message says
+	// the disk is full, and where; after space is freed the same command
+	// finishes.
+	pcm := filepath.Join(dir, "pcm.mkv")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=160x96:r=24:d=2", "-f", "lavfi", "-i", "sine=d=2:sample_rate=96000",
+		"-ac", "2", "-c:v", "libx264", "-c:a", "pcm_s32le", pcm).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	muxFull := mount("muxfull", "size=300k")
+	jobDir := filepath.Join(dir, "muxfull.av1job")
+	args := []string{"encode", pcm, "-o", filepath.Join(muxFull, "out.mkv"), "--speed", "10", "--job-dir", jobDir}
+	r = run(t, nil, args...)
+	lines = strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if last := lines[len(lines)-1]; r.code != 1 || !strings.Contains(last, "disk is full in "+muxFull) {
+		t.Errorf("full while muxing: exit %d: %s", r.code, r.stderr)
+	}
+	if es, _ := os.ReadDir(muxFull); len(es) != 0 {
+		t.Errorf("full while muxing: left %v", es)
+	}
+	if out, err := exec.Command("mount", "-o", "remount,size=8m", muxFull).CombinedOutput(); err != nil {
+		t.Fatalf("remount: %v %s", err, out)
+	}
+	if r := run(t, nil, args...); r.code != 0 || !strings.Contains(r.stderr, "resuming") {
+		t.Errorf("after freeing space: exit %d: %s", r.code, r.stderr)
+	}
+
+	// An IVF output whose job directory is on another file system: the
+	// joined stream is written beside the output, never renamed across.
+	other := mount("other", "size=8m")
+	ivfOut := filepath.Join(dir, "cross.ivf")
+	if r := run(t, nil, "encode", in, "-o", ivfOut, "--speed", "10", "--job-dir", filepath.Join(other, "job")); r.code != 0 {
+		t.Errorf("ivf with the job directory on another file system: exit %d: %s", r.code, r.stderr)
+	}
+	if n := decodeFrames(t, ivfOut); n != small.Frames() {
+		t.Errorf("cross.ivf decodes to %d frames, want %d", n, small.Frames())
 	}
 }

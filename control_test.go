@@ -3,7 +3,6 @@ package av1job_test
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,11 +68,18 @@ type liveStatus struct {
 	PausedSince time.Time `json:"paused_since"`
 }
 
+// status runs status --json for job. A job not there (exit 2) gives the
+// zero state; output that is not a status fails the test.
 func status(t *testing.T, job string) liveStatus {
 	t.Helper()
 	var st liveStatus
 	r := run(t, nil, "status", job, "--json")
-	_ = json.Unmarshal([]byte(r.stdout), &st)
+	if r.code != 0 {
+		return st // no job yet (or any more): State is ""
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.State == "" {
+		t.Fatalf("status --json printed %q: %v", r.stdout, err)
+	}
 	return st
 }
 
@@ -130,39 +136,35 @@ func testPauseResume(t *testing.T, backend string) {
 	out := filepath.Join(dir, "out.ivf")
 	enc := startEncode(t, "encode", in, "-o", out, "--speed", "10", "--workers", "2", "--backend", backend)
 	pid := enc.cmd.Process.Pid
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
+	rng := newRand(t)
 	for i := 0; i < 3; i++ {
 		before := waitFrames(t, out, 20+i*90+rng.IntN(30))
 		r := run(t, nil, "pause", out)
+		// From the moment pause returns, neither av1job nor its children
+		// may use CPU: nothing is re-frozen or polled afterwards.
+		own0 := ownCPU(pid)
+		t0, states := childCPU(pid)
+		time.Sleep(time.Second)
+		own1 := ownCPU(pid)
+		t1, _ := childCPU(pid)
 		t.Logf("pause %d at %+v: %s", i, before, strings.TrimSpace(r.stdout))
 		if r.code != 0 {
 			t.Fatalf("pause: %s", r.stderr)
+		}
+		if (backend == "process" && states == "") || strings.Trim(states, "T") != "" {
+			t.Errorf("child states while paused: %q", states)
+		}
+		if t1-t0 > 1 {
+			t.Errorf("paused processes used %d CPU ticks in the second after pause returned", t1-t0)
+		}
+		if d := own1 - own0; d > 2 {
+			t.Errorf("av1job used %d CPU ticks in the second after pause returned", d)
 		}
 		st := status(t, out)
 		if st.State != "paused" || st.PausedSince.IsZero() {
 			t.Errorf("status while paused: %+v", st)
 		}
-		t0, states := childCPU(pid)
-		if (backend == "process" && states == "") || strings.Trim(states, "T") != "" {
-			t.Errorf("child states while paused: %q", states)
-		}
-		var own0 int
-		if backend == "lib" {
-			// The encoders run inside av1job: its own CPU time must
-			// stop too, once the pause's re-freezing sweeps are over.
-			time.Sleep(1500 * time.Millisecond)
-			own0 = ownCPU(pid)
-		}
-		time.Sleep(time.Second)
-		t1, _ := childCPU(pid)
-		if t1-t0 > 1 {
-			t.Errorf("paused processes used %d CPU ticks in 1 s", t1-t0)
-		}
-		if backend == "lib" {
-			if d := ownCPU(pid) - own0; d > 3 {
-				t.Errorf("av1job used %d CPU ticks in 1 s while its in-process encoders were paused", d)
-			}
-		}
+		time.Sleep(300 * time.Millisecond)
 		if got := status(t, out).FramesDone; got != st.FramesDone {
 			t.Errorf("frames went on while paused: %d -> %d", st.FramesDone, got)
 		}
@@ -347,7 +349,7 @@ func TestPowerCut(t *testing.T) {
 	in := clip(t, dir, "in.mkv", medium)
 	out := filepath.Join(dir, "out.mkv")
 	job := out + ".av1job"
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	rng := newRand(t)
 	salvaged, finished := false, false
 	for round := 0; round < 4 && !finished; round++ {
 		enc := startEncode(t, "encode", in, "-o", out, "--speed", "10", "--workers", "2", "--keep")
@@ -380,10 +382,16 @@ func TestPowerCut(t *testing.T) {
 			}
 			os.WriteFile(p, b, 0o644)
 		}
-		if jb, err := os.ReadFile(filepath.Join(job, "journal.log")); err == nil && len(jb) > 10 {
-			os.WriteFile(filepath.Join(job, "journal.log"), jb[:len(jb)-1-rng.IntN(10)], 0o644)
+		// The record being written when the power went is torn; a record
+		// followed by the output's rename was durable before it, so once
+		// the output exists nothing is torn.
+		if _, err := os.Stat(out); err != nil {
+			if jb, err := os.ReadFile(filepath.Join(job, "journal.log")); err == nil && len(jb) > 10 {
+				os.WriteFile(filepath.Join(job, "journal.log"), jb[:len(jb)-1-rng.IntN(10)], 0o644)
+			}
 		}
 	}
+
 	if !finished {
 		r := run(t, nil, "encode", in, "-o", out, "--speed", "10", "--workers", "2", "--keep")
 		if r.code != 0 {

@@ -2,7 +2,6 @@ package av1job_test
 
 import (
 	"encoding/json"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,7 +95,7 @@ func TestKillAndResume(t *testing.T) {
 	args := []string{"encode", in, "-o", out, "--speed", "10", "--workers", strconv.Itoa(workers), "--min-scene-len", "12", "--keep"}
 	fake := standIn(t, "AV1JOB_COUNT_FRAMES="+counts)
 	env := append(os.Environ(), fake...)
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	rng := newRand(t)
 	done := 0
 	for killed := 0; killed < kills; {
 		cmd := exec.Command(binPath, args...)
@@ -112,12 +111,8 @@ func TestKillAndResume(t *testing.T) {
 		if killed == 0 {
 			// While it runs, status reports it as running with its PID.
 			if !waitFor(t, 20*time.Second, func() bool {
-				r := run(t, nil, "status", out, "--json")
-				var st struct {
-					State string `json:"state"`
-					PID   int    `json:"pid"`
-				}
-				return json.Unmarshal([]byte(r.stdout), &st) == nil && st.State == "running" && st.PID == cmd.Process.Pid
+				st := status(t, out)
+				return st.State == "running" && st.PID == cmd.Process.Pid
 			}) {
 				t.Error("status never reported the job as running with its PID")
 			}

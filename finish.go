@@ -34,9 +34,6 @@ import (
 func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coordinator) error {
 	jb.publish(Event{Kind: EventFinishing, Msg: "joining chunks"})
 	pl := mux.Streams(p.src, o.format())
-	for _, w := range pl.Warnings {
-		jb.warn("%s: %s", p.src.Path, w)
-	}
 	tmp := tempOutput(o.Output)
 	defer os.Remove(tmp)
 	if pl.Format == "ivf" {
@@ -151,8 +148,8 @@ func tempOutput(out string) string {
 	stem := base[:len(base)-len(ext)]
 	sum := sha256.Sum256([]byte(base))
 	mark := ".av1job-" + hex.EncodeToString(sum[:4])
-	if keep := len(stem) - 1 - len(mark); keep < len(stem) {
-		stem = stem[:max(keep, 0)]
+	if n := 1 + len(stem) + len(mark) + len(ext); n > len(base) && n > 64 {
+		stem = stem[:max(len(stem)-(n-len(base)), 0)]
 	}
 	return filepath.Join(dir, "."+stem+mark+ext)
 }
@@ -169,7 +166,7 @@ func roomFor(path, like string) error {
 		return nil
 	}
 	if free := int64(st.Bavail) * st.Bsize; free < fi.Size() {
-		return fmt.Errorf("%d bytes needed for the video alone, %d free: %w", fi.Size(), free, syscall.ENOSPC)
+		return fmt.Errorf("%s needs at least %d bytes, the size of the video alone: %w", path, fi.Size(), syscall.ENOSPC)
 	}
 	return nil
 }
@@ -180,14 +177,7 @@ func diskFull(output, path string, err error) error {
 	if !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) {
 		return err
 	}
-	dir := filepath.Dir(path)
-	var st unix.Statfs_t
-	free := "?"
-	if unix.Statfs(dir, &st) == nil {
-		free = fmt.Sprintf("%d KiB", int64(st.Bavail)*st.Bsize>>10)
-	}
-	return fmt.Errorf("%s: the disk is full: writing %s failed with %s free in %s; free some space and run the same command (finished chunks are kept): %w",
-		output, path, free, dir, err)
+	return fmt.Errorf("%s: the disk is full in %s (%w); free some space and run the same command (finished chunks are kept)", output, filepath.Dir(path), err)
 }
 
 func syncFile(path string) error {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/av1job/av1job/internal/claim"
@@ -14,6 +16,7 @@ import (
 	"github.com/av1job/av1job/internal/encode"
 	"github.com/av1job/av1job/internal/jobdir"
 	"github.com/av1job/av1job/internal/journal"
+	"github.com/av1job/av1job/internal/mux"
 	"github.com/av1job/av1job/internal/probe"
 	"github.com/av1job/av1job/internal/tools"
 	"github.com/av1job/av1job/internal/verify"
@@ -188,6 +191,9 @@ func Run(ctx context.Context, o Options) error { return New(o).Run(ctx) }
 // has been delivered when Run returns.
 func (jb *Job) Run(ctx context.Context) error {
 	err := jb.run(ctx)
+	if errors.Is(err, syscall.ENOSPC) && !strings.Contains(err.Error(), "the disk is full") {
+		err = fmt.Errorf("the disk is full (%w); free some space and run the same command (finished chunks are kept)", err)
+	}
 	state := StateDone
 	switch {
 	case errors.Is(err, ErrStopped), errors.Is(err, context.Canceled):
@@ -316,6 +322,11 @@ func (jb *Job) encode(ctx context.Context, o *Options, p *prepared, st *jobdir.S
 		return err
 	}
 	jb.publish(Event{Kind: EventPlanned})
+	// What the output's container cannot carry is said before the hours
+	// of encoding, not after.
+	for _, w := range mux.Streams(p.src, o.format()).Warnings {
+		jb.warn("%s: %s", p.src.Path, w)
+	}
 	if jb.ctl.isStopped() {
 		return ErrStopped
 	}

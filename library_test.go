@@ -3,6 +3,8 @@ package av1job_test
 import (
 	"context"
 	"errors"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/av1job/av1job"
+	"github.com/av1job/av1job/internal/tools"
 )
 
 // TestLibrary runs a job through the public API as a Go program would:
@@ -103,5 +106,90 @@ func TestLibrary(t *testing.T) {
 		if seen[k] == 0 {
 			t.Errorf("no %s event", k)
 		}
+	}
+}
+
+// TestEventsSteer: an event handler may steer the job (here: Stop on the
+// first chunk done) without deadlocking it; a subscriber that reads
+// nothing until the end holds nobody up and still gets every lifecycle
+// event, in order; Job.Status is what status --json prints.
+func TestEventsSteer(t *testing.T) {
+	needTools(t)
+	dir := t.TempDir()
+	in := clip(t, dir, "in.mkv", medium)
+	out := filepath.Join(dir, "out.mkv")
+	var jb *av1job.Job
+	var once sync.Once
+	o := av1job.NewOptions(in, out)
+	o.Speed, o.Workers, o.MinSceneLen = 10, 1, 24
+	o.Events = func(e av1job.Event) {
+		if e.Kind == av1job.EventChunkDone {
+			once.Do(func() {
+				st := jb.Status()
+				if st.State != av1job.StateRunning || st.ChunksDone != 1 {
+					t.Errorf("Status in the handler: %+v", st)
+				}
+				jb.Stop()
+			})
+		}
+	}
+	jb = av1job.New(o)
+	late, _ := jb.Subscribe()
+	done := make(chan error, 1)
+	go func() { done <- jb.Run(context.Background()) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, av1job.ErrStopped) {
+			t.Fatalf("Run: %v, want ErrStopped", err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("Run did not return after Stop from an event handler")
+	}
+	var kinds []av1job.EventKind
+	for e := range late {
+		kinds = append(kinds, e.Kind)
+	}
+	count := func(k av1job.EventKind) int {
+		n := 0
+		for _, x := range kinds {
+			if x == k {
+				n++
+			}
+		}
+		return n
+	}
+	if count(av1job.EventPlanned) != 1 || count(av1job.EventStopping) != 1 || count(av1job.EventChunkDone) < 1 ||
+		count(av1job.EventChunkStart) < count(av1job.EventChunkDone) {
+		t.Errorf("the late subscriber got %v", kinds)
+	}
+	if kinds[0] != av1job.EventAnalyzing || kinds[len(kinds)-1] == av1job.EventPlanned {
+		t.Errorf("events out of order: %v", kinds)
+	}
+	st := jb.Status()
+	stored, err := av1job.Status(context.Background(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != av1job.StateStopped || stored.State != st.State || stored.FramesRecorded != st.FramesRecorded ||
+		stored.ChunksDone != st.ChunksDone || stored.ChunksTotal != st.ChunksTotal || stored.FramesTotal != st.FramesTotal {
+		t.Errorf("Job.Status %+v, status from the job directory %+v", st, stored)
+	}
+}
+
+// TestErrorsKeepCauses: a usage error still says what caused it.
+func TestErrorsKeepCauses(t *testing.T) {
+	needTools(t)
+	dir := t.TempDir()
+	in := clip(t, dir, "in.mkv", small)
+	noRav1e := t.TempDir()
+	for _, tool := range []string{"ffmpeg", "ffprobe", "dav1d"} {
+		p, _ := exec.LookPath(tool)
+		must(os.Symlink(p, filepath.Join(noRav1e, tool)))
+	}
+	t.Setenv("PATH", noRav1e)
+	err := av1job.Run(context.Background(), av1job.NewOptions(in, filepath.Join(dir, "out.mkv")))
+	var miss *tools.MissingError
+	if !av1job.IsUsage(err) || !errors.As(err, &miss) || miss.Name != "rav1e" {
+		t.Fatalf("Run without rav1e: %v (%T)", err, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +28,11 @@ import (
 var binPath string
 
 func TestMain(m *testing.M) {
+	if os.Getenv("AV1JOB_FAKE_HANG") != "" {
+		// A program that never answers (a probe stuck on a network
+		// file, say): it runs until it is killed.
+		select {}
+	}
 	if os.Getenv("AV1JOB_FAKE_RAV1E") != "" {
 		fakeRav1e()
 		return
@@ -163,6 +169,23 @@ func standIn(t *testing.T, extra ...string) []string {
 		t.Fatal(err)
 	}
 	return append([]string{"AV1JOB_RAV1E=" + self, "AV1JOB_FAKE_RAV1E=" + real}, extra...)
+}
+
+// newRand returns a random source for a test, seeded from AV1JOB_SEED when
+// set, else from the clock; the seed is logged so that a failing run can
+// be replayed: AV1JOB_SEED=N go test -run NAME.
+func newRand(t *testing.T) *rand.Rand {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("AV1JOB_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("AV1JOB_SEED=%s: %v", s, err)
+		}
+		seed = n
+	}
+	t.Logf("random seed %d (replay with AV1JOB_SEED=%d)", seed, seed)
+	return rand.New(rand.NewPCG(seed, seed>>32|1))
 }
 
 func must(err error) {

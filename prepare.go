@@ -56,15 +56,15 @@ func preflight(o *Options, dir jobdir.Dir) error {
 	if err := fits(outDir, filepath.Base(o.Output), tempOutput(o.Output)); err != nil {
 		return err
 	}
-	if err := dir.Check(); err != nil {
-		return usage(err)
-	}
 	jobParent := dir.Path()
-	if _, err := os.Stat(jobParent); err != nil {
+	if _, err := os.Lstat(jobParent); err != nil {
 		jobParent = filepath.Dir(jobParent) // to be created
 		if err := fits(jobParent, filepath.Base(dir.Path())); err != nil {
-			return err
+			return usagef("%v (the job directory; choose a shorter one with --job-dir)", err)
 		}
+	}
+	if err := dir.Check(); err != nil {
+		return usage(err)
 	}
 	if err := writable(jobParent); err != nil {
 		return usagef("%s: job directory is not writable: %v", jobParent, err)
@@ -352,7 +352,10 @@ func (jb *Job) newPlan(ctx context.Context, o *Options, p *prepared) (*jobdir.St
 	if p.layout.Convert {
 		how := ""
 		if p.layout.Filter != "" {
-			how = fmt.Sprintf(" (%s matrix, %s range)", p.layout.Color.Matrix, map[string]string{"tv": "limited", "pc": "full"}[p.layout.Color.Range])
+			how = " (" + map[string]string{"tv": "limited", "pc": "full"}[p.layout.Color.Range] + " range)"
+			if m := p.layout.Color.Matrix; m != "" && m != v.Color.Matrix {
+				how = " (" + m + " matrix, " + how[2:]
+			}
 		}
 		jb.warn("%s: pixel format %s is converted to %s%s for the encoder", p.src.Path, v.PixFmt, p.layout.PixFmt, how)
 	}

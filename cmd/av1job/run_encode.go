@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -48,7 +49,12 @@ func runEncode(ctx context.Context, o av1job.Options, quiet bool) error {
 		if serr != nil {
 			return &exitError{code: exitStopped, err: errors.New("stopped before the job was planned; nothing to resume, run the same command to start again")}
 		}
-		return &exitError{code: exitStopped, err: fmt.Errorf("stopped: %d/%d frames done; resume with: av1job resume %s", st.FramesDone, st.FramesTotal, o.Output)}
+		// The job is found by its output unless it lives elsewhere.
+		name := o.Output
+		if av1job.JobDir(o.Output) != filepath.Clean(o.JobDir) {
+			name = o.JobDir
+		}
+		return &exitError{code: exitStopped, err: fmt.Errorf("stopped: %d/%d frames done; resume with: av1job resume %s", st.FramesDone, st.FramesTotal, name)}
 	case errors.Is(err, context.Canceled):
 		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted; finished chunks are kept in %s; run the same command to resume", o.JobDir)}
 	case err == nil && !quiet && rep.done != "":

@@ -192,3 +192,32 @@ func TestAnalyzeCodecs(t *testing.T) {
 		})
 	}
 }
+
+// TestAnalyzeNoDrift: a slow tilt faded in from black, encoded by x264 with
+// weighted prediction and a keyframe every 125 frames, none on a cut.
+// Decoded without deblocking on reference frames, the pictures drift away
+// from what a player shows until the keyframe at frame 125 snaps them
+// back, which scored as a cut; the pass must see no cut at all.
+func TestAnalyzeNoDrift(t *testing.T) {
+	needFFmpeg(t)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "drift.mp4")
+	out, err := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-f", "lavfi",
+		"-i", "mandelbrot=s=320x360:r=25,crop=320:180:0:'min(t*5,180)',fade=in:0:60", "-t", "10",
+		"-c:v", "libx264", "-threads", "1", "-preset", "medium", "-crf", "45",
+		"-x264-params", "weightp=2:keyint=125:min-keyint=125:scenecut=0", "-pix_fmt", "yuv420p", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	src, err := probe.Probe(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Analyze(ctx, src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cuts := a.Cuts(DefaultThreshold); len(cuts) != 1 {
+		t.Errorf("cuts %v in a clip without one (frame 125 scores %.2f)", cuts, a.Scores[125])
+	}
+}

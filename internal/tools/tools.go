@@ -168,14 +168,29 @@ func Output(ctx context.Context, name string, args ...string) ([]byte, error) {
 	return stdout.Bytes(), nil
 }
 
-// RunError wraps a failed run of name with the tail of its standard error.
+// RunError wraps a failed run of name with the telling line of its
+// standard error (see Message).
 func RunError(name string, err error, stderr *Tail) error {
 	msg := strings.TrimSpace(stderr.String())
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && msg != "" {
-		return fmt.Errorf("%s: %s: %w", name, LastLine(msg), err)
+		return fmt.Errorf("%s: %s: %w", name, Message(msg), err)
 	}
 	return fmt.Errorf("%s: %w", name, err)
+}
+
+// Message picks the line of a program's standard error that says what
+// went wrong: an "error:" line (argument parsers) or a Rust panic's
+// message, before the usage text or backtrace notes that follow them;
+// else the last line.
+func Message(stderr string) string {
+	for _, l := range strings.Split(stderr, "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(strings.ToLower(l), "error:") || strings.Contains(l, "panicked at") {
+			return l
+		}
+	}
+	return LastLine(stderr)
 }
 
 // Clean strips what ffmpeg puts before a message: "[matroska,webm @

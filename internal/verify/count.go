@@ -47,11 +47,16 @@ func countWith(ctx context.Context, flag, field, format, path string) (int, erro
 	if format != "" {
 		args = append(args, "-f", format)
 	}
-	out, err := tools.Output(ctx, tools.FFprobe, append(args, "--", path)...)
+	// "file:" keeps ffprobe from reading a name like "a:b.mkv" as a protocol.
+	out, err := tools.Output(ctx, tools.FFprobe, append(args, "file:"+path)...)
 	if err != nil {
 		return 0, fmt.Errorf("count frames of %s: %w", path, err)
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	// The first field of the first line: ffprobe may add side data (a
+	// rotation) after it.
+	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	first, _, _ = strings.Cut(first, ",")
+	n, err := strconv.Atoi(strings.TrimSpace(first))
 	if err != nil {
 		return 0, fmt.Errorf("count frames of %s: ffprobe said %q", path, strings.TrimSpace(string(out)))
 	}

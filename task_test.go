@@ -1,0 +1,75 @@
+package av1job
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func validTask() Task {
+	return Task{Job: "5c1e0d2a9b7f4e31", Chunk: 3, Attempt: 1, Start: 48, End: 51, PTS: []int64{2002, 2044, 2086},
+		Source:   SourceRef{Path: "/media/in.mkv", Size: 1 << 20, Content: "abcd", Stream: 0, Width: 320, Height: 180, PixFmt: "yuv420p", TimeBase: "1/1000", FirstPTS: 0},
+		Encoder:  EncoderRef{Name: "rav1e", Version: "0.5.1"},
+		Settings: EncoderOptions{Speed: 6, Quantizer: 100, Extra: []string{"--tiles", "2"}, Primaries: "bt709", FullRange: true}}
+}
+
+// TestTaskJSON: a task crosses a network as JSON and comes back equal.
+func TestTaskJSON(t *testing.T) {
+	in := validTask()
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out Task
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(in, out) {
+		t.Errorf("round trip:\n%+v\n%+v", in, out)
+	}
+	res := Result{Job: in.Job, Chunk: 3, Attempt: 1, Start: 48, End: 50, Size: 1234, SHA256: "ff", File: "chunks/00003.ivf.part"}
+	b, _ = json.Marshal(res)
+	var back Result
+	if err := json.Unmarshal(b, &back); err != nil || back != res || back.Frames() != 2 {
+		t.Errorf("result round trip: %+v %v", back, err)
+	}
+}
+
+// TestTaskValidate: a task that does not hold together is refused before
+// anything runs, with a *TaskError saying why.
+func TestTaskValidate(t *testing.T) {
+	if err := validTask().Validate(); err != nil {
+		t.Fatalf("valid task: %v", err)
+	}
+	cases := []struct {
+		name   string
+		change func(*Task)
+		want   string
+	}{
+		{"no job", func(t *Task) { t.Job = "" }, "no job ID"},
+		{"attempt 0", func(t *Task) { t.Attempt = 0 }, "attempt 0"},
+		{"empty range", func(t *Task) { t.End = t.Start }, "empty"},
+		{"timestamps short", func(t *Task) { t.PTS = t.PTS[:2] }, "2 timestamps for 3 frames"},
+		{"timestamps backwards", func(t *Task) { t.PTS[2] = 2000 }, "not increasing"},
+		{"first frame's timestamp", func(t *Task) { t.Source.FirstPTS = 5000 }, "not after the first frame's"},
+		{"no source identity", func(t *Task) { t.Source.Content = "" }, "source identity"},
+		{"huge picture", func(t *Task) { t.Source.Width = 70000 }, "source size"},
+		{"bad time base", func(t *Task) { t.Source.TimeBase = "0/1" }, "time base"},
+		{"unknown encoder", func(t *Task) { t.Encoder.Name = "x265" }, "unknown encoder"},
+		{"no version", func(t *Task) { t.Encoder.Version = "" }, "version"},
+		{"speed out of range", func(t *Task) { t.Settings.Speed = 12 }, "--speed 12"},
+		{"refused argument", func(t *Task) { t.Settings.Extra = []string{"-o/etc/passwd"} }, "-o/etc/passwd"},
+	}
+	for _, tc := range cases {
+		task := validTask()
+		task.PTS = append([]int64(nil), task.PTS...)
+		tc.change(&task)
+		err := task.Validate()
+		var te *TaskError
+		if !errors.As(err, &te) || !strings.Contains(err.Error(), tc.want) || !permanent(err) {
+			t.Errorf("%s: %v, want a TaskError with %q", tc.name, err, tc.want)
+		}
+	}
+}
