@@ -46,11 +46,7 @@ func TestLibBackend(t *testing.T) {
 
 	t.Run("other backend refused", func(t *testing.T) {
 		// The lib backend needs no rav1e program.
-		noRav1e := t.TempDir()
-		for _, tool := range []string{"ffmpeg", "ffprobe", "dav1d"} {
-			p, _ := exec.LookPath(tool)
-			must(os.Symlink(p, filepath.Join(noRav1e, tool)))
-		}
+		noRav1e := pathWithoutRav1e(t)
 		out := filepath.Join(dir, "refused.mkv")
 		r := run(t, []string{"PATH=" + noRav1e}, "encode", in, "-o", out, "--speed", "10", "--backend", "lib", "--keep")
 		if r.code != 0 {
@@ -114,17 +110,7 @@ func TestLibBackend(t *testing.T) {
 				t.Fatalf("final run: exit %d: %s", r.code, r.stderr)
 			}
 		}
-		covered := make([]int, medium.Frames())
-		for _, r := range readJournal(t, jobDir) {
-			for f := r.Start; r.Type == "done" && f < r.End; f++ {
-				covered[f]++
-			}
-		}
-		for f, n := range covered {
-			if n != 1 {
-				t.Fatalf("frame %d recorded %d times", f, n)
-			}
-		}
+		recordedOnce(t, jobDir, medium.Frames())
 		mustVerify(t, long, out, false)
 	})
 }
@@ -174,17 +160,7 @@ func TestSalvageAfterKill(t *testing.T) {
 			if head == nil || head.End-head.Start < held {
 				t.Fatalf("chunk %d: %d frames were in its part file, the journal's first record for it is %+v", id, held, head)
 			}
-			covered := make([]int, medium.Frames())
-			for _, x := range recs {
-				for f := x.Start; x.Type == "done" && f < x.End; f++ {
-					covered[f]++
-				}
-			}
-			for f, n := range covered {
-				if n != 1 {
-					t.Fatalf("frame %d recorded %d times", f, n)
-				}
-			}
+			recordedOnce(t, job, medium.Frames())
 			mustVerify(t, in, out, false)
 		})
 	}

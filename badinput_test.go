@@ -32,11 +32,7 @@ func TestBadInput(t *testing.T) {
 	os.WriteFile(existing, []byte("precious"), 0o644)
 
 	// A PATH with ffmpeg and ffprobe but no rav1e.
-	noRav1e := t.TempDir()
-	for _, tool := range []string{"ffmpeg", "ffprobe", "dav1d"} {
-		p, _ := exec.LookPath(tool)
-		os.Symlink(p, filepath.Join(noRav1e, tool))
-	}
+	noRav1e := pathWithoutRav1e(t)
 
 	cases := []struct {
 		name string

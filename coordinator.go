@@ -115,15 +115,17 @@ func (c *coordinator) prepare(ctx context.Context) error {
 // removeStale deletes chunk files that the journal does not vouch for.
 func (c *coordinator) removeStale() {
 	entries, _ := os.ReadDir(c.dir.Chunks())
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	for _, e := range entries {
-		if id, part, ok := jobdir.ChunkID(e.Name()); ok && !part {
-			if _, done := c.led.Done(id); done {
-				continue
-			}
+		id, part, ok := jobdir.ChunkID(e.Name())
+		if !ok {
+			continue // not av1job's
 		}
-		_ = os.Remove(filepath.Join(c.dir.Chunks(), e.Name()))
+		c.mu.Lock()
+		_, done := c.led.Done(id)
+		c.mu.Unlock()
+		if !done || part {
+			_ = os.Remove(filepath.Join(c.dir.Chunks(), e.Name()))
+		}
 	}
 }
 
@@ -264,7 +266,13 @@ func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task) error {
 	c.emit(Event{Kind: EventChunkStart, Chunk: t.Chunk})
 	end, err := ex.Execute(ctx, t, a.part, steer{c})
 	if err != nil {
-		a.part.discard()
+		if ctx.Err() != nil {
+			// Cancelled, not failed: what was written stays for the
+			// next run's salvage.
+			a.part.keep()
+		} else {
+			a.part.discard()
+		}
 		return err
 	}
 	res, err := c.result(a, end)
@@ -343,10 +351,10 @@ func (c *coordinator) commit(ctx context.Context, res Result) error {
 		}
 	}
 	if err := journal.SyncDir(c.dir.Chunks()); err != nil {
-		return err
+		return &stateError{err}
 	}
 	if err := c.journal.Append(rec); err != nil {
-		return err
+		return &stateError{err}
 	}
 	c.mu.Lock()
 	err = c.led.Apply(rec)
@@ -390,7 +398,10 @@ func (c *coordinator) fits(res Result) error {
 func (c *coordinator) appendRecord(r jobdir.Record) error {
 	c.commitMu.Lock()
 	defer c.commitMu.Unlock()
-	return c.journal.Append(r)
+	if err := c.journal.Append(r); err != nil {
+		return &stateError{err}
+	}
+	return nil
 }
 
 // steer is the Steer a coordinator gives its executors.

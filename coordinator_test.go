@@ -336,19 +336,19 @@ func TestCoordinatorRetries(t *testing.T) {
 // as a stop would; nothing else starts.
 func TestCoordinatorFailureHalts(t *testing.T) {
 	r := newRig(t, []int{0, 40, 60, 80}, 100)
-	failed := make(chan struct{})
+	at10 := make(chan struct{})
 	ex := &fakeExec{
 		before: func(task Task) error {
 			if task.Chunk == 1 {
-				<-time.After(20 * time.Millisecond)
-				close(failed)
+				<-at10 // fail once chunk 0 is under way
 				return fmt.Errorf("write: %w", syscall.ENOSPC)
 			}
 			return nil
 		},
 		unit: func(task Task, n int) error {
 			if task.Chunk == 0 && n == 10 {
-				<-failed // hold chunk 0 until chunk 1 has failed
+				close(at10)
+				<-r.c.ctl.halted // hold chunk 0 until chunk 1's failure has halted the job
 			}
 			return nil
 		},
@@ -389,10 +389,15 @@ func TestCoordinatorStop(t *testing.T) {
 	if len(recs) == 0 {
 		t.Fatal("the stop recorded nothing")
 	}
+	longest := 0
 	for _, x := range recs {
-		if x.End-x.Start < 15 || x.Rest == 0 {
+		if x.Rest == 0 {
 			t.Errorf("record %+v: a stopped chunk keeps what it encoded and names its rest", x)
 		}
+		longest = max(longest, x.End-x.Start)
+	}
+	if longest < 15 {
+		t.Errorf("records %+v: the chunk that asked for the stop had 15 frames", recs)
 	}
 	r.checkTiles(t)
 
@@ -417,6 +422,34 @@ func TestCoordinatorStop(t *testing.T) {
 		t.Errorf("resumed at %d frames, encoded %d more, of 80", resumed, encoded)
 	}
 	r2.checkTiles(t)
+}
+
+// TestCoordinatorCancel: a cancelled job (a second Ctrl+C, a library
+// caller's context) leaves its part files for the next run to salvage.
+func TestCoordinatorCancel(t *testing.T) {
+	r := newRig(t, []int{0, 40}, 80)
+	ctx, cancel := context.WithCancel(context.Background())
+	ex := &fakeExec{unit: func(task Task, n int) error {
+		if task.Chunk == 0 && n == 12 {
+			cancel()
+			<-ctx.Done()
+		}
+		return nil
+	}}
+	if err := r.c.run(ctx, ex, 1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("run: %v", err)
+	}
+	if units, err := countUnits(context.Background(), r.dir.Part(0)); err != nil || units < 12 {
+		t.Fatalf("part file after cancel: %d units, %v", units, err)
+	}
+	r.c.journal.Close()
+	r2 := openRig(t, r.dir)
+	if err := r2.c.prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if recs := r2.records(t); len(recs) != 1 || recs[0].End-recs[0].Start < 12 {
+		t.Errorf("the next run salvaged %+v", recs)
+	}
 }
 
 // TestCoordinatorRefusesResults: a result is committed once; a duplicate

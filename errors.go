@@ -78,14 +78,23 @@ func classify(err error) error {
 	return err
 }
 
+// A stateError is a failure to write the job's own state (its journal,
+// its directory): the journal refuses every append after a failed one, so
+// trying a chunk again cannot help.
+type stateError struct{ err error }
+
+func (e *stateError) Error() string { return e.err.Error() }
+func (e *stateError) Unwrap() error { return e.err }
+
 // permanent reports errors that trying a chunk again cannot fix: a full
 // disk, a read-only file system, no permission, a missing program, a task
-// that is not valid.
+// that is not valid, the job's state that cannot be written.
 func permanent(err error) bool {
 	var (
-		miss *tools.MissingError
-		bad  *TaskError
+		miss  *tools.MissingError
+		bad   *TaskError
+		state *stateError
 	)
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) ||
-		errors.Is(err, syscall.EDQUOT) || errors.As(err, &miss) || errors.As(err, &bad)
+		errors.Is(err, syscall.EDQUOT) || errors.As(err, &miss) || errors.As(err, &bad) || errors.As(err, &state)
 }

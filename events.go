@@ -74,8 +74,9 @@ type bus struct {
 }
 
 type subscriber struct {
-	deliver func(Event)
-	kinds   map[EventKind]bool // nil: every kind
+	deliver  func(Event)
+	kinds    map[EventKind]bool // nil: every kind
+	detached bool               // close does not wait for its deliveries
 
 	mu     sync.Mutex
 	queue  []Event
@@ -90,7 +91,17 @@ func newBus() *bus { return &bus{subs: map[*subscriber]struct{}{}} }
 // none are given), in order, on a goroutine of its own, until cancel or
 // close. Subscribing to a closed bus delivers nothing.
 func (b *bus) subscribe(deliver func(Event), kinds ...EventKind) (s *subscriber, cancel func()) {
-	s = &subscriber{deliver: deliver, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	return b.add(&subscriber{deliver: deliver}, kinds)
+}
+
+// subscribeDetached is subscribe for a subscriber close does not wait for:
+// one whose deliveries a reader of its own drains (Job.Subscribe).
+func (b *bus) subscribeDetached(deliver func(Event), kinds ...EventKind) (s *subscriber, cancel func()) {
+	return b.add(&subscriber{deliver: deliver, detached: true}, kinds)
+}
+
+func (b *bus) add(s *subscriber, kinds []EventKind) (*subscriber, func()) {
+	s.wake, s.done = make(chan struct{}, 1), make(chan struct{})
 	if len(kinds) > 0 {
 		s.kinds = map[EventKind]bool{}
 		for _, k := range kinds {
@@ -127,7 +138,7 @@ func (b *bus) publish(e Event) {
 }
 
 // close ends every subscription once its queue is delivered and waits for
-// that; later events are dropped.
+// that, except for detached subscribers; later events are dropped.
 func (b *bus) close() {
 	b.mu.Lock()
 	b.closed = true
@@ -138,7 +149,9 @@ func (b *bus) close() {
 		s.close(false)
 	}
 	for s := range subs {
-		<-s.done
+		if !s.detached {
+			<-s.done
+		}
 	}
 }
 

@@ -91,3 +91,31 @@ func TestBusCancel(t *testing.T) {
 		t.Errorf("%d events delivered, %d before cancel", n, before)
 	}
 }
+
+// TestSubscribeUnread: a channel subscriber that never reads holds up
+// neither the job nor the end of Run.
+func TestSubscribeUnread(t *testing.T) {
+	jb := New(NewOptions("in.mkv", "out.mkv"))
+	ch, cancel := jb.Subscribe()
+	defer cancel()
+	for i := range 500 {
+		jb.publish(Event{Kind: EventChunkDone, Chunk: i})
+	}
+	done := make(chan struct{})
+	go func() {
+		jb.bus.close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("close waited for a subscriber that does not read")
+	}
+	n := 0
+	for range ch {
+		n++
+	}
+	if n != 500 {
+		t.Errorf("the reader got %d of 500 events once it read", n)
+	}
+}

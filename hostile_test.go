@@ -133,6 +133,8 @@ func TestRefusedBeforeAnything(t *testing.T) {
 	must(os.WriteFile(filepath.Join(work, "notes.txt"), []byte("mine"), 0o644))
 	fifo := filepath.Join(dir, "fifo")
 	must(syscall.Mkfifo(fifo, 0o644))
+	jobHome := filepath.Join(dir, "jobs")
+	must(os.Mkdir(jobHome, 0o755))
 	out := filepath.Join(dir, "out.mkv")
 	cases := []struct {
 		name string
@@ -160,6 +162,7 @@ func TestRefusedBeforeAnything(t *testing.T) {
 		{"the working directory as job directory", []string{"--job-dir", "."}, "not an av1job job directory"},
 		{"a file as job directory", []string{"--job-dir", in}, "is a file"},
 		{"a job directory name too long", []string{"--job-dir", filepath.Join(dir, strings.Repeat("j", 300))}, "file name too long"},
+		{"the output inside the job directory", []string{"-o", filepath.Join(jobHome, "out.mkv"), "--job-dir", jobHome}, "inside the job directory"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -54,12 +54,13 @@ func New(o Options) *Job {
 // kinds (every kind when none are given) in order, and a function that
 // ends the subscription. The channel is closed when the subscription ends,
 // or after the last event once Run has returned. A reader that falls
-// behind holds up nobody: its progress events are coalesced, and no other
-// event is dropped.
+// behind holds up nobody, Run included: its progress events are
+// coalesced, and no other event is dropped. A reader that stops reading
+// before the channel is closed must call the function.
 func (jb *Job) Subscribe(kinds ...EventKind) (<-chan Event, func()) {
 	ch := make(chan Event, 64)
 	stop := make(chan struct{})
-	s, cancel := jb.bus.subscribe(func(e Event) {
+	s, cancel := jb.bus.subscribeDetached(func(e Event) {
 		select {
 		case ch <- e:
 		case <-stop:
@@ -269,13 +270,15 @@ func (jb *Job) run(ctx context.Context) error {
 		return jb.alreadyDone(&o, p)
 	}
 
-	d, created, err := jobdir.Create(jb.dir.Path())
+	// fresh: this run made the job directory (or adopted an empty one),
+	// and takes it back if the job fails before it is planned.
+	d, fresh, err := jobdir.Create(jb.dir.Path())
 	if err != nil {
 		return classify(err)
 	}
 	lock, err := d.Lock()
 	if err != nil {
-		if created {
+		if fresh {
 			_ = d.Remove()
 		}
 		return classify(err)
@@ -284,16 +287,16 @@ func (jb *Job) run(ctx context.Context) error {
 	sock, addr := d.Control()
 	srv, err := control.Listen(sock, addr, jb.handle)
 	if err != nil {
-		if created {
+		if fresh {
 			_ = d.Remove()
 		}
 		return err
 	}
 	defer srv.Close()
 
-	st, err := jb.plan(sctx, &o, p, created)
+	st, err := jb.plan(sctx, &o, p, fresh)
 	if err != nil {
-		if created && st == nil {
+		if fresh && st == nil {
 			// Nothing was planned: leave no job directory behind.
 			srv.Close()
 			_ = d.Remove()

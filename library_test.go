@@ -3,8 +3,6 @@ package av1job_test
 import (
 	"context"
 	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -181,11 +179,7 @@ func TestErrorsKeepCauses(t *testing.T) {
 	needTools(t)
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", small)
-	noRav1e := t.TempDir()
-	for _, tool := range []string{"ffmpeg", "ffprobe", "dav1d"} {
-		p, _ := exec.LookPath(tool)
-		must(os.Symlink(p, filepath.Join(noRav1e, tool)))
-	}
+	noRav1e := pathWithoutRav1e(t)
 	t.Setenv("PATH", noRav1e)
 	err := av1job.Run(context.Background(), av1job.NewOptions(in, filepath.Join(dir, "out.mkv")))
 	var miss *tools.MissingError

@@ -188,6 +188,38 @@ func newRand(t *testing.T) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, seed>>32|1))
 }
 
+// pathWithoutRav1e returns a PATH that has ffmpeg, ffprobe and dav1d but
+// no rav1e program.
+func pathWithoutRav1e(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, tool := range []string{"ffmpeg", "ffprobe", "dav1d"} {
+		p, err := exec.LookPath(tool)
+		if err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+		must(os.Symlink(p, filepath.Join(dir, tool)))
+	}
+	return dir
+}
+
+// recordedOnce checks that the journal's done records cover each of the
+// source's frames exactly once.
+func recordedOnce(t *testing.T, jobDir string, frames int) {
+	t.Helper()
+	covered := make([]int, frames)
+	for _, r := range readJournal(t, jobDir) {
+		for f := r.Start; r.Type == "done" && f < r.End; f++ {
+			covered[f]++
+		}
+	}
+	for f, n := range covered {
+		if n != 1 {
+			t.Fatalf("frame %d recorded %d times", f, n)
+		}
+	}
+}
+
 func must(err error) {
 	if err != nil {
 		panic(err)

@@ -124,6 +124,15 @@ func (p *partWriter) finish() (int64, string, error) {
 	return p.size, hex.EncodeToString(p.h.Sum(nil)), nil
 }
 
+// keep closes the part file as it is, for salvage by a later run.
+func (p *partWriter) keep() {
+	if p.f != nil {
+		_ = p.f.Sync()
+		_ = p.f.Close()
+		p.f = nil
+	}
+}
+
 // discard closes and removes a part file that will not be committed.
 func (p *partWriter) discard() {
 	if p.f != nil {

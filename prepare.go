@@ -33,7 +33,7 @@ func preflight(o *Options, dir jobdir.Dir) error {
 		return usagef("%s: is a directory, not a video file", o.Input)
 	case !fi.Mode().IsRegular():
 		// A named pipe would block the probe and could not be read twice.
-		return usagef("%s: is not a regular file (%s); av1job reads its input several times, so it needs a file", o.Input, kind(fi.Mode()))
+		return usagef("%s: is not a regular file (%s); av1job reads its input several times, so it needs a file", o.Input, probe.FileKind(fi.Mode()))
 	}
 	if ofi, err := os.Stat(o.Output); err == nil {
 		if os.SameFile(fi, ofi) {
@@ -43,11 +43,14 @@ func preflight(o *Options, dir jobdir.Dir) error {
 			return usagef("%s: output is a directory", o.Output)
 		}
 		if !ofi.Mode().IsRegular() {
-			return usagef("%s: output exists and is not a regular file (%s)", o.Output, kind(ofi.Mode()))
+			return usagef("%s: output exists and is not a regular file (%s)", o.Output, probe.FileKind(ofi.Mode()))
 		}
 		if !o.Overwrite && !outputRecorded(dir, o.Output) {
 			return usagef("%s: output exists (use -y to overwrite it)", o.Output)
 		}
+	}
+	if inside(o.Output, dir.Path()) {
+		return usagef("%s: the output would be inside the job directory %s, which av1job empties when the job is done; write it elsewhere or choose another --job-dir", o.Output, dir)
 	}
 	outDir := filepath.Dir(o.Output)
 	if err := writable(outDir); err != nil {
@@ -72,6 +75,17 @@ func preflight(o *Options, dir jobdir.Dir) error {
 	return nil
 }
 
+// inside reports whether path lies in dir or below it.
+func inside(path, dir string) bool {
+	ap, err1 := filepath.Abs(path)
+	ad, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(ad, ap)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
 // fits checks that every name fits in dir's file system.
 func fits(dir string, names ...string) error {
 	var st unix.Statfs_t
@@ -85,21 +99,6 @@ func fits(dir string, names ...string) error {
 		}
 	}
 	return nil
-}
-
-// kind names a file type that is not a regular file.
-func kind(m os.FileMode) string {
-	switch {
-	case m&os.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	case m&os.ModeCharDevice != 0:
-		return "a character device"
-	case m&os.ModeDevice != 0:
-		return "a block device"
-	}
-	return "not a file"
 }
 
 // writable checks that a file can be created in dir.
@@ -295,7 +294,7 @@ func (p *prepared) options() EncoderOptions {
 // fingerprint matches, else a new one, from scene detection (or the
 // cache, or a scenes file), written atomically. A plan made with other
 // settings is refused unless Restart, which discards it.
-func (jb *Job) plan(ctx context.Context, o *Options, p *prepared, created bool) (*jobdir.State, error) {
+func (jb *Job) plan(ctx context.Context, o *Options, p *prepared, fresh bool) (*jobdir.State, error) {
 	st, err := jb.dir.ReadState()
 	var damaged *jobdir.DamagedError
 	switch {
@@ -319,7 +318,7 @@ func (jb *Job) plan(ctx context.Context, o *Options, p *prepared, created bool) 
 		return nil, err
 	}
 	if st == nil {
-		if !created && !o.Restart {
+		if !fresh && !o.Restart {
 			if err := jb.dir.Reset(); err != nil { // leftovers of a job that never got planned
 				return nil, err
 			}

@@ -31,8 +31,12 @@ func (c *coordinator) salvage(ctx context.Context) error {
 		if _, err := os.Stat(part); errors.Is(err, fs.ErrNotExist) {
 			// A chunk file renamed into place whose record a crash kept
 			// from the journal is checked like a partial one.
-			if err := os.Rename(c.dir.Chunk(ch.ID), part); err != nil {
-				continue
+			err := os.Rename(c.dir.Chunk(ch.ID), part)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // nothing was written for this chunk
+			}
+			if err != nil {
+				return fmt.Errorf("salvage: %w", err)
 			}
 		}
 		res, err := ivf.Salvage(part)

@@ -105,16 +105,23 @@ func addSceneFlags(f *pflag.FlagSet, o *av1job.Options) {
 var rawArgs []string
 
 // resumeArgs drops the flags that must not be repeated by a resume.
-func resumeArgs(args []string) []string {
+func resumeArgs(args []string) []string { return without(args, "--detach", "--restart") }
+
+// without drops the boolean flags names from av1job's arguments (those
+// before "--").
+func without(args []string, names ...string) []string {
 	var out []string
 	for i, a := range args {
 		if a == "--" {
 			return append(out, args[i:]...)
 		}
-		if a == "--detach" || a == "--restart" || a == "--detach=true" || a == "--restart=true" {
-			continue
+		drop := false
+		for _, n := range names {
+			drop = drop || a == n || a == n+"=true"
 		}
-		out = append(out, a)
+		if !drop {
+			out = append(out, a)
+		}
 	}
 	return out
 }

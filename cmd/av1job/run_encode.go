@@ -87,7 +87,8 @@ func startDetached(ctx context.Context, jobDir, output string, args []string) er
 	}
 	defer logf.Close()
 	fmt.Fprintf(logf, "--- %s av1job encode %s\n", time.Now().Format(time.RFC3339), strings.Join(args, " "))
-	cmd := exec.Command(self, append([]string{"encode"}, resumeArgs(args)...)...)
+	// The same command without --detach (a --restart still restarts).
+	cmd := exec.Command(self, append([]string{"encode"}, without(args, "--detach")...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

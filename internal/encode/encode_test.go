@@ -119,4 +119,13 @@ func TestArgs(t *testing.T) {
 	if strings.Count(strings.Join(args, " "), "--primaries") != 1 {
 		t.Errorf("user's --primaries must replace the source's: %v", args)
 	}
+	// rav1e refuses an option given twice: the user's wins.
+	s.Extra = []string{"--threads=3", "-q", "--no-scene-detection"}
+	args = Args(s)
+	joined := strings.Join(args, " ")
+	for _, opt := range []string{"--threads", "--quiet", "--no-scene-detection"} {
+		if n := strings.Count(joined, opt); n > 1 || (opt == "--threads" && strings.Contains(joined, "--threads 1")) {
+			t.Errorf("%s given twice: %v", opt, args)
+		}
+	}
 }

@@ -58,6 +58,7 @@ func (r Rav1e) Trial(ctx context.Context, hdr source.Header, s Settings) error {
 	if err != nil {
 		return err
 	}
+	s.Threads = max(s.Threads, 1) // as a chunk is run
 	cmd, err := tools.Command(ctx, tools.Rav1e, Args(s)...)
 	if err != nil {
 		return err
@@ -86,30 +87,36 @@ func (Rav1e) Version(ctx context.Context) (string, error) {
 }
 
 // Args returns rav1e's arguments for s: read Y4M from stdin, write IVF to
-// stdout, one keyframe at the first frame.
+// stdout, one keyframe at the first frame. rav1e refuses an option given
+// twice, so an option the pass-through arguments also give is left to
+// them (--threads, --quiet, --no-scene-detection, the colour description).
 func Args(s Settings) []string {
-	args := []string{"-", "-o", "-", "--quiet", "--no-scene-detection", "--keyint", "0",
-		"--speed", strconv.Itoa(s.Speed)}
-	if s.Bitrate > 0 {
-		args = append(args, "--bitrate", strconv.Itoa(s.Bitrate))
-	} else {
-		args = append(args, "--quantizer", strconv.Itoa(s.Quantizer))
-	}
-	if s.Threads > 0 {
-		args = append(args, "--threads", strconv.Itoa(s.Threads))
-	}
-	args = append(args, colorArgs(s)...)
-	return append(args, s.Extra...)
-}
-
-// colorArgs signals the source's colour description in the AV1 sequence
-// header, unless the pass-through arguments set it.
-func colorArgs(s Settings) []string {
 	user := map[string]bool{}
 	parsed, _ := parseArgs(s.Extra) // checked by Check
 	for _, a := range parsed {
 		user[a.Name] = true
 	}
+	args := []string{"-", "-o", "-", "--keyint", "0", "--speed", strconv.Itoa(s.Speed)}
+	for _, flag := range []string{"--quiet", "--no-scene-detection"} {
+		if !user[flag] {
+			args = append(args, flag)
+		}
+	}
+	if s.Bitrate > 0 {
+		args = append(args, "--bitrate", strconv.Itoa(s.Bitrate))
+	} else {
+		args = append(args, "--quantizer", strconv.Itoa(s.Quantizer))
+	}
+	if s.Threads > 0 && !user["--threads"] {
+		args = append(args, "--threads", strconv.Itoa(s.Threads))
+	}
+	args = append(args, colorArgs(s, user)...)
+	return append(args, s.Extra...)
+}
+
+// colorArgs signals the source's colour description in the AV1 sequence
+// header, unless the pass-through arguments set it.
+func colorArgs(s Settings, user map[string]bool) []string {
 	var args []string
 	add := func(flag string, table map[string]string, v string) {
 		if r, ok := table[v]; ok && !user[flag] {

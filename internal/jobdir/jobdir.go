@@ -23,6 +23,7 @@ package jobdir
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -145,14 +146,58 @@ func (d Dir) Control() (sock, addr string) {
 }
 
 // IsJob reports whether the directory is a job directory: marked by this
-// version, or holding the state of an earlier one.
+// version, or left by an earlier one, which wrote no mark: its job.json
+// reads as a job's plan, or it holds nothing but names av1job writes (a
+// job stopped before it was planned). A folder of the user's that happens
+// to hold a file named job.json is not a job directory.
 func (d Dir) IsJob() bool {
-	for _, name := range []string{markFile, stateFile, journalFile} {
-		if fi, err := os.Stat(d.join(name)); err == nil && fi.Mode().IsRegular() {
-			return true
+	if fi, err := os.Stat(d.join(markFile)); err == nil && fi.Mode().IsRegular() {
+		return true
+	}
+	_, err := os.Stat(d.State())
+	hasState := err == nil
+	if hasState && d.readsAsState() {
+		return true
+	}
+	entries, err := os.ReadDir(d.path)
+	if err != nil || hasState {
+		return false
+	}
+	chunks := false
+	for _, e := range entries {
+		switch {
+		case e.Name() == chunkDir && e.IsDir() && d.onlyChunkFiles():
+			chunks = true
+		case !ours(e.Name()):
+			return false
 		}
 	}
-	return false
+	return chunks // every earlier version made chunks/ with the directory
+}
+
+// readsAsState reports whether job.json parses as a job's plan.
+func (d Dir) readsAsState() bool {
+	b, err := os.ReadFile(d.State())
+	if err != nil {
+		return false
+	}
+	var st State
+	return json.Unmarshal(b, &st) == nil && st.Version > 0 && len(st.Fingerprint) > 0 && len(st.Chunks) > 0
+}
+
+// onlyChunkFiles reports whether the chunk directory holds nothing but
+// chunk files.
+func (d Dir) onlyChunkFiles() bool {
+	entries, err := os.ReadDir(d.Chunks())
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if _, _, ok := ChunkID(e.Name()); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // created reports whether av1job made the directory. Directories of
@@ -194,38 +239,55 @@ func (d Dir) Check() error {
 	return nil
 }
 
-// Create makes the directory a job directory and reports whether this call
-// created it. A missing directory is created and marked as made by av1job;
-// an empty one is adopted (marked, never removed); a job directory is
-// taken as it is; anything else gives a *NotJobError. The mark and the
-// chunk directory are durable when Create returns.
-func Create(path string) (d Dir, created bool, err error) {
+// Create makes the directory a job directory. fresh reports whether this
+// call made it one, by creating it (it is marked as made by av1job, which
+// may remove it) or by adopting an empty one (marked, never removed): a
+// run that fails before its job is planned undoes that with Remove. A job
+// directory is taken as it is; anything else gives a *NotJobError. The
+// mark and the chunk directory are durable when Create returns.
+func Create(path string) (d Dir, fresh bool, err error) {
 	d = At(path)
 	if err := d.Check(); err != nil {
 		return d, false, err
-	}
-	mark := markAdopted
-	if err := os.Mkdir(d.path, 0o755); err == nil {
-		created, mark = true, markCreated
-		if err := journal.SyncDir(filepath.Dir(d.path)); err != nil {
-			return d, true, d.undo(err)
-		}
-	} else if !errors.Is(err, fs.ErrExist) {
-		return d, false, fmt.Errorf("job directory: %w", err)
 	}
 	if d.IsJob() {
 		if _, err := os.Stat(d.join(markFile)); err == nil {
 			return d, false, d.mkChunks()
 		}
-		mark = markCreated // an earlier version's job directory
+		// An earlier version's job directory, which it made.
+		if err := journal.WriteFileAtomic(d.join(markFile), []byte(markCreated), 0o644); err != nil {
+			return d, false, fmt.Errorf("job directory: %w", err)
+		}
+		return d, false, d.mkChunks()
+	}
+	mark := markAdopted
+	if err := os.Mkdir(d.path, 0o755); err == nil {
+		mark = markCreated
+		if err := journal.SyncDir(filepath.Dir(d.path)); err != nil {
+			_ = os.Remove(d.path)
+			return d, false, fmt.Errorf("job directory: %w", err)
+		}
+	} else if !errors.Is(err, fs.ErrExist) {
+		return d, false, fmt.Errorf("job directory: %w", err)
 	}
 	if err := journal.WriteFileAtomic(d.join(markFile), []byte(mark), 0o644); err != nil {
-		return d, created, d.undoIf(created, fmt.Errorf("job directory: %w", err))
+		d.undoFresh(mark)
+		return d, false, fmt.Errorf("job directory: %w", err)
 	}
 	if err := d.mkChunks(); err != nil {
-		return d, created, d.undoIf(created, err)
+		_ = d.Remove()
+		return d, false, err
 	}
-	return d, created, nil
+	return d, true, nil
+}
+
+// undoFresh takes back a directory Create made or adopted before its mark
+// was written.
+func (d Dir) undoFresh(mark string) {
+	_ = os.Remove(d.join(markFile))
+	if mark == markCreated {
+		_ = os.Remove(d.path)
+	}
 }
 
 func (d Dir) mkChunks() error {
@@ -233,20 +295,6 @@ func (d Dir) mkChunks() error {
 		return fmt.Errorf("job directory: %w", err)
 	}
 	return nil
-}
-
-// undo removes a directory Create made, after err.
-func (d Dir) undo(err error) error {
-	_ = d.Remove()
-	return err
-}
-
-func (d Dir) undoIf(created bool, err error) error {
-	if created {
-		return d.undo(err)
-	}
-	_ = os.Remove(d.join(markFile))
-	return err
 }
 
 // Lock takes the directory's lock (package journal): one process owns a
@@ -270,7 +318,8 @@ func (d Dir) Reset() error {
 	return d.mkChunks()
 }
 
-// removeChunks removes the chunk files and, once empty, their directory.
+// removeChunks removes the chunk files and, once empty, their directory
+// (one holding other files stays).
 func (d Dir) removeChunks() error {
 	entries, err := os.ReadDir(d.Chunks())
 	if errors.Is(err, fs.ErrNotExist) {
@@ -279,12 +328,18 @@ func (d Dir) removeChunks() error {
 	if err != nil {
 		return fmt.Errorf("job directory: %w", err)
 	}
+	others := false
 	for _, e := range entries {
-		if _, _, ok := ChunkID(e.Name()); ok {
-			if err := os.Remove(filepath.Join(d.Chunks(), e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("job directory: %w", err)
-			}
+		if _, _, ok := ChunkID(e.Name()); !ok {
+			others = true
+			continue
 		}
+		if err := os.Remove(filepath.Join(d.Chunks(), e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("job directory: %w", err)
+		}
+	}
+	if others {
+		return nil
 	}
 	if err := os.Remove(d.Chunks()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("job directory: %w", err)
@@ -325,12 +380,12 @@ func (d Dir) Remove() error {
 		}
 	}
 	if !created {
-		return nil
+		return nil // adopted: the directory stays, with whatever else it holds
+	}
+	if left, _ := os.ReadDir(d.path); len(left) > 0 {
+		return fmt.Errorf("%s: %w", d.path, ErrNotEmpty)
 	}
 	if err := os.Remove(d.path); err != nil {
-		if left, _ := os.ReadDir(d.path); len(left) > 0 {
-			return fmt.Errorf("%s: %w", d.path, ErrNotEmpty)
-		}
 		return fmt.Errorf("job directory: %w", err)
 	}
 	return nil
@@ -348,5 +403,10 @@ func ours(name string) bool {
 			return true
 		}
 	}
-	return strings.HasPrefix(name, coverPrefix)
+	// Cover pictures: "cover-0.png".
+	if rest, ok := strings.CutPrefix(name, coverPrefix); ok {
+		num, ext, _ := strings.Cut(rest, ".")
+		return num != "" && strings.Trim(num, "0123456789") == "" && ext != "" && !strings.Contains(ext, ".")
+	}
+	return false
 }

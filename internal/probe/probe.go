@@ -131,7 +131,7 @@ func Probe(ctx context.Context, path string) (*Source, error) {
 		return nil, &InputError{Path: path, Msg: "is a directory, not a video file"}
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, &InputError{Path: path, Msg: "is not a regular file (" + fileKind(fi.Mode()) + "); av1job reads its input several times and needs a file"}
+		return nil, &InputError{Path: path, Msg: "is not a regular file (" + FileKind(fi.Mode()) + "); av1job reads its input several times, so it needs a file"}
 	}
 	// "file:" keeps ffprobe from reading a name like "a:b.mkv" as a protocol.
 	out, err := tools.Output(ctx, tools.FFprobe, "-v", "error", "-show_format", "-show_streams", "-of", "json", "file:"+path)
@@ -245,8 +245,9 @@ func stderrOf(err error) string {
 	return s
 }
 
-// fileKind names a file type that is not a regular file.
-func fileKind(m os.FileMode) string {
+// FileKind names a file type that is not a regular file: "a named pipe",
+// "a socket", ...
+func FileKind(m os.FileMode) string {
 	switch {
 	case m&os.ModeNamedPipe != 0:
 		return "a named pipe"

@@ -1,10 +1,10 @@
-// Command bench compares av1job, with its process and its in-process
-// (librav1e) backend, with plain rav1e and with ffmpeg's librav1e on a
+// Command bench compares av1job, with the rav1e program and with librav1e
+// in-process as its encoder, with plain rav1e and with ffmpeg's librav1e on a
 // generated clip with scene cuts, and prints wall time, CPU time and
 // output size, the first row's ratio to each, av1job's own overhead (the
 // wall time during which no encoder was running: probing, scene
 // detection, joining, muxing, checking) and the job's peak memory. Then
-// it measures pause, resume and stop with both backends.
+// it measures pause, resume and stop with both encoders.
 //
 // Run it with `make bench`; BENCH_SLOW=1 adds speed 6.
 package main
@@ -68,18 +68,18 @@ func main() {
 	}
 	for _, speed := range speeds {
 		rs := []result{
-			benchAv1job(ctx, dir, src, speed, "process", *width, *height),
-			benchAv1job(ctx, dir, src, speed, "lib", *width, *height),
+			benchAv1job(ctx, dir, src, speed, "rav1e", *width, *height),
+			benchAv1job(ctx, dir, src, speed, "librav1e", *width, *height),
 			benchCmd("rav1e (default threads)", filepath.Join(dir, "rav1e.ivf"), "rav1e", y4m, "-o", filepath.Join(dir, "rav1e.ivf"), "-y", "--quiet", "--speed", fmt.Sprint(speed), "--quantizer", "100"),
 			benchCmd("ffmpeg -c:v librav1e", filepath.Join(dir, "ffmpeg.mkv"), "ffmpeg", "-v", "error", "-y", "-i", src, "-map", "0:v:0", "-c:v", "librav1e", "-speed", fmt.Sprint(speed), "-qp", "100", filepath.Join(dir, "ffmpeg.mkv")),
 		}
 		report(speed, rs)
 	}
-	fmt.Println("live control (job run by the bench process, 2 workers; CPU from /proc/PID/schedstat of the encoders and readers,")
-	fmt.Println("and for the lib backend of the bench process itself, whose threads run the encoders)")
+	fmt.Println("live control (job run by the bench process, 2 workers; CPU from /proc/PID/schedstat of the bench process,")
+	fmt.Println("whose threads run the job (and librav1e's encoders), and of its children, in the second after Pause returned)")
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "backend\tspeed\tpause ms\tCPU while paused 1 s\tresume ms\tstop ms\tframes kept by stop\t")
-	for _, backend := range []string{"process", "lib"} {
+	fmt.Fprintln(tw, "encoder\tspeed\tpause ms\tCPU while paused 1 s\tresume ms\tstop ms\tframes kept by stop\t")
+	for _, backend := range []string{"rav1e", "librav1e"} {
 		for _, speed := range []int{10, 6} {
 			l := benchControl(ctx, dir, src, speed, backend)
 			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f ms\t%.1f\t%.0f\t%d of %d encoded\t\n", backend, speed, ms(l.pause), ms(l.pausedCPU), ms(l.resume), ms(l.stop), l.kept, l.encoded)
@@ -102,11 +102,8 @@ type latencies struct {
 func benchControl(ctx context.Context, dir, src string, speed int, backend string) latencies {
 	out := filepath.Join(dir, fmt.Sprintf("control-%s-s%d.ivf", backend, speed))
 	o := av1job.NewOptions(src, out)
-	o.Speed, o.Overwrite, o.Restart, o.Workers, o.Backend = speed, true, true, 2, backend
-	childrenCPU := childrenCPU
-	if backend == "lib" {
-		childrenCPU = func() time.Duration { return selfCPU() + childCPU() }
-	}
+	o.Speed, o.Overwrite, o.Restart, o.Workers, o.Encoder = speed, true, true, 2, backend
+	childrenCPU := func() time.Duration { return selfCPU() + childCPU() }
 	var mu sync.Mutex
 	frames := 0
 	o.Events = func(e av1job.Event) {
@@ -191,7 +188,7 @@ func childrenCPU() time.Duration {
 func benchAv1job(ctx context.Context, dir, src string, speed int, backend string, width, height int) result {
 	out := filepath.Join(dir, fmt.Sprintf("av1job-%s-s%d.mkv", backend, speed))
 	o := av1job.NewOptions(src, out)
-	o.Speed, o.Overwrite, o.Restart, o.Backend = speed, true, true, backend
+	o.Speed, o.Overwrite, o.Restart, o.Encoder = speed, true, true, backend
 	var mu sync.Mutex
 	active := 0
 	var busy time.Duration
@@ -236,7 +233,7 @@ func benchAv1job(ctx context.Context, dir, src string, speed int, backend string
 	wall := time.Since(start)
 	close(stop)
 	workers := av1job.AutoWorkers(width, height, 8)
-	return result{name: "av1job --backend " + backend, wall: wall, cpu: cpuTime() - cpu0, size: videoSize(out), overhead: wall - busy,
+	return result{name: "av1job --encoder " + backend, wall: wall, cpu: cpuTime() - cpu0, size: videoSize(out), overhead: wall - busy,
 		rss: <-peak, baseRSS: base, workers: workers}
 }
 
