@@ -356,3 +356,38 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestEarlierJobDirectory: a job directory an earlier version wrote (no
+// mark, no job ID in its plan) resumes.
+func TestEarlierJobDirectory(t *testing.T) {
+	needTools(t)
+	dir := t.TempDir()
+	in := clip(t, dir, "in.mkv", medium)
+	out := filepath.Join(dir, "out.mkv")
+	job := out + ".av1job"
+	enc := startEncode(t, "encode", in, "-o", out, "--speed", "10", "--workers", "1", "--keep")
+	waitFrames(t, out, 30)
+	if r := run(t, nil, "stop", out); r.code != 0 {
+		t.Fatalf("stop: %s", r.stderr)
+	}
+	if c := enc.code(t); c != 3 {
+		t.Fatalf("exit %d: %s", c, enc.stderr)
+	}
+	// What the earlier version wrote: no mark, and a plan without the
+	// job's ID or a pixel conversion.
+	must(os.Remove(filepath.Join(job, "av1job.mark")))
+	b, err := os.ReadFile(filepath.Join(job, "job.json"))
+	must(err)
+	var st map[string]any
+	must(json.Unmarshal(b, &st))
+	delete(st, "id")
+	delete(st, "filter")
+	b, _ = json.Marshal(st)
+	must(os.WriteFile(filepath.Join(job, "job.json"), b, 0o644))
+	r := run(t, nil, "encode", in, "-o", out, "--speed", "10", "--workers", "1", "--keep")
+	if r.code != 0 || !strings.Contains(r.stderr, "resuming") {
+		t.Fatalf("resume: exit %d: %s", r.code, r.stderr)
+	}
+	recordedOnce(t, job, medium.Frames())
+	mustVerify(t, in, out, false)
+}
