@@ -337,23 +337,28 @@ func (jb *Job) encode(ctx context.Context, o *Options, p *prepared, st *jobdir.S
 		w := workers(o.Workers, p.enc, p.src, p.layout, len(todo))
 		ex := &LocalExecutor{Threads: max(1, runtime.NumCPU()/w)}
 		if err := c.run(ctx, ex, w); err != nil {
-			if ctx.Err() == nil && !errors.Is(err, ErrStopped) {
-				if aerr := c.appendRecord(jobdir.Record{Type: jobdir.RecFailed, Error: err.Error()}); aerr != nil {
-					return errors.Join(err, aerr)
-				}
-			}
-			return err
+			return c.failed(ctx, err)
 		}
 	}
 	if err := jb.finish(ctx, o, p, c); err != nil {
-		if ctx.Err() == nil && !errors.Is(err, ErrStopped) {
-			if aerr := c.appendRecord(jobdir.Record{Type: jobdir.RecFailed, Error: err.Error()}); aerr != nil {
-				return errors.Join(err, aerr)
-			}
-		}
-		return err
+		return c.failed(ctx, err)
 	}
 	return nil
+}
+
+// failed records the job's failure err in the journal, so that status
+// says why, and returns it. A stop or a cancellation is no failure, and a
+// journal that failed itself takes no more records.
+func (c *coordinator) failed(ctx context.Context, err error) error {
+	var state *stateError
+	if ctx.Err() != nil || errors.Is(err, ErrStopped) || errors.As(err, &state) {
+		return err
+	}
+	if aerr := c.appendRecord(jobdir.Record{Type: jobdir.RecFailed, Error: err.Error()}); aerr != nil {
+		// One line: what failed the job, then why it is not recorded.
+		return fmt.Errorf("%w (and the failure could not be recorded: %v)", err, aerr)
+	}
+	return err
 }
 
 // alreadyDone ends a job whose output a previous run put in place (and

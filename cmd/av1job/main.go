@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -139,7 +140,8 @@ func run(args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(os.Stderr, "av1job: "+err.Error())
+	// Every error is one line.
+	fmt.Fprintln(os.Stderr, "av1job: "+strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; "))
 	var ee *exitError
 	switch {
 	case errors.As(err, &ee):

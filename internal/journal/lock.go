@@ -175,7 +175,10 @@ func (l *Lock) Release() error {
 		}
 	}
 	l.dir, l.f = nil, nil
-	return errors.Join(errs...)
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
 }
 
 // Owner reports whether a live process (possibly this one) holds dir's lock,

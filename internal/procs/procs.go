@@ -114,7 +114,10 @@ func (g *Group) Thaw() error {
 			errs = append(errs, fmt.Errorf("procs: continue %d: %w", p.Pid, err))
 		}
 	}
-	return errors.Join(errs...)
+	if len(errs) > 0 {
+		return fmt.Errorf("%w (and %d more)", errs[0], len(errs)-1)
+	}
+	return nil
 }
 
 // State returns the state letter of process pid from /proc/PID/stat: R,
