@@ -47,6 +47,20 @@ type Video struct {
 	// FieldOrder is ffprobe's field order: "progressive", "tt", "bb",
 	// "tb", "bt"; "" or "unknown" when not given.
 	FieldOrder string
+	// BitRate is the video stream's bit rate in bits per second: the
+	// stream's own, else the container's (which counts the other streams
+	// too), else the file's size over its duration; 0 when unknown.
+	BitRate float64
+}
+
+// BitsPerPixel is the stream's mean compressed size per pixel, from its
+// bit rate; 0 when unknown.
+func (v Video) BitsPerPixel() float64 {
+	fps, _ := v.FrameRate.Float64()
+	if v.BitRate <= 0 || fps <= 0 || v.Width <= 0 || v.Height <= 0 {
+		return 0
+	}
+	return v.BitRate / fps / float64(v.Width*v.Height)
 }
 
 // Interlaced reports whether the stream says its frames are interlaced.
@@ -104,6 +118,7 @@ type ffStream struct {
 	ColorTrans   string            `json:"color_transfer"`
 	ColorPrim    string            `json:"color_primaries"`
 	FieldOrder   string            `json:"field_order"`
+	BitRate      string            `json:"bit_rate"`
 	Disposition  map[string]int    `json:"disposition"`
 	Tags         map[string]string `json:"tags"`
 	SideData     []struct {
@@ -117,6 +132,7 @@ type ffOutput struct {
 	Format  struct {
 		FormatName string `json:"format_name"`
 		Duration   string `json:"duration"`
+		BitRate    string `json:"bit_rate"`
 	} `json:"format"`
 }
 
@@ -163,7 +179,7 @@ func parse(path string, size int64, out []byte) (*Source, error) {
 		found = true
 		v := Video{Index: s.Index, Codec: s.CodecName, Width: s.Width, Height: s.Height, PixFmt: s.PixFmt,
 			Duration: parseFloat(s.Duration), Color: Color{Range: s.ColorRange, Primaries: s.ColorPrim, Transfer: s.ColorTrans, Matrix: s.ColorSpace},
-			FieldOrder: s.FieldOrder}
+			FieldOrder: s.FieldOrder, BitRate: parseFloat(s.BitRate)}
 		for _, sd := range s.SideData {
 			if sd.Type == "Display Matrix" {
 				v.Rotation = int(math.Round(sd.Rotation))
@@ -187,6 +203,12 @@ func parse(path string, size int64, out []byte) (*Source, error) {
 			return nil, &InputError{Path: path, Msg: "not a video file (no streams)"}
 		}
 		return nil, &InputError{Path: path, Msg: "has no video stream"}
+	}
+	if src.Video.BitRate <= 0 {
+		src.Video.BitRate = parseFloat(ff.Format.BitRate)
+	}
+	if src.Video.BitRate <= 0 && src.Duration > 0 {
+		src.Video.BitRate = float64(size) * 8 / src.Duration
 	}
 	v := src.Video
 	if v.Width <= 0 || v.Height <= 0 || v.PixFmt == "" {

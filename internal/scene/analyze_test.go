@@ -221,3 +221,56 @@ func TestAnalyzeNoDrift(t *testing.T) {
 		t.Errorf("cuts %v in a clip without one (frame 125 scores %.2f)", cuts, a.Scores[125])
 	}
 }
+
+// TestAnalyzeFinal: what the pass reports final while it runs is what it
+// returns at the end.
+func TestAnalyzeFinal(t *testing.T) {
+	needFFmpeg(t)
+	ctx := context.Background()
+	clip := scenebench.Clip{Name: "final", Frame: scenebench.Frame{W: 160, H: 90, Rate: 24}, Shots: []scenebench.Shot{
+		{Src: scenebench.Testsrc2, Frames: 40, Flashes: []scenebench.Flash{{At: 20, Kind: scenebench.White}}},
+		{Src: scenebench.Mandelbrot, Frames: 50},
+		{Src: scenebench.LifeRaw(1), Frames: 40},
+		{Src: scenebench.HDBars, Frames: 30, How: scenebench.Dissolve, In: 10},
+	}}
+	path, err := scenebench.Generate(ctx, clip, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := probe.Probe(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type snap struct {
+		n                     int
+		pts, bytes            []int64
+		score, detail, motion []float64
+	}
+	var snaps []snap
+	a, err := Analyze(ctx, src, Options{Final: func(a *Analysis, n int) {
+		if len(snaps) > 0 && n <= snaps[len(snaps)-1].n {
+			t.Errorf("final went from %d to %d", snaps[len(snaps)-1].n, n)
+		}
+		snaps = append(snaps, snap{n, append([]int64(nil), a.PTS[:n]...), append([]int64(nil), a.Bytes[:n]...), append([]float64(nil), a.Scores[:n]...),
+			append([]float64(nil), a.Detail[:n]...), append([]float64(nil), a.Motion[:n]...)})
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps) == 0 || snaps[len(snaps)-1].n < a.Frames/2 {
+		t.Fatalf("%d reports of final frames for %d frames", len(snaps), a.Frames)
+	}
+	var total int64
+	for _, b := range a.Bytes {
+		total += b
+	}
+	if fi, _ := os.Stat(path); total <= 0 || total > fi.Size() {
+		t.Errorf("the frames' sizes add up to %d bytes, the file has %d", total, fi.Size())
+	}
+	for _, s := range snaps {
+		if !reflect.DeepEqual(s.pts, a.PTS[:s.n]) || !reflect.DeepEqual(s.bytes, a.Bytes[:s.n]) || !reflect.DeepEqual(s.score, a.Scores[:s.n]) ||
+			!reflect.DeepEqual(s.detail, a.Detail[:s.n]) || !reflect.DeepEqual(s.motion, a.Motion[:s.n]) {
+			t.Fatalf("frames [0,%d) reported final differ from the end result", s.n)
+		}
+	}
+}

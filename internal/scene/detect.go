@@ -56,13 +56,24 @@ const (
 
 const lags = maxFlash // coarse distances kept per frame, to frames i-2 .. i-1-maxFlash
 
-// detector accumulates per-frame measures.
+// detector accumulates per-frame measures and scores frames as soon as
+// nothing that follows can change their scores (see final).
 type detector struct {
 	w, h   int
 	d, c   []float64       // fine and coarse difference to the previous frame
 	lag    [][lags]float64 // lag[i][k]: coarse distance between frame i and frame i-2-k
 	left   []float64       // share of d left after motion compensation (1 where not measured)
 	detail []float64       // mean absolute gradient
+
+	// The flash scan (step 1 of the scoring) runs frame by frame behind
+	// the measures: rd and rc are d and c with the flashes repaired, final
+	// before frame scan; s holds the scores, final for the frames before
+	// len(s).
+	rd, rc []float64
+	flash  []bool
+	scan   int
+	s      []float64
+	ended  bool
 	// The last frames and their tile means, by frame number mod ring.
 	frames [ring][]byte
 	tiles  [ring][]float64
@@ -103,15 +114,64 @@ func (t *detector) add(p []byte) {
 	t.lag = append(t.lag, lag)
 	t.left = append(t.left, 1)
 	t.detail = append(t.detail, detail(p, t.w, t.h))
+	t.rd, t.rc, t.flash = append(t.rd, dd), append(t.rc, cc), append(t.flash, false)
 	if i := n - window; i >= 1 {
 		t.motion(i)
 	}
+	t.advance()
 }
 
-// finish measures motion where add could not yet.
+// finish measures motion where add could not yet and scores the last
+// frames: the stream has ended.
 func (t *detector) finish() {
+	if t.ended {
+		return
+	}
+	t.ended = true
 	for i := max(1, len(t.d)-window); i < len(t.d); i++ {
 		t.motion(i)
+	}
+	t.advance()
+}
+
+// final is the number of frames whose scores are final: no frame that
+// may follow can change them. It runs scoreLag frames behind the frames
+// added (all of them once the stream has ended).
+func (t *detector) final() int { return len(t.s) }
+
+// scoreLag is how far the final scores run behind the frames added: a
+// flash is judged on up to maxFlash+2 frames after its start, and a score
+// on the repaired changes within window frames.
+const scoreLag = window + maxFlash + 3
+
+// advance runs the flash scan as far as the frames added allow a full
+// judgement (to the end once the stream has ended) and scores the frames
+// whose neighbourhood is then repaired for good.
+func (t *detector) advance() {
+	n := len(t.c)
+	for t.scan < n {
+		i := t.scan
+		if i == 0 {
+			t.scan = 1
+			continue
+		}
+		if !t.ended && i+maxFlash+1 >= n {
+			break
+		}
+		t.scan = i + 1 + t.repairFlash(i)
+	}
+	upto := t.scan - window
+	if t.ended {
+		upto = n
+	}
+	for i := len(t.s); i < upto; i++ {
+		var v float64
+		// Frame 0 and the last frame score 0 (before the end, no frame
+		// scored is the last), and so do the frames of a flash.
+		if i >= 1 && i+1 < n && !t.flash[i] {
+			v = max(peak(t.rc, i, floorC, true), weightD*peak(t.rd, i, floorD, false)) * min(1, t.left[i]/motionFull)
+		}
+		t.s = append(t.s, v)
 	}
 }
 
@@ -124,51 +184,41 @@ func (t *detector) motion(i int) {
 	}
 }
 
-// scores returns each frame's cut score.
+// scores returns each frame's cut score; the stream has ended.
 func (t *detector) scores() []float64 {
 	t.finish()
-	d := append([]float64(nil), t.d...)
-	c := append([]float64(nil), t.c...)
-	flash := t.repairFlashes(d, c)
-	s := make([]float64, len(d))
-	for i := 1; i+1 < len(s); i++ {
-		if !flash[i] {
-			s[i] = max(peak(c, i, floorC, true), weightD*peak(d, i, floorD, false)) * min(1, t.left[i]/motionFull)
-		}
-	}
-	return s
+	return t.s
 }
 
-// repairFlashes finds the flashes, replaces the changes into, within and
-// out of each by an even share of the coarse change across it (in d only
-// where that is lower: the coarse figure stands in for the fine one), and
-// returns which frames flash.
-func (t *detector) repairFlashes(d, c []float64) []bool {
-	n := len(c)
-	flash := make([]bool, n)
-	for i := 1; i < n; i++ {
-		for j := 1; j <= maxFlash && i+j < n; j++ {
-			// Frames i..i+j-1 flash if frame i+j is back close to i-1.
-			back := t.lag[i+j][j-1]
-			jump := min(c[i], c[i+j])
-			around := max(floorC, c[i-1])
-			if i+j+1 < n {
-				around = max(around, c[i+j+1])
-			}
-			if jump < flashRise*around || back > flashGap*jump {
-				continue
-			}
-			share := back / float64(j+1)
-			for k := i; k <= i+j; k++ {
-				flash[k] = k < i+j
-				c[k] = share
-				d[k] = min(d[k], share)
-			}
-			i += j
-			break
+// repairFlash judges whether frames i..i+j-1 (j <= maxFlash) flash: frame
+// i+j is back close to frame i-1 while the jumps into and out of the
+// flash are large, also next to the changes just before and after it. If
+// so, it replaces the changes into, within and out of the flash by an even
+// share of the coarse change across it (in rd only where that is lower:
+// the coarse figure stands in for the fine one), marks the flash frames,
+// and returns j; else 0.
+func (t *detector) repairFlash(i int) int {
+	n := len(t.rc)
+	c, d := t.rc, t.rd
+	for j := 1; j <= maxFlash && i+j < n; j++ {
+		back := t.lag[i+j][j-1]
+		jump := min(c[i], c[i+j])
+		around := max(floorC, c[i-1])
+		if i+j+1 < n {
+			around = max(around, c[i+j+1])
 		}
+		if jump < flashRise*around || back > flashGap*jump {
+			continue
+		}
+		share := back / float64(j+1)
+		for k := i; k <= i+j; k++ {
+			t.flash[k] = k < i+j
+			c[k] = share
+			d[k] = min(d[k], share)
+		}
+		return j
 	}
-	return flash
+	return 0
 }
 
 // peak returns how much v[i] stands out from its neighbours within window

@@ -285,3 +285,93 @@ func TestAnalysisSize(t *testing.T) {
 		}
 	}
 }
+
+// batchScores is the detector's scoring as it was when it ran once all
+// frames were in: the incremental scoring must give the same scores.
+func batchScores(t *detector) []float64 {
+	d := append([]float64(nil), t.d...)
+	c := append([]float64(nil), t.c...)
+	n := len(c)
+	flash := make([]bool, n)
+	for i := 1; i < n; i++ {
+		for j := 1; j <= maxFlash && i+j < n; j++ {
+			back := t.lag[i+j][j-1]
+			jump := min(c[i], c[i+j])
+			around := max(floorC, c[i-1])
+			if i+j+1 < n {
+				around = max(around, c[i+j+1])
+			}
+			if jump < flashRise*around || back > flashGap*jump {
+				continue
+			}
+			share := back / float64(j+1)
+			for k := i; k <= i+j; k++ {
+				flash[k] = k < i+j
+				c[k] = share
+				d[k] = min(d[k], share)
+			}
+			i += j
+			break
+		}
+	}
+	s := make([]float64, len(d))
+	for i := 1; i+1 < len(s); i++ {
+		if !flash[i] {
+			s[i] = max(peak(c, i, floorC, true), weightD*peak(d, i, floorD, false)) * min(1, t.left[i]/motionFull)
+		}
+	}
+	return s
+}
+
+// TestIncrementalScores: the scores the detector calls final while frames
+// still stream in never change, and equal those of scoring all frames at
+// once; they run at most scoreLag frames behind.
+func TestIncrementalScores(t *testing.T) {
+	a, b, c := texture(1, 4*tw, th+16), texture(2, 4*tw, th+16), texture(3, 4*tw, th+16)
+	r := rand.New(rand.NewPCG(11, 3))
+	seqs := map[string]*seq{
+		"cuts and flashes": newSeq().still(a, 20).flat(255, 1).still(a, 5).still(b, 3).flat(255, 2).still(b, 9).still(c, 1).still(b, 12).brighter(b).still(a, 7),
+		"pans and fades":   newSeq().pan(a, 30, 8, 1).flat(255, 1).panFrom(a, 31, 20, 8, 1).fade(a.view(0, 0), b.view(0, 0), 9).noisy(c, 20, 30).shake(a, 15, 6),
+	}
+	// Random sequences of short pieces: flashes near cuts and ends.
+	for k := range 6 {
+		s := newSeq()
+		for range 12 {
+			pic := []picture{a, b, c}[r.IntN(3)]
+			switch r.IntN(5) {
+			case 0:
+				s.flat(255, 1+r.IntN(3))
+			case 1:
+				s.brighter(pic)
+			case 2:
+				s.pan(pic, 2+r.IntN(8), 4, 1)
+			default:
+				s.still(pic, 1+r.IntN(10))
+			}
+		}
+		seqs["random "+string(rune('a'+k))] = s
+	}
+	for name, s := range seqs {
+		det, ref := newDetector(tw, th), newDetector(tw, th)
+		var seen []float64
+		for i, f := range s.frames {
+			det.add(f)
+			ref.add(f)
+			if n := det.final(); n < len(seen) || n < i+1-scoreLag {
+				t.Fatalf("%s: after frame %d, %d final scores (had %d)", name, i, n, len(seen))
+			}
+			seen = append([]float64(nil), det.s...)
+		}
+		got := det.scores()
+		ref.finish()
+		want := batchScores(ref)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: incremental scores differ from batch:\n%v\n%v", name, got, want)
+		}
+		for i, v := range seen {
+			if got[i] != v {
+				t.Errorf("%s: frame %d scored %g while streaming, %g at the end", name, i, v, got[i])
+			}
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/av1job/av1job/internal/probe"
 	"github.com/av1job/av1job/internal/tools"
@@ -53,6 +54,16 @@ type Analysis struct {
 	// between neighbouring luma samples of the frame scaled down to about
 	// 160x90, in 8-bit levels (0 for a flat frame).
 	Detail []float64
+
+	// Motion is each frame's change from the frame before: the mean
+	// absolute difference of the scaled-down luma samples, in 8-bit levels
+	// (0 for frame 0 and a still picture).
+	Motion []float64
+
+	// Bytes is each frame's compressed size in the source, from its
+	// packet (0 when the container's packets could not be read): what a
+	// frame cost the source's encoder predicts what it costs ours.
+	Bytes []int64
 }
 
 // Seconds returns frame i's timestamp in seconds.
@@ -66,10 +77,22 @@ type Options struct {
 	// Progress, when set, is called with the number of frames decoded so
 	// far, every 50 frames and once at the end.
 	Progress func(frames int)
+	// Final, when set, is called as the pass goes with the analysis so
+	// far, whose first n frames (timestamps, scores, detail, motion) are
+	// final: nothing that follows changes them. Frames come out about
+	// scoreLag frames behind decoding, and a few hundred behind when
+	// ffmpeg's timestamp output lags. The call must not keep a's slices.
+	// A pass that ends in an error (a damaged source) makes what was
+	// final void.
+	Final func(a *Analysis, n int)
 }
 
-// progressEvery is how often, in frames, Analyze reports progress.
-const progressEvery = 50
+// progressEvery is how often, in frames, Analyze reports progress, and
+// finalEvery how often it reports final frames.
+const (
+	progressEvery = 50
+	finalEvery    = 12
+)
 
 // Analyze decodes src's video once. A source that does not decode cleanly
 // gives a *probe.InputError.
@@ -105,13 +128,39 @@ func Analyze(ctx context.Context, src *probe.Source, opt Options) (*Analysis, er
 		err error
 	}
 	ptsDone := make(chan ptsResult, 1)
+	var ptsMu sync.Mutex
+	var ptsSoFar []int64 // for Final; the result comes through ptsDone
 	go func() {
-		pts, err := readPTS(ptsR)
+		pts, err := readPTS(ptsR, func(p []int64) {
+			ptsMu.Lock()
+			ptsSoFar = p
+			ptsMu.Unlock()
+		})
 		_, _ = io.Copy(io.Discard, ptsR)
 		ptsDone <- ptsResult{pts, err}
 	}()
 	det := newDetector(w, h)
-	ferr := readFrames(out, w*h, det, opt.Progress)
+	sz := scanSizes(ctx, src)
+	var bytes []int64
+	var final func()
+	if opt.Final != nil {
+		lastN, sized := 0, 0
+		final = func() {
+			ptsMu.Lock()
+			pts := ptsSoFar
+			ptsMu.Unlock()
+			n := min(det.final(), len(pts))
+			for len(bytes) < n {
+				bytes = append(bytes, 0)
+			}
+			sized = sz.fill(bytes, pts, sized, n)
+			if n = min(n, sized); n > lastN {
+				lastN = n
+				opt.Final(&Analysis{Frames: len(det.d), PTS: pts, TimeBase: src.Video.TimeBase, Scores: det.s, Detail: det.detail, Motion: det.d, Bytes: bytes}, n)
+			}
+		}
+	}
+	ferr := readFrames(out, w*h, det, opt.Progress, final)
 	if ferr != nil {
 		_, _ = io.Copy(io.Discard, out)
 	}
@@ -144,6 +193,12 @@ func Analyze(ctx context.Context, src *probe.Source, opt Options) (*Analysis, er
 	}
 	a.Scores = det.scores()
 	a.Detail = det.detail
+	a.Motion = det.d
+	// What the scan could not read counts 0, as it did while the pass
+	// ran: the sizes are the same either way.
+	<-sz.wait
+	a.Bytes = make([]int64, a.Frames)
+	sz.fill(a.Bytes, a.PTS, 0, a.Frames)
 	return a, nil
 }
 
@@ -185,7 +240,7 @@ func analysisSize(w, h int) (int, int) {
 // H.264's weighted prediction, by tens of grey levels over a GOP) until a
 // keyframe snaps the picture back, which reads as a cut.
 func args(src *probe.Source, w, h int) []string {
-	vf := fmt.Sprintf("scale=%d:%d:flags=area,format=gray,metadata=mode=add:key=av1job:value=1,metadata=mode=print:file='pipe\\:3'", w, h)
+	vf := fmt.Sprintf("scale=%d:%d:flags=area,format=gray,metadata=mode=add:key=av1job:value=1,metadata=mode=print:file='pipe\\:3':direct=1", w, h)
 	return []string{"-nostdin", "-hide_banner", "-v", "error", "-copyts", "-skip_loop_filter", "noref", "-noautorotate",
 		// "file:" keeps ffmpeg from reading a name like "x:y" as a protocol.
 		"-i", "file:" + src.Path, "-map", fmt.Sprintf("0:%d", src.Video.Index), "-vf", vf,
@@ -193,8 +248,9 @@ func args(src *probe.Source, w, h int) []string {
 }
 
 // readFrames feeds every frame of size bytes from r to det, calling
-// progress every progressEvery frames and at the end.
-func readFrames(r io.Reader, size int, det *detector, progress func(int)) error {
+// progress every progressEvery frames and at the end, and final (when set)
+// every finalEvery frames.
+func readFrames(r io.Reader, size int, det *detector, progress func(int), final func()) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	buf := make([]byte, size)
 	n := 0
@@ -211,6 +267,9 @@ func readFrames(r io.Reader, size int, det *detector, progress func(int)) error 
 		if progress != nil && n%progressEvery == 0 {
 			progress(n)
 		}
+		if final != nil && n%finalEvery == 0 {
+			final()
+		}
 	}
 	if progress != nil {
 		progress(n)
@@ -220,8 +279,9 @@ func readFrames(r io.Reader, size int, det *detector, progress func(int)) error 
 
 // readPTS reads the metadata filter's output: a "frame:N pts:P pts_time:T"
 // line per frame followed by its key=value lines. The timestamps must
-// increase.
-func readPTS(r io.Reader) ([]int64, error) {
+// increase. got, when set, is handed the timestamps read so far after each
+// one; the slice's elements never change.
+func readPTS(r io.Reader, got func([]int64)) ([]int64, error) {
 	var pts []int64
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
@@ -245,6 +305,9 @@ func readPTS(r io.Reader) ([]int64, error) {
 			return nil, errors.New("frame timestamps are not increasing at frame " + strconv.Itoa(n))
 		}
 		pts = append(pts, t)
+		if got != nil {
+			got(pts)
+		}
 	}
 	return pts, sc.Err()
 }
@@ -292,13 +355,17 @@ func (a *Analysis) Cuts(threshold float64) []int {
 // VariableRate reports whether the frame timestamps stray from a constant
 // rate fps by more than rounding (ms timestamps in Matroska stray by up to
 // 1 ms), and if so the first frame that does.
-func (a *Analysis) VariableRate(fps float64) (bool, int) {
+func (a *Analysis) VariableRate(fps float64) (bool, int) { return a.VariableRateFrom(fps, 1) }
+
+// VariableRateFrom is VariableRate for the frames from frame from on (each
+// compared with the one before it).
+func (a *Analysis) VariableRateFrom(fps float64, from int) (bool, int) {
 	if fps <= 0 {
 		return false, 0
 	}
 	step := 1 / fps
 	tol := math.Max(0.0015, step*0.02)
-	for i := 1; i < len(a.PTS); i++ {
+	for i := max(1, from); i < len(a.PTS); i++ {
 		if math.Abs(a.Seconds(i)-a.Seconds(i-1)-step) > tol {
 			return true, i
 		}

@@ -20,17 +20,17 @@ av1job=1
 `
 
 func TestReadPTS(t *testing.T) {
-	pts, err := readPTS(strings.NewReader(sample))
+	pts, err := readPTS(strings.NewReader(sample), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(pts, []int64{0, 42, 83, 125}) {
 		t.Fatalf("parsed %v", pts)
 	}
-	if _, err := readPTS(strings.NewReader("frame:0 pts:1 pts_time:1\nframe:1 pts:0 pts_time:0.5\n")); err == nil {
+	if _, err := readPTS(strings.NewReader("frame:0 pts:1 pts_time:1\nframe:1 pts:0 pts_time:0.5\n"), nil); err == nil {
 		t.Fatal("decreasing timestamps must be an error")
 	}
-	if _, err := readPTS(strings.NewReader("frame:0 pts:NOPTS pts_time:NOPTS\n")); err == nil {
+	if _, err := readPTS(strings.NewReader("frame:0 pts:NOPTS pts_time:NOPTS\n"), nil); err == nil {
 		t.Fatal("a frame without a timestamp must be an error")
 	}
 }
