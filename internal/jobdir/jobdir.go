@@ -6,6 +6,7 @@
 //
 //	av1job.mark   marks the directory as av1job's; says whether av1job made it
 //	job.json      the plan: settings, fingerprint, frame timestamps, chunks
+//	planning.json the fingerprint of a job whose plan is still being made
 //	journal.log   the records: chunks done, the output's identity, the end
 //	lock          the owner's PID (the directory itself is flocked)
 //	scenes.json   the scene detection, kept so that a restart skips it
@@ -38,6 +39,7 @@ import (
 const (
 	markFile    = "av1job.mark"
 	stateFile   = "job.json"
+	planFile    = "planning.json"
 	journalFile = "journal.log"
 	lockFile    = "lock" // journal.Acquire's
 	scenesFile  = "scenes.json"
@@ -307,7 +309,7 @@ func (d Dir) Owner() (pid int, locked bool, err error) { return journal.Owner(d.
 // Reset empties the directory of the job's state and chunks, keeping the
 // mark, the lock, the scene cache and the log, for a job started again.
 func (d Dir) Reset() error {
-	for _, p := range []string{d.State(), d.Journal(), d.Scratch()} {
+	for _, p := range []string{d.State(), d.join(planFile), d.Journal(), d.Scratch()} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("job directory: %w", err)
 		}
@@ -394,7 +396,7 @@ func (d Dir) Remove() error {
 // ours reports whether a name in the directory is one av1job writes.
 func ours(name string) bool {
 	switch name {
-	case markFile, stateFile, journalFile, lockFile, scenesFile, scratchFile, sockFile, addrFile, logFile:
+	case markFile, stateFile, planFile, journalFile, lockFile, scenesFile, scratchFile, sockFile, addrFile, logFile:
 		return true
 	}
 	// Temporary files of journal.WriteFileAtomic: ".job.json.tmp123".

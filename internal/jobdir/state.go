@@ -108,3 +108,39 @@ func (d Dir) WriteState(st *State) error {
 	}
 	return nil
 }
+
+// WritePlanning records, before a job's first chunks start while its plan
+// is still being made, the fingerprint the plan will have: a run after a
+// crash in that time keeps the chunks' part files only for the same job.
+func (d Dir) WritePlanning(fp plan.Fingerprint) error {
+	b, err := json.Marshal(fp)
+	if err != nil {
+		return fmt.Errorf("job state: %w", err)
+	}
+	if err := journal.WriteFileAtomic(d.join(planFile), b, 0o644); err != nil {
+		return fmt.Errorf("job state: %w", err)
+	}
+	return nil
+}
+
+// ReadPlanning returns the fingerprint WritePlanning recorded; an error
+// when there is none (or it cannot be read).
+func (d Dir) ReadPlanning() (plan.Fingerprint, error) {
+	b, err := os.ReadFile(d.join(planFile))
+	if err != nil {
+		return nil, err
+	}
+	var fp plan.Fingerprint
+	if err := json.Unmarshal(b, &fp); err != nil {
+		return nil, err
+	}
+	return fp, nil
+}
+
+// DonePlanning removes what WritePlanning wrote, once the plan is written.
+func (d Dir) DonePlanning() error {
+	if err := os.Remove(d.join(planFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("job state: %w", err)
+	}
+	return nil
+}

@@ -79,8 +79,8 @@ func (l *Ledger) Apply(r jobdir.Record) error {
 		l.bytes -= old.Size
 	}
 	if r.End < c.End {
-		l.chunks[r.Rest] = plan.Chunk{ID: r.Rest, Start: r.End, End: c.End}
-		l.chunks[r.Chunk] = plan.Chunk{ID: c.ID, Start: c.Start, End: r.End}
+		l.chunks[r.Rest] = c.Part(r.Rest, r.End, c.End)
+		l.chunks[r.Chunk] = c.Part(c.ID, c.Start, r.End)
 		l.nextID++
 	}
 	l.done[r.Chunk] = r

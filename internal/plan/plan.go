@@ -15,6 +15,19 @@ type Chunk struct {
 	ID    int `json:"id"`
 	Start int `json:"start"`
 	End   int `json:"end"`
+	// Cost is the chunk's predicted encoding time (CostModel), by which
+	// chunks are started, most expensive first; 0 when not known (a plan
+	// of an earlier version), and then the longest go first.
+	Cost float64 `json:"cost,omitempty"`
+}
+
+// Part returns frames [start, end) of c, with its share of c's cost.
+func (c Chunk) Part(id, start, end int) Chunk {
+	p := Chunk{ID: id, Start: start, End: end}
+	if c.Cost > 0 && c.Frames() > 0 {
+		p.Cost = c.Cost * float64(end-start) / float64(c.Frames())
+	}
+	return p
 }
 
 // Frames is the number of frames in the chunk.
@@ -196,4 +209,27 @@ func LongestFirst(chunks []Chunk) []Chunk {
 	out := append([]Chunk(nil), chunks...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Frames() > out[j].Frames() })
 	return out
+}
+
+// CostliestFirst returns the chunks in the order they should be encoded:
+// the most expensive first (by predicted cost, where every chunk has one;
+// else by length), so that the tail is made of cheap chunks and no costly
+// one runs alone at the end; ties go in source order.
+func CostliestFirst(chunks []Chunk) []Chunk {
+	out := append([]Chunk(nil), chunks...)
+	sort.SliceStable(out, func(i, j int) bool { return Before(out[i], out[j]) })
+	return out
+}
+
+// Before reports whether a goes before b in CostliestFirst's order: by
+// predicted cost where both have one, else by length, then in source
+// order.
+func Before(a, b Chunk) bool {
+	if a.Cost > 0 && b.Cost > 0 && a.Cost != b.Cost {
+		return a.Cost > b.Cost
+	}
+	if a.Frames() != b.Frames() {
+		return a.Frames() > b.Frames()
+	}
+	return a.Start < b.Start
 }
