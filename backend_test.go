@@ -165,3 +165,65 @@ func TestSalvageAfterKill(t *testing.T) {
 		})
 	}
 }
+
+// TestKillWhilePlanning: a job killed while its plan is still being made
+// (its first chunks already encoding) keeps what they wrote: the next run
+// plans the same chunks and salvages their part files.
+func TestKillWhilePlanning(t *testing.T) {
+	needTools(t)
+	dir := t.TempDir()
+	long := medium
+	long.Width, long.Height, long.SegFrames = 160, 90, 60
+	in := clip(t, dir, "in.mkv", long)
+	out := filepath.Join(dir, "out.mkv")
+	job := out + ".av1job"
+	args := []string{"encode", in, "-o", out, "--speed", "10", "--workers", "1", "--keep", "--min-scene-len", "12"}
+	self, err := os.Executable()
+	must(err)
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	must(err)
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), "AV1JOB_FFMPEG="+self, "AV1JOB_SLOW_PASS="+ffmpeg)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	must(cmd.Start())
+	t.Cleanup(func() { _ = exec.Command("pkill", "-KILL", "-s", strconv.Itoa(cmd.Process.Pid)).Run() })
+	var held int
+	if !waitFor(t, 60*time.Second, func() bool {
+		parts, _ := filepath.Glob(filepath.Join(job, "chunks", "*.part"))
+		for _, p := range parts {
+			if res, err := ivf.ScanFile(p); err == nil && res.Frames >= 5 {
+				held = res.Frames
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("no part file reached 5 frames: %s", stderr.String())
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	_ = cmd.Wait()
+	if _, err := os.Stat(filepath.Join(job, "job.json")); err == nil {
+		t.Fatal("the plan was written before the kill: the pass was not slow enough to test this")
+	}
+	if _, err := os.Stat(filepath.Join(job, "planning.json")); err != nil {
+		t.Fatalf("no record of the plan being made: %v", err)
+	}
+	r := run(t, nil, args...)
+	if r.code != 0 || !strings.Contains(r.stderr, "kept") {
+		t.Fatalf("resume: exit %d: %s", r.code, r.stderr)
+	}
+	kept := 0
+	for _, x := range readJournal(t, job) {
+		if x.Type == "done" && x.Start == 0 {
+			kept = x.End - x.Start
+			break
+		}
+	}
+	if kept < held {
+		t.Errorf("%d frames were in the part file, the first record keeps %d", held, kept)
+	}
+	recordedOnce(t, job, long.Frames())
+	mustVerify(t, in, out, false)
+}

@@ -28,23 +28,32 @@ const attempts = 4
 //	                                                   │
 //	commit: fits the ledger? ─▶ durable ─▶ decodes to its frames? ─▶ rename ─▶ journal ─▶ ledger ─▶ event
 type coordinator struct {
-	dir     jobdir.Dir
-	st      *jobdir.State
-	journal *jobdir.Journal
-	ctl     *controller
-	emit    func(Event) // publishes an event; counts are filled by fill
-	tmpl    Task        // the job's part of every task
+	dir  jobdir.Dir
+	ctl  *controller
+	emit func(Event) // publishes an event; counts are filled by fill
+	tmpl Task        // the job's part of every task
 	// decode counts the frames an independent decoder gets from an IVF
 	// file (verify.DecodeIVF); a test may count them otherwise.
 	decode func(ctx context.Context, path string) (int, error)
 
-	commitMu sync.Mutex // orders commits: check, rename, append, apply
+	commitMu sync.Mutex    // orders commits: check, rename, append, apply
+	ready    chan struct{} // closed once the plan is final (or has failed): commits wait for it
+	queued   chan struct{} // signalled when chunks are queued or planning ends
 
-	mu      sync.Mutex // guards what follows; never held across I/O
-	led     *ledger.Ledger
-	running map[int]*attempt
-	resumed int // frames recorded before this run
-	failure error
+	mu       sync.Mutex // guards what follows; never held across I/O
+	st       *jobdir.State
+	journal  *jobdir.Journal
+	led      *ledger.Ledger
+	planning bool         // chunks are still being planned (the scene pass runs)
+	workers  int          // tasks at once (run's)
+	planErr  error        // the plan failed: the results waiting for it are void
+	pts      []int64      // while planning: the final frames' timestamps
+	planned  int          // while planning: chunks planned so far
+	expected int          // while planning: the frames the container promises
+	queue    []plan.Chunk // chunks not started yet
+	running  map[int]*attempt
+	resumed  int // frames recorded before this run
+	failure  error
 }
 
 // An attempt is a task in flight and the part file its stream goes to.
@@ -53,23 +62,82 @@ type attempt struct {
 	part *partWriter
 }
 
+// newCoordinator returns the coordinator of a planned job: its plan st,
+// its journal and the journal's records.
 func newCoordinator(dir jobdir.Dir, st *jobdir.State, j *jobdir.Journal, recs []jobdir.Record, ctl *controller, tmpl Task) *coordinator {
-	c := &coordinator{dir: dir, st: st, journal: j, ctl: ctl, tmpl: tmpl, emit: func(Event) {},
+	c := &coordinator{dir: dir, ctl: ctl, tmpl: tmpl, emit: func(Event) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
 		running: map[int]*attempt{}}
-	c.led = ledger.New(st.Chunks)
-	for _, r := range recs {
-		_ = c.led.Apply(r) // a record that does not fit is skipped: its chunk is encoded again
-	}
+	c.setPlan(st, j, recs)
 	return c
+}
+
+// newPlanningCoordinator returns the coordinator of a job whose chunks are
+// planned while it runs (addChunks); its results wait for setPlan.
+func newPlanningCoordinator(dir jobdir.Dir, ctl *controller, tmpl Task, expected int) *coordinator {
+	return &coordinator{dir: dir, ctl: ctl, tmpl: tmpl, emit: func(Event) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
+		running: map[int]*attempt{}, planning: true, expected: expected}
+}
+
+// addChunks queues chunks planned while the scene pass runs; pts are the
+// timestamps of the frames final so far (at least up to their ends).
+func (c *coordinator) addChunks(chunks []plan.Chunk, pts []int64) {
+	c.mu.Lock()
+	c.pts = pts
+	c.queue = append(c.queue, chunks...)
+	c.planned += len(chunks)
+	c.mu.Unlock()
+	c.signal()
+}
+
+// setPlan makes the plan final: the job's state, its journal and its
+// records (replayed into the ledger). Commits may then proceed.
+func (c *coordinator) setPlan(st *jobdir.State, j *jobdir.Journal, recs []jobdir.Record) {
+	led := ledger.New(st.Chunks)
+	for _, r := range recs {
+		_ = led.Apply(r) // a record that does not fit is skipped: its chunk is encoded again
+	}
+	c.mu.Lock()
+	c.st, c.journal, c.led = st, j, led
+	if !c.planning {
+		c.queue = led.Pending()
+	}
+	c.planning, c.pts = false, nil
+	c.mu.Unlock()
+	close(c.ready)
+	c.signal()
+}
+
+// failPlan ends a plan that cannot be made: the job halts, and the results
+// of the tasks it ran are void.
+func (c *coordinator) failPlan(err error) {
+	c.mu.Lock()
+	c.planErr, c.planning, c.queue = err, false, nil
+	c.mu.Unlock()
+	c.ctl.halt()
+	close(c.ready)
+	c.signal()
+}
+
+func (c *coordinator) signal() {
+	select {
+	case c.queued <- struct{}{}:
+	default:
+	}
 }
 
 // fill sets e's counts from the ledger and the chunks in flight.
 func (c *coordinator) fill(e *Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e.FramesTotal = c.st.Frames
-	e.Chunks, e.ChunksTotal = c.led.ChunksDone(), c.led.ChunksTotal()
-	frames, bytes := c.led.Frames(), c.led.Bytes()
+	var frames int
+	var bytes int64
+	if c.led != nil {
+		e.FramesTotal = c.st.Frames
+		e.Chunks, e.ChunksTotal = c.led.ChunksDone(), c.led.ChunksTotal()
+		frames, bytes = c.led.Frames(), c.led.Bytes()
+	} else {
+		e.FramesTotal, e.ChunksTotal = c.expected, c.planned
+	}
 	for _, a := range c.running {
 		u, s := a.part.progress()
 		frames, bytes = frames+u, bytes+s
@@ -108,6 +176,7 @@ func (c *coordinator) prepare(ctx context.Context) error {
 	c.removeStale()
 	c.mu.Lock()
 	c.resumed = c.led.Frames()
+	c.queue = c.led.Pending() // checks and salvage changed what is left
 	c.mu.Unlock()
 	return nil
 }
@@ -129,11 +198,52 @@ func (c *coordinator) removeStale() {
 	}
 }
 
-// pending returns the chunks to encode, in the order to start them.
+// pending returns the chunks not started yet, in the order to start them.
 func (c *coordinator) pending() []plan.Chunk {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return plan.LongestFirst(c.led.Pending())
+	return plan.CostliestFirst(c.queue)
+}
+
+// next takes the chunk to start now: of the queued chunks the one that
+// goes first (the most expensive), waiting while the queue is empty and
+// chunks are still being planned. It returns false when there is nothing
+// more to start, or the job halts.
+func (c *coordinator) next(ctx context.Context) (plan.Chunk, bool) {
+	for {
+		c.mu.Lock()
+		if c.ctl.isHalted() {
+			c.mu.Unlock()
+			return plan.Chunk{}, false
+		}
+		// While chunks are still being planned, a chunk starts once there
+		// is a choice of more than one per worker, so that the most
+		// expensive of the first ones goes first (the pass runs far ahead
+		// of the encoders: the wait is short).
+		if len(c.queue) > 0 && (!c.planning || len(c.queue) > c.workers) {
+			best := 0
+			for i, ch := range c.queue {
+				if plan.Before(ch, c.queue[best]) {
+					best = i
+				}
+			}
+			ch := c.queue[best]
+			c.queue = append(c.queue[:best], c.queue[best+1:]...)
+			c.mu.Unlock()
+			return ch, true
+		}
+		planning := c.planning
+		c.mu.Unlock()
+		if !planning {
+			return plan.Chunk{}, false
+		}
+		select {
+		case <-c.queued:
+		case <-c.ctl.halted:
+		case <-ctx.Done():
+			return plan.Chunk{}, false
+		}
+	}
 }
 
 // complete reports whether every chunk is done.
@@ -158,28 +268,40 @@ func (c *coordinator) files() []string {
 func (c *coordinator) task(ch plan.Chunk, n int) Task {
 	t := c.tmpl
 	t.Chunk, t.Attempt, t.Start, t.End = ch.ID, n, ch.Start, ch.End
-	t.PTS = c.st.PTS[ch.Start:ch.End:ch.End]
+	c.mu.Lock()
+	pts := c.pts
+	if c.st != nil {
+		pts = c.st.PTS
+	}
+	c.mu.Unlock()
+	t.PTS = pts[ch.Start:ch.End:ch.End]
+	t.Source.FirstPTS = pts[0]
 	return t
 }
 
-// run encodes the pending chunks with ex, workers at a time, trying each
-// up to attempts times. A stop or a chunk's permanent failure halts the
-// job: no task starts, and those running end at their current frame and
-// are committed. run returns ErrStopped after a stop, the failure after
-// one, ctx's error when cancelled.
+// run encodes the chunks with ex, workers at a time, trying each up to
+// attempts times: the queued chunks, the most expensive first, and while
+// the plan is being made those planned meanwhile. A stop or a chunk's
+// permanent failure halts the job: no task starts, and those running end
+// at their current frame and are committed. run returns ErrStopped after a
+// stop, the failure after one, ctx's error when cancelled.
 func (c *coordinator) run(ctx context.Context, ex Executor, workers int) error {
+	c.mu.Lock()
+	c.workers = workers
+	c.mu.Unlock()
 	var wg sync.WaitGroup
 	free := make(chan struct{}, max(1, workers))
-dispatch:
-	for _, ch := range c.pending() {
+	for {
 		select {
 		case free <- struct{}{}:
 		case <-c.ctl.halted:
-			break dispatch
 		case <-ctx.Done():
-			break dispatch
 		}
 		if c.ctl.isHalted() || ctx.Err() != nil {
+			break
+		}
+		ch, ok := c.next(ctx)
+		if !ok {
 			break
 		}
 		wg.Add(1)
@@ -191,11 +313,13 @@ dispatch:
 	}
 	wg.Wait()
 	c.mu.Lock()
-	failure := c.failure
+	failure, planErr := c.failure, c.planErr
 	c.mu.Unlock()
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case planErr != nil:
+		return planErr
 	case failure != nil:
 		return failure
 	case c.ctl.isStopped():
@@ -276,11 +400,15 @@ func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task) error {
 		return err
 	}
 	res, err := c.result(a, end)
-	if err != nil {
-		a.part.discard()
-		return err
+	if err == nil {
+		err = c.commit(ctx, res)
 	}
-	return c.commit(ctx, res)
+	if err != nil && ctx.Err() == nil {
+		// Not committed (refused, or failed a check): the part goes; a
+		// committed chunk's file has its final name by now.
+		a.part.discard()
+	}
+	return err
 }
 
 // result makes the part file of a finished attempt durable and describes
@@ -311,6 +439,12 @@ var errDuplicate = fmt.Errorf("%w: the chunk is done already", errResult)
 // and applied to the ledger, in that order. A result that ends short of
 // its chunk splits it: the rest becomes a new chunk.
 func (c *coordinator) commit(ctx context.Context, res Result) error {
+	// A result made while the plan was still being made waits for it.
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	if err := c.fits(res); err != nil {
 		return err
 	}
@@ -374,6 +508,9 @@ func (c *coordinator) commit(ctx context.Context, res Result) error {
 func (c *coordinator) fits(res Result) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.planErr != nil {
+		return c.planErr
+	}
 	if res.Job != c.tmpl.Job {
 		return fmt.Errorf("%w: it is for job %s, this is job %s", errResult, res.Job, c.tmpl.Job)
 	}
@@ -398,7 +535,13 @@ func (c *coordinator) fits(res Result) error {
 func (c *coordinator) appendRecord(r jobdir.Record) error {
 	c.commitMu.Lock()
 	defer c.commitMu.Unlock()
-	if err := c.journal.Append(r); err != nil {
+	c.mu.Lock()
+	j := c.journal
+	c.mu.Unlock()
+	if j == nil {
+		return nil // never planned: there is no job to record anything of
+	}
+	if err := j.Append(r); err != nil {
 		return &stateError{err}
 	}
 	return nil

@@ -641,3 +641,107 @@ func TestCoordinatorSalvage(t *testing.T) {
 		t.Errorf("pending %v, want chunk 2 and the rest of chunk 0", pending)
 	}
 }
+
+// planningRig is a coordinator whose chunks are planned while it runs.
+func planningRig(t *testing.T, frames int) (*rig, *jobdir.State) {
+	t.Helper()
+	d, _, err := jobdir.Create(filepath.Join(t.TempDir(), "job"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts := make([]int64, frames)
+	for i := range pts {
+		pts[i] = int64(i)
+	}
+	st := &jobdir.State{Version: jobdir.StateVersion, ID: "job1", Frames: frames, PTS: pts, TimeBase: "1/24"}
+	tmpl := Task{Job: "job1", Source: SourceRef{Path: "in.mkv", Size: 1, Content: "x", Width: 16, Height: 16, PixFmt: "yuv420p", TimeBase: "1/24"},
+		Encoder: EncoderRef{Name: "rav1e", Version: "0.5.1"}, Settings: EncoderOptions{Speed: 10, Quantizer: 100}}
+	r := &rig{dir: d}
+	r.c = newPlanningCoordinator(d, newController(), tmpl, frames)
+	r.c.decode = countUnits
+	r.c.emit = func(e Event) {
+		r.c.fill(&e)
+		r.mu.Lock()
+		r.events = append(r.events, e)
+		r.mu.Unlock()
+	}
+	r.c.ctl.events = r.c.emit
+	return r, st
+}
+
+// TestCoordinatorPlanning: chunks start as they are planned, once there
+// is a choice, the most expensive of those queued first; their results
+// wait for the plan and are then committed.
+func TestCoordinatorPlanning(t *testing.T) {
+	r, st := planningRig(t, 100)
+	chunks := []plan.Chunk{{ID: 0, Start: 0, End: 30, Cost: 1}, {ID: 1, Start: 30, End: 50, Cost: 9}, {ID: 2, Start: 50, End: 100, Cost: 3}}
+	ran := make(chan int, 10)
+	ex := &fakeExec{before: func(task Task) error { ran <- task.Chunk; return nil }}
+	done := make(chan error, 1)
+	go func() { done <- r.c.run(context.Background(), ex, 1) }()
+	// One chunk known: the worker waits for a choice.
+	r.c.addChunks(chunks[:1], st.PTS[:40])
+	select {
+	case got := <-ran:
+		t.Fatalf("chunk %d started with nothing to choose from", got)
+	case <-time.After(100 * time.Millisecond):
+	}
+	r.c.addChunks(chunks[1:], st.PTS)
+	select {
+	case err := <-done:
+		t.Fatalf("run ended before the plan: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if recs := r.records(t); len(recs) != 0 {
+		t.Fatalf("committed before the plan was written: %+v", recs)
+	}
+	st.Chunks = chunks
+	if err := r.dir.WriteState(st); err != nil {
+		t.Fatal(err)
+	}
+	j, recs, err := r.dir.OpenJournal(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	r.c.setPlan(st, j, recs)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	order := []int{<-ran, <-ran, <-ran}
+	if fmt.Sprint(order) != "[1 2 0]" {
+		t.Errorf("ran %v: want the most expensive first, [1 2 0]", order)
+	}
+	if !r.c.complete() {
+		t.Error("not every chunk done")
+	}
+	r.checkTiles(t)
+}
+
+// TestCoordinatorPlanFails: when the plan cannot be made (a damaged
+// source found at the end of the pass), the job halts and nothing that
+// was encoded meanwhile is recorded.
+func TestCoordinatorPlanFails(t *testing.T) {
+	r, st := planningRig(t, 60)
+	started := make(chan struct{})
+	var once sync.Once
+	ex := &fakeExec{unit: func(task Task, n int) error {
+		once.Do(func() { close(started) })
+		return nil
+	}}
+	done := make(chan error, 1)
+	go func() { done <- r.c.run(context.Background(), ex, 2) }()
+	r.c.addChunks([]plan.Chunk{{ID: 0, Start: 0, End: 20}, {ID: 1, Start: 20, End: 40}, {ID: 2, Start: 40, End: 60}}, st.PTS)
+	<-started
+	bad := errors.New("in.mkv: truncated")
+	r.c.failPlan(bad)
+	if err := <-done; !errors.Is(err, bad) {
+		t.Fatalf("run: %v", err)
+	}
+	if len(r.kinds(EventChunkDone)) != 0 {
+		t.Error("a chunk was done without a plan")
+	}
+	if parts, _ := filepath.Glob(filepath.Join(r.dir.Chunks(), "*")); len(parts) != 0 {
+		t.Errorf("files left: %v", parts)
+	}
+}

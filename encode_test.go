@@ -2,6 +2,7 @@ package av1job_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -327,5 +328,51 @@ func TestDeterministic(t *testing.T) {
 	}
 	if string(outs[0]) != string(outs[1]) {
 		t.Fatal("1 and 3 workers gave different output")
+	}
+}
+
+// TestPlanWhileDetecting: a job whose chunks start while the scene pass
+// still runs plans exactly the chunks (ranges and predicted costs) of a
+// job that detected first, and writes the same bits.
+func TestPlanWhileDetecting(t *testing.T) {
+	needTools(t)
+	dir := t.TempDir()
+	long := medium
+	long.Width, long.Height, long.SegFrames = 160, 90, 60
+	in := clip(t, dir, "in.mkv", long)
+	chunks := func(job string) string {
+		b, err := os.ReadFile(filepath.Join(job, "job.json"))
+		must(err)
+		var st struct {
+			Chunks []map[string]any `json:"chunks"`
+		}
+		must(json.Unmarshal(b, &st))
+		return fmt.Sprint(st.Chunks)
+	}
+	// Planned while encoding.
+	streamed := filepath.Join(dir, "streamed.ivf")
+	if r := run(t, nil, "encode", in, "-o", streamed, "--speed", "10", "--workers", "2", "--keep", "--min-scene-len", "12"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	// Detected first: from a saved detection.
+	saved := filepath.Join(dir, "scenes.json")
+	if r := run(t, nil, "scenes", in, "--save", saved, "--min-scene-len", "12"); r.code != 0 {
+		t.Fatalf("scenes: exit %d: %s", r.code, r.stderr)
+	}
+	first := filepath.Join(dir, "first.ivf")
+	if r := run(t, nil, "encode", in, "-o", first, "--speed", "10", "--workers", "1", "--keep", "--min-scene-len", "12", "--scenes", saved); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	a, b := chunks(streamed+".av1job"), chunks(first+".av1job")
+	if a != b || !strings.Contains(a, "cost:") {
+		t.Errorf("plans differ (or lack costs):\nstreamed %s\nfirst    %s", a, b)
+	}
+	x, _ := os.ReadFile(streamed)
+	y, _ := os.ReadFile(first)
+	if len(x) == 0 || string(x) != string(y) {
+		t.Error("outputs differ")
+	}
+	if _, err := os.Stat(filepath.Join(streamed+".av1job", "planning.json")); err == nil {
+		t.Error("planning.json left once the plan was written")
 	}
 }

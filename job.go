@@ -159,7 +159,11 @@ func (c *coordinator) status(info *StatusInfo) {
 	var e Event
 	c.fill(&e)
 	c.mu.Lock()
-	info.fromLedger(c.st, c.led)
+	if c.led != nil {
+		info.fromLedger(c.st, c.led)
+	} else {
+		info.FramesTotal, info.ChunksTotal = e.FramesTotal, e.ChunksTotal
+	}
 	c.mu.Unlock()
 	info.FramesDone = e.Frames
 }
@@ -295,6 +299,15 @@ func (jb *Job) run(ctx context.Context) error {
 	defer srv.Close()
 
 	st, err := jb.plan(sctx, &o, p, fresh)
+	if err == nil && st == nil {
+		err = jb.planAndRun(ctx, &o, p)
+		if err == nil || !fresh {
+			return stopped(classify(err))
+		}
+		if _, serr := os.Stat(jb.dir.State()); serr == nil {
+			return stopped(classify(err)) // planned: the job stays
+		}
+	}
 	if err != nil {
 		if fresh && st == nil {
 			// Nothing was planned: leave no job directory behind.

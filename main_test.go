@@ -37,6 +37,10 @@ func TestMain(m *testing.M) {
 		fakeRav1e()
 		return
 	}
+	if real := os.Getenv("AV1JOB_SLOW_PASS"); real != "" {
+		slowPass(real)
+		return
+	}
 	dir, err := os.MkdirTemp("", "av1job-test-")
 	if err != nil {
 		panic(err)
@@ -91,6 +95,37 @@ func fakeRav1e() {
 	_, _ = os.Stdin.Read(buf)
 	fmt.Fprintln(os.Stderr, "thread 'main' panicked at 'fake encoder crash', src/main.rs:1:1")
 	os.Exit(101)
+}
+
+// slowPass stands in for ffmpeg: the scene pass (the command that prints
+// frame metadata) runs at about 50 frames of 160x90 a second, so that a
+// test can act while it runs; every other command is the real ffmpeg.
+func slowPass(real string) {
+	if !strings.Contains(strings.Join(os.Args, " "), "metadata=mode=print") {
+		must(syscall.Exec(real, append([]string{real}, os.Args[1:]...), os.Environ()))
+	}
+	cmd := exec.Command(real, os.Args[1:]...)
+	cmd.Stderr = os.Stderr
+	cmd.ExtraFiles = []*os.File{os.NewFile(3, "pts")}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	must(err)
+	must(cmd.Start())
+	buf := make([]byte, 160*90/4) // a quarter of an analysis frame of 160x90 (or smaller)
+	for {
+		n, err := io.ReadFull(out, buf)
+		os.Stdout.Write(buf[:n])
+		if err != nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		os.Exit(ee.ExitCode())
+	}
+	os.Exit(0)
 }
 
 // countingRav1e runs the real rav1e and counts the frames fed to it in
@@ -363,7 +398,7 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool) bool {
 		if cond() {
 			return true
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 	return false
 }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -270,13 +269,18 @@ func trialHeader(src *probe.Source, l probe.Layout) source.Header {
 		Colorspace: cs, AspectNum: 1, AspectDen: 1}
 }
 
-// task returns the part every task of the planned job shares.
+// task returns the part every task of the job shares, from its plan.
 func (p *prepared) task(st *jobdir.State) Task {
+	return p.taskFor(st.ID, st.Stream, st.PixFmt, st.Filter, st.TimeBase)
+}
+
+// taskFor returns the part every task of a job shares. (FirstPTS is the
+// coordinator's to set.)
+func (p *prepared) taskFor(id string, stream int, pixFmt, filter, timeBase string) Task {
 	return Task{
-		Job: st.ID,
-		Source: SourceRef{Path: p.src.Path, Size: p.size, Content: p.sample, Stream: st.Stream,
-			Width: p.src.Video.Width, Height: p.src.Video.Height, PixFmt: st.PixFmt, Filter: st.Filter,
-			TimeBase: st.TimeBase, FirstPTS: st.PTS[0]},
+		Job: id,
+		Source: SourceRef{Path: p.src.Path, Size: p.size, Content: p.sample, Stream: stream,
+			Width: p.src.Video.Width, Height: p.src.Video.Height, PixFmt: pixFmt, Filter: filter, TimeBase: timeBase},
 		Encoder:  EncoderRef{Name: p.enc.Name(), Version: p.ver},
 		Settings: p.options(),
 	}
@@ -290,10 +294,9 @@ func (p *prepared) options() EncoderOptions {
 		Primaries: c.Primaries, Transfer: c.Transfer, Matrix: c.Matrix, FullRange: p.layout.FullRange()}
 }
 
-// plan returns the job's plan: the one in its job directory when the
-// fingerprint matches, else a new one, from scene detection (or the
-// cache, or a scenes file), written atomically. A plan made with other
-// settings is refused unless Restart, which discards it.
+// plan returns the job's plan in its job directory when the fingerprint
+// matches, or nil when the job is to be planned (planAndRun). A plan made
+// with other settings is refused unless Restart, which discards it.
 func (jb *Job) plan(ctx context.Context, o *Options, p *prepared, fresh bool) (*jobdir.State, error) {
 	st, err := jb.dir.ReadState()
 	var damaged *jobdir.DamagedError
@@ -318,59 +321,21 @@ func (jb *Job) plan(ctx context.Context, o *Options, p *prepared, fresh bool) (*
 		return nil, err
 	}
 	if st == nil {
+		if fp, err := jb.dir.ReadPlanning(); err == nil && !o.Restart && len(plan.Diff(fp, p.fp)) == 0 {
+			// This job ran chunks while it was planned, and was
+			// interrupted before its plan was written: what they left is
+			// salvaged once the plan is made again.
+			return nil, nil
+		}
 		if !fresh && !o.Restart {
 			if err := jb.dir.Reset(); err != nil { // leftovers of a job that never got planned
 				return nil, err
 			}
 		}
-		if st, err = jb.newPlan(ctx, o, p); err != nil {
-			return nil, err
-		}
+		return nil, nil // to be planned
 	}
 	if st.ID == "" {
 		st.ID = st.Fingerprint.Sum() // planned by an earlier version
-	}
-	return st, nil
-}
-
-// newPlan runs scene detection, plans the chunks and writes the job state.
-func (jb *Job) newPlan(ctx context.Context, o *Options, p *prepared) (*jobdir.State, error) {
-	v := p.src.Video
-	sf, err := findScenes(ctx, p.src, *o, jb.dir.Scenes(), func(n int) {
-		jb.publish(Event{Kind: EventAnalyzing, Decoded: n})
-	})
-	if err != nil {
-		return nil, err
-	}
-	a := sf.analysis()
-	fps, _ := v.FrameRate.Float64()
-	if vfr, at := a.VariableRate(fps); vfr {
-		return nil, usagef("%s: variable frame rate (frame %d is %.3f s after the one before, %s fps expects %.3f s); convert it first, e.g. ffmpeg -i %s -fps_mode cfr -r %s -c:a copy fixed.mkv",
-			p.src.Path, at, a.Seconds(at)-a.Seconds(at-1), v.FrameRate.RatString(), 1/fps, p.src.Path, v.FrameRate.RatString())
-	}
-	if p.layout.Convert {
-		how := ""
-		if p.layout.Filter != "" {
-			how = " (" + map[string]string{"tv": "limited", "pc": "full"}[p.layout.Color.Range] + " range)"
-			if m := p.layout.Color.Matrix; m != "" && m != v.Color.Matrix {
-				how = " (" + m + " matrix, " + how[2:]
-			}
-		}
-		jb.warn("%s: pixel format %s is converted to %s%s for the encoder", p.src.Path, v.PixFmt, p.layout.PixFmt, how)
-	}
-	bounds := plan.Scenes(sf.Cuts, a.Frames, o.MinSceneLen, maxLen(*o, fps), a.Scores)
-	opts, err := jsonOptions(o)
-	if err != nil {
-		return nil, err
-	}
-	st := &jobdir.State{
-		Version: jobdir.StateVersion, ID: p.fp.Sum(), Input: p.src.Path, Output: o.Output, Created: time.Now().UTC(),
-		Fingerprint: p.fp, Command: o.Command, Dir: o.Dir, Options: opts, Stream: v.Index, PixFmt: p.layout.PixFmt, Filter: p.layout.Filter,
-		RateNum: v.FrameRate.Num().Int64(), RateDen: v.FrameRate.Denom().Int64(),
-		Frames: a.Frames, PTS: a.PTS, TimeBase: a.TimeBase.RatString(), Cuts: sf.Cuts, Chunks: plan.Chunks(bounds, a.Frames),
-	}
-	if err := jb.dir.WriteState(st); err != nil {
-		return nil, err
 	}
 	return st, nil
 }

@@ -34,7 +34,12 @@ type sceneFile struct {
 	TimeBase  string    `json:"time_base"`
 	PTS       []int64   `json:"pts"`
 	Scores    []float64 `json:"scores,omitempty"`
-	Cuts      []int     `json:"cuts"` // frames that start a scene, before the min/max scene lengths
+	// Detail, Motion and Bytes are each frame's measures the cost model
+	// reads (scene.Analysis); absent in files of earlier versions.
+	Detail []float64 `json:"detail,omitempty"`
+	Motion []float64 `json:"motion,omitempty"`
+	Bytes  []int64   `json:"bytes,omitempty"`
+	Cuts   []int     `json:"cuts"` // frames that start a scene, before the min/max scene lengths
 }
 
 const sceneFileVersion = 1
@@ -72,12 +77,20 @@ func DetectScenes(ctx context.Context, input string, o Options, progress func(fr
 	if err != nil {
 		return nil, classify(err)
 	}
-	sf, err := findScenes(ctx, src, o, "", progress)
+	sf, err := findScenes(ctx, src, o, "", progress, nil)
 	if err != nil {
 		return nil, err
 	}
 	fps, _ := src.Video.FrameRate.Float64()
-	return &Scenes{Frames: sf.Frames, Cuts: sf.Cuts, Chunks: plan.Scenes(sf.Cuts, sf.Frames, o.MinSceneLen, maxLen(o, fps), sf.Scores), file: sf}, nil
+	// The chunks encode would plan: the same planner and cost rule.
+	rule := newCostRule(&o, src)
+	rule.a = sf.analysis()
+	planner := &plan.Planner{MinLen: o.MinSceneLen, MaxLen: maxLen(o, fps), Split: rule.split}
+	var starts []int
+	for _, c := range planner.Finish(sf.Frames, sf.Cuts, sf.Scores) {
+		starts = append(starts, c.Start)
+	}
+	return &Scenes{Frames: sf.Frames, Cuts: sf.Cuts, Chunks: starts, file: sf}, nil
 }
 
 func maxLen(o Options, fps float64) int { return max(int(o.MaxSceneLen*fps), o.MinSceneLen) }
@@ -85,7 +98,8 @@ func maxLen(o Options, fps float64) int { return max(int(o.MaxSceneLen*fps), o.M
 // findScenes returns the scenes of src: from o.Scenes when set, else from
 // the cache file when it matches the source and the detector, else by
 // detection (and then the cache is written, if one is named).
-func findScenes(ctx context.Context, src *probe.Source, o Options, cache string, progress func(int)) (*sceneFile, error) {
+// final, when set, is called as detection goes (scene.Options.Final).
+func findScenes(ctx context.Context, src *probe.Source, o Options, cache string, progress func(int), final func(*scene.Analysis, int)) (*sceneFile, error) {
 	size, content, err := identity(src.Path)
 	if err != nil {
 		return nil, err
@@ -101,16 +115,20 @@ func findScenes(ctx context.Context, src *probe.Source, o Options, cache string,
 		return sf, nil
 	}
 	if cache != "" {
-		if sf, err := loadScenes(cache); err == nil && sf.Detector == detector && sf.Threshold == o.SceneThreshold && sf.matches(src, size, content) == nil {
+		// A cache without the cost measures (an earlier version's) is not
+		// used: the plan would differ from a detection's.
+		if sf, err := loadScenes(cache); err == nil && sf.Detector == detector && sf.Threshold == o.SceneThreshold && sf.matches(src, size, content) == nil &&
+			len(sf.Detail) == sf.Frames && len(sf.Motion) == sf.Frames && len(sf.Bytes) == sf.Frames {
 			return sf, nil
 		}
 	}
-	a, err := scene.Analyze(ctx, src, scene.Options{Progress: progress})
+	a, err := scene.Analyze(ctx, src, scene.Options{Progress: progress, Final: final})
 	if err != nil {
 		return nil, classify(err)
 	}
 	sf := &sceneFile{Version: sceneFileVersion, Detector: detector, Threshold: o.SceneThreshold, Size: size, Content: content,
-		Stream: src.Video.Index, Frames: a.Frames, TimeBase: a.TimeBase.RatString(), PTS: a.PTS, Scores: a.Scores, Cuts: a.Cuts(o.SceneThreshold)}
+		Stream: src.Video.Index, Frames: a.Frames, TimeBase: a.TimeBase.RatString(), PTS: a.PTS, Scores: a.Scores, Cuts: a.Cuts(o.SceneThreshold),
+		Detail: a.Detail, Motion: a.Motion, Bytes: a.Bytes}
 	if cache != "" {
 		if err := saveScenes(cache, sf); err != nil {
 			return nil, err
@@ -196,7 +214,7 @@ func saveScenes(path string, sf *sceneFile) error {
 // analysis turns a scene file back into what the planner reads.
 func (sf *sceneFile) analysis() *scene.Analysis {
 	tb, _ := new(big.Rat).SetString(sf.TimeBase)
-	return &scene.Analysis{Frames: sf.Frames, PTS: sf.PTS, TimeBase: tb, Scores: sf.Scores}
+	return &scene.Analysis{Frames: sf.Frames, PTS: sf.PTS, TimeBase: tb, Scores: sf.Scores, Detail: sf.Detail, Motion: sf.Motion, Bytes: sf.Bytes}
 }
 
 // cutsSum identifies a scenes file's cuts in the fingerprint.

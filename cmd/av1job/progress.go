@@ -125,6 +125,11 @@ func (r *reporter) handle(e av1job.Event) {
 			r.frameBar.SetCurrent(int64(e.Frames))
 		}
 	case av1job.EventFrames, av1job.EventChunkDone:
+		if r.start.IsZero() {
+			// Encoding runs while the scenes are still being detected;
+			// the encode bar starts once the plan is known.
+			break
+		}
 		if r.frameBar != nil {
 			r.frameBar.SetCurrent(int64(e.Frames))
 		} else if time.Since(r.lastLog) >= logInterval || e.Kind == av1job.EventChunkDone && e.Chunks == e.ChunksTotal {

@@ -1,0 +1,320 @@
+package av1job
+
+import (
+	"context"
+	"errors"
+	"math"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/av1job/av1job/internal/jobdir"
+	"github.com/av1job/av1job/internal/journal"
+	"github.com/av1job/av1job/internal/plan"
+	"github.com/av1job/av1job/internal/probe"
+	"github.com/av1job/av1job/internal/scene"
+	"github.com/av1job/av1job/internal/verify"
+)
+
+// planAndRun plans a new job while its first chunks already encode: the
+// scene pass reports the frames whose scores are final as it goes, the
+// planner (plan.Planner) turns them into chunks that no later frame can
+// change, and the coordinator starts each as soon as a worker is free, the
+// most expensive first. The chunks are the same as those of a job that
+// detected first, so is the output. Once the pass has ended the plan is
+// written (job.json) and the results that waited for it are committed;
+// from then on the job is like any other. A pass that fails (a damaged or
+// variable-frame-rate source) voids what was encoded; a stop waits for the
+// pass to end if a chunk has started, so that its part is kept.
+func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
+	v := p.src.Video
+	fps, _ := v.FrameRate.Float64()
+	id := p.fp.Sum()
+	c := newPlanningCoordinator(jb.dir, jb.ctl, p.taskFor(id, v.Index, p.layout.PixFmt, p.layout.Filter, v.TimeBase.RatString()), v.ExpectedFrames())
+	c.emit = jb.publish
+	c.decode = verify.DecodeIVF
+	jb.mu.Lock()
+	jb.coord = c
+	jb.mu.Unlock()
+
+	// The pass stops with the job only while no chunk has started: a
+	// chunk's part is kept, so the plan it belongs to must be written.
+	var started atomic.Bool
+	passCtx, cancelPass := context.WithCancel(ctx)
+	defer cancelPass()
+	go func() {
+		select {
+		case <-jb.ctl.stopped:
+			if !started.Load() {
+				cancelPass()
+			}
+		case <-passCtx.Done():
+		}
+	}()
+
+	jb.warnConversion(p)
+	w := workers(o.Workers, p.enc, p.src, p.layout, math.MaxInt)
+	ex := &LocalExecutor{Threads: max(1, runtime.NumCPU()/w)}
+	runDone := make(chan error, 1)
+	startRun := func() {
+		go func() { runDone <- c.run(ctx, observed{ex, &started}, w) }()
+	}
+	// Chunks left by a run that was interrupted while it planned are
+	// salvaged before anything else starts: that run is planned first.
+	// Otherwise the chunks start as they are planned, once the plan's
+	// fingerprint is on disk.
+	_, salvageFirst := jb.dir.ReadPlanning()
+	stream := salvageFirst != nil
+	if stream {
+		if err := jb.dir.WritePlanning(p.fp); err != nil {
+			return err
+		}
+		startRun()
+	}
+
+	rule := newCostRule(o, p.src)
+	planner := &plan.Planner{MinLen: o.MinSceneLen, MaxLen: maxLen(*o, fps), Split: rule.split}
+	var chunks []plan.Chunk
+	var vfrErr error
+	vfrChecked := 1
+	var final func(*scene.Analysis, int)
+	if stream {
+		final = func(a *scene.Analysis, n int) {
+			if vfrErr != nil {
+				return
+			}
+			// A source of variable frame rate is refused before more is
+			// encoded of it.
+			check := &scene.Analysis{Frames: n, PTS: a.PTS[:n], TimeBase: a.TimeBase}
+			if vfr, at := check.VariableRateFrom(fps, vfrChecked); vfr {
+				vfrErr = vfrError(p, check, at, fps)
+				cancelPass()
+				return
+			}
+			vfrChecked = n
+			rule.a = a
+			new := planner.Add(n, cutsBefore(a.Scores, o.SceneThreshold, n), a.Scores[:n])
+			rule.price(new)
+			chunks = append(chunks, new...)
+			c.addChunks(new, append([]int64(nil), a.PTS[:n]...))
+		}
+	}
+	sf, err := findScenes(passCtx, p.src, *o, jb.dir.Scenes(), func(n int) {
+		jb.publish(Event{Kind: EventAnalyzing, Decoded: n})
+	}, final)
+	if err == nil && vfrErr != nil {
+		err = vfrErr
+	}
+	var st *jobdir.State
+	if err == nil {
+		st, err = jb.writePlan(o, p, sf, planner, rule, &chunks, c)
+	}
+	var j *jobdir.Journal
+	var recs []jobdir.Record
+	if err == nil {
+		j, recs, err = jb.dir.OpenJournal(func(d journal.Dropped) {
+			jb.warn("%s: ignored a damaged journal record at byte %d (%s)", jb.dir.Journal(), d.Offset, d.Reason)
+		})
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) && jb.ctl.isStopped() && ctx.Err() == nil {
+			err = ErrStopped
+		}
+		c.failPlan(err)
+		if stream {
+			<-runDone
+		}
+		return err
+	}
+	defer j.Close()
+	c.setPlan(st, j, recs)
+	if err := jb.dir.DonePlanning(); err != nil {
+		return err
+	}
+	if !stream {
+		if err := c.prepare(ctx); err != nil {
+			return err
+		}
+		startRun()
+	}
+	jb.publish(Event{Kind: EventPlanned})
+	if err := <-runDone; err != nil {
+		return c.failed(ctx, err)
+	}
+	if err := jb.finish(ctx, o, p, c); err != nil {
+		return c.failed(ctx, err)
+	}
+	return nil
+}
+
+// writePlan plans what the pass left and writes the job's state.
+func (jb *Job) writePlan(o *Options, p *prepared, sf *sceneFile, planner *plan.Planner, rule *costRule, chunks *[]plan.Chunk, c *coordinator) (*jobdir.State, error) {
+	v := p.src.Video
+	a := sf.analysis()
+	fps, _ := v.FrameRate.Float64()
+	if vfr, at := a.VariableRate(fps); vfr {
+		return nil, vfrError(p, a, at, fps)
+	}
+	rule.a = a
+	rest := planner.Finish(a.Frames, sf.Cuts, a.Scores)
+	rule.price(rest)
+	*chunks = append(*chunks, rest...)
+	c.addChunks(rest, a.PTS)
+	opts, err := jsonOptions(o)
+	if err != nil {
+		return nil, err
+	}
+	st := &jobdir.State{
+		Version: jobdir.StateVersion, ID: p.fp.Sum(), Input: p.src.Path, Output: o.Output, Created: time.Now().UTC(),
+		Fingerprint: p.fp, Command: o.Command, Dir: o.Dir, Options: opts, Stream: v.Index, PixFmt: p.layout.PixFmt, Filter: p.layout.Filter,
+		RateNum: v.FrameRate.Num().Int64(), RateDen: v.FrameRate.Denom().Int64(),
+		Frames: a.Frames, PTS: a.PTS, TimeBase: a.TimeBase.RatString(), Cuts: sf.Cuts, Chunks: *chunks,
+	}
+	if err := jb.dir.WriteState(st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// warnConversion says that the source's pixels are converted for the
+// encoder, and how.
+func (jb *Job) warnConversion(p *prepared) {
+	v := p.src.Video
+	if !p.layout.Convert {
+		return
+	}
+	how := ""
+	if p.layout.Filter != "" {
+		how = " (" + map[string]string{"tv": "limited", "pc": "full"}[p.layout.Color.Range] + " range)"
+		if m := p.layout.Color.Matrix; m != "" && m != v.Color.Matrix {
+			how = " (" + m + " matrix, " + how[2:]
+		}
+	}
+	jb.warn("%s: pixel format %s is converted to %s%s for the encoder", p.src.Path, v.PixFmt, p.layout.PixFmt, how)
+}
+
+// vfrError refuses a variable-frame-rate source.
+func vfrError(p *prepared, a *scene.Analysis, at int, fps float64) error {
+	v := p.src.Video
+	return usagef("%s: variable frame rate (frame %d is %.3f s after the one before, %s fps expects %.3f s); convert it first, e.g. ffmpeg -i %s -fps_mode cfr -r %s -c:a copy fixed.mkv",
+		p.src.Path, at, a.Seconds(at)-a.Seconds(at-1), v.FrameRate.RatString(), 1/fps, p.src.Path, v.FrameRate.RatString())
+}
+
+// cutsBefore returns frame 0 and the frames before n scoring threshold or
+// more.
+func cutsBefore(score []float64, threshold float64, n int) []int {
+	cuts := []int{0}
+	for i := 1; i < n; i++ {
+		if score[i] >= threshold {
+			cuts = append(cuts, i)
+		}
+	}
+	return cuts
+}
+
+// observed is an Executor that notes that a task has started.
+type observed struct {
+	Executor
+	started *atomic.Bool
+}
+
+func (x observed) Execute(ctx context.Context, t Task, out StreamWriter, s Steer) (int, error) {
+	x.started.Store(true)
+	return x.Executor.Execute(ctx, t, out, s)
+}
+
+// costSpread is how far above the cost of a maximum-length chunk of the
+// source's average content a chunk may be predicted before it is split.
+const costSpread = 1.5
+
+// typicalMotion is the median motion of the cost model's calibration
+// shots (tools/costfit).
+const typicalMotion = 2.5
+
+// A costRule prices chunks with the cost model and splits those whose
+// predicted cost is far above what a chunk of maximum length costs on
+// typical content, at their best keyframe near the middle of their cost:
+// so that no single chunk can hold up the job's end. It sees only what the
+// scene pass has made final.
+type costRule struct {
+	m      plan.CostModel
+	w, h   int
+	q      int
+	minLen int
+	limit  float64         // predicted seconds a chunk may cost
+	a      *scene.Analysis // the pass so far
+}
+
+func newCostRule(o *Options, src *probe.Source) *costRule {
+	fps, _ := src.Video.FrameRate.Float64()
+	q := o.Quantizer
+	if o.Bitrate > 0 {
+		q = 100
+	}
+	r := &costRule{m: plan.ModelFor(o.Speed), w: src.Video.Width, h: src.Video.Height, q: q, minLen: o.MinSceneLen}
+	// The yardstick: a chunk of maximum length at the source's mean bit
+	// rate (known from the container before the pass).
+	average := plan.Features{BPP: src.Video.BitsPerPixel(), Motion: typicalMotion}
+	r.limit = costSpread * r.m.Predict(average, maxLen(*o, fps), r.w, r.h, q)
+	return r
+}
+
+// cost predicts frames [s,e).
+func (r *costRule) cost(s, e int) float64 {
+	if r.a == nil || len(r.a.Detail) < e || len(r.a.Motion) < e {
+		return 0
+	}
+	return r.m.Predict(plan.Measure(r.a.Detail, r.a.Motion, r.a.Bytes, r.w, r.h, s, e), e-s, r.w, r.h, r.q)
+}
+
+// price sets the chunks' predicted costs.
+func (r *costRule) price(chunks []plan.Chunk) {
+	for i := range chunks {
+		chunks[i].Cost = r.cost(chunks[i].Start, chunks[i].End)
+	}
+}
+
+// split is the plan.Planner's Split rule.
+func (r *costRule) split(start, end int, score []float64) []int {
+	total := r.cost(start, end)
+	if total <= r.limit || end-start < 2*r.minLen {
+		return nil
+	}
+	parts := int(math.Ceil(total / r.limit))
+	// Cut where the cost before reaches its share, at the best-scoring
+	// frame within a quarter of a part of it.
+	target := float64(parts/2) / float64(parts)
+	var costs []float64
+	var sum float64
+	for i := start; i < end; i++ {
+		costs = append(costs, r.cost(i, i+1))
+		sum += costs[len(costs)-1]
+	}
+	at, acc := start+1, 0.0
+	for ; at < end-1; at++ {
+		acc += costs[at-1-start]
+		if acc >= target*sum {
+			break
+		}
+	}
+	span := max(1, (end-start)/(4*parts))
+	lo, hi := max(start+r.minLen, at-span), min(end-r.minLen, at+span)
+	if lo > hi {
+		return nil
+	}
+	best := max(lo, min(hi, at))
+	for k := lo; k <= hi; k++ {
+		d, bd := abs(k-at), abs(best-at)
+		if k < len(score) && best < len(score) && (score[k] > score[best] || score[k] == score[best] && d < bd) {
+			best = k
+		}
+	}
+	return append(append(r.split(start, best, score), best), r.split(best, end, score)...)
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
