@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     := bin/av1job
 # The race detector makes the encoders' Go side slower, not rav1e: keep it on.
-TESTFLAGS ?= -race -timeout 14m
+TESTFLAGS ?= -race -timeout 25m
 
 .PHONY: all build deps test lint bench bench-scenes demo chaos clean
 

@@ -118,3 +118,22 @@ func Set() []Clip {
 	}
 	return out
 }
+
+// Long is a two-minute clip for the encoding benchmark: 24 shots of 120
+// frames at 24 fps with hard cuts, whose content costs an encoder very
+// different amounts (flat bars next to a noisy picture and the Game of
+// Life's first generations), in an order that puts expensive shots late.
+func Long(height int) Clip {
+	sb := Lavfi
+	srcs := []Source{
+		HDBars, Testsrc2, sb("colorspectrum", ""), Mandelbrot, SDBars, Cellauto,
+		sb("pal75bars", ""), MandelbrotZoom, Testsrc, Sierpinski(1), Noisy(sb("color", "c=gray"), 4), Life(1),
+		sb("rgbtestsrc", ""), OnTwos(Mandelbrot), With(Testsrc2, "hue=H=t"), Shake(Testsrc2, 0.02), sb("yuvtestsrc", ""), Sierpinski(3),
+		Pan(mandelCanvas, 3, 0.01), Noisy(HDBars, 30), LifeRaw(2), Noisy(Testsrc2, 12), Pan(cellCanvas, 4, 0.02), LifeRaw(1),
+	}
+	c := Clip{Name: "long", About: "24 shots of very different cost, the expensive ones late", Frame: Frame{W: (height*16/9 + 1) &^ 1, H: height, Rate: 24}}
+	for _, s := range srcs {
+		c.Shots = append(c.Shots, Shot{Src: s, Frames: 120})
+	}
+	return c
+}

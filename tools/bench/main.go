@@ -43,6 +43,7 @@ func main() {
 	width := flag.Int("w", 640, "clip width")
 	height := flag.Int("h", 360, "clip height")
 	keep := flag.String("dir", "", "work directory (default: a temporary one, removed)")
+	long := flag.Bool("long", true, "also encode the 2-minute clip of 24 scenes of very different cost")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -74,6 +75,15 @@ func main() {
 			benchCmd("ffmpeg -c:v librav1e", filepath.Join(dir, "ffmpeg.mkv"), "ffmpeg", "-v", "error", "-y", "-i", src, "-map", "0:v:0", "-c:v", "librav1e", "-speed", fmt.Sprint(speed), "-qp", "100", filepath.Join(dir, "ffmpeg.mkv")),
 		}
 		report(speed, rs)
+	}
+	for _, speed := range speeds {
+		fmt.Printf("the same clip, in detail, speed %d\n", speed)
+		benchDetail(ctx, dir, "clip", src, speed)
+	}
+	if *long {
+		for _, speed := range speeds {
+			benchLong(ctx, dir, speed)
+		}
 	}
 	fmt.Println("live control (job run by the bench process, 2 workers; CPU from /proc/PID/schedstat of the bench process,")
 	fmt.Println("whose threads run the job (and librav1e's encoders), and of its children, in the second after Pause returned)")

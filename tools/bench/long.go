@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/av1job/av1job"
+	"github.com/av1job/av1job/internal/procs"
+	"github.com/av1job/av1job/internal/scenebench"
+	"github.com/av1job/av1job/internal/stats"
+)
+
+// benchLong encodes the long clip (scenebench.Long: 2 minutes, 24 scenes
+// of very different cost) as benchDetail does.
+func benchLong(ctx context.Context, dir string, speed int) {
+	cache, err := scenebench.CacheDir()
+	check(err)
+	clip := scenebench.Long(360)
+	src, err := scenebench.Generate(ctx, clip, cache)
+	check(err)
+	fmt.Printf("long clip: %dx%d, %d frames (%.0f s) in %d scenes of very different cost, speed %d, quantizer 100\n",
+		clip.Frame.W, clip.Frame.H, clip.Truth().Frames, float64(clip.Truth().Frames)/float64(clip.Frame.Rate), len(clip.Shots), speed)
+	benchDetail(ctx, dir, "long", src, speed)
+}
+
+// benchDetail encodes src with av1job and with plain rav1e fed by ffmpeg,
+// and prints the ratio, each chunk's predicted and measured cost, the
+// cores used over time, and where the CPU time went.
+func benchDetail(ctx context.Context, dir, name, src string, speed int) {
+	out := filepath.Join(dir, fmt.Sprintf("%s-s%d.ivf", name, speed))
+	o := av1job.NewOptions(src, out)
+	o.Speed, o.Overwrite, o.Restart, o.Keep = speed, true, true, true
+	o.JobDir = out + ".job"
+	type span struct{ start, end time.Time }
+	var mu sync.Mutex
+	spans := map[int]*span{}
+	var firstStart, planned time.Time
+	active := 0
+	var busy time.Duration
+	var since time.Time
+	o.Events = func(e av1job.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e.Kind {
+		case av1job.EventChunkStart:
+			if firstStart.IsZero() {
+				firstStart = e.Time
+			}
+			spans[e.Chunk] = &span{start: e.Time}
+			if active == 0 {
+				since = e.Time
+			}
+			active++
+		case av1job.EventChunkDone, av1job.EventRetry:
+			if s := spans[e.Chunk]; s != nil && e.Kind == av1job.EventChunkDone {
+				s.end = e.Time
+			}
+			active--
+			if active == 0 {
+				busy += e.Time.Sub(since)
+			}
+		case av1job.EventPlanned:
+			planned = e.Time
+		}
+	}
+	sampler := startSampler()
+	start := time.Now()
+	check(av1job.Run(ctx, o))
+	wall := time.Since(start)
+	usage := sampler.stop()
+
+	plain := benchPiped(ctx, src, filepath.Join(dir, name+"-rav1e.ivf"), speed)
+
+	fmt.Printf("  av1job: %.1f s wall (first encoder %.2f s after the start, plan written %.2f s after it), no encoder running %.1f s (%.1f %%)\n",
+		wall.Seconds(), firstStart.Sub(start).Seconds(), planned.Sub(start).Seconds(), (wall - busy).Seconds(), 100*(wall-busy).Seconds()/wall.Seconds())
+	fmt.Printf("  plain rav1e (default threads, fed by ffmpeg): %.1f s wall\n", plain.wall.Seconds())
+	fmt.Printf("  av1job / rav1e: %.3fx wall; video %d vs %d bytes (%+.1f %%)\n", wall.Seconds()/plain.wall.Seconds(),
+		videoSize(out), plain.size, 100*(float64(videoSize(out))/float64(plain.size)-1))
+
+	// Predicted and measured cost of each chunk.
+	b, err := os.ReadFile(filepath.Join(o.JobDir, "job.json"))
+	check(err)
+	var st struct {
+		Chunks []struct {
+			ID         int
+			Start, End int
+			Cost       float64
+		} `json:"chunks"`
+	}
+	check(json.Unmarshal(b, &st))
+	var pred, meas []float64
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "  chunk\tframes\tpredicted s\tmeasured s\tstarted at s\t")
+	for _, c := range st.Chunks {
+		s := spans[c.ID]
+		if s == nil || s.end.IsZero() {
+			continue
+		}
+		m := s.end.Sub(s.start).Seconds()
+		pred, meas = append(pred, c.Cost), append(meas, m)
+		fmt.Fprintf(tw, "  %d\t%d\t%.1f\t%.1f\t%.1f\t\n", c.ID, c.End-c.Start, c.Cost, m, s.start.Sub(start).Seconds())
+	}
+	tw.Flush()
+	fmt.Printf("  Spearman predicted vs measured chunk time: %.3f (%d chunks)\n", stats.Spearman(pred, meas), len(pred))
+	usage.print(wall)
+	_ = os.RemoveAll(o.JobDir)
+	fmt.Println()
+}
+
+// benchPiped times ffmpeg | rav1e on the whole clip.
+func benchPiped(ctx context.Context, src, out string, speed int) result {
+	sh := fmt.Sprintf("ffmpeg -v error -i %s -map 0:v:0 -pix_fmt yuv420p -f yuv4mpegpipe - | rav1e - -o %s -y --quiet --speed %d --quantizer 100",
+		strconv.Quote(src), strconv.Quote(out), speed)
+	cmd := exec.CommandContext(ctx, "sh", "-c", sh)
+	start := time.Now()
+	check(runQuiet(cmd))
+	return result{name: "rav1e", wall: time.Since(start), size: videoSize(out)}
+}
+
+// A sampler reads the CPU time of this process and of each of its
+// children every 100 ms: the cores used over time and by which program.
+type sampler struct {
+	done    chan struct{}
+	mu      sync.Mutex
+	byComm  map[string]float64 // seconds, by program name ("av1job" for this process)
+	seen    map[int]procSample
+	buckets []float64 // CPU seconds per second of wall time
+}
+
+type procSample struct {
+	comm string
+	cpu  float64
+}
+
+func startSampler() *sampler {
+	s := &sampler{done: make(chan struct{}), byComm: map[string]float64{}, seen: map[int]procSample{}}
+	go s.run()
+	return s
+}
+
+func (s *sampler) run() {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	self0 := selfCPU().Seconds()
+	total0 := self0
+	last := time.Now()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-tick.C:
+		}
+		cs, _ := procs.Children()
+		s.mu.Lock()
+		self := selfCPU().Seconds()
+		s.byComm["av1job"] = self - self0
+		total := self
+		for _, c := range cs {
+			comm, cpu := procCPU(c.PID)
+			if cpu > s.seen[c.PID].cpu {
+				s.seen[c.PID] = procSample{comm, cpu}
+			}
+		}
+		for _, p := range s.seen {
+			total += p.cpu
+		}
+		if time.Since(last) >= time.Second {
+			s.buckets = append(s.buckets, (total-total0)/time.Since(last).Seconds())
+			total0, last = total, time.Now()
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (s *sampler) stop() *sampler {
+	close(s.done)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.seen {
+		s.byComm[p.comm] += p.cpu
+	}
+	return s
+}
+
+// procCPU returns a process's name and CPU seconds from /proc/PID/stat.
+func procCPU(pid int) (string, float64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", 0
+	}
+	str := string(b)
+	i, j := strings.IndexByte(str, '('), strings.LastIndexByte(str, ')')
+	if i < 0 || j < i {
+		return "", 0
+	}
+	f := strings.Fields(str[j+2:])
+	if len(f) < 13 {
+		return "", 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	k, _ := strconv.ParseFloat(f[12], 64)
+	return str[i+1 : j], (u + k) / 100 // clock ticks of 10 ms
+}
+
+func (s *sampler) print(wall time.Duration) {
+	var total float64
+	var names []string
+	for n, v := range s.byComm {
+		total += v
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return s.byComm[names[i]] > s.byComm[names[j]] })
+	var parts []string
+	for _, n := range names {
+		parts = append(parts, fmt.Sprintf("%s %.1f s (%.1f %%)", n, s.byComm[n], 100*s.byComm[n]/total))
+	}
+	fmt.Printf("  CPU by program (sampled every 100 ms): %s; %.2f cores on average\n", strings.Join(parts, ", "), total/wall.Seconds())
+	// Cores used, one figure per 5 s.
+	var row []string
+	for i := 0; i < len(s.buckets); i += 5 {
+		var sum float64
+		n := 0
+		for k := i; k < min(i+5, len(s.buckets)); k++ {
+			sum += s.buckets[k]
+			n++
+		}
+		row = append(row, fmt.Sprintf("%.1f", sum/float64(n)))
+	}
+	fmt.Printf("  cores used, per 5 s: %s\n", strings.Join(row, " "))
+}
