@@ -44,6 +44,8 @@ func main() {
 	height := flag.Int("h", 360, "clip height")
 	keep := flag.String("dir", "", "work directory (default: a temporary one, removed)")
 	long := flag.Bool("long", true, "also encode the 2-minute clip of 24 scenes of very different cost")
+	short := flag.Bool("short", true, "compare the tools on the short clip and time live control")
+	only := flag.Int("speed", 0, "only this speed (default 10, and 6 with BENCH_SLOW=1)")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -67,23 +69,31 @@ func main() {
 	if os.Getenv("BENCH_SLOW") == "1" {
 		speeds = append(speeds, 6)
 	}
-	for _, speed := range speeds {
-		rs := []result{
-			benchAv1job(ctx, dir, src, speed, "rav1e", *width, *height),
-			benchAv1job(ctx, dir, src, speed, "librav1e", *width, *height),
-			benchCmd("rav1e (default threads)", filepath.Join(dir, "rav1e.ivf"), "rav1e", y4m, "-o", filepath.Join(dir, "rav1e.ivf"), "-y", "--quiet", "--speed", fmt.Sprint(speed), "--quantizer", "100"),
-			benchCmd("ffmpeg -c:v librav1e", filepath.Join(dir, "ffmpeg.mkv"), "ffmpeg", "-v", "error", "-y", "-i", src, "-map", "0:v:0", "-c:v", "librav1e", "-speed", fmt.Sprint(speed), "-qp", "100", filepath.Join(dir, "ffmpeg.mkv")),
-		}
-		report(speed, rs)
+	if *only != 0 {
+		speeds = []int{*only}
 	}
-	for _, speed := range speeds {
-		fmt.Printf("the same clip, in detail, speed %d\n", speed)
-		benchDetail(ctx, dir, "clip", src, speed)
+	if *short {
+		for _, speed := range speeds {
+			rs := []result{
+				benchAv1job(ctx, dir, src, speed, "rav1e", *width, *height),
+				benchAv1job(ctx, dir, src, speed, "librav1e", *width, *height),
+				benchCmd("rav1e (default threads)", filepath.Join(dir, "rav1e.ivf"), "rav1e", y4m, "-o", filepath.Join(dir, "rav1e.ivf"), "-y", "--quiet", "--speed", fmt.Sprint(speed), "--quantizer", "100"),
+				benchCmd("ffmpeg -c:v librav1e", filepath.Join(dir, "ffmpeg.mkv"), "ffmpeg", "-v", "error", "-y", "-i", src, "-map", "0:v:0", "-c:v", "librav1e", "-speed", fmt.Sprint(speed), "-qp", "100", filepath.Join(dir, "ffmpeg.mkv")),
+			}
+			report(speed, rs)
+		}
+		for _, speed := range speeds {
+			fmt.Printf("the same clip, in detail, speed %d\n", speed)
+			benchDetail(ctx, dir, "clip", src, speed)
+		}
 	}
 	if *long {
 		for _, speed := range speeds {
 			benchLong(ctx, dir, speed)
 		}
+	}
+	if !*short {
+		return
 	}
 	fmt.Println("live control (job run by the bench process, 2 workers; CPU from /proc/PID/schedstat of the bench process,")
 	fmt.Println("whose threads run the job (and librav1e's encoders), and of its children, in the second after Pause returned)")
