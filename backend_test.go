@@ -1,6 +1,7 @@
 package av1job_test
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -166,11 +167,17 @@ func TestSalvageAfterKill(t *testing.T) {
 	}
 }
 
-// TestKillWhilePlanning: a job killed while its plan is still being made
-// (its first chunks already encoding) keeps what they wrote: the next run
-// plans the same chunks and salvages their part files.
+// TestKillWhilePlanning: a job killed or stopped while its plan is still
+// being made (its first chunks already encoding) keeps what they wrote:
+// the next run plans the same chunks and salvages their part files.
 func TestKillWhilePlanning(t *testing.T) {
 	needTools(t)
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) { stopWhilePlanning(t, sig) })
+	}
+}
+
+func stopWhilePlanning(t *testing.T, sig syscall.Signal) {
 	dir := t.TempDir()
 	long := medium
 	long.Width, long.Height, long.SegFrames = 160, 90, 60
@@ -202,8 +209,24 @@ func TestKillWhilePlanning(t *testing.T) {
 	}) {
 		t.Fatalf("no part file reached 5 frames: %s", stderr.String())
 	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	_ = cmd.Wait()
+	if sig == syscall.SIGKILL {
+		_ = syscall.Kill(-cmd.Process.Pid, sig)
+		_ = cmd.Wait()
+	} else {
+		// A stop ends the pass at once: the run must not wait for it.
+		_ = cmd.Process.Signal(sig)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(stderr.String(), "run the same command to resume") {
+				t.Fatalf("stop while planning: %v: %s", err, stderr.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("a stop while planning did not end the run in 30 s: %s", stderr.String())
+		}
+	}
 	if _, err := os.Stat(filepath.Join(job, "job.json")); err == nil {
 		t.Fatal("the plan was written before the kill: the pass was not slow enough to test this")
 	}

@@ -403,7 +403,13 @@ func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task) error {
 	if err == nil {
 		err = c.commit(ctx, res)
 	}
-	if err != nil && ctx.Err() == nil {
+	switch {
+	case err == nil, ctx.Err() != nil:
+	case errors.Is(err, ErrStopped):
+		// Stopped before its plan was written: the part, durable by
+		// now, stays for the next run's salvage.
+		a.part.keep()
+	default:
 		// Not committed (refused, or failed a check): the part goes; a
 		// committed chunk's file has its final name by now.
 		a.part.discard()

@@ -722,26 +722,45 @@ func TestCoordinatorPlanning(t *testing.T) {
 // source found at the end of the pass), the job halts and nothing that
 // was encoded meanwhile is recorded.
 func TestCoordinatorPlanFails(t *testing.T) {
-	r, st := planningRig(t, 60)
-	started := make(chan struct{})
-	var once sync.Once
-	ex := &fakeExec{unit: func(task Task, n int) error {
-		once.Do(func() { close(started) })
-		return nil
-	}}
-	done := make(chan error, 1)
-	go func() { done <- r.c.run(context.Background(), ex, 2) }()
-	r.c.addChunks([]plan.Chunk{{ID: 0, Start: 0, End: 20}, {ID: 1, Start: 20, End: 40}, {ID: 2, Start: 40, End: 60}}, st.PTS)
-	<-started
-	bad := errors.New("in.mkv: truncated")
-	r.c.failPlan(bad)
-	if err := <-done; !errors.Is(err, bad) {
-		t.Fatalf("run: %v", err)
-	}
-	if len(r.kinds(EventChunkDone)) != 0 {
-		t.Error("a chunk was done without a plan")
-	}
-	if parts, _ := filepath.Glob(filepath.Join(r.dir.Chunks(), "*")); len(parts) != 0 {
-		t.Errorf("files left: %v", parts)
+	for _, tc := range []struct {
+		name  string
+		err   error
+		parts bool // the parts stay for the next run's salvage
+	}{
+		{"damaged source", errors.New("in.mkv: truncated"), false},
+		{"stopped", ErrStopped, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, st := planningRig(t, 60)
+			started := make(chan struct{})
+			var once sync.Once
+			ex := &fakeExec{unit: func(task Task, n int) error {
+				once.Do(func() { close(started) })
+				return nil
+			}}
+			done := make(chan error, 1)
+			go func() { done <- r.c.run(context.Background(), ex, 2) }()
+			r.c.addChunks([]plan.Chunk{{ID: 0, Start: 0, End: 20}, {ID: 1, Start: 20, End: 40}, {ID: 2, Start: 40, End: 60}}, st.PTS)
+			<-started
+			r.c.failPlan(tc.err)
+			if err := <-done; !errors.Is(err, tc.err) {
+				t.Fatalf("run: %v", err)
+			}
+			if len(r.kinds(EventChunkDone)) != 0 {
+				t.Error("a chunk was done without a plan")
+			}
+			parts, _ := filepath.Glob(filepath.Join(r.dir.Chunks(), "*"))
+			switch {
+			case tc.parts && len(parts) == 0:
+				t.Error("no part file was kept")
+			case !tc.parts && len(parts) != 0:
+				t.Errorf("files left: %v", parts)
+			}
+			for _, p := range parts {
+				if !strings.HasSuffix(p, ".part") {
+					t.Errorf("%s: not a part file", p)
+				}
+			}
+		})
 	}
 }

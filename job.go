@@ -304,8 +304,10 @@ func (jb *Job) run(ctx context.Context) error {
 		if err == nil || !fresh {
 			return stopped(classify(err))
 		}
-		if _, serr := os.Stat(jb.dir.State()); serr == nil {
-			return stopped(classify(err)) // planned: the job stays
+		if _, serr := os.Stat(jb.dir.State()); serr == nil || jb.dir.HasParts() {
+			// Planned, or stopped while planning with parts to
+			// salvage: the job stays.
+			return stopped(classify(err))
 		}
 	}
 	if err != nil {

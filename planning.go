@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"runtime"
-	"sync/atomic"
 	"time"
 
 	"github.com/av1job/av1job/internal/jobdir"
@@ -24,8 +23,9 @@ import (
 // detected first, so is the output. Once the pass has ended the plan is
 // written (job.json) and the results that waited for it are committed;
 // from then on the job is like any other. A pass that fails (a damaged or
-// variable-frame-rate source) voids what was encoded; a stop waits for the
-// pass to end if a chunk has started, so that its part is kept.
+// variable-frame-rate source) voids what was encoded; a stop ends the pass
+// at once, and the parts of the chunks in flight are kept for the next
+// run's salvage (like those of a killed run).
 func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 	v := p.src.Video
 	fps, _ := v.FrameRate.Float64()
@@ -37,17 +37,15 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 	jb.coord = c
 	jb.mu.Unlock()
 
-	// The pass stops with the job only while no chunk has started: a
-	// chunk's part is kept, so the plan it belongs to must be written.
-	var started atomic.Bool
+	// The pass stops with the job: the chunks in flight end at their
+	// current frame and their parts stay, with planning.json, for the
+	// next run, which plans first and then salvages them.
 	passCtx, cancelPass := context.WithCancel(ctx)
 	defer cancelPass()
 	go func() {
 		select {
 		case <-jb.ctl.stopped:
-			if !started.Load() {
-				cancelPass()
-			}
+			cancelPass()
 		case <-passCtx.Done():
 		}
 	}()
@@ -57,7 +55,7 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 	ex := &LocalExecutor{Threads: max(1, runtime.NumCPU()/w)}
 	runDone := make(chan error, 1)
 	startRun := func() {
-		go func() { runDone <- c.run(ctx, observed{ex, &started}, w) }()
+		go func() { runDone <- c.run(ctx, ex, w) }()
 	}
 	// Chunks left by a run that was interrupted while it planned are
 	// salvaged before anything else starts: that run is planned first.
@@ -210,17 +208,6 @@ func cutsBefore(score []float64, threshold float64, n int) []int {
 		}
 	}
 	return cuts
-}
-
-// observed is an Executor that notes that a task has started.
-type observed struct {
-	Executor
-	started *atomic.Bool
-}
-
-func (x observed) Execute(ctx context.Context, t Task, out StreamWriter, s Steer) (int, error) {
-	x.started.Store(true)
-	return x.Executor.Execute(ctx, t, out, s)
 }
 
 // costSpread is how far above the cost of a maximum-length chunk of the

@@ -47,6 +47,9 @@ func runEncode(ctx context.Context, o av1job.Options, quiet bool) error {
 	case errors.Is(err, av1job.ErrStopped):
 		st, serr := av1job.Status(ctx, o.JobDir)
 		if serr != nil {
+			if jobdir.At(o.JobDir).HasParts() {
+				return &exitError{code: exitStopped, err: fmt.Errorf("stopped while scenes were detected; the frames encoded so far are kept in %s: run the same command to resume", o.JobDir)}
+			}
 			return &exitError{code: exitStopped, err: errors.New("stopped before the job was planned; nothing to resume, run the same command to start again")}
 		}
 		// The job is found by its output unless it lives elsewhere.

@@ -202,6 +202,19 @@ func (d Dir) onlyChunkFiles() bool {
 	return true
 }
 
+// HasParts reports whether the chunk directory holds a part file: what a
+// run stopped or killed while it planned leaves for the next one to
+// salvage.
+func (d Dir) HasParts() bool {
+	entries, _ := os.ReadDir(d.Chunks())
+	for _, e := range entries {
+		if _, part, ok := ChunkID(e.Name()); ok && part {
+			return true
+		}
+	}
+	return false
+}
+
 // created reports whether av1job made the directory. Directories of
 // earlier versions, which have no mark, were made by av1job.
 func (d Dir) created() bool {

@@ -54,7 +54,9 @@ func (s *sizes) scan(ctx context.Context, src *probe.Source) error {
 	if err != nil {
 		return fmt.Errorf("packet sizes: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
+	// The scan only has to keep ahead of the decode: it must not delay
+	// the first encoders.
+	if err := cmd.StartNice(19); err != nil {
 		return fmt.Errorf("packet sizes: %w", err)
 	}
 	br := bufio.NewReader(out)
