@@ -188,6 +188,26 @@ func TestRefusedBeforeAnything(t *testing.T) {
 			t.Fatalf("exit %d after %s: %s", r.code, time.Since(start), r.stderr)
 		}
 	})
+	t.Run("variable frame rate", func(t *testing.T) {
+		// Half a second is missing after frame 150: found while the first
+		// chunks already encode, and refused like any bad input.
+		vfr := filepath.Join(dir, "vfr.mkv")
+		ff := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=160x90:r=24:d=9",
+			"-vf", `setpts=N/24/TB+gte(N\,150)*0.5/TB`, "-fps_mode", "passthrough", "-c:v", "libx264", "-g", "24", vfr)
+		if b, err := ff.CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg: %v: %s", err, b)
+		}
+		o := filepath.Join(dir, "vfr-out.mkv")
+		before := listDir(t, dir)
+		r := run(t, nil, "encode", vfr, "-o", o, "--speed", "10", "--min-scene-len", "12", "--max-scene-len", "1")
+		msg := strings.TrimSpace(r.stderr)
+		if r.code != 2 || !strings.Contains(msg, vfr+": variable frame rate (frame 150") || strings.Contains(msg, "\n") {
+			t.Fatalf("exit %d, want 2 and one line naming frame 150: %s", r.code, msg)
+		}
+		if after := listDir(t, dir); after != before {
+			t.Errorf("files changed:\nbefore %s\nafter  %s", before, after)
+		}
+	})
 	t.Run("damaged job state", func(t *testing.T) {
 		o := filepath.Join(dir, "damaged.mkv")
 		if r := run(t, nil, "encode", in, "-o", o, "--speed", "10", "--keep"); r.code != 0 {

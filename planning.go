@@ -2,7 +2,6 @@ package av1job
 
 import (
 	"context"
-	"errors"
 	"math"
 	"runtime"
 	"time"
@@ -100,8 +99,13 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 	sf, err := findScenes(passCtx, p.src, *o, jb.dir.Scenes(), func(n int) {
 		jb.publish(Event{Kind: EventAnalyzing, Decoded: n})
 	}, final)
-	if err == nil && vfrErr != nil {
-		err = vfrErr
+	if err != nil && passCtx.Err() != nil && jb.ctl.isStopped() && ctx.Err() == nil {
+		// A pass ended by a stop may fail in any way (ffmpeg killed
+		// mid-frame): it was stopped, and the parts stay.
+		err = ErrStopped
+	}
+	if vfrErr != nil {
+		err = vfrErr // the pass was cancelled for it
 	}
 	var st *jobdir.State
 	if err == nil {
@@ -115,9 +119,6 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 		})
 	}
 	if err != nil {
-		if errors.Is(err, context.Canceled) && jb.ctl.isStopped() && ctx.Err() == nil {
-			err = ErrStopped
-		}
 		c.failPlan(err)
 		if stream {
 			<-runDone
