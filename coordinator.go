@@ -307,8 +307,9 @@ func (c *coordinator) run(ctx context.Context, ex Executor, workers int) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-free }()
-			c.runChunk(ctx, ex, ch)
+			s := &slot{free: free, held: true}
+			defer s.release()
+			c.runChunk(ctx, ex, ch, s)
 		}()
 	}
 	wg.Wait()
@@ -338,15 +339,48 @@ func (c *coordinator) fail(err error) {
 	c.ctl.halt()
 }
 
+// A slot is a worker's place among the tasks that run at once. A task
+// whose result waits for the plan gives it up (so that another task
+// starts), and takes one again to retry.
+type slot struct {
+	free chan struct{}
+	held bool
+}
+
+func (s *slot) release() {
+	if s.held {
+		<-s.free
+		s.held = false
+	}
+}
+
+// acquire takes a slot; false if the job halts or ctx ends first.
+func (s *slot) acquire(ctx context.Context, halted <-chan struct{}) bool {
+	if s.held {
+		return true
+	}
+	select {
+	case s.free <- struct{}{}:
+		s.held = true
+		return true
+	case <-halted:
+	case <-ctx.Done():
+	}
+	return false
+}
+
 // runChunk runs chunk ch until it is committed, the job halts, or it has
-// failed attempts times.
-func (c *coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk) {
+// failed attempts times. s is the worker's slot.
+func (c *coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk, s *slot) {
 	var last error
 	for n := 1; n <= attempts; n++ {
+		if !s.acquire(ctx, c.ctl.halted) {
+			return
+		}
 		if err := c.ctl.wait(ctx); err != nil || c.ctl.isHalted() {
 			return
 		}
-		err := c.attempt(ctx, ex, c.task(ch, n))
+		err := c.attempt(ctx, ex, c.task(ch, n), s)
 		switch {
 		case err == nil, errors.Is(err, errDuplicate):
 			return
@@ -366,8 +400,9 @@ func (c *coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk) 
 	}
 }
 
-// attempt runs one task and commits its result.
-func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task) error {
+// attempt runs one task and commits its result. A result made while the
+// plan is still being made gives up the slot s while it waits for it.
+func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot) error {
 	a := &attempt{task: t, part: &partWriter{path: c.dir.Part(t.Chunk), width: c.tmpl.Source.Width, height: c.tmpl.Source.Height}}
 	var units int
 	a.part.onUnit = func() {
@@ -401,6 +436,11 @@ func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task) error {
 	}
 	res, err := c.result(a, end)
 	if err == nil {
+		select {
+		case <-c.ready:
+		default:
+			s.release()
+		}
 		err = c.commit(ctx, res)
 	}
 	switch {

@@ -671,7 +671,7 @@ func planningRig(t *testing.T, frames int) (*rig, *jobdir.State) {
 
 // TestCoordinatorPlanning: chunks start as they are planned, once there
 // is a choice, the most expensive of those queued first; their results
-// wait for the plan and are then committed.
+// wait for the plan, without holding a worker, and are then committed.
 func TestCoordinatorPlanning(t *testing.T) {
 	r, st := planningRig(t, 100)
 	chunks := []plan.Chunk{{ID: 0, Start: 0, End: 30, Cost: 1}, {ID: 1, Start: 30, End: 50, Cost: 9}, {ID: 2, Start: 50, End: 100, Cost: 3}}
@@ -691,6 +691,22 @@ func TestCoordinatorPlanning(t *testing.T) {
 	case err := <-done:
 		t.Fatalf("run ended before the plan: %v", err)
 	case <-time.After(100 * time.Millisecond):
+	}
+	if recs := r.records(t); len(recs) != 0 {
+		t.Fatalf("committed before the plan was written: %+v", recs)
+	}
+	// A result waiting for the plan gives up its worker: the next chunk
+	// runs meanwhile (the last one waits for a choice).
+	started := func() int {
+		ex.mu.Lock()
+		defer ex.mu.Unlock()
+		return len(ex.calls)
+	}
+	for deadline := time.Now().Add(10 * time.Second); started() < 2 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := started(); n != 2 {
+		t.Errorf("%d tasks started before the plan was written, want 2", n)
 	}
 	if recs := r.records(t); len(recs) != 0 {
 		t.Fatalf("committed before the plan was written: %+v", recs)

@@ -330,6 +330,7 @@ func (jb *Job) encode(ctx context.Context, o *Options, p *prepared, st *jobdir.S
 		return err
 	}
 	defer j.Close()
+	_ = jb.dir.DonePlanning() // left by a kill between writing job.json and removing it
 	c := newCoordinator(jb.dir, st, j, recs, jb.ctl, p.task(st))
 	c.emit = jb.publish
 	c.decode = verify.DecodeIVF
@@ -340,11 +341,7 @@ func (jb *Job) encode(ctx context.Context, o *Options, p *prepared, st *jobdir.S
 		return err
 	}
 	jb.publish(Event{Kind: EventPlanned})
-	// What the output's container cannot carry is said before the hours
-	// of encoding, not after.
-	for _, w := range mux.Streams(p.src, o.format()).Warnings {
-		jb.warn("%s: %s", p.src.Path, w)
-	}
+	jb.warnStreams(o, p)
 	if jb.ctl.isStopped() {
 		return ErrStopped
 	}
@@ -406,4 +403,12 @@ func (jb *Job) alreadyDone(o *Options, p *prepared) error {
 		}
 	}
 	return nil
+}
+
+// warnStreams says what the output's container cannot carry: before the
+// hours of encoding, not after.
+func (jb *Job) warnStreams(o *Options, p *prepared) {
+	for _, w := range mux.Streams(p.src, o.format()).Warnings {
+		jb.warn("%s: %s", p.src.Path, w)
+	}
 }

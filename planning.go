@@ -2,6 +2,7 @@ package av1job
 
 import (
 	"context"
+	"errors"
 	"math"
 	"runtime"
 	"time"
@@ -50,6 +51,7 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 	}()
 
 	jb.warnConversion(p)
+	jb.warnStreams(o, p)
 	w := workers(o.Workers, p.enc, p.src, p.layout, math.MaxInt)
 	ex := &LocalExecutor{Threads: max(1, runtime.NumCPU()/w)}
 	runDone := make(chan error, 1)
@@ -63,7 +65,7 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 	_, salvageFirst := jb.dir.ReadPlanning()
 	stream := salvageFirst != nil
 	if stream {
-		if err := jb.dir.WritePlanning(p.fp); err != nil {
+		if err := jb.dir.WritePlanning(planningPrint(p.fp)); err != nil {
 			return err
 		}
 		startRun()
@@ -74,6 +76,7 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 	var chunks []plan.Chunk
 	var vfrErr error
 	vfrChecked := 1
+	cuts, scanned := []int{0}, 1 // the cuts among final frames [0,scanned)
 	var final func(*scene.Analysis, int)
 	if stream {
 		final = func(a *scene.Analysis, n int) {
@@ -89,11 +92,21 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 				return
 			}
 			vfrChecked = n
+			for ; scanned < n; scanned++ {
+				if a.Scores[scanned] >= o.SceneThreshold {
+					cuts = append(cuts, scanned)
+				}
+			}
 			rule.a = a
-			new := planner.Add(n, cutsBefore(a.Scores, o.SceneThreshold, n), a.Scores[:n])
+			new := planner.Add(n, cuts, a.Scores[:n])
+			if len(new) == 0 {
+				return
+			}
 			rule.price(new)
 			chunks = append(chunks, new...)
-			c.addChunks(new, append([]int64(nil), a.PTS[:n]...))
+			// Final frames' timestamps never change: the pass only
+			// appends, so the coordinator may share them.
+			c.addChunks(new, a.PTS[:n:n])
 		}
 	}
 	sf, err := findScenes(passCtx, p.src, *o, jb.dir.Scenes(), func(n int) {
@@ -123,12 +136,16 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 		if stream {
 			<-runDone
 		}
+		if !errors.Is(err, ErrStopped) && ctx.Err() == nil {
+			_ = jb.dir.DonePlanning() // the parts are gone: nothing to salvage
+		}
 		return err
 	}
 	defer j.Close()
 	c.setPlan(st, j, recs)
 	if err := jb.dir.DonePlanning(); err != nil {
-		return err
+		// job.json is written and wins over planning.json: harmless.
+		jb.warn("%v", err)
 	}
 	if !stream {
 		if err := c.prepare(ctx); err != nil {
@@ -199,16 +216,20 @@ func vfrError(p *prepared, a *scene.Analysis, at int, fps float64) error {
 		p.src.Path, at, a.Seconds(at)-a.Seconds(at-1), v.FrameRate.RatString(), 1/fps, p.src.Path, v.FrameRate.RatString())
 }
 
-// cutsBefore returns frame 0 and the frames before n scoring threshold or
-// more.
-func cutsBefore(score []float64, threshold float64, n int) []int {
-	cuts := []int{0}
-	for i := 1; i < n; i++ {
-		if score[i] >= threshold {
-			cuts = append(cuts, i)
-		}
+// plannerVersion changes whenever the planner or the cost model would
+// plan a source otherwise. A run interrupted while it planned leaves its
+// parts under chunk numbers of its plan; only a run that makes the same
+// plan may salvage them (planningPrint).
+const plannerVersion = "1"
+
+// planningPrint is the fingerprint recorded in planning.json: the job's,
+// and the planner's version.
+func planningPrint(fp plan.Fingerprint) plan.Fingerprint {
+	out := plan.Fingerprint{"planner": plannerVersion}
+	for k, v := range fp {
+		out[k] = v
 	}
-	return cuts
+	return out
 }
 
 // costSpread is how far above the cost of a maximum-length chunk of the

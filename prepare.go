@@ -321,14 +321,16 @@ func (jb *Job) plan(ctx context.Context, o *Options, p *prepared, fresh bool) (*
 		return nil, err
 	}
 	if st == nil {
-		if fp, err := jb.dir.ReadPlanning(); err == nil && !o.Restart && len(plan.Diff(fp, p.fp)) == 0 {
+		if fp, err := jb.dir.ReadPlanning(); err == nil && !o.Restart && len(plan.Diff(fp, planningPrint(p.fp))) == 0 {
 			// This job ran chunks while it was planned, and was
 			// interrupted before its plan was written: what they left is
-			// salvaged once the plan is made again.
+			// salvaged once the same plan is made again.
 			return nil, nil
 		}
-		if !fresh && !o.Restart {
-			if err := jb.dir.Reset(); err != nil { // leftovers of a job that never got planned
+		if !fresh {
+			// Leftovers of a job that never got planned, or of one
+			// planned otherwise: their parts belong to other chunks.
+			if err := jb.dir.Reset(); err != nil {
 				return nil, err
 			}
 		}

@@ -194,9 +194,16 @@ func Analyze(ctx context.Context, src *probe.Source, opt Options) (*Analysis, er
 	a.Scores = det.scores()
 	a.Detail = det.detail
 	a.Motion = det.d
-	// What the scan could not read counts 0, as it did while the pass
-	// ran: the sizes are the same either way.
+	// A packet without a timestamp counts 0, as it did while the pass
+	// ran. A scan that failed is an error: the sizes price the chunks,
+	// and a plan must not depend on a failure that a rerun may not have.
 	<-sz.wait
+	if sz.err != nil {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("scene: %s: %w", src.Path, sz.err)
+	}
 	a.Bytes = make([]int64, a.Frames)
 	sz.fill(a.Bytes, a.PTS, 0, a.Frames)
 	return a, nil
