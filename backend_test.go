@@ -173,11 +173,17 @@ func TestSalvageAfterKill(t *testing.T) {
 func TestKillWhilePlanning(t *testing.T) {
 	needTools(t)
 	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
-		t.Run(sig.String(), func(t *testing.T) { stopWhilePlanning(t, sig) })
+		t.Run(sig.String(), func(t *testing.T) { stopWhilePlanning(t, sig, nil) })
 	}
+	// Another plan's parts belong to other chunks: never salvaged.
+	t.Run("restarted with other settings", func(t *testing.T) {
+		stopWhilePlanning(t, syscall.SIGKILL, []string{"--restart", "--quantizer", "120"})
+	})
 }
 
-func stopWhilePlanning(t *testing.T, sig syscall.Signal) {
+// stopWhilePlanning interrupts a job with sig while it plans, then runs it
+// again with extra arguments added.
+func stopWhilePlanning(t *testing.T, sig syscall.Signal, again []string) {
 	dir := t.TempDir()
 	long := medium
 	long.Width, long.Height, long.SegFrames = 160, 90, 60
@@ -233,7 +239,15 @@ func stopWhilePlanning(t *testing.T, sig syscall.Signal) {
 	if _, err := os.Stat(filepath.Join(job, "planning.json")); err != nil {
 		t.Fatalf("no record of the plan being made: %v", err)
 	}
-	r := run(t, nil, args...)
+	r := run(t, nil, append(args, again...)...)
+	if again != nil {
+		if r.code != 0 || strings.Contains(r.stderr, "kept") {
+			t.Fatalf("run with %v: exit %d: %s", again, r.code, r.stderr)
+		}
+		recordedOnce(t, job, long.Frames())
+		mustVerify(t, in, out, false)
+		return
+	}
 	if r.code != 0 || !strings.Contains(r.stderr, "kept") {
 		t.Fatalf("resume: exit %d: %s", r.code, r.stderr)
 	}
