@@ -54,9 +54,9 @@ func (s *sizes) scan(ctx context.Context, src *probe.Source) error {
 	if err != nil {
 		return fmt.Errorf("packet sizes: %w", err)
 	}
-	// The scan only has to keep ahead of the decode: it must not delay
-	// the first encoders.
-	if err := cmd.StartNice(19); err != nil {
+	// The scan runs at the decode's priority: a lower one starves it on
+	// a busy machine, and the chunks wait for their sizes.
+	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("packet sizes: %w", err)
 	}
 	br := bufio.NewReader(out)

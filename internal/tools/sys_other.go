@@ -5,5 +5,3 @@ package tools
 import "syscall"
 
 func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
-
-func setNice(int, int) {}

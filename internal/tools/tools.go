@@ -109,18 +109,6 @@ func (c *Cmd) Start() error {
 	return c.group.Start(c.Cmd)
 }
 
-// StartNice starts the command like Start, with a nice value (1 to 19)
-// that makes it yield the CPU to the job's other processes: for work that
-// only has to keep ahead of them. Where the value cannot be set, the
-// command runs as started.
-func (c *Cmd) StartNice(nice int) error {
-	if err := c.Start(); err != nil {
-		return err
-	}
-	setNice(c.Process.Pid, nice)
-	return nil
-}
-
 // Wait waits for the command to exit and removes it from its group.
 func (c *Cmd) Wait() error {
 	err := c.Cmd.Wait()
