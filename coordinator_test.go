@@ -122,8 +122,9 @@ type rig struct {
 	events []Event
 }
 
-// newRig plans frames frames cut at bounds.
-func newRig(t *testing.T, bounds []int, frames int) *rig {
+// rigState makes a job directory and the state of a job of frames frames
+// (timestamps 0, 1, ...), without chunks and not yet written.
+func rigState(t *testing.T, frames int) (jobdir.Dir, *jobdir.State) {
 	t.Helper()
 	d, _, err := jobdir.Create(filepath.Join(t.TempDir(), "job"))
 	if err != nil {
@@ -133,7 +134,14 @@ func newRig(t *testing.T, bounds []int, frames int) *rig {
 	for i := range pts {
 		pts[i] = int64(i)
 	}
-	st := &jobdir.State{Version: jobdir.StateVersion, ID: "job1", Frames: frames, PTS: pts, TimeBase: "1/24", Chunks: plan.Chunks(bounds, frames)}
+	return d, &jobdir.State{Version: jobdir.StateVersion, ID: "job1", Frames: frames, PTS: pts, TimeBase: "1/24"}
+}
+
+// newRig plans frames frames cut at bounds.
+func newRig(t *testing.T, bounds []int, frames int) *rig {
+	t.Helper()
+	d, st := rigState(t, frames)
+	st.Chunks = plan.Chunks(bounds, frames)
 	if err := d.WriteState(st); err != nil {
 		t.Fatal(err)
 	}
@@ -645,15 +653,7 @@ func TestCoordinatorSalvage(t *testing.T) {
 // planningRig is a coordinator whose chunks are planned while it runs.
 func planningRig(t *testing.T, frames int) (*rig, *jobdir.State) {
 	t.Helper()
-	d, _, err := jobdir.Create(filepath.Join(t.TempDir(), "job"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pts := make([]int64, frames)
-	for i := range pts {
-		pts[i] = int64(i)
-	}
-	st := &jobdir.State{Version: jobdir.StateVersion, ID: "job1", Frames: frames, PTS: pts, TimeBase: "1/24"}
+	d, st := rigState(t, frames)
 	tmpl := Task{Job: "job1", Source: SourceRef{Path: "in.mkv", Size: 1, Content: "x", Width: 16, Height: 16, PixFmt: "yuv420p", TimeBase: "1/24"},
 		Encoder: EncoderRef{Name: "rav1e", Version: "0.5.1"}, Settings: EncoderOptions{Speed: 10, Quantizer: 100}}
 	r := &rig{dir: d}
