@@ -216,11 +216,11 @@ func (c *coordinator) next(ctx context.Context) (plan.Chunk, bool) {
 			c.mu.Unlock()
 			return plan.Chunk{}, false
 		}
-		// While chunks are still being planned, a chunk starts once there
-		// is a choice of more than one per worker, so that the most
-		// expensive of the first ones goes first (the pass runs far ahead
-		// of the encoders: the wait is short).
-		if len(c.queue) > 0 && (!c.planning || len(c.queue) > c.workers) {
+		// While chunks are still being planned, the first ones start as
+		// they are planned: the pass runs far ahead of the encoders, so
+		// every later start has a choice, and the order matters only at
+		// the job's end.
+		if len(c.queue) > 0 {
 			best := 0
 			for i, ch := range c.queue {
 				if plan.Before(ch, c.queue[best]) {
@@ -423,7 +423,7 @@ func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot)
 		c.mu.Unlock()
 	}()
 	c.emit(Event{Kind: EventChunkStart, Chunk: t.Chunk})
-	end, err := ex.Execute(ctx, t, a.part, steer{c})
+	end, err := ex.Execute(ctx, t, a.part, steer{c.ctl})
 	if err != nil {
 		if ctx.Err() != nil {
 			// Cancelled, not failed: what was written stays for the
@@ -594,7 +594,7 @@ func (c *coordinator) appendRecord(r jobdir.Record) error {
 }
 
 // steer is the Steer a coordinator gives its executors.
-type steer struct{ c *coordinator }
+type steer struct{ c *controller }
 
-func (s steer) Stopping() <-chan struct{}       { return s.c.ctl.halted }
-func (s steer) Attach(p Pauser) (detach func()) { return s.c.ctl.attach(p) }
+func (s steer) Stopping() <-chan struct{}       { return s.c.halted }
+func (s steer) Attach(p Pauser) (detach func()) { return s.c.attach(p) }
