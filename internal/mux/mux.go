@@ -231,6 +231,9 @@ func (p Plan) Args(video string, src *probe.Source, color probe.Color, out strin
 	if p.Format == "mp4" {
 		args = append(args, "-movflags", "+faststart")
 	}
+	// The same streams give the same file: no random identifier or date
+	// goes into it.
+	args = append(args, "-fflags", "+bitexact")
 	return append(args, "-f", p.Format, "file:"+out)
 }
 
