@@ -232,9 +232,11 @@ func (c *coordinator) next(ctx context.Context) (plan.Chunk, bool) {
 			c.mu.Unlock()
 			return ch, true
 		}
-		planning := c.planning
+		// A running task may still end short of its chunk (its worker
+		// was lost) and leave the rest to queue.
+		wait := c.planning || len(c.running) > 0
 		c.mu.Unlock()
-		if !planning {
+		if !wait {
 			return plan.Chunk{}, false
 		}
 		select {
@@ -421,6 +423,7 @@ func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot)
 		c.mu.Lock()
 		delete(c.running, t.Chunk)
 		c.mu.Unlock()
+		c.signal()
 	}()
 	c.emit(Event{Kind: EventChunkStart, Chunk: t.Chunk})
 	end, err := ex.Execute(ctx, t, a.part, steer{c.ctl})
@@ -541,8 +544,14 @@ func (c *coordinator) commit(ctx context.Context, res Result) error {
 	if err == nil {
 		// Its frames count in the ledger now, no longer in flight.
 		delete(c.running, res.Chunk)
+		// A task that ended short without a stop (its worker was lost)
+		// leaves the rest to run now.
+		if rest, ok := c.led.Chunk(rec.Rest); ok && rec.Rest != 0 && !c.ctl.isHalted() {
+			c.queue = append(c.queue, rest)
+		}
 	}
 	c.mu.Unlock()
+	c.signal()
 	if err != nil {
 		return fmt.Errorf("journal: record for chunk %d does not fit the plan: %w", res.Chunk, err)
 	}

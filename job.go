@@ -346,8 +346,7 @@ func (jb *Job) encode(ctx context.Context, o *Options, p *prepared, st *jobdir.S
 		return ErrStopped
 	}
 	if todo := c.pending(); len(todo) > 0 {
-		w := workers(o.Workers, p.enc, p.src, p.layout, len(todo))
-		ex := &LocalExecutor{Threads: max(1, runtime.NumCPU()/w)}
+		ex, w := executor(o, p, len(todo))
 		if err := c.run(ctx, ex, w); err != nil {
 			return c.failed(ctx, err)
 		}
@@ -411,4 +410,16 @@ func (jb *Job) warnStreams(o *Options, p *prepared) {
 	for _, w := range mux.Streams(p.src, o.format()).Warnings {
 		jb.warn("%s: %s", p.src.Path, w)
 	}
+}
+
+// executor returns what runs the job's tasks, and how many at once.
+func executor(o *Options, p *prepared, pending int) (Executor, int) {
+	if o.Executor != nil {
+		if o.Workers > 0 {
+			return o.Executor, o.Workers
+		}
+		return o.Executor, remoteInFlight
+	}
+	w := workers(o.Workers, p.enc, p.src, p.layout, pending)
+	return &LocalExecutor{Threads: max(1, runtime.NumCPU()/w)}, w
 }

@@ -80,7 +80,7 @@ feed:
 		}
 		err := src.ReadFrame(buf)
 		if errors.Is(err, io.EOF) {
-			err = fmt.Errorf("source: ended after %d of %d frames", fed, len(t.PTS))
+			err = fmt.Errorf("source: ended after %d of %d frames: %w", fed, len(t.PTS), source.ErrShort)
 		}
 		if err == nil {
 			err = sess.WriteFrame(buf)

@@ -56,7 +56,17 @@ type Options struct {
 	// call the job's methods, Stop included. Run returns after the last
 	// call.
 	Events func(Event) `json:"-"`
+
+	// Executor runs the job's tasks; nil runs them on this machine
+	// (LocalExecutor). With another executor (RemoteExecutor), Workers is
+	// how many tasks are in flight at once, default 8. The output is the
+	// same bits whichever runs them.
+	Executor Executor `json:"-"`
 }
+
+// remoteInFlight is how many tasks another executor gets at once unless
+// told.
+const remoteInFlight = 8
 
 // NewOptions returns options with rav1e's own defaults (speed 6,
 // quantizer 100) and av1job's planning defaults.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"runtime"
 	"time"
 
 	"github.com/av1job/av1job/internal/jobdir"
@@ -52,8 +51,7 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 
 	jb.warnConversion(p)
 	jb.warnStreams(o, p)
-	w := workers(o.Workers, p.enc, p.src, p.layout, math.MaxInt)
-	ex := &LocalExecutor{Threads: max(1, runtime.NumCPU()/w)}
+	ex, w := executor(o, p, math.MaxInt)
 	runDone := make(chan error, 1)
 	startRun := func() {
 		go func() { runDone <- c.run(ctx, ex, w) }()

@@ -51,7 +51,7 @@ func newRoot() *cobra.Command {
 		return cmd.Help()
 	}
 	root.AddCommand(newVersionCmd(), newEncodeCmd(), newScenesCmd(), newStatusCmd(), newVerifyCmd(),
-		newPauseCmd(), newResumeCmd(), newStopCmd())
+		newPauseCmd(), newResumeCmd(), newStopCmd(), newWorkerCmd())
 	root.PersistentPreRun = func(*cobra.Command, []string) { ranCommand = true }
 	return root
 }

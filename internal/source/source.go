@@ -87,6 +87,10 @@ func (r Range) args(noSeek bool) []string {
 // ErrMisplaced means ffmpeg handed out a frame other than the one planned.
 var ErrMisplaced = errors.New("source: frame out of place")
 
+// ErrShort reports a file that holds fewer of a range's frames than the
+// range names.
+var ErrShort = errors.New("frames missing")
+
 // Frames is a running extraction of a Range: the frames come out of
 // ReadFrame only after ffmpeg's log has confirmed each one's timestamp.
 type Frames struct {
@@ -236,7 +240,7 @@ func (f *Frames) ReadFrame(buf []byte) error {
 	}
 	err := f.readChecked(buf)
 	if errors.Is(err, io.EOF) {
-		return fmt.Errorf("source: ffmpeg gave %d frames for [%d,%d), want %d", f.n, f.r.frame(f.r.Start), f.r.frame(f.r.End), f.r.End-f.r.Start)
+		return fmt.Errorf("source: ffmpeg gave %d frames for [%d,%d), want %d: %w", f.n, f.r.frame(f.r.Start), f.r.frame(f.r.End), f.r.End-f.r.Start, ErrShort)
 	}
 	return err
 }

@@ -1,0 +1,462 @@
+package av1job
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/av1job/av1job/internal/encode"
+	"github.com/av1job/av1job/internal/plan"
+	"github.com/av1job/av1job/internal/probe"
+	"github.com/av1job/av1job/internal/source"
+	"github.com/av1job/av1job/internal/tools"
+)
+
+// A Worker takes tasks from a cluster's work queue and runs them on this
+// machine (LocalExecutor), streaming each temporal unit back as the
+// encoder makes it. It takes only tasks for the encoder versions this
+// machine has, checks every task before it runs anything (Task.Validate,
+// the segment's size and hash), and runs a task only once the coordinator
+// has granted its claim. While it runs a task it tells JetStream that it
+// is working on it (InProgress) and the coordinator that it is alive; a
+// coordinator that answers that the task went to another worker makes it
+// drop the task.
+//
+// Cancelling Run's context drains the worker: it takes no new task, and
+// the running ones end at their current frame, flush, and are sent back.
+type Worker struct {
+	NC   *nats.Conn
+	JS   jetstream.JetStream
+	Name string // in claims and logs; default: the host name and PID
+	// Slots is how many tasks run at once (default 1).
+	Slots int
+	// Threads is the encoder threads per task; 0 lets the encoder choose.
+	Threads int
+	// AckWait is how long a task stays with a worker that stopped
+	// telling that it is working on it (default DefaultAckWait).
+	AckWait time.Duration
+	// Dir holds the segments of running tasks (default: the system's
+	// temporary directory).
+	Dir string
+	// Encoders names the encoders offered (default: every registered
+	// encoder this machine can run).
+	Encoders []string
+	Log      *slog.Logger
+
+	ex LocalExecutor
+}
+
+// DefaultAckWait is the default bound on how long a silent worker keeps a
+// task.
+const DefaultAckWait = 30 * time.Second
+
+// beatEvery is how often a worker reports each running task.
+const beatEvery = time.Second
+
+func (w *Worker) logger() *slog.Logger {
+	if w.Log != nil {
+		return w.Log
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func (w *Worker) name() string {
+	if w.Name != "" {
+		return w.Name
+	}
+	h, _ := os.Hostname()
+	return h + "-" + strconv.Itoa(os.Getpid())
+}
+
+// Run takes and runs tasks until ctx is cancelled, then drains.
+func (w *Worker) Run(ctx context.Context) error {
+	ackWait := w.AckWait
+	if ackWait <= 0 {
+		ackWait = DefaultAckWait
+	}
+	w.ex.Threads = w.Threads
+	log := w.logger().With("worker", w.name())
+	if err := Setup(ctx, w.JS); err != nil {
+		return err
+	}
+	names := w.Encoders
+	if len(names) == 0 {
+		names = encode.Names()
+	}
+	var consumers []jetstream.Consumer
+	for _, n := range names {
+		enc, err := encode.Lookup(n)
+		if err != nil {
+			return err
+		}
+		ver, err := enc.Version(ctx)
+		if err != nil {
+			log.Info("encoder not offered", "encoder", n, "reason", err)
+			continue
+		}
+		ref := EncoderRef{Name: n, Version: ver}
+		c, err := consumerFor(ctx, w.JS, ref, ackWait)
+		if err != nil {
+			return err
+		}
+		log.Info("taking tasks", "encoder", n, "version", ver, "subject", taskSubject(ref))
+		consumers = append(consumers, c)
+	}
+	if len(consumers) == 0 {
+		return errors.New("worker: no encoder runs on this machine")
+	}
+	// Tasks run under their own context: a drain lets them end at their
+	// current frame and send what they made.
+	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRun()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	running := map[*controller]bool{}
+	slots := max(1, w.Slots)
+	for i := range slots {
+		wg.Go(func() {
+			for k := i; ctx.Err() == nil; k++ {
+				batch, err := consumers[k%len(consumers)].Fetch(1, jetstream.FetchMaxWait(time.Second))
+				if err != nil {
+					if ctx.Err() == nil {
+						log.Warn("fetch", "err", err)
+						sleep(ctx, time.Second)
+					}
+					continue
+				}
+				for m := range batch.Messages() {
+					ctl := newController()
+					mu.Lock()
+					running[ctl] = true
+					mu.Unlock()
+					w.runMsg(runCtx, log, m, ctl, ackWait)
+					mu.Lock()
+					delete(running, ctl)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	<-ctx.Done()
+	mu.Lock()
+	for ctl := range running {
+		ctl.stop()
+	}
+	mu.Unlock()
+	log.Info("draining")
+	wg.Wait()
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// runMsg runs one delivered task.
+func (w *Worker) runMsg(ctx context.Context, log *slog.Logger, m jetstream.Msg, ctl *controller, ackWait time.Duration) {
+	tm, err := decodeTaskMsg(m.Data())
+	if err != nil {
+		log.Error("task refused", "err", err)
+		_ = m.Term()
+		return
+	}
+	t := tm.Task
+	log = log.With("job", t.Job, "chunk", t.Chunk, "attempt", t.Attempt, "frames", fmt.Sprintf("[%d,%d)", t.Start, t.End))
+	var delivered uint64
+	if md, err := m.Metadata(); err == nil {
+		delivered = md.NumDelivered
+	}
+	var cr claimResp
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err = request(cctx, w.NC, claimSubject(t.Job), claimReq{Chunk: t.Chunk, Attempt: t.Attempt, Worker: w.name(), Delivery: delivered}, &cr)
+	cancel()
+	switch {
+	case err != nil:
+		log.Warn("claim not answered; the task goes back", "err", err)
+		_ = m.NakWithDelay(2 * time.Second)
+		return
+	case cr.Retry:
+		_ = m.NakWithDelay(time.Second)
+		return
+	case !cr.OK:
+		log.Info("task dropped", "reason", cr.Reason)
+		_ = m.Term()
+		return
+	}
+	log.Info("task claimed", "segment", tm.Segment.Kind, "bytes", tm.Segment.Size)
+	pub := &unitPublisher{js: w.JS, subj: unitSubject(t), claim: cr.Claim}
+	end, err := w.runTask(ctx, log, m, tm, cr.Claim, pub, ctl, ackWait)
+	var report error
+	switch {
+	case errors.Is(err, errDropped):
+		log.Info("task dropped: the coordinator gave it to another worker")
+		_ = m.Term()
+		return
+	case err == nil || errors.Is(err, ErrStopped):
+		report = pub.send("end", endMsg{End: end}, nil)
+	default:
+		f := failMsg{Msg: err.Error(), Segment: errors.Is(err, source.ErrShort) || errors.Is(err, source.ErrMisplaced), Permanent: permanent(err)}
+		log.Error("task failed", "err", err)
+		report = pub.send("fail", f, nil)
+	}
+	if report != nil {
+		// The coordinator may not have it all: the task goes back.
+		log.Warn("result not sent", "err", report)
+		_ = m.Nak()
+		return
+	}
+	log.Info("task done", "frames", end)
+	_ = m.Ack()
+}
+
+// errDropped: the coordinator gave the task to another worker.
+var errDropped = errors.New("task dropped")
+
+// runTask fetches the task's segment and encodes it, returning the number
+// of frames encoded.
+func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg, tm taskMsg, claim string, pub *unitPublisher, ctl *controller, ackWait time.Duration) (int, error) {
+	t := tm.Task
+	path, err := w.fetchSegment(ctx, tm.Segment)
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(path)
+	size, _, content, err := plan.SourceIdentity(path)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := strconv.ParseInt(size, 10, 64)
+	lt, err := segmentTask(ctx, t, path)
+	if err != nil {
+		return 0, err
+	}
+	lt.Source.Size, lt.Source.Content = n, content
+
+	tctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sub, err := w.NC.Subscribe(ctlSubject(t), func(msg *nats.Msg) {
+		var req ctlReq
+		resp := claimResp{OK: true}
+		if err := json.Unmarshal(msg.Data, &req); err != nil {
+			resp = claimResp{Reason: err.Error()}
+		} else {
+			switch req.Op {
+			case "pause":
+				err = ctl.pause(true)
+			case "resume":
+				err = ctl.resume(true)
+			case "stop":
+				ctl.stop()
+			default:
+				err = fmt.Errorf("unknown op %q", req.Op)
+			}
+			if err != nil {
+				resp = claimResp{Reason: err.Error()}
+			}
+		}
+		b, _ := json.Marshal(resp)
+		_ = msg.Respond(b)
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer sub.Unsubscribe() //nolint:errcheck // the connection may be gone
+	// Heartbeats: to JetStream, so the task is not delivered again; to
+	// the coordinator, which may say that the task is no longer ours.
+	go func() {
+		tick := time.NewTicker(min(beatEvery, ackWait/3))
+		defer tick.Stop()
+		for {
+			select {
+			case <-tctx.Done():
+				return
+			case <-tick.C:
+			}
+			_ = m.InProgress()
+			var resp claimResp
+			bctx, bcancel := context.WithTimeout(tctx, beatEvery)
+			err := request(bctx, w.NC, beatSubject(t.Job), beat{Chunk: t.Chunk, Attempt: t.Attempt, Claim: claim, Frames: pub.units()}, &resp)
+			bcancel()
+			if err == nil && !resp.OK {
+				log.Info("coordinator took the task back")
+				ctl.halt()
+				cancel(errDropped)
+				return
+			}
+		}
+	}()
+	end, err := w.ex.Execute(tools.WithGroup(tctx, ctl.group), lt, pub, steer{ctl})
+	if c := context.Cause(tctx); errors.Is(c, errDropped) {
+		return 0, errDropped
+	}
+	if err == nil {
+		err = pub.err()
+	}
+	return end, err
+}
+
+// fetchSegment copies a segment from the object store into a file,
+// checking its size and hash.
+func (w *Worker) fetchSegment(ctx context.Context, s segmentRef) (string, error) {
+	store, err := w.JS.ObjectStore(ctx, segmentsBucket)
+	if err != nil {
+		return "", fmt.Errorf("segment: %w", err)
+	}
+	r, err := store.Get(ctx, s.Object)
+	if err != nil {
+		return "", fmt.Errorf("segment %s: %w", s.Object, err)
+	}
+	defer r.Close()
+	f, err := os.CreateTemp(w.Dir, "av1job-segment-*.nut")
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, s.Size+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && (n != s.Size || hex.EncodeToString(h.Sum(nil)) != s.SHA256) {
+		err = fmt.Errorf("segment %s: %d bytes that do not match the task's %d bytes and hash", s.Object, n, s.Size)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return filepath.Clean(f.Name()), nil
+}
+
+// unitPublisher is a StreamWriter that sends a task's output to its unit
+// stream, each message under the task's claim with the next sequence
+// number.
+type unitPublisher struct {
+	js    jetstream.JetStream
+	subj  string
+	claim string
+
+	mu   sync.Mutex
+	seq  int
+	n    int
+	fail error
+}
+
+func (p *unitPublisher) Header(h StreamHeader) error { return p.send("header", h, nil) }
+
+func (p *unitPublisher) Unit(pts uint64, data []byte) error {
+	if err := p.send("unit", nil, &unitData{pts, data}); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.n++
+	p.mu.Unlock()
+	return nil
+}
+
+type unitData struct {
+	pts  uint64
+	data []byte
+}
+
+func (p *unitPublisher) units() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n
+}
+
+func (p *unitPublisher) err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.fail
+}
+
+// send publishes one message and waits for JetStream to store it; a
+// message sent again after a lost acknowledgement is dropped by its ID.
+func (p *unitPublisher) send(kind string, v any, u *unitData) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fail != nil {
+		return p.fail
+	}
+	msg := &nats.Msg{Subject: p.subj, Header: nats.Header{}}
+	msg.Header.Set(hdrKind, kind)
+	msg.Header.Set(hdrClaim, p.claim)
+	msg.Header.Set(hdrSeq, strconv.Itoa(p.seq))
+	// IDs are unique per task and claim: JetStream drops a message sent
+	// again (after a lost acknowledgement) by its ID.
+	msg.Header.Set(nats.MsgIdHdr, p.subj+"/"+p.claim+"/"+strconv.Itoa(p.seq))
+	if u != nil {
+		msg.Header.Set(hdrPTS, strconv.FormatUint(u.pts, 10))
+		msg.Data = u.data
+	} else {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		msg.Data = b
+	}
+	var err error
+	for try := 0; try < 5; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err = p.js.PublishMsg(ctx, msg)
+		cancel()
+		if err == nil {
+			p.seq++
+			return nil
+		}
+		time.Sleep(time.Duration(try+1) * 200 * time.Millisecond)
+	}
+	p.fail = fmt.Errorf("cluster: send %s: %w", kind, err)
+	return p.fail
+}
+
+// segmentTask returns the task that reads t's frames from its segment at
+// path. The segment holds the task's frames with their timestamps; it is
+// read from its start, and the frames are picked as in the source. Its
+// container (NUT) may count time in finer units than the source's stream
+// (a whole fraction of them): the timestamps are scaled by that whole
+// factor, so they stay exact. A segment of another time base is refused
+// (source.ErrMisplaced: the coordinator then sends the frames another way).
+func segmentTask(ctx context.Context, t Task, path string) (Task, error) {
+	src, err := probe.Probe(ctx, path)
+	if err != nil {
+		return t, fmt.Errorf("segment: %w", err)
+	}
+	tb, _ := new(big.Rat).SetString(t.Source.TimeBase)
+	f := new(big.Rat).Quo(tb, src.Video.TimeBase)
+	if !f.IsInt() || !f.Num().IsInt64() || f.Sign() <= 0 {
+		return t, fmt.Errorf("%w: segment time base %s is not a whole fraction of the source's %s", source.ErrMisplaced, src.Video.TimeBase.RatString(), tb.RatString())
+	}
+	k := f.Num().Int64()
+	lt := t
+	lt.Start, lt.End = 0, len(t.PTS)
+	lt.PTS = make([]int64, len(t.PTS))
+	for i, p := range t.PTS {
+		if (p > 0 && p > math.MaxInt64/k) || (p < 0 && p < math.MinInt64/k) {
+			return t, fmt.Errorf("%w: timestamp %d overflows at time base %s", source.ErrMisplaced, p, src.Video.TimeBase.RatString())
+		}
+		lt.PTS[i] = p * k
+	}
+	lt.Source.Path, lt.Source.Stream = path, src.Video.Index
+	lt.Source.TimeBase, lt.Source.FirstPTS = src.Video.TimeBase.RatString(), lt.PTS[0]
+	return lt, nil
+}
