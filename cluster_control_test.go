@@ -43,10 +43,11 @@ func childStates(pid int) map[int]byte {
 	return out
 }
 
-// TestClusterPause: pausing a job freezes the encoders of every worker
-// that runs one of its tasks before Pause returns, nothing advances while
-// it is paused, and the output after a resume is the bits of a run never
-// paused.
+// TestClusterPause: a job whose chunks run on two worker processes gives
+// the bits a local run gives; pausing it freezes the encoders of every
+// worker that runs one of its tasks before Pause returns, and nothing
+// advances while it is paused. The workers get the source's packets, not
+// its frames.
 func TestClusterPause(t *testing.T) {
 	needTools(t)
 	dir := t.TempDir()
@@ -61,7 +62,8 @@ func TestClusterPause(t *testing.T) {
 
 	c := newCluster(t)
 	workers := []*workerProc{c.startWorker(t, "w1"), c.startWorker(t, "w2")}
-	ex := c.executor()
+	// No worker may be taken for lost here: that would split a chunk.
+	ex := c.executor(10 * time.Second)
 	defer ex.Close()
 	out := filepath.Join(dir, "out.mkv")
 	o = av1job.NewOptions(in, out)
@@ -123,6 +125,17 @@ func TestClusterPause(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameFile(t, local, out)
+	mustVerify(t, in, out, false)
+	st := ex.Stats()
+	fi, err := os.Stat(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("tasks %d, segment bytes %d (source %d bytes: %.2f per byte), units %d (%d bytes), refused %d",
+		st.Tasks, st.SegmentBytes, fi.Size(), float64(st.SegmentBytes)/float64(fi.Size()), st.Units, st.UnitBytes, st.Refused)
+	if st.Units != int64(spec.Frames()) {
+		t.Fatalf("stats %+v: want every one of %d frames from the workers", st, spec.Frames())
+	}
 }
 
 // TestClusterStopAndDrain: a stop makes the workers end their tasks at
@@ -143,7 +156,7 @@ func TestClusterStopAndDrain(t *testing.T) {
 	c := newCluster(t)
 	w1 := c.startWorkerEnv(t, "w1", env)
 	c.startWorkerEnv(t, "w2", env)
-	ex := c.executor()
+	ex := c.executor(5 * time.Second)
 	defer ex.Close()
 	out := filepath.Join(dir, "out.mkv")
 	o := av1job.NewOptions(in, out)

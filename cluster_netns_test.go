@@ -93,7 +93,7 @@ func TestClusterPartition(t *testing.T) {
 
 	c := newClusterOn(t, ns.host+":0")
 	remote := c.startWorkerIn(t, ns.name, "remote", env)
-	ex := c.executor()
+	ex := c.executor(2 * time.Second)
 	defer ex.Close()
 	out := filepath.Join(dir, "out.mkv")
 	o := av1job.NewOptions(in, out)

@@ -118,46 +118,10 @@ func (c *cluster) startWorkerIn(t *testing.T, ns, name string, env []string, ext
 	return w
 }
 
-func (c *cluster) executor() *av1job.RemoteExecutor {
-	return &av1job.RemoteExecutor{NC: c.nc, JS: c.js, Silence: 2 * time.Second}
-}
-
-// TestClusterSameBits: a job whose chunks run on two worker processes
-// over NATS gives the bits a local run gives, and the workers got the
-// source's packets, not its frames.
-func TestClusterSameBits(t *testing.T) {
-	needTools(t)
-	dir := t.TempDir()
-	in := clip(t, dir, "in.mkv", medium)
-	local := filepath.Join(dir, "local.mkv")
-	o := av1job.NewOptions(in, local)
-	o.Speed, o.Workers = 10, 2
-	if err := av1job.New(o).Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-
-	c := newCluster(t)
-	c.startWorker(t, "w1")
-	c.startWorker(t, "w2")
-	ex := c.executor()
-	defer ex.Close()
-	remote := filepath.Join(dir, "remote.mkv")
-	o = av1job.NewOptions(in, remote)
-	o.Speed, o.Workers, o.Executor = 10, 2, ex
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := av1job.New(o).Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	sameFile(t, local, remote)
-	mustVerify(t, in, remote, false)
-	st := ex.Stats()
-	fi, _ := os.Stat(in)
-	t.Logf("tasks %d, segment bytes %d (source %d bytes: %.2f per byte), units %d (%d bytes), refused %d",
-		st.Tasks, st.SegmentBytes, fi.Size(), float64(st.SegmentBytes)/float64(fi.Size()), st.Units, st.UnitBytes, st.Refused)
-	if st.Tasks == 0 || st.Units != int64(medium.Frames()) {
-		t.Fatalf("stats %+v: want every one of %d frames from the workers", st, medium.Frames())
-	}
+// executor returns a RemoteExecutor that takes a task back from a worker
+// unheard for silence.
+func (c *cluster) executor(silence time.Duration) *av1job.RemoteExecutor {
+	return &av1job.RemoteExecutor{NC: c.nc, JS: c.js, Silence: silence}
 }
 
 func sameFile(t *testing.T, a, b string) {
@@ -198,7 +162,7 @@ func TestClusterWorkerKilled(t *testing.T) {
 
 	c := newCluster(t)
 	victim := c.startWorkerEnv(t, "victim", env)
-	ex := c.executor()
+	ex := c.executor(2 * time.Second)
 	defer ex.Close()
 	out := filepath.Join(dir, "out.mkv")
 	o := av1job.NewOptions(in, out)
