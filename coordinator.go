@@ -46,6 +46,7 @@ type coordinator struct {
 	led      *ledger.Ledger
 	planning bool         // chunks are still being planned (the scene pass runs)
 	workers  int          // tasks at once (run's)
+	active   int          // chunks being run (runChunk), retries included
 	planErr  error        // the plan failed: the results waiting for it are void
 	pts      []int64      // while planning: the final frames' timestamps
 	planned  int          // while planning: chunks planned so far
@@ -206,46 +207,34 @@ func (c *coordinator) pending() []plan.Chunk {
 }
 
 // next takes the chunk to start now: of the queued chunks the one that
-// goes first (the most expensive), waiting while the queue is empty and
-// chunks are still being planned. It returns false when there is nothing
-// more to start, or the job halts.
-func (c *coordinator) next(ctx context.Context) (plan.Chunk, bool) {
-	for {
-		c.mu.Lock()
-		if c.ctl.isHalted() {
-			c.mu.Unlock()
-			return plan.Chunk{}, false
-		}
-		// While chunks are still being planned, the first ones start as
-		// they are planned: the pass runs far ahead of the encoders, so
-		// every later start has a choice, and the order matters only at
-		// the job's end.
-		if len(c.queue) > 0 {
-			best := 0
-			for i, ch := range c.queue {
-				if plan.Before(ch, c.queue[best]) {
-					best = i
-				}
-			}
-			ch := c.queue[best]
-			c.queue = append(c.queue[:best], c.queue[best+1:]...)
-			c.mu.Unlock()
-			return ch, true
-		}
-		// A running task may still end short of its chunk (its worker
-		// was lost) and leave the rest to queue.
-		wait := c.planning || len(c.running) > 0
-		c.mu.Unlock()
-		if !wait {
-			return plan.Chunk{}, false
-		}
-		select {
-		case <-c.queued:
-		case <-c.ctl.halted:
-		case <-ctx.Done():
-			return plan.Chunk{}, false
-		}
+// goes first (the most expensive). Without one, wait says whether one may
+// still come: chunks are still being planned, or a chunk being run may
+// end short (its worker was lost) and leave its rest to queue. Nothing
+// starts once the job halts.
+func (c *coordinator) next() (ch plan.Chunk, ok, wait bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctl.isHalted() {
+		return plan.Chunk{}, false, false
 	}
+	// While chunks are still being planned, a chunk starts once there is
+	// a choice of more than one per worker, so that the most expensive of
+	// the first ones goes first (the pass runs far ahead of the encoders:
+	// the wait is short). Starting the first chunk planned at once would
+	// save about 0.2 s on a long source, but could leave a short source's
+	// costliest scene to start last.
+	if len(c.queue) > 0 && (!c.planning || len(c.queue) > c.workers) {
+		best := 0
+		for i, ch := range c.queue {
+			if plan.Before(ch, c.queue[best]) {
+				best = i
+			}
+		}
+		ch := c.queue[best]
+		c.queue = append(c.queue[:best], c.queue[best+1:]...)
+		return ch, true, false
+	}
+	return plan.Chunk{}, false, c.planning || c.active > 0
 }
 
 // complete reports whether every chunk is done.
@@ -302,13 +291,33 @@ func (c *coordinator) run(ctx context.Context, ex Executor, workers int) error {
 		if c.ctl.isHalted() || ctx.Err() != nil {
 			break
 		}
-		ch, ok := c.next(ctx)
+		ch, ok, wait := c.next()
 		if !ok {
-			break
+			// The slot goes back while nothing can start: a chunk's
+			// retry may need it.
+			<-free
+			if !wait {
+				break
+			}
+			select {
+			case <-c.queued:
+			case <-c.ctl.halted:
+			case <-ctx.Done():
+			}
+			continue
 		}
 		wg.Add(1)
+		c.mu.Lock()
+		c.active++
+		c.mu.Unlock()
 		go func() {
 			defer wg.Done()
+			defer func() {
+				c.mu.Lock()
+				c.active--
+				c.mu.Unlock()
+				c.signal()
+			}()
 			s := &slot{free: free, held: true}
 			defer s.release()
 			c.runChunk(ctx, ex, ch, s)
@@ -423,7 +432,6 @@ func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot)
 		c.mu.Lock()
 		delete(c.running, t.Chunk)
 		c.mu.Unlock()
-		c.signal()
 	}()
 	c.emit(Event{Kind: EventChunkStart, Chunk: t.Chunk})
 	end, err := ex.Execute(ctx, t, a.part, steer{c.ctl})

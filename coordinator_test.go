@@ -669,9 +669,9 @@ func planningRig(t *testing.T, frames int) (*rig, *jobdir.State) {
 	return r, st
 }
 
-// TestCoordinatorPlanning: chunks start as they are planned, the most
-// expensive of those queued first; their results wait for the plan,
-// without holding a worker, and are then committed.
+// TestCoordinatorPlanning: chunks start as they are planned, once there
+// is a choice, the most expensive of those queued first; their results
+// wait for the plan, without holding a worker, and are then committed.
 func TestCoordinatorPlanning(t *testing.T) {
 	r, st := planningRig(t, 100)
 	chunks := []plan.Chunk{{ID: 0, Start: 0, End: 30, Cost: 1}, {ID: 1, Start: 30, End: 50, Cost: 9}, {ID: 2, Start: 50, End: 100, Cost: 3}}
@@ -679,14 +679,12 @@ func TestCoordinatorPlanning(t *testing.T) {
 	ex := &fakeExec{before: func(task Task) error { ran <- task.Chunk; return nil }}
 	done := make(chan error, 1)
 	go func() { done <- r.c.run(context.Background(), ex, 1) }()
-	// The first chunk planned starts at once.
+	// One chunk known: the worker waits for a choice.
 	r.c.addChunks(chunks[:1], st.PTS[:40])
-	var order []int
 	select {
 	case got := <-ran:
-		order = append(order, got)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the first chunk planned did not start")
+		t.Fatalf("chunk %d started with nothing to choose from", got)
+	case <-time.After(100 * time.Millisecond):
 	}
 	r.c.addChunks(chunks[1:], st.PTS)
 	select {
@@ -694,18 +692,21 @@ func TestCoordinatorPlanning(t *testing.T) {
 		t.Fatalf("run ended before the plan: %v", err)
 	case <-time.After(100 * time.Millisecond):
 	}
-	// A result waiting for the plan gives up its worker: the next chunks
-	// run meanwhile, and nothing is committed.
+	if recs := r.records(t); len(recs) != 0 {
+		t.Fatalf("committed before the plan was written: %+v", recs)
+	}
+	// A result waiting for the plan gives up its worker: the next chunk
+	// runs meanwhile (the last one waits for a choice).
 	started := func() int {
 		ex.mu.Lock()
 		defer ex.mu.Unlock()
 		return len(ex.calls)
 	}
-	for deadline := time.Now().Add(10 * time.Second); started() < 3 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(10 * time.Second); started() < 2 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n := started(); n != 3 {
-		t.Errorf("%d tasks started before the plan was written, want 3", n)
+	if n := started(); n != 2 {
+		t.Errorf("%d tasks started before the plan was written, want 2", n)
 	}
 	if recs := r.records(t); len(recs) != 0 {
 		t.Fatalf("committed before the plan was written: %+v", recs)
@@ -723,9 +724,9 @@ func TestCoordinatorPlanning(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	order = append(order, <-ran, <-ran)
-	if fmt.Sprint(order) != "[0 1 2]" {
-		t.Errorf("ran %v: want the first planned, then the most expensive of the rest, [0 1 2]", order)
+	order := []int{<-ran, <-ran, <-ran}
+	if fmt.Sprint(order) != "[1 2 0]" {
+		t.Errorf("ran %v: want the most expensive first, [1 2 0]", order)
 	}
 	if !r.c.complete() {
 		t.Error("not every chunk done")
