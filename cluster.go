@@ -127,6 +127,9 @@ type claimResp struct {
 	Claim  string `json:"claim,omitempty"`
 	Reason string `json:"reason,omitempty"`
 	Retry  bool   `json:"retry,omitempty"` // ask again later (the job is paused)
+	// In answers to heartbeats: the state the task should be in.
+	Paused bool `json:"paused,omitempty"`
+	Stop   bool `json:"stop,omitempty"`
 }
 
 // beat is a worker's heartbeat for one task.
@@ -154,6 +157,11 @@ type failMsg struct {
 	Segment   bool   `json:"segment,omitempty"`   // the segment lacks frames: send it another way
 }
 
+// keep bounds how long units and segments stay in JetStream when their
+// task's executor did not remove them (it crashed, or a worker sent more
+// after the task was given up).
+const keep = 24 * time.Hour
+
 // Setup makes the streams and the object store a cluster uses, or checks
 // that they exist as needed.
 func Setup(ctx context.Context, js jetstream.JetStream) error {
@@ -165,11 +173,11 @@ func Setup(ctx context.Context, js jetstream.JetStream) error {
 	}
 	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: unitsStream, Subjects: []string{"av1job.unit.>"}, Storage: jetstream.FileStorage,
-		Duplicates: time.Minute, MaxMsgSize: 8 << 20,
+		Duplicates: time.Minute, MaxMsgSize: 8 << 20, MaxAge: keep,
 	}); err != nil {
 		return fmt.Errorf("cluster: stream %s: %w", unitsStream, err)
 	}
-	if _, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: segmentsBucket, Storage: jetstream.FileStorage}); err != nil {
+	if _, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: segmentsBucket, Storage: jetstream.FileStorage, TTL: keep}); err != nil {
 		return fmt.Errorf("cluster: object store %s: %w", segmentsBucket, err)
 	}
 	return nil

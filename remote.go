@@ -3,10 +3,10 @@ package av1job
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 	"strconv"
@@ -39,10 +39,12 @@ type RemoteExecutor struct {
 	// 0 means DefaultSilence.
 	Silence time.Duration
 
-	mu    sync.Mutex
-	tasks map[string]*remoteTask // by taskKey
-	jobs  map[string][]*nats.Subscription
-	stats RemoteStats
+	mu       sync.Mutex
+	nonce    string                 // tells this executor's messages from those of earlier runs
+	tasks    map[string]*remoteTask // by taskKey
+	lossless map[string]bool        // job.chunk whose packets did not give its frames
+	jobs     map[string][]*nats.Subscription
+	stats    RemoteStats
 }
 
 // DefaultSilence is how long a worker may go unheard by default.
@@ -67,14 +69,16 @@ func (x *RemoteExecutor) Stats() RemoteStats {
 
 // remoteTask is a task in flight.
 type remoteTask struct {
-	t      Task
-	mu     sync.Mutex
-	owner  string // the granted claim, "" while none
-	worker string
-	heard  time.Time
-	claims int
-	paused bool
-	done   bool // the executor has finished with it
+	t        Task
+	mu       sync.Mutex
+	owner    string // the granted claim, "" while none
+	worker   string
+	heard    time.Time
+	claims   int
+	nonce    string // the executor's: claims of another run never match
+	paused   bool
+	stopping bool
+	done     bool // the executor has finished with it
 }
 
 func (x *RemoteExecutor) silence() time.Duration {
@@ -97,9 +101,23 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 	x.mu.Lock()
 	if x.tasks == nil {
 		x.tasks = map[string]*remoteTask{}
+		x.lossless = map[string]bool{}
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		x.nonce = hex.EncodeToString(b[:])
 	}
 	x.tasks[key] = rt
+	rt.nonce = x.nonce
+	kind := segment.Copy
+	if x.lossless[t.Job+"."+strconv.Itoa(t.Chunk)] {
+		kind = segment.Lossless
+	}
 	x.mu.Unlock()
+	// Cleanup runs in this order: no claim is granted from the moment
+	// Execute ends; then what the task left in JetStream goes.
+	var seg string
+	var published []uint64
+	done := make(chan struct{})
 	defer func() {
 		rt.mu.Lock()
 		rt.done = true
@@ -107,21 +125,25 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 		x.mu.Lock()
 		delete(x.tasks, key)
 		x.mu.Unlock()
+		close(done)
+		x.cleanup(t, seg, published)
 	}()
 	// The task's pause follows the job's: a paused job's workers freeze
 	// their encoders, and no new claim is granted.
 	defer steer.Attach(&remotePauser{x: x, rt: rt})()
 
+	// Units an earlier run left on the subject are of no claim this run
+	// grants; they go first.
+	x.purge(t)
 	cons, err := x.JS.OrderedConsumer(ctx, unitsStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{unitSubject(t)}})
 	if err != nil {
-		return t.Start, fmt.Errorf("cluster: %w", err)
+		return t.Start, fmt.Errorf("cluster: chunk %d: %w", t.Chunk, err)
 	}
 	msgs, err := cons.Messages()
 	if err != nil {
-		return t.Start, fmt.Errorf("cluster: %w", err)
+		return t.Start, fmt.Errorf("cluster: chunk %d: %w", t.Chunk, err)
 	}
 	defer msgs.Stop()
-	defer x.purge(t)
 	in := make(chan jetstream.Msg)
 	go func() {
 		defer close(in)
@@ -132,25 +154,46 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 			}
 			select {
 			case in <- m:
-			case <-ctx.Done():
+			case <-done:
 				return
 			}
 		}
 	}()
 
-	kind := segment.Copy
-	seg, err := x.send(ctx, t, kind, 0)
+	ref, err := x.put(ctx, t, kind)
+	seg = ref.Object
 	if err != nil {
 		return t.Start, err
 	}
-	defer func() { _ = x.deleteSegment(seg) }()
+	gen := 0
+	seq, err := x.publish(ctx, t, ref, gen)
+	if err != nil {
+		return t.Start, err
+	}
+	published = append(published, seq)
 
 	tick := time.NewTicker(x.silence() / 4)
 	defer tick.Stop()
 	stopping := steer.Stopping()
 	stopSent := false
+	headerSent := false
 	var claim string // the claim whose messages are being taken
 	next, units := 0, 0
+	// requeue offers the task again under a new message: its worker was
+	// lost or failed before sending a unit.
+	requeue := func() error {
+		rt.mu.Lock()
+		rt.owner = ""
+		rt.mu.Unlock()
+		claim, next = "", 0
+		gen++
+		seq, err := x.publish(ctx, t, ref, gen)
+		if err != nil {
+			return err
+		}
+		published = append(published, seq)
+		return nil
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -159,20 +202,20 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 			stopping = nil
 			rt.mu.Lock()
 			owner := rt.owner
+			rt.stopping = true
 			rt.done = owner == "" // no claim granted from now on
 			rt.mu.Unlock()
 			if owner == "" {
 				return t.Start, ErrStopped
 			}
 			stopSent = true
-			go x.steerTask(ctx, t, "stop")
+			go func() { _ = x.steerTask(ctx, t, "stop") }()
 		case <-tick.C:
 			rt.mu.Lock()
 			silent := rt.owner != "" && time.Since(rt.heard) > x.silence() && !rt.paused
-			worker := rt.worker
 			if silent {
 				rt.owner = ""
-				if units > 0 {
+				if units > 0 || stopSent {
 					rt.done = true
 				}
 			}
@@ -180,17 +223,17 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 			if !silent {
 				continue
 			}
-			x.mu.Lock()
-			x.stats.Lost++
-			x.mu.Unlock()
-			if units > 0 {
+			x.count(func(s *RemoteStats) { s.Lost++ })
+			switch {
+			case units > 0:
 				// What arrived is kept; the rest becomes a new chunk.
 				return t.Start + units, nil
-			}
-			if stopSent {
+			case stopSent:
 				return t.Start, ErrStopped
 			}
-			_ = worker // JetStream delivers the task again after its ack wait
+			if err := requeue(); err != nil {
+				return t.Start, err
+			}
 		case m, ok := <-in:
 			if !ok {
 				return t.Start + units, fmt.Errorf("cluster: the result stream of chunk %d ended", t.Chunk)
@@ -224,15 +267,19 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 			case "header":
 				var sh StreamHeader
 				if err := json.Unmarshal(m.Data(), &sh); err != nil {
-					return t.Start, fmt.Errorf("cluster: chunk %d: header: %w", t.Chunk, err)
+					return t.Start, fmt.Errorf("cluster: chunk %d: header from %s: %w", t.Chunk, c, err)
+				}
+				if headerSent {
+					continue // a second worker's: the stream is the same
 				}
 				if err := out.Header(sh); err != nil {
 					return t.Start, err
 				}
+				headerSent = true
 			case "unit":
 				pts, err := strconv.ParseUint(h.Get(hdrPTS), 10, 64)
 				if err != nil {
-					return t.Start + units, fmt.Errorf("cluster: chunk %d: unit without timestamp", t.Chunk)
+					return t.Start + units, fmt.Errorf("cluster: chunk %d: unit %d from %s: timestamp: %w", t.Chunk, seq, c, err)
 				}
 				if err := out.Unit(pts, m.Data()); err != nil {
 					return t.Start + units, err
@@ -242,34 +289,46 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 			case "end":
 				var e endMsg
 				if err := json.Unmarshal(m.Data(), &e); err != nil {
-					return t.Start + units, fmt.Errorf("cluster: chunk %d: end: %w", t.Chunk, err)
+					return t.Start + units, fmt.Errorf("cluster: chunk %d: end from %s: %w", t.Chunk, c, err)
 				}
 				if e.End != units {
-					return t.Start + units, fmt.Errorf("cluster: chunk %d: the worker ended at %d frames, %d units came", t.Chunk, e.End, units)
+					return t.Start + units, fmt.Errorf("cluster: chunk %d: %s ended at %d frames, %d units came", t.Chunk, c, e.End, units)
 				}
-				if units == 0 {
+				switch {
+				case units > 0:
+					return t.Start + units, nil
+				case stopSent:
 					return t.Start, ErrStopped
 				}
-				return t.Start + units, nil
+				// A worker drained before its first frame: another
+				// takes the task.
+				if err := requeue(); err != nil {
+					return t.Start, err
+				}
 			case "fail":
 				var f failMsg
-				_ = json.Unmarshal(m.Data(), &f)
-				rt.mu.Lock()
-				w := rt.worker
-				rt.mu.Unlock()
-				err := fmt.Errorf("worker %s: %s", w, f.Msg)
+				if err := json.Unmarshal(m.Data(), &f); err != nil {
+					f.Msg = fmt.Sprintf("a failure that does not parse (%v)", err)
+				}
+				err := fmt.Errorf("chunk %d on worker %s: %s", t.Chunk, c, f.Msg)
 				switch {
-				case f.Segment && kind == segment.Copy && units == 0:
-					// The packets do not give the frames: send them
-					// decoded, losslessly, and let the task be claimed
-					// again.
+				case f.Segment && kind == segment.Copy:
+					// The packets do not give the frames: from now on
+					// the chunk's frames go losslessly coded.
+					x.mu.Lock()
+					x.lossless[t.Job+"."+strconv.Itoa(t.Chunk)] = true
+					x.mu.Unlock()
+					if units > 0 {
+						return t.Start, err // the next attempt sends them so
+					}
 					kind = segment.Lossless
-					_ = x.deleteSegment(seg)
-					rt.mu.Lock()
-					rt.owner = ""
-					rt.mu.Unlock()
-					claim, next = "", 0
-					if seg, err = x.send(ctx, t, kind, rt.claims); err != nil {
+					_ = x.deleteSegment(ref.Object)
+					if ref, err = x.put(ctx, t, kind); err != nil {
+						seg = ""
+						return t.Start, err
+					}
+					seg = ref.Object
+					if err := requeue(); err != nil {
 						return t.Start, err
 					}
 					continue
@@ -278,7 +337,7 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 				}
 				return t.Start, err
 			default:
-				return t.Start + units, fmt.Errorf("cluster: chunk %d: message of kind %q", t.Chunk, kindOf)
+				return t.Start + units, fmt.Errorf("cluster: chunk %d: message of kind %q from %s", t.Chunk, kindOf, c)
 			}
 		}
 	}
@@ -290,31 +349,45 @@ func (x *RemoteExecutor) count(f func(*RemoteStats)) {
 	x.mu.Unlock()
 }
 
-// send cuts t's segment, stores it, and queues the task.
-func (x *RemoteExecutor) send(ctx context.Context, t Task, kind segment.Kind, gen int) (string, error) {
+// put cuts t's segment of kind k and stores it.
+func (x *RemoteExecutor) put(ctx context.Context, t Task, k segment.Kind) (segmentRef, error) {
 	tb, _ := new(big.Rat).SetString(t.Source.TimeBase)
-	data, err := segment.Cut(ctx, segment.Range{Path: t.Source.Path, Stream: t.Source.Stream, TimeBase: tb, First: t.PTS[0], Last: t.PTS[len(t.PTS)-1]}, kind)
+	data, err := segment.Cut(ctx, segment.Range{Path: t.Source.Path, Stream: t.Source.Stream, TimeBase: tb, First: t.PTS[0], Last: t.PTS[len(t.PTS)-1]}, k)
 	if err != nil {
-		return "", err
+		return segmentRef{}, err
 	}
 	sum := sha256.Sum256(data)
-	name := taskKey(t) + "." + string(kind) + "." + strconv.Itoa(gen)
+	x.mu.Lock()
+	name := x.nonce + "." + taskKey(t) + "." + string(k)
+	x.mu.Unlock()
 	store, err := x.JS.ObjectStore(ctx, segmentsBucket)
 	if err != nil {
-		return "", fmt.Errorf("cluster: %w", err)
+		return segmentRef{}, fmt.Errorf("cluster: %w", err)
 	}
 	if _, err := store.Put(ctx, jetstream.ObjectMeta{Name: name}, bytes.NewReader(data)); err != nil {
-		return "", fmt.Errorf("cluster: segment of chunk %d: %w", t.Chunk, err)
+		return segmentRef{}, fmt.Errorf("cluster: segment of chunk %d: %w", t.Chunk, err)
 	}
-	b, err := json.Marshal(taskMsg{Task: t, Segment: segmentRef{Object: name, Kind: kind, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}})
+	x.count(func(s *RemoteStats) { s.SegmentBytes += int64(len(data)) })
+	return segmentRef{Object: name, Kind: k, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}, nil
+}
+
+// publish queues t with its segment; gen tells the messages of one task
+// apart. It returns the message's sequence in the stream.
+func (x *RemoteExecutor) publish(ctx context.Context, t Task, ref segmentRef, gen int) (uint64, error) {
+	b, err := json.Marshal(taskMsg{Task: t, Segment: ref})
 	if err != nil {
-		return name, err
+		return 0, err
 	}
-	if _, err := x.JS.PublishMsg(ctx, &nats.Msg{Subject: taskSubject(t.Encoder), Data: b, Header: nats.Header{nats.MsgIdHdr: []string{name}}}); err != nil {
-		return name, fmt.Errorf("cluster: queue chunk %d: %w", t.Chunk, err)
+	id := ref.Object + "." + strconv.Itoa(gen)
+	ack, err := x.JS.PublishMsg(ctx, &nats.Msg{Subject: taskSubject(t.Encoder), Data: b, Header: nats.Header{nats.MsgIdHdr: []string{id}}})
+	if err != nil {
+		return 0, fmt.Errorf("cluster: queue chunk %d: %w", t.Chunk, err)
 	}
-	x.count(func(s *RemoteStats) { s.Tasks++; s.SegmentBytes += int64(len(data)) })
-	return name, nil
+	if ack.Duplicate {
+		return 0, fmt.Errorf("cluster: queue chunk %d: message %s was queued already", t.Chunk, id)
+	}
+	x.count(func(s *RemoteStats) { s.Tasks++ })
+	return ack.Sequence, nil
 }
 
 func (x *RemoteExecutor) deleteSegment(name string) error {
@@ -330,7 +403,21 @@ func (x *RemoteExecutor) deleteSegment(name string) error {
 	return store.Delete(ctx, name)
 }
 
-// purge drops t's unit messages once the executor is done with them.
+// cleanup removes what a finished task left: its queued messages (taken
+// or not), its segment, its units.
+func (x *RemoteExecutor) cleanup(t Task, seg string, published []uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if s, err := x.JS.Stream(ctx, tasksStream); err == nil {
+		for _, seq := range published {
+			_ = s.DeleteMsg(ctx, seq) // gone already when a worker took it
+		}
+	}
+	_ = x.deleteSegment(seg)
+	x.purge(t)
+}
+
+// purge drops t's unit messages.
 func (x *RemoteExecutor) purge(t Task) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -400,7 +487,7 @@ func (x *RemoteExecutor) answerClaim(job string, m *nats.Msg) {
 			resp.Reason, resp.Retry = "the job is paused", true
 		default:
 			rt.claims++
-			rt.owner = fmt.Sprintf("%s#%d#%d", req.Worker, req.Delivery, rt.claims)
+			rt.owner = fmt.Sprintf("%s#%s#%d#%d", req.Worker, rt.nonce, req.Delivery, rt.claims)
 			rt.worker, rt.heard = req.Worker, time.Now()
 			resp.OK, resp.Claim = true, rt.owner
 		}
@@ -414,17 +501,20 @@ func (x *RemoteExecutor) answerClaim(job string, m *nats.Msg) {
 // no longer owns.
 func (x *RemoteExecutor) answerBeat(job string, m *nats.Msg) {
 	var b beat
-	ok := false
+	var r claimResp
 	if json.Unmarshal(m.Data, &b) == nil {
 		if rt := x.lookup(job, b.Chunk, b.Attempt); rt != nil {
 			rt.mu.Lock()
-			if ok = rt.owner == b.Claim && !rt.done; ok {
+			if r.OK = rt.owner == b.Claim && !rt.done; r.OK {
 				rt.heard = time.Now()
+				// The state the task should be in: a worker that missed
+				// a pause, resume or stop catches up.
+				r.Paused, r.Stop = rt.paused, rt.stopping
 			}
 			rt.mu.Unlock()
 		}
 	}
-	resp, _ := json.Marshal(claimResp{OK: ok})
+	resp, _ := json.Marshal(r)
 	_ = m.Respond(resp)
 }
 
@@ -434,10 +524,10 @@ func (x *RemoteExecutor) steerTask(ctx context.Context, t Task, op string) error
 	defer cancel()
 	var resp claimResp
 	if err := request(ctx, x.NC, ctlSubject(t), ctlReq{Op: op}, &resp); err != nil {
-		return err
+		return fmt.Errorf("cluster: %s chunk %d: %w", op, t.Chunk, err)
 	}
 	if !resp.OK {
-		return errors.New(resp.Reason)
+		return fmt.Errorf("cluster: %s chunk %d: %s", op, t.Chunk, resp.Reason)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"regexp"
 
 	"github.com/av1job/av1job/internal/encode"
 )
@@ -112,6 +113,14 @@ func (t Task) Validate() error {
 		return bad("no pixel format or stream")
 	case t.Encoder.Name == "" || t.Encoder.Version == "":
 		return bad("no encoder name or version")
+	case !jobIDRE.MatchString(t.Job):
+		return bad("job ID %q is not 1-64 letters, digits, - or _", t.Job)
+	case !pixFmtRE.MatchString(t.Source.PixFmt):
+		return bad("pixel format %q", t.Source.PixFmt)
+	case t.Source.Filter != "" && !filterRE.MatchString(t.Source.Filter):
+		// A filter can read and write files: only the conversions
+		// package probe makes are run.
+		return bad("filter %q is not a pixel format conversion", t.Source.Filter)
 	}
 	if tb, ok := new(big.Rat).SetString(t.Source.TimeBase); !ok || tb.Sign() <= 0 {
 		return bad("time base %q", t.Source.TimeBase)
@@ -133,6 +142,12 @@ func (t Task) Validate() error {
 	}
 	return nil
 }
+
+var (
+	jobIDRE  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	pixFmtRE = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
+	filterRE = regexp.MustCompile(`^scale=(out_color_matrix=bt709:)?out_range=tv,format=[a-z0-9_]{1,32}$`)
+)
 
 // settings converts the options to package encode's.
 func (o EncoderOptions) settings() encode.Settings {

@@ -61,6 +61,10 @@ func TestTaskValidate(t *testing.T) {
 		{"no version", func(t *Task) { t.Encoder.Version = "" }, "version"},
 		{"speed out of range", func(t *Task) { t.Settings.Speed = 12 }, "--speed 12"},
 		{"refused argument", func(t *Task) { t.Settings.Extra = []string{"-o/etc/passwd"} }, "-o/etc/passwd"},
+		{"filter that reads files", func(t *Task) { t.Source.Filter = "movie=/etc/passwd" }, "not a pixel format conversion"},
+		{"filter with more after a conversion", func(t *Task) { t.Source.Filter = "scale=out_range=tv,format=yuv420p,movie=x" }, "not a pixel format conversion"},
+		{"job ID that is a subject wildcard", func(t *Task) { t.Job = "a.*" }, "job ID"},
+		{"pixel format with an option", func(t *Task) { t.Source.PixFmt = "yuv420p:x=1" }, "pixel format"},
 	}
 	for _, tc := range cases {
 		task := validTask()

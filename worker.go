@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -140,6 +141,10 @@ func (w *Worker) Run(ctx context.Context) error {
 					continue
 				}
 				for m := range batch.Messages() {
+					if ctx.Err() != nil {
+						_ = m.Nak() // draining: another worker takes it
+						continue
+					}
 					ctl := newController()
 					mu.Lock()
 					running[ctl] = true
@@ -215,7 +220,11 @@ func (w *Worker) runMsg(ctx context.Context, log *slog.Logger, m jetstream.Msg, 
 	case err == nil || errors.Is(err, ErrStopped):
 		report = pub.send("end", endMsg{End: end}, nil)
 	default:
-		f := failMsg{Msg: err.Error(), Segment: errors.Is(err, source.ErrShort) || errors.Is(err, source.ErrMisplaced), Permanent: permanent(err)}
+		// Only a fault of the task itself is permanent: a problem of
+		// this machine (a full disk, a missing program) is not the
+		// task's, and another worker may run it.
+		var te *TaskError
+		f := failMsg{Msg: err.Error(), Segment: errors.Is(err, source.ErrShort) || errors.Is(err, source.ErrMisplaced), Permanent: errors.As(err, &te)}
 		log.Error("task failed", "err", err)
 		report = pub.send("fail", f, nil)
 	}
@@ -236,43 +245,18 @@ var errDropped = errors.New("task dropped")
 // of frames encoded.
 func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg, tm taskMsg, claim string, pub *unitPublisher, ctl *controller, ackWait time.Duration) (int, error) {
 	t := tm.Task
-	path, err := w.fetchSegment(ctx, tm.Segment)
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(path)
-	size, _, content, err := plan.SourceIdentity(path)
-	if err != nil {
-		return 0, err
-	}
-	n, _ := strconv.ParseInt(size, 10, 64)
-	lt, err := segmentTask(ctx, t, path)
-	if err != nil {
-		return 0, err
-	}
-	lt.Source.Size, lt.Source.Content = n, content
-
 	tctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	// Steering and heartbeats start with the claim, before the segment
+	// is fetched: a pause or a stop is never missed, and a long fetch is
+	// not taken for silence.
 	sub, err := w.NC.Subscribe(ctlSubject(t), func(msg *nats.Msg) {
 		var req ctlReq
 		resp := claimResp{OK: true}
 		if err := json.Unmarshal(msg.Data, &req); err != nil {
 			resp = claimResp{Reason: err.Error()}
-		} else {
-			switch req.Op {
-			case "pause":
-				err = ctl.pause(true)
-			case "resume":
-				err = ctl.resume(true)
-			case "stop":
-				ctl.stop()
-			default:
-				err = fmt.Errorf("unknown op %q", req.Op)
-			}
-			if err != nil {
-				resp = claimResp{Reason: err.Error()}
-			}
+		} else if err := steerOp(ctl, req.Op); err != nil {
+			resp = claimResp{Reason: err.Error()}
 		}
 		b, _ := json.Marshal(resp)
 		_ = msg.Respond(b)
@@ -282,7 +266,8 @@ func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 	}
 	defer sub.Unsubscribe() //nolint:errcheck // the connection may be gone
 	// Heartbeats: to JetStream, so the task is not delivered again; to
-	// the coordinator, which may say that the task is no longer ours.
+	// the coordinator, which may say that the task is no longer ours, or
+	// that it should be paused or stopped (a request that was lost).
 	go func() {
 		tick := time.NewTicker(min(beatEvery, ackWait/3))
 		defer tick.Stop()
@@ -297,14 +282,40 @@ func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 			bctx, bcancel := context.WithTimeout(tctx, beatEvery)
 			err := request(bctx, w.NC, beatSubject(t.Job), beat{Chunk: t.Chunk, Attempt: t.Attempt, Claim: claim, Frames: pub.units()}, &resp)
 			bcancel()
-			if err == nil && !resp.OK {
+			switch {
+			case err != nil:
+			case !resp.OK:
 				log.Info("coordinator took the task back")
 				ctl.halt()
 				cancel(errDropped)
 				return
+			case resp.Stop:
+				ctl.stop()
+			case resp.Paused:
+				_ = ctl.pause(true)
+			case !resp.Paused:
+				if p, _, _ := ctl.pauseState(); p {
+					_ = ctl.resume(true)
+				}
 			}
 		}
 	}()
+
+	path, err := w.fetchSegment(tctx, tm.Segment)
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(path)
+	size, _, content, err := plan.SourceIdentity(path)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := strconv.ParseInt(size, 10, 64)
+	lt, err := segmentTask(tctx, t, path)
+	if err != nil {
+		return 0, err
+	}
+	lt.Source.Size, lt.Source.Content = n, content
 	end, err := w.ex.Execute(tools.WithGroup(tctx, ctl.group), lt, pub, steer{ctl})
 	if c := context.Cause(tctx); errors.Is(c, errDropped) {
 		return 0, errDropped
@@ -313,6 +324,20 @@ func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 		err = pub.err()
 	}
 	return end, err
+}
+
+// steerOp applies a coordinator's request to a running task.
+func steerOp(ctl *controller, op string) error {
+	switch op {
+	case "pause":
+		return ctl.pause(true)
+	case "resume":
+		return ctl.resume(true)
+	case "stop":
+		ctl.stop()
+		return nil
+	}
+	return fmt.Errorf("unknown op %q", op)
 }
 
 // fetchSegment copies a segment from the object store into a file,
@@ -354,9 +379,10 @@ type unitPublisher struct {
 	subj  string
 	claim string
 
+	n atomic.Int64 // units sent; read by the heartbeat without waiting for a send
+
 	mu   sync.Mutex
 	seq  int
-	n    int
 	fail error
 }
 
@@ -366,9 +392,7 @@ func (p *unitPublisher) Unit(pts uint64, data []byte) error {
 	if err := p.send("unit", nil, &unitData{pts, data}); err != nil {
 		return err
 	}
-	p.mu.Lock()
-	p.n++
-	p.mu.Unlock()
+	p.n.Add(1)
 	return nil
 }
 
@@ -377,11 +401,7 @@ type unitData struct {
 	data []byte
 }
 
-func (p *unitPublisher) units() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.n
-}
+func (p *unitPublisher) units() int { return int(p.n.Load()) }
 
 func (p *unitPublisher) err() error {
 	p.mu.Lock()
