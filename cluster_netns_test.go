@@ -85,11 +85,7 @@ func TestClusterPartition(t *testing.T) {
 	dir := t.TempDir()
 	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: []string{"mandelbrot", "testsrc2"}, SegFrames: 120}
 	in := clip(t, dir, "in.mkv", spec)
-	counts := filepath.Join(dir, "counts")
-	if err := os.Mkdir(counts, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	env := standIn(t, "AV1JOB_COUNT_FRAMES="+counts)
+	env, counts := countingEnv(t, dir)
 
 	c := newClusterOn(t, ns.host+":0")
 	remote := c.startWorkerIn(t, ns.name, "remote", env)

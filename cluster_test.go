@@ -120,6 +120,18 @@ func (c *cluster) startWorkerIn(t *testing.T, ns, name string, env []string, ext
 
 // executor returns a RemoteExecutor that takes a task back from a worker
 // unheard for silence.
+// countingEnv returns the environment that makes workers feed their
+// encoders through the counting stand-in (see countingRav1e), and the
+// directory framesFed sums.
+func countingEnv(t *testing.T, dir string) (env []string, counts string) {
+	t.Helper()
+	counts = filepath.Join(dir, "counts")
+	if err := os.Mkdir(counts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return standIn(t, "AV1JOB_COUNT_FRAMES="+counts), counts
+}
+
 func (c *cluster) executor(silence time.Duration) *av1job.RemoteExecutor {
 	return &av1job.RemoteExecutor{NC: c.nc, JS: c.js, Silence: silence}
 }
@@ -154,11 +166,7 @@ func TestClusterWorkerKilled(t *testing.T) {
 	dir := t.TempDir()
 	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: []string{"testsrc2", "mandelbrot"}, SegFrames: 120}
 	in := clip(t, dir, "in.mkv", spec)
-	counts := filepath.Join(dir, "counts")
-	if err := os.Mkdir(counts, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	env := standIn(t, "AV1JOB_COUNT_FRAMES="+counts)
+	env, counts := countingEnv(t, dir)
 
 	c := newCluster(t)
 	victim := c.startWorkerEnv(t, "victim", env)

@@ -194,6 +194,22 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 		published = append(published, seq)
 		return nil
 	}
+	// settle ends the task with what arrived once its worker is gone:
+	// what arrived is kept and the rest becomes a new chunk; with nothing,
+	// a stopped task ends stopped, and any other goes to another worker
+	// (done is false).
+	settle := func() (end int, done bool, err error) {
+		switch {
+		case units > 0:
+			return t.Start + units, true, nil
+		case stopSent:
+			return t.Start, true, ErrStopped
+		}
+		if err := requeue(); err != nil {
+			return t.Start, true, err
+		}
+		return t.Start, false, nil
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -224,15 +240,8 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 				continue
 			}
 			x.count(func(s *RemoteStats) { s.Lost++ })
-			switch {
-			case units > 0:
-				// What arrived is kept; the rest becomes a new chunk.
-				return t.Start + units, nil
-			case stopSent:
-				return t.Start, ErrStopped
-			}
-			if err := requeue(); err != nil {
-				return t.Start, err
+			if end, done, err := settle(); done {
+				return end, err
 			}
 		case m, ok := <-in:
 			if !ok {
@@ -294,16 +303,10 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 				if e.End != units {
 					return t.Start + units, fmt.Errorf("cluster: chunk %d: %s ended at %d frames, %d units came", t.Chunk, c, e.End, units)
 				}
-				switch {
-				case units > 0:
-					return t.Start + units, nil
-				case stopSent:
-					return t.Start, ErrStopped
-				}
-				// A worker drained before its first frame: another
-				// takes the task.
-				if err := requeue(); err != nil {
-					return t.Start, err
+				// (A worker drained before its first frame: another
+				// takes the task.)
+				if end, done, err := settle(); done {
+					return end, err
 				}
 			case "fail":
 				var f failMsg
