@@ -311,12 +311,15 @@ func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 		return 0, err
 	}
 	n, _ := strconv.ParseInt(size, 10, 64)
-	lt, err := segmentTask(tctx, t, path)
+	// Every process of the task (the segment's probe too) is in its
+	// group, so that a pause freezes it.
+	gctx := tools.WithGroup(tctx, ctl.group)
+	lt, err := segmentTask(gctx, t, path)
 	if err != nil {
 		return 0, err
 	}
 	lt.Source.Size, lt.Source.Content = n, content
-	end, err := w.ex.Execute(tools.WithGroup(tctx, ctl.group), lt, pub, steer{ctl})
+	end, err := w.ex.Execute(gctx, lt, pub, steer{ctl})
 	if c := context.Cause(tctx); errors.Is(c, errDropped) {
 		return 0, errDropped
 	}
