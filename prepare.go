@@ -2,6 +2,8 @@ package av1job
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -168,6 +170,7 @@ type prepared struct {
 	fp     plan.Fingerprint
 	size   int64  // the source's, for tasks
 	sample string // its content hash
+	home   string // a digest of the job directory's path, for task names
 
 	// finished: the output is this job's, put in place by an earlier run.
 	finished, recordedFinish bool
@@ -178,7 +181,7 @@ type prepared struct {
 // probed (the encoder takes the settings at the source's size), and
 // computes its fingerprint.
 func prepare(ctx context.Context, o *Options, src *probe.Source, enc encode.Encoder, dir jobdir.Dir) (*prepared, error) {
-	p := &prepared{src: src, enc: enc, layout: probe.LayoutFor(src.Video), opts: *o}
+	p := &prepared{src: src, enc: enc, layout: probe.LayoutFor(src.Video), opts: *o, home: homeDigest(dir)}
 	ver, err := enc.Version(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("encoder version: %w", err)
@@ -274,11 +277,24 @@ func (p *prepared) task(st *jobdir.State) Task {
 	return p.taskFor(st.ID, st.Stream, st.PixFmt, st.Filter, st.TimeBase)
 }
 
+// homeDigest names a job directory in 8 hex digits: a task's job is its
+// fingerprint and this, so that two jobs of one source with the same
+// settings (two outputs) never share a name in a cluster, while a job
+// keeps its name across runs.
+func homeDigest(d jobdir.Dir) string {
+	abs, err := filepath.Abs(d.Path())
+	if err != nil {
+		abs = d.Path()
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return hex.EncodeToString(sum[:4])
+}
+
 // taskFor returns the part every task of a job shares. (FirstPTS is the
 // coordinator's to set.)
 func (p *prepared) taskFor(id string, stream int, pixFmt, filter, timeBase string) Task {
 	return Task{
-		Job: id,
+		Job: id + "-" + p.home,
 		Source: SourceRef{Path: p.src.Path, Size: p.size, Content: p.sample, Stream: stream,
 			Width: p.src.Video.Width, Height: p.src.Video.Height, PixFmt: pixFmt, Filter: filter, TimeBase: timeBase},
 		Encoder:  EncoderRef{Name: p.enc.Name(), Version: p.ver},

@@ -15,7 +15,7 @@ import (
 // it to the job directory, so it can cross a network as JSON. The
 // coordinator makes tasks; an Executor runs them.
 type Task struct {
-	Job     string `json:"job"`     // the job's ID (its fingerprint's digest)
+	Job     string `json:"job"`     // the job: its fingerprint's digest, "-", its job directory's (unique in a cluster, the same across runs)
 	Chunk   int    `json:"chunk"`   // chunk ID in the job's ledger
 	Attempt int    `json:"attempt"` // 1 for the first try; a result must name the attempt it answers
 	Start   int    `json:"start"`   // first frame of the chunk
