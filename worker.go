@@ -51,7 +51,7 @@ type Worker struct {
 	// AckWait is how long a task stays with a worker that stopped
 	// telling that it is working on it (default DefaultAckWait).
 	AckWait time.Duration
-	// Dir holds the segments of running tasks (default: the system's
+	// Dir holds the segments of running tasks, made if missing (default: the system's
 	// temporary directory).
 	Dir string
 	// Encoders names the encoders offered (default: every registered
@@ -92,6 +92,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	w.ex.Threads = w.Threads
 	log := w.logger().With("worker", w.name())
+	if w.Dir != "" {
+		if err := os.MkdirAll(w.Dir, 0o700); err != nil {
+			return fmt.Errorf("worker: %w", err)
+		}
+	}
 	if err := Setup(ctx, w.JS); err != nil {
 		return err
 	}
@@ -128,6 +133,39 @@ func (w *Worker) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	running := map[*controller]bool{}
+	// While the connection is down the encoders are frozen: what they
+	// would make could not be sent, and a coordinator that is gone for
+	// good (a server killed) would have it encoded again elsewhere. A
+	// connection back in time thaws them; the next heartbeat says whether
+	// the task is still this worker's.
+	onDown, onUp := w.NC.Opts.DisconnectedErrCB, w.NC.Opts.ReconnectedCB
+	w.NC.SetDisconnectErrHandler(func(nc *nats.Conn, err error) {
+		mu.Lock()
+		for ctl := range running {
+			_ = ctl.pause(false)
+		}
+		n := len(running)
+		mu.Unlock()
+		if n > 0 {
+			log.Warn("connection lost; encoders frozen until it is back", "tasks", n, "err", err)
+		}
+		if onDown != nil {
+			onDown(nc, err)
+		}
+	})
+	w.NC.SetReconnectHandler(func(nc *nats.Conn) {
+		mu.Lock()
+		for ctl := range running {
+			_ = ctl.resume(false)
+		}
+		mu.Unlock()
+		log.Info("connection back", "url", nc.ConnectedUrlRedacted())
+		if onUp != nil {
+			onUp(nc)
+		}
+	})
+	defer w.NC.SetDisconnectErrHandler(onDown)
+	defer w.NC.SetReconnectHandler(onUp)
 	slots := max(1, w.Slots)
 	for i := range slots {
 		wg.Go(func() {
