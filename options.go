@@ -1,6 +1,7 @@
 package av1job
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -9,7 +10,9 @@ import (
 	"github.com/av1job/av1job/internal/encode"
 	"github.com/av1job/av1job/internal/jobdir"
 	"github.com/av1job/av1job/internal/mux"
+	"github.com/av1job/av1job/internal/probe"
 	"github.com/av1job/av1job/internal/scene"
+	"github.com/av1job/av1job/internal/tools"
 )
 
 // Options describe a job. Zero planning fields take their defaults; zero
@@ -172,4 +175,31 @@ func (o *Options) rateControl() string {
 		return fmt.Sprintf("bitrate %d kbit/s", o.Bitrate)
 	}
 	return fmt.Sprintf("quantizer %d", o.Quantizer)
+}
+
+// Check does what Run checks before it changes anything: the options, the
+// programs the encoder needs, the input (a video file ffprobe reads), the
+// output (absent, or -y) and the job directory. It writes nothing; a
+// queue calls it so that a bad job is refused when it is submitted, not
+// when its turn comes. Its error is a *UsageError naming the file and the
+// problem.
+func Check(ctx context.Context, o Options) error {
+	o.defaults()
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	enc, err := encode.Lookup(o.Encoder)
+	if err != nil {
+		return usage(err)
+	}
+	if err := tools.Check(append([]string{tools.FFprobe, tools.FFmpeg}, enc.Programs()...)...); err != nil {
+		return usage(err)
+	}
+	if err := preflight(&o, jobdir.At(o.JobDir)); err != nil {
+		return err
+	}
+	if _, err := probe.Probe(ctx, o.Input); err != nil {
+		return classify(err)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -23,11 +24,26 @@ func usageIfIdle(name string, err error) error {
 }
 
 func newPauseCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "pause JOB",
+	var sf serverFlags
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "pause JOB | --all",
 		Short: "Freeze every process of a running job (they keep their state in memory and use no CPU)",
-		Args:  exactArgs(1, "pause takes one JOB"),
+		Long: `Freeze every process of a running job: they keep their state in memory and
+use no CPU until resume. JOB is a job's output path or job directory, or the
+ID (or output) of a job on an av1job server, whose encoders are frozen on
+every worker. --all pauses every job of the server.`,
+		Args: allOrOne(&all, "pause"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if all {
+				return controlAll(cmd.Context(), &sf, "pause")
+			}
+			if c, ji, err := sf.serverJob(cmd.Context(), args[0]); err != nil || c != nil {
+				if err != nil {
+					return err
+				}
+				return serverControl(cmd.Context(), c, ji, args[0], "pause")
+			}
 			st, err := av1job.PauseJob(cmd.Context(), args[0])
 			if err != nil {
 				return usageIfIdle(args[0], err)
@@ -36,14 +52,64 @@ func newPauseCmd() *cobra.Command {
 			return nil
 		},
 	}
+	sf.add(cmd.Flags())
+	cmd.Flags().BoolVar(&all, "all", false, "every job of the server")
+	return cmd
+}
+
+// allOrOne accepts one JOB, or none with --all.
+func allOrOne(all *bool, name string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case *all && len(args) > 0:
+			return &usageErr{fmt.Errorf("%s --all takes no JOB", name)}
+		case !*all && len(args) != 1:
+			return &usageErr{fmt.Errorf("%s takes one JOB (or --all)", name)}
+		}
+		return nil
+	}
+}
+
+// controlAll pauses or resumes every job of the server.
+func controlAll(ctx context.Context, sf *serverFlags, op string) error {
+	c, err := sf.client()
+	if err != nil {
+		return err
+	}
+	jobs, err := c.All(ctx, op)
+	if err != nil {
+		return requestErr(err)
+	}
+	for _, j := range jobs {
+		fmt.Printf("job %s (%s): %s\n", j.ID, j.Output, queueState(&j))
+	}
+	if len(jobs) == 0 {
+		fmt.Println("no job to " + op)
+	}
+	return nil
 }
 
 func newStopCmd() *cobra.Command {
-	return &cobra.Command{
+	var sf serverFlags
+	cmd := &cobra.Command{
 		Use:   "stop JOB",
 		Short: "Stop a running job without losing work: in-flight chunks end at their current frame, everything is recorded",
 		Args:  exactArgs(1, "stop takes one JOB"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c, ji, err := sf.serverJob(cmd.Context(), args[0]); err != nil || c != nil {
+				if err != nil {
+					return err
+				}
+				if err := serverControl(cmd.Context(), c, ji, args[0], "stop"); err != nil {
+					return err
+				}
+				fin, err := c.Wait(cmd.Context(), ji.ID)
+				if err != nil {
+					return requestErr(err)
+				}
+				fmt.Printf("job %s: %s, %d/%d frames done; av1job resume %s continues it\n", fin.ID, fin.State, fin.FramesDone, fin.FramesTotal, fin.ID)
+				return nil
+			}
 			st, err := av1job.StopJob(cmd.Context(), args[0])
 			if err != nil {
 				return usageIfIdle(args[0], err)
@@ -58,15 +124,31 @@ func newStopCmd() *cobra.Command {
 			return nil
 		},
 	}
+	sf.add(cmd.Flags())
+	return cmd
 }
 
 func newResumeCmd() *cobra.Command {
-	var quiet bool
+	var quiet, all bool
+	var sf serverFlags
 	cmd := &cobra.Command{
-		Use:   "resume JOB",
+		Use:   "resume JOB | --all",
 		Short: "Continue a paused job, or continue a stopped or crashed job here with its original settings",
-		Args:  exactArgs(1, "resume takes one JOB"),
+		Long: `Continue a paused job, or continue a stopped or crashed job here with its
+original settings. A job on an av1job server (JOB is its ID or output) is
+resumed by the server: a stopped or failed one is queued again. --all resumes
+every job of the server.`,
+		Args: allOrOne(&all, "resume"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if all {
+				return controlAll(cmd.Context(), &sf, "resume")
+			}
+			if c, ji, err := sf.serverJob(cmd.Context(), args[0]); err != nil || c != nil {
+				if err != nil {
+					return err
+				}
+				return serverControl(cmd.Context(), c, ji, args[0], "resume")
+			}
 			st, err := av1job.ResumeJob(cmd.Context(), args[0])
 			if err == nil {
 				fmt.Printf("%s: resumed at %d/%d frames (pid %d)\n", args[0], st.FramesDone, st.FramesTotal, st.PID)
@@ -86,5 +168,7 @@ func newResumeCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&quiet, "quiet", false, "print nothing but errors")
+	cmd.Flags().BoolVar(&all, "all", false, "every job of the server")
+	sf.add(cmd.Flags())
 	return cmd
 }

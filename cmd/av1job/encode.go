@@ -54,19 +54,9 @@ again continues where it left off. Arguments after -- go to rav1e.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Output, "output", "o", "", "output file (.mkv, .webm, .mp4 or .ivf)")
-	f.IntVarP(&o.Speed, "speed", "s", o.Speed, "rav1e speed, 0 (best) to 10 (fastest)")
-	f.IntVarP(&o.Quantizer, "quantizer", "q", o.Quantizer, "rav1e quantizer, 0-255 (lower is better quality)")
-	f.IntVarP(&o.Bitrate, "bitrate", "b", 0, "target bitrate in kbit/s instead of a quantizer")
-	f.IntVarP(&o.Workers, "workers", "w", 0, "chunks encoded at once (default: from cores and memory)")
-	addSceneFlags(f, &o)
-	f.StringVar(&o.Scenes, "scenes", "", "use the scene cuts saved by av1job scenes --save FILE instead of detecting them")
-	f.StringVar(&o.Encoder, "encoder", "rav1e", "the encoder: rav1e (the rav1e program, one process per chunk) or librav1e (in-process)")
-	f.StringVar(&o.Backend, "backend", "", "the older name of --encoder: process (rav1e) or lib (librav1e)")
+	addJobFlags(f, &o, "chunks encoded at once (default: from cores and memory)")
 	f.StringVar(&o.JobDir, "job-dir", "", "job directory (default OUTPUT.av1job)")
-	f.BoolVarP(&o.Overwrite, "overwrite", "y", false, "overwrite an existing output")
 	f.BoolVar(&o.Restart, "restart", false, "discard an existing job for this output and start again")
-	f.BoolVar(&o.Keep, "keep", false, "keep the job directory after success")
 	f.BoolVar(&quiet, "quiet", false, "print nothing but errors")
 	f.BoolVar(&detach, "detach", false, "run the job in the background (log in the job directory)")
 	cmd.Flags().SetInterspersed(true)
@@ -92,6 +82,22 @@ func checkFlags(f *pflag.FlagSet, o *av1job.Options) error {
 		o.Encoder = "" // from --backend
 	}
 	return nil
+}
+
+// addJobFlags adds the flags that say what a job makes, shared by encode
+// and submit.
+func addJobFlags(f *pflag.FlagSet, o *av1job.Options, workers string) {
+	f.StringVarP(&o.Output, "output", "o", "", "output file (.mkv, .webm, .mp4 or .ivf)")
+	f.IntVarP(&o.Speed, "speed", "s", o.Speed, "rav1e speed, 0 (best) to 10 (fastest)")
+	f.IntVarP(&o.Quantizer, "quantizer", "q", o.Quantizer, "rav1e quantizer, 0-255 (lower is better quality)")
+	f.IntVarP(&o.Bitrate, "bitrate", "b", 0, "target bitrate in kbit/s instead of a quantizer")
+	f.IntVarP(&o.Workers, "workers", "w", 0, workers)
+	addSceneFlags(f, o)
+	f.StringVar(&o.Scenes, "scenes", "", "use the scene cuts saved by av1job scenes --save FILE instead of detecting them")
+	f.StringVar(&o.Encoder, "encoder", "rav1e", "the encoder: rav1e (the rav1e program, one process per chunk) or librav1e (in-process)")
+	f.StringVar(&o.Backend, "backend", "", "the older name of --encoder: process (rav1e) or lib (librav1e)")
+	f.BoolVarP(&o.Overwrite, "overwrite", "y", false, "overwrite an existing output")
+	f.BoolVar(&o.Keep, "keep", false, "keep the job directory after success")
 }
 
 // addSceneFlags adds the planning flags that encode and scenes share.

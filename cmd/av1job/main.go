@@ -51,7 +51,8 @@ func newRoot() *cobra.Command {
 		return cmd.Help()
 	}
 	root.AddCommand(newVersionCmd(), newEncodeCmd(), newScenesCmd(), newStatusCmd(), newVerifyCmd(),
-		newPauseCmd(), newResumeCmd(), newStopCmd(), newWorkerCmd())
+		newPauseCmd(), newResumeCmd(), newStopCmd(), newWorkerCmd(),
+		newServerCmd(), newSubmitCmd(), newJobsCmd(), newWaitCmd())
 	root.PersistentPreRun = func(*cobra.Command, []string) { ranCommand = true }
 	return root
 }

@@ -13,11 +13,26 @@ import (
 
 func newStatusCmd() *cobra.Command {
 	var asJSON bool
+	var sf serverFlags
 	cmd := &cobra.Command{
 		Use:   "status JOB",
-		Short: "Print a job's state and progress (JOB is the output path or the job directory)",
+		Short: "Print a job's state and progress (JOB is the output path or the job directory, or a server job's ID)",
 		Args:  exactArgs(1, "status takes one JOB"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c, ji, err := sf.serverJob(cmd.Context(), args[0]); err != nil || c != nil {
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(os.Stdout).Encode(ji)
+				}
+				fmt.Printf("job %s: %s, %s frames (%s %%), %d/%d chunks, %s fps, ETA %s\n", ji.ID, queueState(ji), frames(ji), percent(ji), ji.ChunksDone, ji.ChunksTotal, fps(ji.FPS), eta(ji.ETA))
+				fmt.Printf("  %s -> %s\n", ji.Input, ji.Output)
+				if ji.Error != "" {
+					fmt.Println("error:", ji.Error)
+				}
+				return nil
+			}
 			st, err := av1job.Status(cmd.Context(), args[0])
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
@@ -47,5 +62,6 @@ func newStatusCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	sf.add(cmd.Flags())
 	return cmd
 }

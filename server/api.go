@@ -1,0 +1,407 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/av1job/av1job"
+)
+
+// JobInfo is a job as the API reports it: the fields of `av1job status
+// --json` (state, frames_done, frames_total, chunks_done, chunks_total...)
+// and its place in the queue. State is "queued" for a job waiting for its
+// turn, else one of av1job's states.
+type JobInfo struct {
+	av1job.StatusInfo
+	ID        string    `json:"id"`
+	Input     string    `json:"input"`
+	Paused    bool      `json:"paused"` // paused, or queued and held
+	Encoder   string    `json:"encoder"`
+	Speed     int       `json:"speed"`
+	Quantizer int       `json:"quantizer,omitempty"`
+	Bitrate   int       `json:"bitrate,omitempty"`
+	Submitted time.Time `json:"submitted"`
+	Started   time.Time `json:"started,omitzero"`
+	Ended     time.Time `json:"ended,omitzero"`
+	// FPS is the encoding rate over the last 20 s not paused; ETA the
+	// seconds left at that rate (0 when unknown).
+	FPS float64 `json:"fps"`
+	ETA float64 `json:"eta_seconds"`
+}
+
+// Ended reports whether a job in state st has ended: nothing runs it and
+// nothing will until it is resumed.
+func Ended(st string) bool {
+	return st == av1job.StateDone || st == av1job.StateFailed || st == av1job.StateStopped
+}
+
+// info reports e (s.mu held).
+func (s *Server) info(e *entry) JobInfo {
+	o := e.Options
+	ji := JobInfo{StatusInfo: e.Last, ID: e.ID, Input: o.Input, Paused: e.Paused, Encoder: o.Encoder, Speed: o.Speed,
+		Submitted: e.Submitted, Started: e.Started, Ended: e.Ended}
+	if o.Bitrate > 0 {
+		ji.Bitrate = o.Bitrate
+	} else {
+		ji.Quantizer = o.Quantizer
+	}
+	if r := s.runs[e.ID]; r != nil {
+		ji.StatusInfo = *r.jb.Status()
+		ji.Paused = ji.State == av1job.StatePaused
+		if ji.State == av1job.StateRunning {
+			ji.FPS = r.rate.fps()
+			if ji.FPS > 0 && ji.FramesTotal > ji.FramesDone {
+				ji.ETA = float64(ji.FramesTotal-ji.FramesDone) / ji.FPS
+			}
+		}
+	}
+	ji.Job, ji.Output = o.JobDir, o.Output
+	if s.runs[e.ID] == nil {
+		ji.State, ji.PID = e.State, 0
+		ji.Error = e.Error
+	}
+	return ji
+}
+
+// apiError is an error with its HTTP status.
+type apiError struct {
+	code int
+	msg  string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func errorf(code int, format string, a ...any) error {
+	return &apiError{code: code, msg: fmt.Sprintf(format, a...)}
+}
+
+// handler adapts an API function: its value is the JSON answer, its error
+// a JSON {"error": ...} with the error's status (400 unless told).
+type handler func(r *http.Request) (any, error)
+
+func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	v, err := h(r)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if err != nil {
+		code := http.StatusBadRequest
+		var ae *apiError
+		if errors.As(err, &ae) {
+			code = ae.code
+		}
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+		return
+	}
+	if r.Method == http.MethodPost && r.URL.Path == "/api/jobs" {
+		w.WriteHeader(http.StatusCreated)
+	}
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// httpServer returns the API:
+//
+//	GET    /api/jobs              the queue, in order
+//	POST   /api/jobs              submit a job (av1job.Options as JSON; absolute paths)
+//	GET    /api/jobs/{id}         one job
+//	GET    /api/jobs/{id}/wait    the job once it has ended, or after ?timeout (default 30 s)
+//	POST   /api/jobs/{id}/pause   pause (a queued job is held)
+//	POST   /api/jobs/{id}/resume  resume a paused job, or queue a stopped or failed one again
+//	POST   /api/jobs/{id}/stop    stop without losing work
+//	DELETE /api/jobs/{id}         remove an ended or queued job (and its job directory; never its output)
+//	POST   /api/pause, /api/resume   every job
+func (s *Server) httpServer() *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/jobs", handler(s.list))
+	mux.Handle("POST /api/jobs", handler(s.submit))
+	mux.Handle("GET /api/jobs/{id}", handler(s.get))
+	mux.Handle("GET /api/jobs/{id}/wait", handler(s.wait))
+	mux.Handle("POST /api/jobs/{id}/{op}", handler(s.control))
+	mux.Handle("DELETE /api/jobs/{id}", handler(s.remove))
+	mux.Handle("POST /api/{op}", handler(s.controlAll))
+	return &http.Server{Handler: s.guard(mux), ReadHeaderTimeout: 10 * time.Second}
+}
+
+// guard asks for the token on a non-loopback address, and refuses
+// state-changing requests a browser could send from another site: they
+// must be JSON, and an Origin, when sent, must be the server's own.
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fail := func(code int, msg string) {
+			handler(func(*http.Request) (any, error) { return nil, errorf(code, "%s", msg) }).ServeHTTP(w, r)
+		}
+		if s.auth {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
+				fail(http.StatusUnauthorized, "this server asks for its token (Authorization: Bearer, from the server's token file)")
+				return
+			}
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+				fail(http.StatusUnsupportedMediaType, "requests that change something must be application/json")
+				return
+			}
+			if o := r.Header.Get("Origin"); o != "" {
+				u, err := url.Parse(o)
+				if err != nil || u.Host != r.Host {
+					fail(http.StatusForbidden, "cross-site request refused")
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) list(*http.Request) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]JobInfo, 0, len(s.q.Jobs))
+	for _, e := range s.q.Jobs {
+		out = append(out, s.info(e))
+	}
+	return out, nil
+}
+
+// find returns the job the request's {id} names (s.mu held).
+func (s *Server) find(r *http.Request) (*entry, error) {
+	id := r.PathValue("id")
+	if e := s.lookup(id); e != nil {
+		return e, nil
+	}
+	return nil, errorf(http.StatusNotFound, "no job %q in the queue", id)
+}
+
+func (s *Server) get(r *http.Request) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, err := s.find(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.info(e), nil
+}
+
+// submit queues a job after the checks `av1job encode` makes before it
+// changes anything: a bad job is refused now, with nothing queued.
+func (s *Server) submit(r *http.Request) (any, error) {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	var o av1job.Options
+	if err := dec.Decode(&o); err != nil {
+		return nil, fmt.Errorf("submit: the job does not parse: %w", err)
+	}
+	for name, p := range map[string]string{"input": o.Input, "output": o.Output, "scenes": o.Scenes} {
+		if p != "" && !filepath.IsAbs(p) {
+			return nil, fmt.Errorf("submit: %s %q: must be an absolute path on the server's machine", name, p)
+		}
+	}
+	if o.JobDir != "" {
+		return nil, errors.New("submit: job_dir: the server keeps its jobs' directories itself")
+	}
+	if o.Input != "" && o.Output != "" {
+		o.Input, o.Output = filepath.Clean(o.Input), filepath.Clean(o.Output)
+	}
+	s.mu.Lock()
+	err := s.outputFree(o.Output)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	// The checks see a job directory that does not exist yet, as the
+	// job's will be.
+	o.JobDir = filepath.Join(s.cfg.Data, "jobs", "new")
+	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
+	defer cancel()
+	if err := av1job.Check(ctx, o); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return nil, errorf(http.StatusServiceUnavailable, "the server is shutting down")
+	}
+	if err := s.outputFree(o.Output); err != nil {
+		return nil, err // submitted twice at once
+	}
+	id := s.newID()
+	o.JobDir = filepath.Join(s.cfg.Data, "jobs", id)
+	e := &entry{ID: id, Options: o, State: StateQueued, Submitted: time.Now().UTC()}
+	s.q.Jobs = append(s.q.Jobs, e)
+	if err := s.save(); err != nil {
+		s.q.Jobs = s.q.Jobs[:len(s.q.Jobs)-1]
+		return nil, errorf(http.StatusInternalServerError, "%v", err)
+	}
+	s.log.Info("job queued", "job", id, "input", o.Input, "output", o.Output)
+	s.kick()
+	return s.info(e), nil
+}
+
+// outputFree refuses an output a job of the queue that is not done or
+// failed writes (s.mu held).
+func (s *Server) outputFree(out string) error {
+	for _, e := range s.q.Jobs {
+		if out != "" && e.Options.Output == out && e.State != av1job.StateDone && e.State != av1job.StateFailed {
+			return errorf(http.StatusConflict, "%s: job %s in the queue writes this output already", out, e.ID)
+		}
+	}
+	return nil
+}
+
+func (s *Server) control(r *http.Request) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, err := s.find(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.apply(e, r.PathValue("op")); err != nil {
+		return nil, err
+	}
+	return s.info(e), nil
+}
+
+func (s *Server) controlAll(r *http.Request) (any, error) {
+	op := r.PathValue("op")
+	if op != "pause" && op != "resume" {
+		return nil, errorf(http.StatusNotFound, "no such request: POST /api/%s", op)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []JobInfo{}
+	for _, e := range s.q.Jobs {
+		if Ended(e.State) {
+			continue
+		}
+		if err := s.apply(e, op); err != nil {
+			return nil, err
+		}
+		out = append(out, s.info(e))
+	}
+	return out, nil
+}
+
+// apply pauses, resumes or stops e (s.mu held) and saves the queue.
+func (s *Server) apply(e *entry, op string) error {
+	r := s.runs[e.ID]
+	switch op {
+	case "pause":
+		if Ended(e.State) {
+			return errorf(http.StatusConflict, "job %s is %s: nothing to pause", e.ID, e.State)
+		}
+		if r != nil {
+			if err := r.jb.Pause(); err != nil {
+				return errorf(http.StatusInternalServerError, "job %s: %v", e.ID, err)
+			}
+		}
+		e.Paused = true
+	case "resume":
+		if r != nil {
+			if err := r.jb.Resume(); err != nil {
+				return errorf(http.StatusInternalServerError, "job %s: %v", e.ID, err)
+			}
+		}
+		if e.State == av1job.StateDone {
+			return errorf(http.StatusConflict, "job %s is done", e.ID)
+		}
+		e.Paused = false
+		if e.State == av1job.StateStopped || e.State == av1job.StateFailed {
+			e.State, e.Error, e.Ended = StateQueued, "", time.Time{}
+		}
+		s.kick()
+	case "stop":
+		switch {
+		case r != nil:
+			r.jb.Stop()
+		case e.State == StateQueued:
+			e.State, e.Ended = av1job.StateStopped, time.Now().UTC()
+			s.ended.Broadcast()
+		default:
+			return errorf(http.StatusConflict, "job %s is %s: nothing to stop", e.ID, e.State)
+		}
+	default:
+		return errorf(http.StatusNotFound, "no such request: %s", op)
+	}
+	if err := s.save(); err != nil {
+		return errorf(http.StatusInternalServerError, "%v", err)
+	}
+	return nil
+}
+
+// remove takes an ended or queued job out of the queue with its job
+// directory; its output, if any, stays.
+func (s *Server) remove(r *http.Request) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, err := s.find(r)
+	if err != nil {
+		return nil, err
+	}
+	if s.runs[e.ID] != nil {
+		return nil, errorf(http.StatusConflict, "job %s is running: stop it first", e.ID)
+	}
+	info := s.info(e)
+	for i, x := range s.q.Jobs {
+		if x == e {
+			s.q.Jobs = append(s.q.Jobs[:i:i], s.q.Jobs[i+1:]...)
+			break
+		}
+	}
+	if err := s.save(); err != nil {
+		return nil, errorf(http.StatusInternalServerError, "%v", err)
+	}
+	if err := os.RemoveAll(e.Options.JobDir); err != nil {
+		s.log.Warn("could not remove a job directory", "job", e.ID, "dir", e.Options.JobDir, "err", err)
+	}
+	return info, nil
+}
+
+// wait answers once the job has ended, or at the timeout with the job as
+// it is.
+func (s *Server) wait(r *http.Request) (any, error) {
+	timeout := 30 * time.Second
+	if t := r.URL.Query().Get("timeout"); t != "" {
+		d, err := time.ParseDuration(t)
+		if err != nil || d < 0 || d > 10*time.Minute {
+			return nil, fmt.Errorf("timeout %q: a duration up to 10m", t)
+		}
+		timeout = d
+	}
+	deadline := time.Now().Add(timeout)
+	// Cond has no deadline: a timer wakes the waiters.
+	tm := time.AfterFunc(timeout, func() {
+		s.mu.Lock()
+		s.ended.Broadcast()
+		s.mu.Unlock()
+	})
+	defer tm.Stop()
+	stop := context.AfterFunc(r.Context(), func() {
+		s.mu.Lock()
+		s.ended.Broadcast()
+		s.mu.Unlock()
+	})
+	defer stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		e, err := s.find(r)
+		if err != nil {
+			return nil, err
+		}
+		if (Ended(e.State) && s.runs[e.ID] == nil) || time.Now().After(deadline) || r.Context().Err() != nil {
+			return s.info(e), nil
+		}
+		s.ended.Wait()
+	}
+}
