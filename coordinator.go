@@ -35,6 +35,9 @@ type coordinator struct {
 	// decode counts the frames an independent decoder gets from an IVF
 	// file (verify.DecodeIVF); a test may count them otherwise.
 	decode func(ctx context.Context, path string) (int, error)
+	// recoverer, when set, gives back units an earlier run's tasks sent
+	// that its part files lack (salvage).
+	recoverer Recoverer
 
 	commitMu sync.Mutex    // orders commits: check, rename, append, apply
 	ready    chan struct{} // closed once the plan is final (or has failed): commits wait for it

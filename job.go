@@ -334,6 +334,7 @@ func (jb *Job) encode(ctx context.Context, o *Options, p *prepared, st *jobdir.S
 	c := newCoordinator(jb.dir, st, j, recs, jb.ctl, p.task(st))
 	c.emit = jb.publish
 	c.decode = verify.DecodeIVF
+	c.recoverer, _ = o.Executor.(Recoverer)
 	jb.mu.Lock()
 	jb.coord = c
 	jb.mu.Unlock()

@@ -32,6 +32,7 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 	c := newPlanningCoordinator(jb.dir, jb.ctl, p.taskFor(id, v.Index, p.layout.PixFmt, p.layout.Filter, v.TimeBase.RatString()), v.ExpectedFrames())
 	c.emit = jb.publish
 	c.decode = verify.DecodeIVF
+	c.recoverer, _ = o.Executor.(Recoverer)
 	jb.mu.Lock()
 	jb.coord = c
 	jb.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/big"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +45,7 @@ type RemoteExecutor struct {
 	tasks    map[string]*remoteTask // by taskKey
 	lossless map[string]bool        // job.chunk whose packets did not give its frames
 	jobs     map[string][]*nats.Subscription
+	sent     map[string]map[int][]SentStream // by job and chunk: what an earlier run's tasks sent (Recover)
 	stats    RemoteStats
 }
 
@@ -559,4 +561,119 @@ func (p *remotePauser) Resume() {
 	if p.set(false) {
 		_ = p.x.steerTask(context.Background(), p.rt.t, "resume")
 	}
+}
+
+// recoverQuiet is how long a job's unit stream must stay quiet before
+// Recover takes it as complete: a worker whose connection comes back
+// sends what its encoders made while it was down (its retries wait 2 s
+// at most). recoverMax bounds the wait.
+const (
+	recoverQuiet = 3 * time.Second
+	recoverMax   = 20 * time.Second
+)
+
+// Recover returns the streams the tasks of the chunk sent in an earlier
+// run; see Recoverer. A stream is the messages of one claim on one
+// subject, taken in order from the header on and cut at the first gap.
+// The first call for a job reads what the job's tasks sent (all chunks),
+// once the stream is quiet; later calls answer from that.
+func (x *RemoteExecutor) Recover(ctx context.Context, job string, chunk int) ([]SentStream, error) {
+	x.mu.Lock()
+	sent, ok := x.sent[job]
+	x.mu.Unlock()
+	if !ok {
+		var err error
+		if sent, err = x.readSent(ctx, job); err != nil {
+			return nil, err
+		}
+		x.mu.Lock()
+		if x.sent == nil {
+			x.sent = map[string]map[int][]SentStream{}
+		}
+		x.sent[job] = sent
+		x.mu.Unlock()
+	}
+	return sent[chunk], nil
+}
+
+// readSent reads the streams the job's tasks sent, by chunk.
+func (x *RemoteExecutor) readSent(ctx context.Context, job string) (map[int][]SentStream, error) {
+	prefix := "av1job.unit." + job + "."
+	cons, err := x.JS.OrderedConsumer(ctx, unitsStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{prefix + ">"}})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	type group struct {
+		chunk  int
+		next   int // the sequence number expected; -1: unusable
+		header bool
+		st     SentStream
+	}
+	groups := map[string]*group{}
+	var order []string
+	start, last := time.Now(), time.Now()
+	seen := false
+	for {
+		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(500*time.Millisecond))
+		if err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			h := m.Headers()
+			seq, err := strconv.Atoi(h.Get(hdrSeq))
+			// av1job.unit.JOB.CHUNK.ATTEMPT
+			f := strings.Split(strings.TrimPrefix(m.Subject(), prefix), ".")
+			if err != nil || len(f) != 2 {
+				continue
+			}
+			chunk, err := strconv.Atoi(f[0])
+			if err != nil {
+				continue
+			}
+			key := m.Subject() + " " + h.Get(hdrClaim)
+			g := groups[key]
+			if g == nil {
+				g = &group{chunk: chunk}
+				groups[key] = g
+				order = append(order, key)
+			}
+			if seq != g.next {
+				continue // sent again, or after a gap: not taken
+			}
+			switch h.Get(hdrKind) {
+			case "header":
+				if seq != 0 || json.Unmarshal(m.Data(), &g.st.Header) != nil {
+					g.next = -1
+					continue
+				}
+				g.header = true
+			case "unit":
+				if !g.header {
+					continue
+				}
+				g.st.Units = append(g.st.Units, m.Data())
+			}
+			g.next++
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if got > 0 {
+			seen, last = true, time.Now()
+			continue
+		}
+		// Nothing sent at all: no task was in flight.
+		if !seen || time.Since(last) >= recoverQuiet || time.Since(start) >= recoverMax {
+			break
+		}
+	}
+	out := map[int][]SentStream{}
+	for _, k := range order {
+		if g := groups[k]; g.header && len(g.st.Units) > 0 {
+			out[g.chunk] = append(out[g.chunk], g.st)
+		}
+	}
+	return out, nil
 }

@@ -1,6 +1,8 @@
 package av1job
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,9 +11,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"time"
 
 	"github.com/av1job/av1job/internal/ivf"
 	"github.com/av1job/av1job/internal/jobdir"
+	"github.com/av1job/av1job/internal/plan"
 )
 
 // salvage keeps what a crash left of unfinished chunks. A chunk file that
@@ -28,30 +32,43 @@ func (c *coordinator) salvage(ctx context.Context) error {
 	c.mu.Unlock()
 	for _, ch := range todo {
 		part := c.dir.Part(ch.ID)
+		n := 0
 		if _, err := os.Stat(part); errors.Is(err, fs.ErrNotExist) {
 			// A chunk file renamed into place whose record a crash kept
 			// from the journal is checked like a partial one.
 			err := os.Rename(c.dir.Chunk(ch.ID), part)
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // nothing was written for this chunk
-			}
-			if err != nil {
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("salvage: %w", err)
 			}
 		}
-		res, err := ivf.Salvage(part)
-		n := res.Frames
-		switch {
-		case err != nil:
-			c.warn("chunk %d: cannot salvage %s: %v", ch.ID, part, err)
-			n = 0
-		case n > ch.Frames():
-			c.warn("chunk %d: %s holds %d frames, the chunk has %d; encoding it again", ch.ID, part, n, ch.Frames())
-			n = 0
+		if _, err := os.Stat(part); err == nil {
+			res, err := ivf.Salvage(part)
+			n = res.Frames
+			switch {
+			case err != nil:
+				c.warn("chunk %d: cannot salvage %s: %v", ch.ID, part, err)
+				n = 0
+			case n > ch.Frames():
+				c.warn("chunk %d: %s holds %d frames, the chunk has %d; encoding it again", ch.ID, part, n, ch.Frames())
+				n = 0
+			}
+			if n == 0 {
+				_ = os.Remove(part)
+			}
+		}
+		if c.recoverer != nil && n < ch.Frames() {
+			got, err := c.recoverUnits(ctx, part, ch, n)
+			if err != nil {
+				c.warn("chunk %d: %v", ch.ID, err)
+			}
+			if got > 0 {
+				c.warn("chunk %d: took back %d frames a worker had sent", ch.ID, got)
+				n += got
+			}
 		}
 		if n == 0 {
 			_ = os.Remove(part)
-			continue
+			continue // nothing was written for this chunk
 		}
 		size, sum, err := syncAndHash(part)
 		if err != nil {
@@ -72,6 +89,94 @@ func (c *coordinator) salvage(ctx context.Context) error {
 		c.warn("kept %d frames that were encoded before the interruption", kept)
 	}
 	return nil
+}
+
+// A Recoverer is an Executor whose tasks' output can outlive the
+// coordinator: RemoteExecutor's workers send their units through
+// JetStream, which keeps them. When a run of a job ends before writing
+// all that a task sent (the server was killed), salvage asks the next
+// run's executor for what its tasks sent.
+type Recoverer interface {
+	// Recover returns the streams that tasks of the chunk sent, each
+	// from its header and first unit on, in order and without a gap.
+	Recover(ctx context.Context, job string, chunk int) ([]SentStream, error)
+}
+
+// SentStream is a chunk's stream as a task sent it: it may end anywhere.
+type SentStream struct {
+	Header StreamHeader
+	Units  [][]byte
+}
+
+// recoverUnits completes the part file of ch, which holds n units (none:
+// no file), with what the recoverer has after them, and returns how many
+// units it added. A chunk's stream is the same bits whichever task made
+// it, so a sent stream continues the part when its unit n is the part's
+// last, byte for byte; the longest such stream is taken.
+func (c *coordinator) recoverUnits(ctx context.Context, part string, ch plan.Chunk, n int) (int, error) {
+	streams, err := c.recoverer.Recover(ctx, c.tmpl.Job, ch.ID)
+	if err != nil || len(streams) == 0 {
+		return 0, err
+	}
+	var last []byte
+	if n > 0 {
+		if last, err = lastUnit(part, n); err != nil {
+			return 0, fmt.Errorf("salvage: %w", err)
+		}
+	}
+	var best *SentStream
+	for i, st := range streams {
+		if len(st.Units) > n && (n == 0 || bytes.Equal(st.Units[n-1], last)) && (best == nil || len(st.Units) > len(best.Units)) {
+			best = &streams[i]
+		}
+	}
+	if best == nil {
+		return 0, nil
+	}
+	units := best.Units[n:min(len(best.Units), ch.Frames())]
+	pw := &partWriter{path: part, width: c.tmpl.Source.Width, height: c.tmpl.Source.Height}
+	if n == 0 {
+		if err := pw.Header(best.Header); err != nil {
+			return 0, fmt.Errorf("salvage: a stream taken back: %w", err)
+		}
+	} else {
+		f, err := os.OpenFile(part, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return 0, fmt.Errorf("salvage: %w", err)
+		}
+		pw.f, pw.h, pw.units, pw.lastSync = f, sha256.New(), n, time.Now()
+		pw.w = ivf.AppendWriter(pw, n)
+	}
+	defer pw.keep()
+	for i, u := range units {
+		if err := ivf.ValidTU(u); err != nil {
+			return i, fmt.Errorf("salvage: a unit taken back: %w", err)
+		}
+		if err := pw.Unit(uint64(n+i), u); err != nil {
+			return i, fmt.Errorf("salvage: a unit taken back: %w", err)
+		}
+	}
+	return len(units), nil
+}
+
+// lastUnit returns the n-th (last) unit of an IVF file.
+func lastUnit(path string, n int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := ivf.NewReader(bufio.NewReader(f))
+	if err != nil {
+		return nil, err
+	}
+	var fr ivf.Frame
+	for range n {
+		if fr, err = r.Next(); err != nil {
+			return nil, err
+		}
+	}
+	return fr.Data, nil
 }
 
 // syncAndHash fsyncs a file and returns its size and SHA-256.

@@ -69,6 +69,16 @@ const DefaultAckWait = 30 * time.Second
 // beatEvery is how often a worker reports each running task.
 const beatEvery = time.Second
 
+// orphanAfter is how long a task frozen by a lost connection waits for
+// its coordinator before the worker drops it.
+const orphanAfter = 30 * time.Second
+
+// link is a running task's view of the worker's connection.
+type link struct {
+	down    atomic.Bool   // frozen because the connection went down
+	recheck chan struct{} // the connection is back: ask the coordinator now
+}
+
 func (w *Worker) logger() *slog.Logger {
 	if w.Log != nil {
 		return w.Log
@@ -132,17 +142,20 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer cancelRun()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	running := map[*controller]bool{}
+	running := map[*controller]*link{}
 	// While the connection is down the encoders are frozen: what they
 	// would make could not be sent, and a coordinator that is gone for
-	// good (a server killed) would have it encoded again elsewhere. A
-	// connection back in time thaws them; the next heartbeat says whether
-	// the task is still this worker's.
+	// good (a server killed) would have it encoded again elsewhere. Once
+	// the connection is back, what they made is sent and a heartbeat
+	// asks at once whether the task is still this worker's: only then
+	// are they thawed.
 	onDown, onUp := w.NC.Opts.DisconnectedErrCB, w.NC.Opts.ReconnectedCB
 	w.NC.SetDisconnectErrHandler(func(nc *nats.Conn, err error) {
 		mu.Lock()
-		for ctl := range running {
-			_ = ctl.pause(false)
+		for ctl, l := range running {
+			if ctl.pause(false) == nil {
+				l.down.Store(true)
+			}
 		}
 		n := len(running)
 		mu.Unlock()
@@ -155,8 +168,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	})
 	w.NC.SetReconnectHandler(func(nc *nats.Conn) {
 		mu.Lock()
-		for ctl := range running {
-			_ = ctl.resume(false)
+		for _, l := range running {
+			select {
+			case l.recheck <- struct{}{}:
+			default:
+			}
 		}
 		mu.Unlock()
 		log.Info("connection back", "url", nc.ConnectedUrlRedacted())
@@ -183,11 +199,11 @@ func (w *Worker) Run(ctx context.Context) error {
 						_ = m.Nak() // draining: another worker takes it
 						continue
 					}
-					ctl := newController()
+					ctl, l := newController(), &link{recheck: make(chan struct{}, 1)}
 					mu.Lock()
-					running[ctl] = true
+					running[ctl] = l
 					mu.Unlock()
-					w.runMsg(runCtx, log, m, ctl, ackWait)
+					w.runMsg(runCtx, log, m, ctl, l, ackWait)
 					mu.Lock()
 					delete(running, ctl)
 					mu.Unlock()
@@ -216,7 +232,7 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // runMsg runs one delivered task.
-func (w *Worker) runMsg(ctx context.Context, log *slog.Logger, m jetstream.Msg, ctl *controller, ackWait time.Duration) {
+func (w *Worker) runMsg(ctx context.Context, log *slog.Logger, m jetstream.Msg, ctl *controller, l *link, ackWait time.Duration) {
 	tm, err := decodeTaskMsg(m.Data())
 	if err != nil {
 		log.Error("task refused", "err", err)
@@ -248,7 +264,7 @@ func (w *Worker) runMsg(ctx context.Context, log *slog.Logger, m jetstream.Msg, 
 	}
 	log.Info("task claimed", "segment", tm.Segment.Kind, "bytes", tm.Segment.Size)
 	pub := &unitPublisher{js: w.JS, subj: unitSubject(t), claim: cr.Claim}
-	end, err := w.runTask(ctx, log, m, tm, cr.Claim, pub, ctl, ackWait)
+	end, err := w.runTask(ctx, log, m, tm, cr.Claim, pub, ctl, l, ackWait)
 	var report error
 	switch {
 	case errors.Is(err, errDropped):
@@ -281,7 +297,7 @@ var errDropped = errors.New("task dropped")
 
 // runTask fetches the task's segment and encodes it, returning the number
 // of frames encoded.
-func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg, tm taskMsg, claim string, pub *unitPublisher, ctl *controller, ackWait time.Duration) (int, error) {
+func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg, tm taskMsg, claim string, pub *unitPublisher, ctl *controller, l *link, ackWait time.Duration) (int, error) {
 	t := tm.Task
 	tctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -309,11 +325,13 @@ func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 	go func() {
 		tick := time.NewTicker(min(beatEvery, ackWait/3))
 		defer tick.Stop()
+		heard := time.Now()
 		for {
 			select {
 			case <-tctx.Done():
 				return
 			case <-tick.C:
+			case <-l.recheck:
 			}
 			_ = m.InProgress()
 			var resp claimResp
@@ -322,19 +340,32 @@ func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 			bcancel()
 			switch {
 			case err != nil:
+				if l.down.Load() && time.Since(heard) > orphanAfter {
+					log.Warn("coordinator unreachable; task dropped", "for", time.Since(heard).Round(time.Second))
+					ctl.halt()
+					cancel(errDropped)
+					return
+				}
+				continue
 			case !resp.OK:
-				log.Info("coordinator took the task back")
+				log.Info("coordinator took the task back", "units_sent", pub.units())
 				ctl.halt()
 				cancel(errDropped)
 				return
+			}
+			heard = time.Now()
+			switch {
 			case resp.Stop:
 				ctl.stop()
 			case resp.Paused:
 				_ = ctl.pause(true)
-			case !resp.Paused:
+			default:
 				if p, _, _ := ctl.pauseState(); p {
 					_ = ctl.resume(true)
 				}
+			}
+			if l.down.Swap(false) {
+				_ = ctl.resume(false) // leaves a pause the coordinator asked for
 			}
 		}
 	}()
@@ -477,7 +508,8 @@ func (p *unitPublisher) send(kind string, v any, u *unitData) error {
 	}
 	var err error
 	for try := 0; try < 5; try++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Short: a server that died holds the next try back no longer.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_, err = p.js.PublishMsg(ctx, msg)
 		cancel()
 		if err == nil {

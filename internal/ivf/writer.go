@@ -26,6 +26,10 @@ func NewWriter(w io.Writer, h Header) (*Writer, error) {
 	return &Writer{w: w}, nil
 }
 
+// AppendWriter returns a Writer for frames appended to a stream that
+// holds frames already (its header written by an earlier Writer).
+func AppendWriter(w io.Writer, frames int) *Writer { return &Writer{w: w, frames: frames} }
+
 // WriteFrame writes one frame: the 12-byte frame header (payload size,
 // pts) and data, together in a single Write call, so that a writer
 // appending to a file never leaves a header without the start of its

@@ -1,0 +1,217 @@
+package av1job_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/av1job/av1job/internal/testclip"
+	"github.com/av1job/av1job/server"
+)
+
+// serverProc is an `av1job server` process.
+type serverProc struct {
+	workerProc
+	data, http, nats string
+}
+
+var serverAddrs = regexp.MustCompile(`API on http://(\S+), NATS on (nats://\S+?);`)
+
+// startServer starts `av1job server` on data with extra flags; "" addresses
+// pick free ports. It returns once the server answers.
+func startServer(t *testing.T, data, httpAddr, natsAddr string, env []string, extra ...string) *serverProc {
+	t.Helper()
+	if httpAddr == "" {
+		httpAddr = "127.0.0.1:0"
+	}
+	if natsAddr == "" {
+		natsAddr = "127.0.0.1:0"
+	}
+	args := append([]string{"server", "--data", data, "--http", httpAddr, "--nats-listen", natsAddr, "--ack-wait", "4s"}, extra...)
+	s := &serverProc{data: data}
+	s.cmd = exec.Command(binPath, args...)
+	s.cmd.Env = append(os.Environ(), env...)
+	s.cmd.Stdout, s.cmd.Stderr = &s.workerProc, &s.workerProc
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+		if t.Failed() {
+			t.Logf("server:\n%s", s.logged())
+		}
+	})
+	if !waitFor(t, 30*time.Second, func() bool { return serverAddrs.MatchString(s.logged()) }) {
+		t.Fatalf("the server did not start:\n%s", s.logged())
+	}
+	m := serverAddrs.FindStringSubmatch(s.logged())
+	s.http, s.nats = m[1], m[2]
+	return s
+}
+
+// client returns an API client for s.
+func (s *serverProc) client() *server.Client { return &server.Client{URL: s.http} }
+
+// cli runs an av1job client command against s.
+func (s *serverProc) cli(t *testing.T, args ...string) result {
+	t.Helper()
+	return run(t, []string{"AV1JOB_SERVER=" + s.http}, args...)
+}
+
+// startWorker starts an `av1job worker` process for s.
+func (s *serverProc) startWorker(t *testing.T, name string, env []string) *workerProc {
+	t.Helper()
+	c := &cluster{url: s.nats, token: filepath.Join(s.data, "token")}
+	return c.startWorkerEnv(t, name, env)
+}
+
+// TestServerQueue: a server with its own worker runs two submitted jobs
+// from the command line; a bad job is refused when it is submitted, with
+// nothing queued; `pause --all` freezes the encoders (state T) and
+// `resume --all` thaws them; `wait` exits 0 and `status --json` has the
+// fields a local job's has; the outputs pass verify.
+func TestServerQueue(t *testing.T) {
+	needTools(t)
+	dir := t.TempDir()
+	spec := testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: []string{"mandelbrot", "testsrc2", "life"}, SegFrames: 72}
+	a := clip(t, dir, "a.mkv", spec)
+	b := filepath.Join(dir, "b.mkv")
+	if err := os.Link(a, b); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, filepath.Join(dir, "data"), "", "", nil, "--workers", "1")
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"submit", filepath.Join(dir, "none.mkv"), "-o", filepath.Join(dir, "x.mkv")}, "none.mkv: no such file"},
+		{[]string{"submit", a, "-o", a}, "same file as the input"},
+		{[]string{"submit", a, "-o", filepath.Join(dir, "x.avi")}, "unsupported output extension"},
+		{[]string{"submit", a, "-o", filepath.Join(dir, "x.mkv"), "--", "-o", "/tmp/evil.ivf"}, "-o"},
+	} {
+		r := s.cli(t, tc.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q: want exit 2 and one line with %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+	outs := []string{filepath.Join(dir, "a.av1.mkv"), filepath.Join(dir, "b.av1.mkv")}
+	var ids []string
+	for i, in := range []string{a, b} {
+		r := s.cli(t, "submit", in, "-o", outs[i], "--speed", "10")
+		if r.code != 0 {
+			t.Fatalf("submit: exit %d: %s", r.code, r.stderr)
+		}
+		ids = append(ids, strings.TrimSpace(r.stdout))
+	}
+	if r := s.cli(t, "submit", a, "-o", outs[0]); r.code != 2 || !strings.Contains(r.stderr, "writes this output already") {
+		t.Errorf("a second job for the same output: exit %d, %q", r.code, r.stderr)
+	}
+	jobs, err := s.client().Jobs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 2 {
+		t.Fatalf("%d jobs in the queue, want 2 (refused ones are not queued): %+v", len(jobs), jobs)
+	}
+
+	// Pause everything once an encoder runs.
+	srvPID := s.cmd.Process.Pid
+	if !waitFor(t, 60*time.Second, func() bool { return len(childStates(srvPID)) > 0 }) {
+		t.Fatal("no encoder started")
+	}
+	if r := s.cli(t, "pause", "--all"); r.code != 0 {
+		t.Fatalf("pause --all: exit %d: %s", r.code, r.stderr)
+	}
+	frozen := func() bool {
+		st := childStates(srvPID)
+		for _, c := range st {
+			if c != 'T' {
+				return false
+			}
+		}
+		return true
+	}
+	if !frozen() {
+		t.Errorf("after pause --all the server's encoders are %v, want all stopped (T)", childStates(srvPID))
+	}
+	var st map[string]any
+	r := s.cli(t, "status", ids[0], "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("status --json: %v: %q %q", err, r.stdout, r.stderr)
+	}
+	for _, k := range []string{"state", "frames_done", "frames_total", "chunks_done", "chunks_total"} {
+		if _, ok := st[k]; !ok {
+			t.Errorf("status --json has no %q: %s", k, r.stdout)
+		}
+	}
+	if r := s.cli(t, "resume", "--all"); r.code != 0 {
+		t.Fatalf("resume --all: exit %d: %s", r.code, r.stderr)
+	}
+	for i, id := range ids {
+		if r := s.cli(t, "wait", id); r.code != 0 {
+			t.Fatalf("wait %s: exit %d: %s", id, r.code, r.stderr)
+		}
+		mustVerify(t, []string{a, b}[i], outs[i], false)
+	}
+	if r := s.cli(t, "jobs"); r.code != 0 || strings.Count(r.stdout, "done") != 2 {
+		t.Errorf("jobs: exit %d:\n%s", r.code, r.stdout)
+	}
+}
+
+// TestServerKilled: the server is killed (SIGKILL) while a worker process
+// encodes a job's chunk, then started again with the same --data and
+// ports. The worker reconnects by itself, the job continues and its
+// output passes verify, and the frames fed to encoders exceed the
+// source's by at most one encoder's lookahead: the worker froze its
+// encoder when the connection went.
+func TestServerKilled(t *testing.T) {
+	needTools(t)
+	rng := newRand(t)
+	dir := t.TempDir()
+	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: []string{"testsrc2", "mandelbrot"}, SegFrames: 120}
+	in := clip(t, dir, "in.mkv", spec)
+	env, counts := countingEnv(t, dir)
+	data := filepath.Join(dir, "data")
+	s := startServer(t, data, "", "", nil, "--workers", "0")
+	w := s.startWorker(t, "w", env)
+	out := filepath.Join(dir, "out.mkv")
+	r := s.cli(t, "submit", in, "-o", out, "--speed", "10")
+	if r.code != 0 {
+		t.Fatalf("submit: exit %d: %s", r.code, r.stderr)
+	}
+	id := strings.TrimSpace(r.stdout)
+	if !waitFor(t, 60*time.Second, func() bool { return framesFed(t, counts) > 0 }) {
+		t.Fatal("no frame was encoded")
+	}
+	time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	_ = s.cmd.Wait()
+	// Nothing is encoded while the server is away.
+	time.Sleep(500 * time.Millisecond)
+	s2 := startServer(t, data, s.http, strings.TrimPrefix(s.nats, "nats://"), nil, "--workers", "0")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	ji, err := s2.client().Wait(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ji.State != "done" {
+		t.Fatalf("job %s ended %s: %s\nworker:\n%s", id, ji.State, ji.Error, w.logged())
+	}
+	mustVerify(t, in, out, false)
+	const lookahead = 23 // rav1e 0.5.1 at speed 10
+	fed := framesFed(t, counts)
+	t.Logf("%d frames fed to encoders for %d source frames", fed, spec.Frames())
+	if fed > spec.Frames()+lookahead+2 {
+		t.Errorf("%d frames fed for %d: want at most one encoder's lookahead (%d) more\nworker:\n%s", fed, spec.Frames(), lookahead+2, w.logged())
+	}
+}
