@@ -198,7 +198,8 @@ func (s *Server) get(r *http.Request) (any, error) {
 func (s *Server) submit(r *http.Request) (any, error) {
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
-	var o av1job.Options
+	// Fields left out keep the defaults of `av1job encode`.
+	o := av1job.NewOptions("", "")
 	if err := dec.Decode(&o); err != nil {
 		return nil, fmt.Errorf("submit: the job does not parse: %w", err)
 	}

@@ -176,3 +176,18 @@ func parseToken(path string, b []byte) (string, error) {
 	}
 	return tok, nil
 }
+
+// Traffic counts the messages and bytes the server took in and sent out
+// since it started.
+type Traffic struct {
+	InMsgs, OutMsgs, InBytes, OutBytes int64
+}
+
+// Traffic returns the server's counts.
+func (s *Server) Traffic() Traffic {
+	v, err := s.ns.Varz(nil)
+	if err != nil {
+		return Traffic{}
+	}
+	return Traffic{InMsgs: v.InMsgs, OutMsgs: v.OutMsgs, InBytes: v.InBytes, OutBytes: v.OutBytes}
+}

@@ -1,0 +1,255 @@
+package server
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/av1job/av1job"
+)
+
+// newQueue returns a server with no NATS and no worker: enough for the
+// API's checks and the queue's bookkeeping (no job starts).
+func newQueue(t *testing.T, auth bool) (*Server, *httptest.Server) {
+	t.Helper()
+	data := t.TempDir()
+	if err := os.Mkdir(filepath.Join(data, "jobs"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{cfg: Config{Data: data, Jobs: 2}, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		runs: map[string]*run{}, wake: make(chan struct{}, 1), token: "sesame", auth: auth}
+	s.ended = sync.NewCond(&s.mu)
+	if err := s.load(); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s.httpServer().Handler)
+	t.Cleanup(hs.Close)
+	return s, hs
+}
+
+type call struct {
+	method, path, body string
+	header             map[string]string
+}
+
+func (c call) do(t *testing.T, hs *httptest.Server) (int, string) {
+	t.Helper()
+	var body io.Reader
+	if c.body != "" {
+		body = strings.NewReader(c.body)
+	}
+	req, err := http.NewRequest(c.method, hs.URL+c.path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.method != http.MethodGet {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range c.header {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestGuard(t *testing.T) {
+	_, hs := newQueue(t, true)
+	for _, tc := range []struct {
+		name string
+		c    call
+		code int
+	}{
+		{"no token", call{method: "GET", path: "/api/jobs"}, 401},
+		{"wrong token", call{method: "GET", path: "/api/jobs", header: map[string]string{"Authorization": "Bearer open"}}, 401},
+		{"token", call{method: "GET", path: "/api/jobs", header: map[string]string{"Authorization": "Bearer sesame"}}, 200},
+		{"form post", call{method: "POST", path: "/api/pause", body: "a=b", header: map[string]string{"Authorization": "Bearer sesame", "Content-Type": "application/x-www-form-urlencoded"}}, 415},
+		{"other site", call{method: "POST", path: "/api/pause", header: map[string]string{"Authorization": "Bearer sesame", "Origin": "http://evil.example"}}, 403},
+		{"same site", call{method: "POST", path: "/api/pause", header: map[string]string{"Authorization": "Bearer sesame"}}, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, body := tc.c.do(t, hs); code != tc.code {
+				t.Errorf("%s %s: %d %s, want %d", tc.c.method, tc.c.path, code, body, tc.code)
+			}
+		})
+	}
+}
+
+// clip makes a one-second video file.
+func clip(t *testing.T, dir string) string {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed")
+	}
+	p := filepath.Join(dir, "in.mkv")
+	out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=24:duration=1", "-c:v", "ffv1", p).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v: %s", err, out)
+	}
+	return p
+}
+
+func job(in, out string) string {
+	o := av1job.NewOptions(in, out)
+	o.JobDir = ""
+	b, _ := json.Marshal(o)
+	return string(b)
+}
+
+func TestSubmitAndControl(t *testing.T) {
+	if _, err := exec.LookPath("rav1e"); err != nil {
+		t.Skip("rav1e not installed")
+	}
+	s, hs := newQueue(t, false)
+	dir := t.TempDir()
+	in := clip(t, dir)
+	out := filepath.Join(dir, "out.mkv")
+	for _, tc := range []struct {
+		name, body string
+		code       int
+		want       string
+	}{
+		{"not json", "{", 400, "does not parse"},
+		{"unknown field", `{"input": "` + in + `", "colour": 1}`, 400, "unknown field"},
+		{"relative input", job("in.mkv", out), 400, "absolute path"},
+		{"job dir", `{"input": "` + in + `", "output": "` + out + `", "job_dir": "/tmp/x"}`, 400, "job_dir"},
+		{"missing input", job(filepath.Join(dir, "none.mkv"), out), 400, "none.mkv: no such file"},
+		{"output is input", job(in, in), 400, "same file as the input"},
+		{"bad speed", strings.Replace(job(in, out), `"speed":6`, `"speed":11`, 1), 400, "speed"},
+		{"written file", `{"input": "` + in + `", "output": "` + out + `", "extra": ["-o", "/tmp/evil.ivf"]}`, 400, "-o"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := call{method: "POST", path: "/api/jobs", body: tc.body}.do(t, hs)
+			if code != tc.code || !strings.Contains(body, tc.want) {
+				t.Errorf("%d %s: want %d and %q", code, body, tc.code, tc.want)
+			}
+		})
+	}
+	if len(s.q.Jobs) != 0 {
+		t.Fatalf("refused jobs were queued: %+v", s.q.Jobs)
+	}
+	code, body := call{method: "POST", path: "/api/jobs", body: job(in, out)}.do(t, hs)
+	if code != 201 {
+		t.Fatalf("submit: %d %s", code, body)
+	}
+	var ji JobInfo
+	if err := json.Unmarshal([]byte(body), &ji); err != nil {
+		t.Fatal(err)
+	}
+	if ji.ID != "1" || ji.State != StateQueued || ji.Output != out || ji.Job != filepath.Join(s.cfg.Data, "jobs", "1") {
+		t.Errorf("queued job: %+v", ji)
+	}
+	if code, body := (call{method: "POST", path: "/api/jobs", body: job(in, out)}).do(t, hs); code != 409 {
+		t.Errorf("the same output again: %d %s, want 409", code, body)
+	}
+
+	// The queue is on disk, and comes back.
+	b, err := os.ReadFile(filepath.Join(s.cfg.Data, "queue.json"))
+	if err != nil || !strings.Contains(string(b), out) {
+		t.Fatalf("queue.json: %v %s", err, b)
+	}
+
+	steps := []struct {
+		c     call
+		code  int
+		state string
+		held  bool
+	}{
+		{call{method: "POST", path: "/api/jobs/1/pause"}, 200, StateQueued, true},
+		{call{method: "POST", path: "/api/jobs/1/resume"}, 200, StateQueued, false},
+		{call{method: "POST", path: "/api/jobs/1/stop"}, 200, av1job.StateStopped, false},
+		{call{method: "POST", path: "/api/jobs/1/stop"}, 409, "", false},
+		{call{method: "POST", path: "/api/jobs/1/pause"}, 409, "", false},
+		{call{method: "GET", path: "/api/jobs/1/wait"}, 200, av1job.StateStopped, false},
+		{call{method: "POST", path: "/api/jobs/1/resume"}, 200, StateQueued, false},
+		{call{method: "GET", path: "/api/jobs/1/wait?timeout=10ms"}, 200, StateQueued, false},
+		{call{method: "GET", path: "/api/jobs/1/wait?timeout=forever"}, 400, "", false},
+		{call{method: "POST", path: "/api/jobs/1/explode"}, 404, "", false},
+		{call{method: "POST", path: "/api/jobs/2/pause"}, 404, "", false},
+		{call{method: "DELETE", path: "/api/jobs/1"}, 200, StateQueued, false},
+		{call{method: "GET", path: "/api/jobs/1"}, 404, "", false},
+	}
+	for _, st := range steps {
+		code, body := st.c.do(t, hs)
+		if code != st.code {
+			t.Fatalf("%s %s: %d %s, want %d", st.c.method, st.c.path, code, body, st.code)
+		}
+		if st.state == "" {
+			continue
+		}
+		var ji JobInfo
+		if err := json.Unmarshal([]byte(body), &ji); err != nil {
+			t.Fatal(err)
+		}
+		if ji.State != st.state || ji.Paused != st.held {
+			t.Fatalf("%s %s: state %s paused %v, want %s %v", st.c.method, st.c.path, ji.State, ji.Paused, st.state, st.held)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("an output appeared")
+	}
+}
+
+func TestLoad(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, want string
+	}{
+		{"running is queued again", `{"version": 1, "next": 3, "jobs": [{"id": "1", "state": "running"}, {"id": "2", "state": "done"}]}`, ""},
+		{"damaged", `{"version": 1, "jobs": [`, "damaged queue"},
+		{"newer", `{"version": 2}`, "queue version 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := t.TempDir()
+			if err := os.WriteFile(filepath.Join(data, "queue.json"), []byte(tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s := &Server{cfg: Config{Data: data}}
+			err := s.load()
+			if tc.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "queue.json") {
+					t.Fatalf("load: %v, want an error naming queue.json and %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.q.Jobs[0].State != StateQueued || s.q.Jobs[1].State != av1job.StateDone || s.newID() != "3" {
+				t.Errorf("loaded %+v", s.q)
+			}
+		})
+	}
+}
+
+func TestRate(t *testing.T) {
+	var r rate
+	now := time.Now()
+	if r.fps() != 0 {
+		t.Fatal("a rate with no samples")
+	}
+	r.samples = []sample{{now, 10}, {now.Add(time.Second), 20}}
+	if r.fps() != 0 {
+		t.Error("a rate from less than two seconds")
+	}
+	r.samples = append(r.samples, sample{now.Add(4 * time.Second), 130})
+	if got := r.fps(); got != 30 {
+		t.Errorf("fps %v, want 30", got)
+	}
+}
