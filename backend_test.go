@@ -25,7 +25,7 @@ func TestLibBackend(t *testing.T) {
 		t.Skip("built without librav1e")
 	}
 	dir := t.TempDir()
-	in := clip(t, dir, "in.mkv", small)
+	in := clip(t, dir, "in.mkv", mediumSmall)
 
 	t.Run("same bits as the program", func(t *testing.T) {
 		var outs [][]byte
@@ -125,7 +125,7 @@ func TestSalvageAfterKill(t *testing.T) {
 	for _, backend := range backendsUnderTest(t) {
 		t.Run(backend, func(t *testing.T) {
 			dir := t.TempDir()
-			in := clip(t, dir, "in.mkv", medium)
+			in := clip(t, dir, "in.mkv", mediumSmall)
 			out := filepath.Join(dir, "out.mkv")
 			job := out + ".av1job"
 			args := []string{"encode", in, "-o", out, "--speed", "10", "--workers", "1", "--keep", "--backend", backend, "--min-scene-len", "48"}
@@ -161,7 +161,7 @@ func TestSalvageAfterKill(t *testing.T) {
 			if head == nil || head.End-head.Start < held {
 				t.Fatalf("chunk %d: %d frames were in its part file, the journal's first record for it is %+v", id, held, head)
 			}
-			recordedOnce(t, job, medium.Frames())
+			recordedOnce(t, job, mediumSmall.Frames())
 			mustVerify(t, in, out, false)
 		})
 	}
