@@ -12,9 +12,14 @@ package segment
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/big"
+	"os"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/av1job/av1job/internal/tools"
 )
@@ -59,6 +64,11 @@ func Cut(ctx context.Context, r Range, k Kind) ([]byte, error) {
 	to := micros(r.TimeBase, r.Last, true)
 	if k == Copy {
 		to += tail * 1e6
+		shift, err := seekShift(ctx, r.Path)
+		if err != nil {
+			return nil, err
+		}
+		ss += shift
 	} else {
 		ss -= 1e6
 	}
@@ -88,6 +98,56 @@ func Cut(ctx context.Context, r Range, k Kind) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// dtsHeuristic is what ffmpeg takes off an input seek (-ss) when the
+// container does not seek by presentation time and a stream has
+// B-frames: 3/23 s, in microseconds (fftools: seek_timestamp -= 3 *
+// AV_TIME_BASE / 23). Left in, the seek lands a whole keyframe interval
+// early, and the segment carries a GOP too many.
+const dtsHeuristic = 3 * 1_000_000 / 23
+
+// seekShift returns what to add to a seek into path so that ffmpeg's own
+// correction cancels out: dtsHeuristic, unless the container seeks by
+// presentation time (MP4 and QuickTime) or no stream has B-frames. The
+// answer is kept per file (its path, size and modification time).
+func seekShift(ctx context.Context, path string) (int64, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, fmt.Errorf("segment: %w", err)
+	}
+	key := fmt.Sprintf("%s\x00%d\x00%d", path, fi.Size(), fi.ModTime().UnixNano())
+	if v, ok := shifts.Load(key); ok {
+		return v.(int64), nil
+	}
+	out, err := tools.Output(ctx, "ffprobe", "-v", "error", "-show_entries", "format=format_name:stream=has_b_frames", "-of", "json", "file:"+path)
+	if err != nil {
+		return 0, fmt.Errorf("segment: %s: %w", path, err)
+	}
+	var pr struct {
+		Format struct {
+			Name string `json:"format_name"`
+		} `json:"format"`
+		Streams []struct {
+			HasB int `json:"has_b_frames"`
+		} `json:"streams"`
+	}
+	if err := json.Unmarshal(out, &pr); err != nil {
+		return 0, fmt.Errorf("segment: %s: ffprobe: %w", path, err)
+	}
+	var shift int64
+	if !slices.Contains(strings.Split(pr.Format.Name, ","), "mov") {
+		for _, st := range pr.Streams {
+			if st.HasB > 0 {
+				shift = dtsHeuristic
+				break
+			}
+		}
+	}
+	shifts.Store(key, shift)
+	return shift, nil
+}
+
+var shifts sync.Map // seekShift's answers
 
 // micros converts a timestamp to microseconds, rounding up or down.
 func micros(tb *big.Rat, pts int64, up bool) int64 {
