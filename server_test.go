@@ -76,8 +76,9 @@ func (s *serverProc) startWorker(t *testing.T, name string, env []string) *worke
 // TestServerQueue: a server with its own worker runs two submitted jobs
 // from the command line; a bad job is refused when it is submitted, with
 // nothing queued; `pause --all` freezes the encoders (state T) and
-// `resume --all` thaws them; `wait` exits 0 and `status --json` has the
-// fields a local job's has; the outputs pass verify.
+// `resume --all` thaws them; `status --json` has the fields a local job's
+// has; SIGTERM ends the server with its jobs queued, and the next start
+// finishes them: `wait` exits 0 and the outputs pass verify.
 func TestServerQueue(t *testing.T) {
 	needTools(t)
 	dir := t.TempDir()
@@ -156,6 +157,29 @@ func TestServerQueue(t *testing.T) {
 	if r := s.cli(t, "resume", "--all"); r.code != 0 {
 		t.Fatalf("resume --all: exit %d: %s", r.code, r.stderr)
 	}
+
+	// SIGTERM stops the jobs without losing work and keeps them queued;
+	// the next start continues them.
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatalf("the server's exit after SIGTERM: %v\n%s", err, s.logged())
+	}
+	var q struct {
+		Jobs []struct{ ID, State string }
+	}
+	qb, err := os.ReadFile(filepath.Join(s.data, "queue.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(qb, &q); err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range q.Jobs {
+		if j.State != "queued" && j.State != "done" {
+			t.Errorf("job %s is %s in queue.json after SIGTERM: want queued (or done)", j.ID, j.State)
+		}
+	}
+	s = startServer(t, s.data, "", "", nil, "--workers", "1")
 	for i, id := range ids {
 		if r := s.cli(t, "wait", id); r.code != 0 {
 			t.Fatalf("wait %s: exit %d: %s", id, r.code, r.stderr)

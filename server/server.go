@@ -286,6 +286,7 @@ loop:
 		case <-s.wake:
 		}
 	}
+	s.log.Info("stopping: running jobs record their work and continue at the next start")
 	s.shutdown(cancelJobs)
 	stopWorker()
 	if workerDone != nil {
