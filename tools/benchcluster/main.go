@@ -39,6 +39,8 @@ func main() {
 	share := flag.Float64("share", 0.125, "CPU share of a core each simulated machine gets")
 	speed := flag.Int("speed", 10, "rav1e speed")
 	chunk := flag.Float64("chunk", 1.5, "longest chunk, in seconds (--max-scene-len)")
+	scaling := flag.Bool("scaling", true, "measure scaling over workers")
+	sent := flag.Bool("bytes", true, "measure the bytes sent to workers for sources of several keyframe intervals")
 	flag.Parse()
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "av1job-benchcluster-")
@@ -47,20 +49,31 @@ func main() {
 
 	bin := filepath.Join(dir, "av1job")
 	check(run(exec.Command("go", "build", "-o", bin, "./cmd/av1job")))
+	if *scaling {
+		benchScaling(ctx, dir, bin, *seconds, *share, *speed, *chunk)
+	}
+	if *sent {
+		segmentBytes(ctx, dir, bin)
+	}
+}
+
+// benchScaling runs the job on 1 and 2 workers, then on 2, 4 and 8
+// simulated machines.
+func benchScaling(ctx context.Context, dir, bin string, seconds, share float64, speed int, chunk float64) {
 	segs := []string{"testsrc2", "mandelbrot", "life", "testsrc", "cellauto", "rgbtestsrc"}
-	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: segs, SegFrames: int(*seconds * 24 / float64(len(segs)))}
+	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: segs, SegFrames: int(seconds * 24 / float64(len(segs)))}
 	src := filepath.Join(dir, "clip.mkv")
 	check(testclip.Make(ctx, spec, src))
 	// The scenes are found once: the bench times the chunks.
 	o := av1job.NewOptions(src, filepath.Join(dir, "out.mkv"))
-	o.MaxSceneLen, o.Speed = *chunk, *speed
+	o.MaxSceneLen, o.Speed = chunk, speed
 	sc, err := av1job.DetectScenes(ctx, src, o, nil)
 	check(err)
 	scenes := filepath.Join(dir, "scenes.json")
 	check(sc.Save(scenes))
 	o.Scenes = scenes
 	fmt.Printf("clip: %dx%d, %d frames (%.0f s) of %d kinds of content, chunks of at most %.1f s, speed %d, quantizer 100\n",
-		spec.Width, spec.Height, spec.Frames(), float64(spec.Frames())/24, len(segs), *chunk, *speed)
+		spec.Width, spec.Height, spec.Frames(), float64(spec.Frames())/24, len(segs), chunk, speed)
 	fmt.Printf("machine: %d cores; coordinator and NATS in this process, workers are `av1job worker --workers 1` processes\n\n", runtime.NumCPU())
 
 	limit := cgroupKind()
@@ -72,7 +85,7 @@ func main() {
 	rows := []row{{"full cores", 1, 0}, {"full cores", 2, 0}}
 	if limit != "" {
 		for _, n := range []int{2, 4, 8} {
-			rows = append(rows, row{fmt.Sprintf("%.3g core each (%s)", *share, limit), n, *share})
+			rows = append(rows, row{fmt.Sprintf("%.3g core each (%s)", share, limit), n, share})
 		}
 	} else {
 		fmt.Println("no cgroup cpu controller to write to (root and cgroup v1 or v2 needed): the simulated machines are left out")
@@ -97,12 +110,46 @@ func main() {
 			ms(res.self)/float64(res.chunks), ms(res.children)/float64(res.chunks),
 			float64(res.traffic.InMsgs+res.traffic.OutMsgs)/float64(res.chunks),
 			float64(res.traffic.InBytes+res.traffic.OutBytes)/1024/float64(res.chunks), res.segRatio)
-		tw.Flush()
+		fmt.Fprintf(os.Stderr, "benchcluster: %s, %d workers: %.1f s\n", r.label, r.workers, res.wall.Seconds())
 	}
+	tw.Flush()
 	fmt.Println()
 	fmt.Println("speed-up is against the first row of the same kind of machine; efficiency is speed-up / (workers / that row's workers).")
 	fmt.Println("coord CPU is this process (the job's coordinator and the NATS server); its children are segment cuts and dav1d checks.")
 	fmt.Println("msgs and KiB per chunk count both directions through the NATS server; segment/source: bytes sent to workers per byte of source.")
+	fmt.Println()
+}
+
+// segmentBytes measures the bytes sent to workers per byte of source, for
+// sources whose keyframes come every 2, 5 and 10 s (and at scene cuts, as
+// encoders place them), chunked with the default settings.
+func segmentBytes(ctx context.Context, dir, bin string) {
+	fmt.Println("bytes sent to workers per byte of source: 160x90, 60 s in 12 scenes of 5 s, libx264 veryfast, default chunking, 2 workers")
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "keyframes	chunks	source KiB	sent KiB	sent/source	")
+	segs := []string{"testsrc2", "mandelbrot", "life", "testsrc", "cellauto", "rgbtestsrc",
+		"smptebars", "mandelbrot", "testsrc2", "life", "smptehdbars", "cellauto"}
+	for _, gop := range []struct {
+		label string
+		args  []string
+	}{
+		{"every 2 s and at cuts", []string{"-preset", "veryfast", "-g", "48"}},
+		{"every 5 s and at cuts", []string{"-preset", "veryfast", "-g", "120"}},
+		{"every 10 s and at cuts", []string{"-preset", "veryfast", "-g", "240"}},
+		{"every 10 s only", []string{"-preset", "veryfast", "-g", "240", "-sc_threshold", "0"}},
+	} {
+		spec := testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: segs, SegFrames: 120, ExtraArgs: gop.args}
+		src := filepath.Join(dir, "gop.mkv")
+		check(testclip.Make(ctx, spec, src))
+		o := av1job.NewOptions(src, "")
+		o.Speed = 10
+		res := runCluster(ctx, dir, bin, o, 2, 0)
+		fi, err := os.Stat(src)
+		check(err)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f\t%.2f\t\n", gop.label, res.chunks, float64(fi.Size())/1024, res.segRatio*float64(fi.Size())/1024, res.segRatio)
+		fmt.Fprintf(os.Stderr, "benchcluster: keyframes %s: %.2f\n", gop.label, res.segRatio)
+	}
+	tw.Flush()
 }
 
 type result struct {
