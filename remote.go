@@ -583,15 +583,21 @@ func (x *RemoteExecutor) Recover(ctx context.Context, job string, chunk int) ([]
 	x.mu.Unlock()
 	if !ok {
 		var err error
-		if sent, err = x.readSent(ctx, job); err != nil {
+		sent, err = x.readSent(ctx, job)
+		if err != nil && ctx.Err() != nil {
 			return nil, err
 		}
+		// A failure is kept too: salvage asks once per job, not once
+		// per chunk.
 		x.mu.Lock()
 		if x.sent == nil {
 			x.sent = map[string]map[int][]SentStream{}
 		}
 		x.sent[job] = sent
 		x.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
 	}
 	return sent[chunk], nil
 }
@@ -613,7 +619,7 @@ func (x *RemoteExecutor) readSent(ctx context.Context, job string) (map[int][]Se
 	var order []string
 	start, last := time.Now(), time.Now()
 	seen := false
-	for {
+	for time.Since(start) < recoverMax {
 		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(500*time.Millisecond))
 		if err != nil {
 			return nil, fmt.Errorf("cluster: %w", err)
@@ -665,7 +671,7 @@ func (x *RemoteExecutor) readSent(ctx context.Context, job string) (map[int][]Se
 			continue
 		}
 		// Nothing sent at all: no task was in flight.
-		if !seen || time.Since(last) >= recoverQuiet || time.Since(start) >= recoverMax {
+		if !seen || time.Since(last) >= recoverQuiet {
 			break
 		}
 	}

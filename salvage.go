@@ -111,29 +111,30 @@ type SentStream struct {
 // recoverUnits completes the part file of ch, which holds n units (none:
 // no file), with what the recoverer has after them, and returns how many
 // units it added. A chunk's stream is the same bits whichever task made
-// it, so a sent stream continues the part when its unit n is the part's
-// last, byte for byte; the longest such stream is taken.
+// it, so a sent stream continues the part when its first n units are the
+// part's, byte for byte, and it is no longer than the chunk; the longest
+// such stream is taken.
 func (c *coordinator) recoverUnits(ctx context.Context, part string, ch plan.Chunk, n int) (int, error) {
 	streams, err := c.recoverer.Recover(ctx, c.tmpl.Job, ch.ID)
 	if err != nil || len(streams) == 0 {
 		return 0, err
 	}
-	var last []byte
+	var have [][]byte
 	if n > 0 {
-		if last, err = lastUnit(part, n); err != nil {
+		if have, err = readUnits(part, n); err != nil {
 			return 0, fmt.Errorf("salvage: %w", err)
 		}
 	}
 	var best *SentStream
 	for i, st := range streams {
-		if len(st.Units) > n && (n == 0 || bytes.Equal(st.Units[n-1], last)) && (best == nil || len(st.Units) > len(best.Units)) {
+		if len(st.Units) > n && len(st.Units) <= ch.Frames() && samePrefix(st.Units, have) && (best == nil || len(st.Units) > len(best.Units)) {
 			best = &streams[i]
 		}
 	}
 	if best == nil {
 		return 0, nil
 	}
-	units := best.Units[n:min(len(best.Units), ch.Frames())]
+	units := best.Units[n:]
 	pw := &partWriter{path: part, width: c.tmpl.Source.Width, height: c.tmpl.Source.Height}
 	if n == 0 {
 		if err := pw.Header(best.Header); err != nil {
@@ -159,8 +160,8 @@ func (c *coordinator) recoverUnits(ctx context.Context, part string, ch plan.Chu
 	return len(units), nil
 }
 
-// lastUnit returns the n-th (last) unit of an IVF file.
-func lastUnit(path string, n int) ([]byte, error) {
+// readUnits returns the first n units of an IVF file.
+func readUnits(path string, n int) ([][]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -170,13 +171,28 @@ func lastUnit(path string, n int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var fr ivf.Frame
+	units := make([][]byte, 0, n)
 	for range n {
-		if fr, err = r.Next(); err != nil {
+		fr, err := r.Next()
+		if err != nil {
 			return nil, err
 		}
+		units = append(units, fr.Data)
 	}
-	return fr.Data, nil
+	return units, nil
+}
+
+// samePrefix reports whether units begins with prefix, byte for byte.
+func samePrefix(units, prefix [][]byte) bool {
+	if len(units) < len(prefix) {
+		return false
+	}
+	for i, u := range prefix {
+		if !bytes.Equal(units[i], u) {
+			return false
+		}
+	}
+	return true
 }
 
 // syncAndHash fsyncs a file and returns its size and SHA-256.

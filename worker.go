@@ -153,9 +153,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.NC.SetDisconnectErrHandler(func(nc *nats.Conn, err error) {
 		mu.Lock()
 		for ctl, l := range running {
-			if ctl.pause(false) == nil {
-				l.down.Store(true)
-			}
+			// Marked even when a process would not freeze in time: the
+			// thaw after the heartbeat must undo what was done.
+			_ = ctl.pause(false)
+			l.down.Store(true)
 		}
 		n := len(running)
 		mu.Unlock()

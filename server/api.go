@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -72,6 +73,10 @@ func (s *Server) info(e *entry) JobInfo {
 	}
 	return ji
 }
+
+// maxInFlight bounds a job's chunks in flight (its segments are cut and
+// stored when its tasks are queued).
+const maxInFlight = 256
 
 // apiError is an error with its HTTP status.
 type apiError struct {
@@ -140,6 +145,12 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		fail := func(code int, msg string) {
 			handler(func(*http.Request) (any, error) { return nil, errorf(code, "%s", msg) }).ServeHTTP(w, r)
 		}
+		if !s.auth && !loopbackHost(r.Host) {
+			// A name that resolves to this machine from a web page
+			// (DNS rebinding) is not let in without the token.
+			fail(http.StatusForbidden, "this server answers requests for a loopback address only ("+r.Host+" is not one)")
+			return
+		}
 		if s.auth {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
@@ -162,6 +173,20 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// loopbackHost reports whether a request's Host names this machine's
+// loopback: localhost or a loopback address, with any port.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (s *Server) list(*http.Request) (any, error) {
@@ -210,6 +235,9 @@ func (s *Server) submit(r *http.Request) (any, error) {
 	}
 	if o.JobDir != "" {
 		return nil, errors.New("submit: job_dir: the server keeps its jobs' directories itself")
+	}
+	if o.Workers > maxInFlight {
+		return nil, fmt.Errorf("submit: workers %d: at most %d chunks of a job are in flight at once", o.Workers, maxInFlight)
 	}
 	if o.Input != "" && o.Output != "" {
 		o.Input, o.Output = filepath.Clean(o.Input), filepath.Clean(o.Output)
@@ -262,14 +290,16 @@ func (s *Server) outputFree(out string) error {
 
 func (s *Server) control(r *http.Request) (any, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	e, err := s.find(r)
+	s.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
 	if err := s.apply(e, r.PathValue("op")); err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return s.info(e), nil
 }
 
@@ -279,63 +309,90 @@ func (s *Server) controlAll(r *http.Request) (any, error) {
 		return nil, errorf(http.StatusNotFound, "no such request: POST /api/%s", op)
 	}
 	s.mu.Lock()
+	var todo []*entry
+	for _, e := range s.q.Jobs {
+		if !Ended(e.State) {
+			todo = append(todo, e)
+		}
+	}
+	s.mu.Unlock()
+	for _, e := range todo {
+		var ae *apiError
+		if err := s.apply(e, op); err != nil && !(errors.As(err, &ae) && ae.code == http.StatusConflict) {
+			return nil, err // a job that is stopping, or ended meanwhile, is left as it is
+		}
+	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []JobInfo{}
-	for _, e := range s.q.Jobs {
-		if Ended(e.State) {
-			continue
-		}
-		if err := s.apply(e, op); err != nil {
-			return nil, err
-		}
+	for _, e := range todo {
 		out = append(out, s.info(e))
 	}
 	return out, nil
 }
 
-// apply pauses, resumes or stops e (s.mu held) and saves the queue.
+// apply pauses, resumes or stops e and saves the queue. The queue's
+// state changes under s.mu, in one step with reading whether the job
+// runs (so the scheduler never starts a job being held); the job itself
+// is steered without s.mu, since steering a cluster's workers waits for
+// their answers.
 func (s *Server) apply(e *entry, op string) error {
+	s.mu.Lock()
 	r := s.runs[e.ID]
+	var err error
 	switch op {
 	case "pause":
-		if Ended(e.State) {
-			return errorf(http.StatusConflict, "job %s is %s: nothing to pause", e.ID, e.State)
+		switch {
+		case Ended(e.State):
+			err = errorf(http.StatusConflict, "job %s is %s: nothing to pause", e.ID, e.State)
+		case r != nil && r.jb.Status().State == av1job.StateStopping:
+			err = errorf(http.StatusConflict, "job %s is stopping", e.ID)
+		default:
+			e.Paused = true
 		}
-		if r != nil {
-			if err := r.jb.Pause(); err != nil {
-				return errorf(http.StatusInternalServerError, "job %s: %v", e.ID, err)
-			}
-		}
-		e.Paused = true
 	case "resume":
-		if r != nil {
-			if err := r.jb.Resume(); err != nil {
-				return errorf(http.StatusInternalServerError, "job %s: %v", e.ID, err)
+		switch {
+		case e.State == av1job.StateDone:
+			err = errorf(http.StatusConflict, "job %s is done", e.ID)
+		default:
+			e.Paused = false
+			if r == nil && (e.State == av1job.StateStopped || e.State == av1job.StateFailed) {
+				e.State, e.Error, e.Ended = StateQueued, "", time.Time{}
 			}
+			s.kick()
 		}
-		if e.State == av1job.StateDone {
-			return errorf(http.StatusConflict, "job %s is done", e.ID)
-		}
-		e.Paused = false
-		if e.State == av1job.StateStopped || e.State == av1job.StateFailed {
-			e.State, e.Error, e.Ended = StateQueued, "", time.Time{}
-		}
-		s.kick()
 	case "stop":
 		switch {
 		case r != nil:
-			r.jb.Stop()
+			r.stopped.Store(true)
 		case e.State == StateQueued:
 			e.State, e.Ended = av1job.StateStopped, time.Now().UTC()
 			s.ended.Broadcast()
 		default:
-			return errorf(http.StatusConflict, "job %s is %s: nothing to stop", e.ID, e.State)
+			err = errorf(http.StatusConflict, "job %s is %s: nothing to stop", e.ID, e.State)
 		}
 	default:
-		return errorf(http.StatusNotFound, "no such request: %s", op)
+		err = errorf(http.StatusNotFound, "no such request: %s", op)
 	}
-	if err := s.save(); err != nil {
-		return errorf(http.StatusInternalServerError, "%v", err)
+	if err == nil {
+		if serr := s.save(); serr != nil {
+			err = errorf(http.StatusInternalServerError, "%v", serr)
+		}
+	}
+	s.mu.Unlock()
+	if err != nil || r == nil {
+		return err
+	}
+	switch op {
+	case "pause":
+		err = r.jb.Pause()
+	case "resume":
+		err = r.jb.Resume()
+	case "stop":
+		r.jb.Stop()
+	}
+	if err != nil {
+		return errorf(http.StatusInternalServerError, "job %s: %v", e.ID, err)
 	}
 	return nil
 }
@@ -362,6 +419,7 @@ func (s *Server) remove(r *http.Request) (any, error) {
 	if err := s.save(); err != nil {
 		return nil, errorf(http.StatusInternalServerError, "%v", err)
 	}
+	s.ended.Broadcast() // its waiters answer now
 	if err := os.RemoveAll(e.Options.JobDir); err != nil {
 		s.log.Warn("could not remove a job directory", "job", e.ID, "dir", e.Options.JobDir, "err", err)
 	}
@@ -402,6 +460,9 @@ func (s *Server) wait(r *http.Request) (any, error) {
 		}
 		if (Ended(e.State) && s.runs[e.ID] == nil) || time.Now().After(deadline) || r.Context().Err() != nil {
 			return s.info(e), nil
+		}
+		if s.closing {
+			return nil, errorf(http.StatusServiceUnavailable, "the server is shutting down")
 		}
 		s.ended.Wait()
 	}

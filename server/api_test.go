@@ -90,6 +90,43 @@ func TestGuard(t *testing.T) {
 			}
 		})
 	}
+	// On loopback no token is asked for, but a request for another host
+	// name (a web page's, rebound to 127.0.0.1) is refused.
+	_, open := newQueue(t, false)
+	for host, code := range map[string]int{"": 200, "localhost:8418": 200, "[::1]:8418": 200, "evil.example:8418": 403, "10.0.0.1": 403} {
+		c := call{method: "GET", path: "/api/jobs"}
+		req, _ := http.NewRequest(c.method, open.URL+c.path, nil)
+		if host != "" {
+			req.Host = host
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != code {
+			t.Errorf("Host %q: %d, want %d", host, resp.StatusCode, code)
+		}
+	}
+}
+
+// TestClientSendsZero: a zero speed or quantizer reaches the server as
+// zero, not as "left out" (which takes encode's default).
+func TestClientSendsZero(t *testing.T) {
+	var got map[string]any
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewDecoder(r.Body).Decode(&got)
+		_, _ = w.Write([]byte(`{"id": "1"}`))
+	}))
+	defer hs.Close()
+	o := av1job.NewOptions("/a.mkv", "/b.mkv")
+	o.Speed, o.JobDir = 0, ""
+	if _, err := (&Client{URL: hs.URL}).Submit(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := got["speed"]; !ok || v != float64(0) {
+		t.Errorf("speed sent as %v (present %v), want 0", v, ok)
+	}
 }
 
 // clip makes a one-second video file.

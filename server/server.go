@@ -27,6 +27,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -118,10 +119,11 @@ type Server struct {
 
 // run is a job the server runs now.
 type run struct {
-	jb   *av1job.Job
-	ex   *av1job.RemoteExecutor
-	done chan struct{}
-	rate rate
+	jb      *av1job.Job
+	ex      *av1job.RemoteExecutor
+	done    chan struct{}
+	rate    rate
+	stopped atomic.Bool // stopped on request: it stays stopped whatever ends the server
 }
 
 // Open checks cfg, takes the data directory (one server per directory),
@@ -304,6 +306,7 @@ loop:
 func (s *Server) shutdown(cancel context.CancelFunc) {
 	s.mu.Lock()
 	s.closing = true
+	s.ended.Broadcast() // API waiters answer that the server is going
 	for _, r := range s.runs {
 		r.jb.Stop()
 	}
@@ -419,7 +422,7 @@ func (s *Server) finished(e *entry, r *run, err error) {
 	e.Last = *r.jb.Status()
 	var ue *av1job.UsageError
 	switch {
-	case s.closing && (errors.Is(err, av1job.ErrStopped) || errors.Is(err, context.Canceled)):
+	case s.closing && !r.stopped.Load() && (errors.Is(err, av1job.ErrStopped) || errors.Is(err, context.Canceled)):
 		e.State = StateQueued // the next start continues it
 	case errors.Is(err, av1job.ErrStopped):
 		e.State, e.Ended = av1job.StateStopped, time.Now().UTC()

@@ -107,9 +107,11 @@ func Cut(ctx context.Context, r Range, k Kind) ([]byte, error) {
 const dtsHeuristic = 3 * 1_000_000 / 23
 
 // seekShift returns what to add to a seek into path so that ffmpeg's own
-// correction cancels out: dtsHeuristic, unless the container seeks by
-// presentation time (MP4 and QuickTime) or no stream has B-frames. The
-// answer is kept per file (its path, size and modification time).
+// correction cancels out: dtsHeuristic for Matroska and WebM (whose index
+// holds presentation times, though ffmpeg corrects seeks into them as if
+// it held decode times) when a stream has B-frames, else 0. MP4 seeks by
+// presentation time and is not corrected. The answer is kept per file
+// (its path, size and modification time).
 func seekShift(ctx context.Context, path string) (int64, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -135,7 +137,10 @@ func seekShift(ctx context.Context, path string) (int64, error) {
 		return 0, fmt.Errorf("segment: %s: ffprobe: %w", path, err)
 	}
 	var shift int64
-	if !slices.Contains(strings.Split(pr.Format.Name, ","), "mov") {
+	// Only where the index holds presentation times: a container that
+	// seeks by decode time (MPEG-TS, FLV, AVI) is left to land early,
+	// which costs bytes, never frames.
+	if slices.Contains(strings.Split(pr.Format.Name, ","), "matroska") {
 		for _, st := range pr.Streams {
 			if st.HasB > 0 {
 				shift = dtsHeuristic
