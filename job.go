@@ -13,7 +13,6 @@ import (
 
 	"github.com/av1job/av1job/internal/claim"
 	"github.com/av1job/av1job/internal/control"
-	"github.com/av1job/av1job/internal/encode"
 	"github.com/av1job/av1job/internal/jobdir"
 	"github.com/av1job/av1job/internal/journal"
 	"github.com/av1job/av1job/internal/mux"
@@ -218,17 +217,8 @@ func (jb *Job) Run(ctx context.Context) error {
 
 func (jb *Job) run(ctx context.Context) error {
 	o := jb.o
-	if err := o.Validate(); err != nil {
-		return err
-	}
-	enc, err := encode.Lookup(o.Encoder)
+	enc, err := o.check(jb.dir)
 	if err != nil {
-		return usage(err)
-	}
-	if err := tools.Check(append([]string{tools.FFprobe, tools.FFmpeg}, enc.Programs()...)...); err != nil {
-		return usage(err)
-	}
-	if err := preflight(&o, jb.dir); err != nil {
 		return err
 	}
 	if o.Dir == "" {

@@ -185,21 +185,31 @@ func (o *Options) rateControl() string {
 // problem.
 func Check(ctx context.Context, o Options) error {
 	o.defaults()
-	if err := o.Validate(); err != nil {
-		return err
-	}
-	enc, err := encode.Lookup(o.Encoder)
-	if err != nil {
-		return usage(err)
-	}
-	if err := tools.Check(append([]string{tools.FFprobe, tools.FFmpeg}, enc.Programs()...)...); err != nil {
-		return usage(err)
-	}
-	if err := preflight(&o, jobdir.At(o.JobDir)); err != nil {
+	if _, err := o.check(jobdir.At(o.JobDir)); err != nil {
 		return err
 	}
 	if _, err := probe.Probe(ctx, o.Input); err != nil {
 		return classify(err)
 	}
 	return nil
+}
+
+// check makes the checks that need no probe of the input: the options,
+// the programs the encoder needs, the input file, the output and the job
+// directory dir. It returns the encoder.
+func (o *Options) check(dir jobdir.Dir) (encode.Encoder, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	enc, err := encode.Lookup(o.Encoder)
+	if err != nil {
+		return nil, usage(err)
+	}
+	if err := tools.Check(append([]string{tools.FFprobe, tools.FFmpeg}, enc.Programs()...)...); err != nil {
+		return nil, usage(err)
+	}
+	if err := preflight(o, dir); err != nil {
+		return nil, err
+	}
+	return enc, nil
 }

@@ -24,22 +24,9 @@ The source is split into chunks at scene cuts; chunks are encoded in parallel
 and recorded in a job directory beside the output (OUTPUT.av1job). If the
 command is stopped, crashes or the machine goes down, running the same command
 again continues where it left off. Arguments after -- go to rav1e.`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			n := len(args)
-			if at := cmd.ArgsLenAtDash(); at >= 0 {
-				n = at
-			}
-			if n != 1 {
-				return &usageErr{fmt.Errorf("encode takes one INPUT file (got %d)", n)}
-			}
-			return nil
-		},
+		Args: oneInput("encode"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Input = args[0]
-			if at := cmd.ArgsLenAtDash(); at >= 0 {
-				o.Extra = args[at:]
-			}
-			if err := checkFlags(cmd.Flags(), &o); err != nil {
+			if err := inputArgs(cmd, args, &o); err != nil {
 				return err
 			}
 			if o.JobDir == "" && o.Output != "" {
@@ -62,6 +49,30 @@ again continues where it left off. Arguments after -- go to rav1e.`,
 	cmd.Flags().SetInterspersed(true)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageErr{err} })
 	return cmd
+}
+
+// oneInput accepts one INPUT before "--" (and encoder arguments after).
+func oneInput(name string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		n := len(args)
+		if at := cmd.ArgsLenAtDash(); at >= 0 {
+			n = at
+		}
+		if n != 1 {
+			return &usageErr{fmt.Errorf("%s takes one INPUT file (got %d)", name, n)}
+		}
+		return nil
+	}
+}
+
+// inputArgs sets o's input and encoder arguments from the command line
+// and checks the flags.
+func inputArgs(cmd *cobra.Command, args []string, o *av1job.Options) error {
+	o.Input = args[0]
+	if at := cmd.ArgsLenAtDash(); at >= 0 {
+		o.Extra = args[at:]
+	}
+	return checkFlags(cmd.Flags(), o)
 }
 
 // checkFlags refuses flag values that the options would read as "use the

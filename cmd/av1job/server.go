@@ -152,22 +152,9 @@ func newSubmitCmd() *cobra.Command {
 the server's machine (relative ones are made absolute here). The job is
 checked as encode checks it, so a bad input or an existing output is refused
 now. Its ID is printed on stdout; av1job wait ID waits for it.`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			n := len(args)
-			if at := cmd.ArgsLenAtDash(); at >= 0 {
-				n = at
-			}
-			if n != 1 {
-				return &usageErr{fmt.Errorf("submit takes one INPUT file (got %d)", n)}
-			}
-			return nil
-		},
+		Args: oneInput("submit"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Input = args[0]
-			if at := cmd.ArgsLenAtDash(); at >= 0 {
-				o.Extra = args[at:]
-			}
-			if err := checkFlags(cmd.Flags(), &o); err != nil {
+			if err := inputArgs(cmd, args, &o); err != nil {
 				return err
 			}
 			o.JobDir = ""
