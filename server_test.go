@@ -66,10 +66,14 @@ func (s *serverProc) cli(t *testing.T, args ...string) result {
 	return run(t, []string{"AV1JOB_SERVER=" + s.http}, args...)
 }
 
-// startWorker starts an `av1job worker` process for s.
-func (s *serverProc) startWorker(t *testing.T, name string, env []string) *workerProc {
+// startWorker starts an `av1job worker` process for s, in the network
+// namespace ns when it is not nil.
+func (s *serverProc) startWorker(t *testing.T, ns *netns, name string, env []string) *workerProc {
 	t.Helper()
 	c := &cluster{url: s.nats, token: filepath.Join(s.data, "token")}
+	if ns != nil {
+		return c.startWorkerIn(t, ns.name, name, env)
+	}
 	return c.startWorkerEnv(t, name, env)
 }
 
@@ -192,8 +196,8 @@ func TestServerQueue(t *testing.T) {
 }
 
 // TestServerKilled: the server is killed (SIGKILL) while a worker process
-// encodes a job's chunk, then started again with the same --data and
-// ports. The worker reconnects by itself, the job continues and its
+// (in its own network namespace, as root) encodes a job's chunk, then
+// started again with the same --data and ports. The worker reconnects by itself, the job continues and its
 // output passes verify, and the frames fed to encoders exceed the
 // source's by at most one encoder's lookahead: the worker froze its
 // encoder when the connection went.
@@ -205,8 +209,16 @@ func TestServerKilled(t *testing.T) {
 	in := clip(t, dir, "in.mkv", spec)
 	env, counts := countingEnv(t, dir)
 	data := filepath.Join(dir, "data")
-	s := startServer(t, data, "", "", nil, "--workers", "0")
-	w := s.startWorker(t, "w", env)
+	// The worker talks to the server over a network link where it can
+	// (root): from its own namespace to NATS on the host's side.
+	var ns *netns
+	natsAddr := ""
+	if _, err := exec.LookPath("ip"); err == nil && os.Geteuid() == 0 {
+		ns = newNetns(t, 2)
+		natsAddr = ns.host + ":0"
+	}
+	s := startServer(t, data, "", natsAddr, nil, "--workers", "0")
+	w := s.startWorker(t, ns, "w", env)
 	out := filepath.Join(dir, "out.mkv")
 	r := s.cli(t, "submit", in, "-o", out, "--speed", "10")
 	if r.code != 0 {
