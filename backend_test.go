@@ -25,7 +25,7 @@ func TestLibBackend(t *testing.T) {
 		t.Skip("built without librav1e")
 	}
 	dir := t.TempDir()
-	in := clip(t, dir, "in.mkv", mediumSmall)
+	in := clip(t, dir, "in.mkv", small)
 
 	t.Run("same bits as the program", func(t *testing.T) {
 		var outs [][]byte
@@ -172,6 +172,7 @@ func TestSalvageAfterKill(t *testing.T) {
 // the next run plans the same chunks and salvages their part files.
 func TestKillWhilePlanning(t *testing.T) {
 	needTools(t)
+	t.Parallel() // mostly waiting (a slowed scene pass, silences, restarts)
 	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) { stopWhilePlanning(t, sig, nil) })
 	}

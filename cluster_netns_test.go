@@ -80,6 +80,7 @@ func (ns *netns) cut(t *testing.T, down bool) {
 // passes verify.
 func TestClusterPartition(t *testing.T) {
 	needTools(t)
+	t.Parallel() // mostly waiting (a slowed scene pass, silences, restarts)
 	ns := newNetns(t, 1)
 	rng := newRand(t)
 	dir := t.TempDir()

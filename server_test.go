@@ -203,6 +203,7 @@ func TestServerQueue(t *testing.T) {
 // encoder when the connection went.
 func TestServerKilled(t *testing.T) {
 	needTools(t)
+	t.Parallel() // mostly waiting (a slowed scene pass, silences, restarts)
 	rng := newRand(t)
 	dir := t.TempDir()
 	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: []string{"testsrc2", "mandelbrot"}, SegFrames: 120}
