@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/av1job/av1job/internal/jobdir"
 	"github.com/av1job/av1job/internal/journal"
@@ -56,7 +58,8 @@ type coordinator struct {
 	expected int          // while planning: the frames the container promises
 	queue    []plan.Chunk // chunks not started yet
 	running  map[int]*attempt
-	resumed  int // frames recorded before this run
+	resumed  int            // frames recorded before this run
+	failures map[int]string // why a chunk's last attempt failed
 	failure  error
 }
 
@@ -405,6 +408,7 @@ func (c *coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk, 
 			return
 		}
 		last = err
+		c.noteFailure(ch.ID, err)
 		if n < attempts && !c.ctl.isHalted() {
 			c.emit(Event{Kind: EventRetry, Chunk: ch.ID, Err: err})
 		}
@@ -417,7 +421,7 @@ func (c *coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk, 
 // attempt runs one task and commits its result. A result made while the
 // plan is still being made gives up the slot s while it waits for it.
 func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot) error {
-	a := &attempt{task: t, part: &partWriter{path: c.dir.Part(t.Chunk), width: c.tmpl.Source.Width, height: c.tmpl.Source.Height}}
+	a := &attempt{task: t, part: &partWriter{path: c.dir.Part(t.Chunk), width: c.tmpl.Source.Width, height: c.tmpl.Source.Height, begun: time.Now()}}
 	var units int
 	a.part.onUnit = func() {
 		if units++; units%8 == 0 {
@@ -484,6 +488,7 @@ func (c *coordinator) result(a *attempt, end int) (Result, error) {
 	}
 	var err error
 	res.Size, res.SHA256, err = a.part.finish()
+	res.Worker, res.Took = a.part.placement()
 	return res, err
 }
 
@@ -525,7 +530,8 @@ func (c *coordinator) commit(ctx context.Context, res Result) error {
 	if err := c.fits(res); err != nil {
 		return err
 	}
-	rec := jobdir.Record{Type: jobdir.RecDone, Chunk: res.Chunk, Start: res.Start, End: res.End, Size: res.Size, SHA256: res.SHA256}
+	rec := jobdir.Record{Type: jobdir.RecDone, Chunk: res.Chunk, Start: res.Start, End: res.End, Size: res.Size, SHA256: res.SHA256,
+		Worker: res.Worker, Secs: math.Round(res.Took.Seconds()*1000) / 1000, Salvaged: res.Attempt == 0}
 	c.mu.Lock()
 	ch, _ := c.led.Chunk(res.Chunk)
 	if res.End < ch.End {

@@ -48,6 +48,9 @@ func (x *LocalExecutor) Execute(ctx context.Context, t Task, out StreamWriter, s
 	if err := x.checkSource(t); err != nil {
 		return t.Start, err
 	}
+	if p, ok := out.(interface{ RunsOn(worker string) }); ok {
+		p.RunsOn(thisMachine())
+	}
 	tb, _ := new(big.Rat).SetString(t.Source.TimeBase)
 	rng := source.Range{Path: t.Source.Path, Stream: t.Source.Stream, PixFmt: t.Source.PixFmt, Filter: t.Source.Filter,
 		PTS: t.PTS, TimeBase: tb, Base: t.Start, First: t.Source.FirstPTS, Start: 0, End: len(t.PTS)}
@@ -188,4 +191,12 @@ func (u *unitCounter) Frame(f ivf.Frame) error {
 	}
 	u.units++
 	return nil
+}
+
+// thisMachine names this machine where a chunk says where it ran.
+func thisMachine() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "this machine"
 }

@@ -26,8 +26,12 @@ type partWriter struct {
 	path          string // the part file
 	width, height int    // the source's size, which the stream must have
 	onUnit        func() // called after each temporal unit is written
+	begun         time.Time
 
 	mu       sync.Mutex // guards what progress reads
+	worker   string     // where the task runs, when the executor says (RunsOn)
+	started  time.Time  // when it started running there
+	ended    time.Time  // when the stream was complete
 	f        *os.File
 	h        hash.Hash
 	w        *ivf.Writer
@@ -101,6 +105,33 @@ func (p *partWriter) Unit(pts uint64, data []byte) error {
 	return nil
 }
 
+// RunsOn tells the part where its task runs: a worker's name. An
+// executor that places tasks calls it when the task starts there; the
+// time counts from then.
+func (p *partWriter) RunsOn(worker string) {
+	p.mu.Lock()
+	p.worker, p.started = worker, time.Now()
+	p.mu.Unlock()
+}
+
+// placement returns where the task runs and how long it has run (until
+// its stream was complete, once it is).
+func (p *partWriter) placement() (worker string, d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	start, end := p.started, p.ended
+	if start.IsZero() {
+		start = p.begun
+	}
+	if end.IsZero() {
+		end = time.Now()
+	}
+	if start.IsZero() {
+		return p.worker, 0
+	}
+	return p.worker, end.Sub(start)
+}
+
 // progress returns the units and bytes written so far.
 func (p *partWriter) progress() (units int, size int64) {
 	p.mu.Lock()
@@ -121,6 +152,9 @@ func (p *partWriter) finish() (int64, string, error) {
 		return 0, "", fmt.Errorf("chunk file: close %s: %w", p.path, err)
 	}
 	p.f = nil
+	p.mu.Lock()
+	p.ended = time.Now()
+	p.mu.Unlock()
 	return p.size, hex.EncodeToString(p.h.Sum(nil)), nil
 }
 

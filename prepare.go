@@ -277,6 +277,11 @@ func (p *prepared) task(st *jobdir.State) Task {
 	return p.taskFor(st.ID, st.Stream, st.PixFmt, st.Filter, st.TimeBase)
 }
 
+// JobDirTag returns what names the job directory jobDir in its tasks:
+// every task of the job has a job name (Task.Job) that ends in "-" and
+// this, whatever its fingerprint.
+func JobDirTag(jobDir string) string { return homeDigest(jobdir.At(jobDir)) }
+
 // homeDigest names a job directory in 8 hex digits: a task's job is its
 // fingerprint and this, so that two jobs of one source with the same
 // settings (two outputs) never share a name in a cluster, while a job

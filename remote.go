@@ -72,6 +72,7 @@ func (x *RemoteExecutor) Stats() RemoteStats {
 // remoteTask is a task in flight.
 type remoteTask struct {
 	t        Task
+	out      StreamWriter
 	mu       sync.Mutex
 	owner    string // the granted claim, "" while none
 	worker   string
@@ -98,7 +99,7 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 	if err := x.watchJob(t.Job); err != nil {
 		return t.Start, err
 	}
-	rt := &remoteTask{t: t}
+	rt := &remoteTask{t: t, out: out}
 	key := taskKey(t)
 	x.mu.Lock()
 	if x.tasks == nil {
@@ -495,6 +496,9 @@ func (x *RemoteExecutor) answerClaim(job string, m *nats.Msg) {
 			rt.owner = fmt.Sprintf("%s#%s#%d#%d", req.Worker, rt.nonce, req.Delivery, rt.claims)
 			rt.worker, rt.heard = req.Worker, time.Now()
 			resp.OK, resp.Claim = true, rt.owner
+			if p, ok := rt.out.(interface{ RunsOn(worker string) }); ok {
+				p.RunsOn(req.Worker)
+			}
 		}
 		rt.mu.Unlock()
 	}

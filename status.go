@@ -34,7 +34,8 @@ type StatusInfo struct {
 	FramesTotal    int       `json:"frames_total"`
 	ChunksDone     int       `json:"chunks_done"`
 	ChunksTotal    int       `json:"chunks_total"`
-	Bytes          int64     `json:"bytes"` // of the recorded chunks
+	Bytes          int64     `json:"bytes"`                // of the recorded chunks
+	FrameRate      float64   `json:"frame_rate,omitempty"` // the source's frames per second, once planned
 	PID            int       `json:"pid"`
 	Error          string    `json:"error,omitempty"`
 	PausedSince    time.Time `json:"paused_since,omitzero"`
@@ -48,6 +49,9 @@ func (s *StatusInfo) fromLedger(st *jobdir.State, led *ledger.Ledger) {
 	s.FramesDone, s.FramesRecorded = led.Frames(), led.Frames()
 	s.ChunksDone, s.ChunksTotal = led.ChunksDone(), led.ChunksTotal()
 	s.Bytes = led.Bytes()
+	if st.RateDen > 0 {
+		s.FrameRate = float64(st.RateNum) / float64(st.RateDen)
+	}
 }
 
 // readStatus reads the state of the job named by name (its output path or

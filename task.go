@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"time"
 
 	"github.com/av1job/av1job/internal/encode"
 )
@@ -75,6 +76,10 @@ type Result struct {
 	Size    int64  `json:"size"`
 	SHA256  string `json:"sha256"`
 	File    string `json:"file"`
+	// Worker and Took, when known, say where the chunk was encoded and
+	// for how long (the journal keeps them for display).
+	Worker string        `json:"worker,omitempty"`
+	Took   time.Duration `json:"took,omitempty"`
 }
 
 // Frames is the number of frames in the result.

@@ -59,7 +59,8 @@ type Worker struct {
 	Encoders []string
 	Log      *slog.Logger
 
-	ex LocalExecutor
+	ex     LocalExecutor
+	frames *atomic.Int64 // frames sent, for its announcements
 }
 
 // DefaultAckWait is the default bound on how long a silent worker keeps a
@@ -77,6 +78,7 @@ const orphanAfter = 30 * time.Second
 type link struct {
 	down    atomic.Bool   // frozen because the connection went down
 	recheck chan struct{} // the connection is back: ask the coordinator now
+	cur     atomic.Pointer[current]
 }
 
 func (w *Worker) logger() *slog.Logger {
@@ -115,6 +117,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		names = encode.Names()
 	}
 	var consumers []jetstream.Consumer
+	var offered []EncoderRef
 	for _, n := range names {
 		enc, err := encode.Lookup(n)
 		if err != nil {
@@ -132,6 +135,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		log.Info("taking tasks", "encoder", n, "version", ver, "subject", taskSubject(ref))
 		consumers = append(consumers, c)
+		offered = append(offered, ref)
 	}
 	if len(consumers) == 0 {
 		return errors.New("worker: no encoder runs on this machine")
@@ -141,8 +145,20 @@ func (w *Worker) Run(ctx context.Context) error {
 	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRun()
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	running := map[*controller]*link{}
+	slots := max(1, w.Slots)
+	pr := newPresence(w.name(), slots, offered, map[*controller]*link{})
+	w.frames = &pr.frames
+	mu, running := &pr.mu, pr.running
+	announced := make(chan struct{})
+	stopAnnounce := make(chan struct{})
+	go func() {
+		defer close(announced)
+		pr.announce(ctx, w.NC, stopAnnounce)
+	}()
+	defer func() {
+		close(stopAnnounce)
+		<-announced
+	}()
 	// While the connection is down the encoders are frozen: what they
 	// would make could not be sent, and a coordinator that is gone for
 	// good (a server killed) would have it encoded again elsewhere. Once
@@ -183,7 +199,6 @@ func (w *Worker) Run(ctx context.Context) error {
 	})
 	defer w.NC.SetDisconnectErrHandler(onDown)
 	defer w.NC.SetReconnectHandler(onUp)
-	slots := max(1, w.Slots)
 	for i := range slots {
 		wg.Go(func() {
 			for k := i; ctx.Err() == nil; k++ {
@@ -264,7 +279,9 @@ func (w *Worker) runMsg(ctx context.Context, log *slog.Logger, m jetstream.Msg, 
 		return
 	}
 	log.Info("task claimed", "segment", tm.Segment.Kind, "bytes", tm.Segment.Size)
-	pub := &unitPublisher{js: w.JS, subj: unitSubject(t), claim: cr.Claim}
+	pub := &unitPublisher{js: w.JS, subj: unitSubject(t), claim: cr.Claim, total: w.frames}
+	l.cur.Store(&current{job: t.Job, chunk: t.Chunk, pub: pub})
+	defer l.cur.Store(nil)
 	end, err := w.runTask(ctx, log, m, tm, cr.Claim, pub, ctl, l, ackWait)
 	var report error
 	switch {
@@ -451,6 +468,7 @@ type unitPublisher struct {
 	js    jetstream.JetStream
 	subj  string
 	claim string
+	total *atomic.Int64 // the worker's count of units sent, when set
 
 	n atomic.Int64 // units sent; read by the heartbeat without waiting for a send
 
@@ -466,6 +484,9 @@ func (p *unitPublisher) Unit(pts uint64, data []byte) error {
 		return err
 	}
 	p.n.Add(1)
+	if p.total != nil {
+		p.total.Add(1)
+	}
 	return nil
 }
 

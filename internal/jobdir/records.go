@@ -40,6 +40,12 @@ type Record struct {
 	Error  string    `json:"error,omitempty"`
 	Mtime  string    `json:"mtime,omitempty"`  // RecOutput
 	Sample string    `json:"sample,omitempty"` // RecOutput
+	// RecDone, when known: the worker that encoded the chunk, its
+	// encoding time in seconds, and whether the file was kept from a run
+	// that ended before the chunk did (salvage).
+	Worker   string  `json:"worker,omitempty"`
+	Secs     float64 `json:"secs,omitempty"`
+	Salvaged bool    `json:"salvaged,omitempty"`
 }
 
 // A Journal appends records to a job's journal.log.
