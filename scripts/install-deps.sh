@@ -15,6 +15,8 @@ declare -A pkgs=(
   [pkill]=procps
   [script]=bsdutils
   [mount]=mount
+  # the web page's tests drive a headless browser (chromedp)
+  [chromium]=chromium
 )
 
 missing=()

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +30,8 @@ type JobInfo struct {
 	Speed     int       `json:"speed"`
 	Quantizer int       `json:"quantizer,omitempty"`
 	Bitrate   int       `json:"bitrate,omitempty"`
+	Workers   int       `json:"workers,omitempty"` // chunks at once (0: automatic)
+	Extra     []string  `json:"extra,omitempty"`   // arguments passed to the encoder
 	Submitted time.Time `json:"submitted"`
 	Started   time.Time `json:"started,omitzero"`
 	Ended     time.Time `json:"ended,omitzero"`
@@ -38,6 +39,9 @@ type JobInfo struct {
 	// seconds left at that rate (0 when unknown).
 	FPS float64 `json:"fps"`
 	ETA float64 `json:"eta_seconds"`
+	// EstimatedBytes is the output's size at the rate of the chunks
+	// recorded so far (0 before the first).
+	EstimatedBytes int64 `json:"estimated_bytes,omitempty"`
 }
 
 // Ended reports whether a job in state st has ended: nothing runs it and
@@ -50,7 +54,7 @@ func Ended(st string) bool {
 func (s *Server) info(e *entry) JobInfo {
 	o := e.Options
 	ji := JobInfo{StatusInfo: e.Last, ID: e.ID, Input: o.Input, Paused: e.Paused, Encoder: o.Encoder, Speed: o.Speed,
-		Submitted: e.Submitted, Started: e.Started, Ended: e.Ended}
+		Workers: o.Workers, Extra: o.Extra, Submitted: e.Submitted, Started: e.Started, Ended: e.Ended}
 	if o.Bitrate > 0 {
 		ji.Bitrate = o.Bitrate
 	} else {
@@ -71,6 +75,9 @@ func (s *Server) info(e *entry) JobInfo {
 		ji.State, ji.PID = e.State, 0
 		ji.Error = e.Error
 	}
+	if ji.FramesRecorded > 0 && ji.FramesTotal > 0 {
+		ji.EstimatedBytes = ji.Bytes * int64(ji.FramesTotal) / int64(ji.FramesRecorded)
+	}
 	return ji
 }
 
@@ -78,10 +85,12 @@ func (s *Server) info(e *entry) JobInfo {
 // stored when its tasks are queued).
 const maxInFlight = 256
 
-// apiError is an error with its HTTP status.
+// apiError is an error with its HTTP status and, for a bad job, the
+// field of the job it is about.
 type apiError struct {
-	code int
-	msg  string
+	code  int
+	msg   string
+	field string
 }
 
 func (e *apiError) Error() string { return e.msg }
@@ -104,8 +113,12 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &ae) {
 			code = ae.code
 		}
+		body := map[string]string{"error": err.Error()}
+		if errors.As(err, &ae) && ae.field != "" {
+			body["field"] = ae.field
+		}
 		w.WriteHeader(code)
-		_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+		_ = json.NewEncoder(w).Encode(body)
 		return
 	}
 	if r.Method == http.MethodPost && r.URL.Path == "/api/jobs" {
@@ -134,6 +147,14 @@ func (s *Server) httpServer() *http.Server {
 	mux.Handle("POST /api/jobs/{id}/{op}", handler(s.control))
 	mux.Handle("DELETE /api/jobs/{id}", handler(s.remove))
 	mux.Handle("POST /api/{op}", handler(s.controlAll))
+	mux.Handle("POST /api/jobs/{id}/move", handler(s.move))
+	mux.Handle("GET /api/jobs/{id}/detail", handler(s.detailAPI))
+	mux.Handle("GET /api/workers", handler(s.workersAPI))
+	mux.Handle("GET /api/defaults", handler(s.defaults))
+	mux.Handle("GET /api/media", handler(s.mediaRootsAPI))
+	mux.Handle("GET /api/media/list", handler(s.mediaList))
+	mux.Handle("GET /api/events", http.HandlerFunc(s.events))
+	mux.Handle("/", s.page())
 	return &http.Server{Handler: s.guard(mux), ReadHeaderTimeout: 10 * time.Second}
 }
 
@@ -151,15 +172,18 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			fail(http.StatusForbidden, "this server answers requests for a loopback address only ("+r.Host+" is not one)")
 			return
 		}
-		if s.auth {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
-				fail(http.StatusUnauthorized, "this server asks for its token (Authorization: Bearer, from the server's token file)")
+		public := r.URL.Path == "/login" || strings.HasPrefix(r.URL.Path, "/static/")
+		if s.auth && !public && !s.authorized(r) {
+			if r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/api/") {
+				http.Redirect(w, r, "/login", http.StatusSeeOther)
 				return
 			}
+			fail(http.StatusUnauthorized, "this server asks for its token (Authorization: Bearer, from the server's token file)")
+			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+			form := r.Method == http.MethodPost && r.URL.Path == "/login"
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" && !form {
 				fail(http.StatusUnsupportedMediaType, "requests that change something must be application/json")
 				return
 			}
@@ -254,7 +278,7 @@ func (s *Server) submit(r *http.Request) (any, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
 	defer cancel()
 	if err := av1job.Check(ctx, o); err != nil {
-		return nil, err
+		return nil, &apiError{code: http.StatusBadRequest, msg: err.Error(), field: fieldOf(err.Error(), o)}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -420,6 +444,8 @@ func (s *Server) remove(r *http.Request) (any, error) {
 		return nil, errorf(http.StatusInternalServerError, "%v", err)
 	}
 	s.ended.Broadcast() // its waiters answer now
+	delete(s.histories, e.ID)
+	_ = os.Remove(s.chunksPath(e))
 	if err := os.RemoveAll(e.Options.JobDir); err != nil {
 		s.log.Warn("could not remove a job directory", "job", e.ID, "dir", e.Options.JobDir, "err", err)
 	}
@@ -466,4 +492,27 @@ func (s *Server) wait(r *http.Request) (any, error) {
 		}
 		s.ended.Wait()
 	}
+}
+
+// fieldOf names the job's field an error of the checks is about, from
+// the flag or the file it names first; "" when it names neither.
+func fieldOf(msg string, o av1job.Options) string {
+	for _, f := range []struct{ flag, field string }{
+		{"--speed", "speed"}, {"--quantizer", "quantizer"}, {"--bitrate", "bitrate"}, {"--workers", "workers"},
+		{"--min-scene-len", "min_scene_len"}, {"--max-scene-len", "max_scene_len"}, {"--scene-threshold", "scene_threshold"},
+		{"--backend", "backend"},
+	} {
+		if strings.Contains(msg, f.flag+" ") || strings.Contains(msg, f.flag+":") {
+			return f.field
+		}
+	}
+	switch {
+	case strings.HasPrefix(msg, "no input"), o.Input != "" && strings.HasPrefix(msg, o.Input):
+		return "input"
+	case strings.HasPrefix(msg, "no output"), o.Output != "" && strings.HasPrefix(msg, o.Output):
+		return "output"
+	case strings.HasPrefix(msg, "--encoder"), strings.Contains(msg, "rav1e"):
+		return "extra"
+	}
+	return ""
 }

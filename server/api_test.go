@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,9 +24,8 @@ func newQueue(t *testing.T, auth bool) (*Server, *httptest.Server) {
 	if err := os.Mkdir(filepath.Join(data, "jobs"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{cfg: Config{Data: data, Jobs: 2}, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		runs: map[string]*run{}, wake: make(chan struct{}, 1), token: "sesame", auth: auth}
-	s.ended = sync.NewCond(&s.mu)
+	s := newServer(Config{Data: data, Jobs: 2, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s.token, s.auth = "sesame", auth
 	if err := s.load(); err != nil {
 		t.Fatal(err)
 	}

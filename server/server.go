@@ -67,7 +67,10 @@ type Config struct {
 	// Silence is how long a worker running a task may go unheard before
 	// its task is taken back (0: av1job.DefaultSilence).
 	Silence time.Duration
-	Log     *slog.Logger
+	// Media are the folders the web page's file browser shows; it never
+	// leaves them.
+	Media []string
+	Log   *slog.Logger
 }
 
 // DefaultHTTP is the API's address unless told.
@@ -109,12 +112,25 @@ type Server struct {
 	// closers undo Open, in reverse order, when Serve ends.
 	closers []func()
 
-	mu      sync.Mutex
-	q       queueFile
-	runs    map[string]*run
-	closing bool
-	wake    chan struct{}
-	ended   *sync.Cond // broadcast when a job ends
+	media   []mediaRoot
+	quit    chan struct{} // closed when the server stops: live streams end
+	workers *registry
+
+	mu        sync.Mutex
+	q         queueFile
+	runs      map[string]*run
+	histories map[string]*history
+	closing   bool
+	wake      chan struct{}
+	ended     *sync.Cond // broadcast when a job ends
+}
+
+// newServer returns a server with its bookkeeping made, nothing started.
+func newServer(cfg Config) *Server {
+	s := &Server{cfg: cfg, log: cfg.Log, runs: map[string]*run{}, histories: map[string]*history{},
+		wake: make(chan struct{}, 1), quit: make(chan struct{}), workers: newRegistry()}
+	s.ended = sync.NewCond(&s.mu)
+	return s
 }
 
 // run is a job the server runs now.
@@ -159,8 +175,10 @@ func Open(cfg Config) (s *Server, err error) {
 	if err := os.MkdirAll(filepath.Join(cfg.Data, "jobs"), 0o700); err != nil {
 		return nil, fmt.Errorf("server: data directory: %w", err)
 	}
-	s = &Server{cfg: cfg, log: cfg.Log, runs: map[string]*run{}, wake: make(chan struct{}, 1)}
-	s.ended = sync.NewCond(&s.mu)
+	s = newServer(cfg)
+	if s.media, err = mediaRoots(cfg.Media); err != nil {
+		return nil, err
+	}
 	var undo []func()
 	defer func() {
 		if err != nil {
@@ -211,6 +229,11 @@ func Open(cfg Config) (s *Server, err error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	undo = append(undo, s.nc.Close)
+	stopWatch, err := av1job.WatchWorkers(s.nc, s.workers.heard)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	undo = append(undo, stopWatch)
 	if s.js, err = jetstream.New(s.nc); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -289,6 +312,7 @@ loop:
 		}
 	}
 	s.log.Info("stopping: running jobs record their work and continue at the next start")
+	close(s.quit)
 	s.shutdown(cancelJobs)
 	stopWorker()
 	if workerDone != nil {
@@ -389,7 +413,13 @@ func (s *Server) start(ctx context.Context, e *entry) {
 	ex := &av1job.RemoteExecutor{NC: s.nc, JS: s.js, Silence: s.cfg.Silence}
 	o.Executor = ex
 	log := s.log.With("job", e.ID)
+	h := s.hist(e.ID)
+	h.mu.Lock()
+	h.chunks = nil
+	h.mu.Unlock()
+	h.add("info", "started: %s to %s", o.Input, o.Output)
 	o.Events = func(ev av1job.Event) {
+		h.logEvent(ev)
 		switch ev.Kind {
 		case av1job.EventWarning:
 			log.Warn(ev.Msg)
@@ -405,7 +435,7 @@ func (s *Server) start(ctx context.Context, e *entry) {
 	}
 	_ = s.save()
 	s.log.Info("job started", "job", e.ID, "input", o.Input, "output", o.Output)
-	go r.rate.sample(r.jb, r.done)
+	go r.rate.sample(r.jb, r.done, h)
 	go func() {
 		err := r.jb.Run(ctx)
 		ex.Close()
@@ -436,6 +466,17 @@ func (s *Server) finished(e *entry, r *run, err error) {
 	if e.State != StateQueued {
 		e.Last.State = e.State
 	}
+	h := s.hist(e.ID)
+	cs := r.jb.Chunks()
+	h.mu.Lock()
+	h.chunks = cs
+	h.mu.Unlock()
+	s.keepChunks(e, cs)
+	if e.State == av1job.StateFailed {
+		h.add("error", "failed: %s", e.Error)
+	} else {
+		h.add("info", "ended: %s", e.State)
+	}
 	_ = s.save()
 	s.log.Info("job ended", "job", e.ID, "state", e.State, "err", err)
 	s.ended.Broadcast()
@@ -456,7 +497,7 @@ type sample struct {
 
 const rateWindow = 20 * time.Second
 
-func (r *rate) sample(jb *av1job.Job, done <-chan struct{}) {
+func (r *rate) sample(jb *av1job.Job, done <-chan struct{}, h *history) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -475,6 +516,9 @@ func (r *rate) sample(jb *av1job.Job, done <-chan struct{}) {
 				}
 			}
 			r.mu.Unlock()
+			if st.State == av1job.StateRunning {
+				h.point(now, r.fps())
+			}
 		}
 	}
 }

@@ -53,7 +53,7 @@ carry the token (Authorization: Bearer).`,
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
-			fmt.Fprintf(os.Stderr, "av1job server: API on http://%s, NATS on %s; workers elsewhere: av1job worker --connect %s --token-file TOKEN (a copy of %s/token)\n",
+			fmt.Fprintf(os.Stderr, "av1job server: web page and API on http://%s, NATS on %s; workers elsewhere: av1job worker --connect %s --token-file TOKEN (a copy of %s/token)\n",
 				s.HTTPAddr(), s.NATSURL(), s.NATSURL(), cfg.Data)
 			return s.Serve(cmd.Context())
 		},
@@ -69,6 +69,7 @@ carry the token (Authorization: Bearer).`,
 	f.IntVar(&cfg.Workers, "workers", 0, "chunks this machine encodes at once (default one per core; 0: none, remote workers only)")
 	f.IntVar(&cfg.Jobs, "jobs", 2, "jobs run at once; their chunks share the workers")
 	f.DurationVar(&cfg.AckWait, "ack-wait", av1job.DefaultAckWait, "how long a task stays with a worker that goes silent")
+	f.StringArrayVar(&cfg.Media, "media", nil, "a folder the web page's file browser shows (repeatable); it never leaves them")
 	cmd.MarkFlagRequired("data") //nolint:errcheck // the flag exists
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageErr{err} })
 	return cmd
