@@ -382,8 +382,8 @@ function showChunks(d) {
     jobPage.order = order;
     jobPage.chunks = new Map();
     map.replaceChildren(...d.chunks.map((c) => {
-      const b = el("button", { type: "button", class: "cell", role: "listitem", "data-id": c.id,
-        onclick: () => select(c.id), onmouseenter: () => hover(c.id), onfocus: () => hover(c.id) });
+      const b = el("button", { type: "button", class: "cell", role: "listitem", "data-id": c.id, tabindex: -1,
+        onclick: () => select(c.id), onmouseenter: () => hover(c.id), onfocus: () => hover(c.id), onkeydown: (ev) => step(ev, c.id) });
       jobPage.chunks.set(c.id, b);
       return b;
     }));
@@ -400,7 +400,23 @@ function showChunks(d) {
     b.textContent = c.state === "encoding" && w >= 28 ? String(c.frames) : "";
     b.setAttribute("aria-pressed", jobPage.selected === c.id ? "true" : "false");
   }
+  // One tab stop for the whole map; the arrow keys move along it.
+  const focused = map.contains(document.activeElement) ? document.activeElement : null;
+  const cur = focused || jobPage.chunks.get(jobPage.selected) || map.querySelector('[tabindex="0"]') || map.firstElementChild;
+  for (const b of jobPage.chunks.values()) b.tabIndex = b === cur ? 0 : -1;
   if (jobPage.selected !== null) hover(jobPage.selected);
+}
+
+function step(ev, id) {
+  const keys = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1, Home: -Infinity, End: Infinity };
+  if (!(ev.key in keys)) return;
+  ev.preventDefault();
+  const cells = [...jobPage.chunks.values()];
+  const i = cells.findIndex((b) => b.dataset.id === String(id));
+  const j = Math.max(0, Math.min(cells.length - 1, i + (isFinite(keys[ev.key]) ? keys[ev.key] : keys[ev.key] > 0 ? cells.length : -cells.length)));
+  cells[i].tabIndex = -1;
+  cells[j].tabIndex = 0;
+  cells[j].focus();
 }
 
 function hover(id) {
