@@ -47,3 +47,29 @@ func TestY4MConversion(t *testing.T) {
 		})
 	}
 }
+
+// TestMatrixEffect records how much scoring a pair with the wrong matrix
+// moves its score, and checks that the right one agrees with the reference
+// better.
+func TestMatrixEffect(t *testing.T) {
+	needTools(t)
+	files := generateAll(t)
+	want := readReference(t)
+	for i, p := range pairSpecs {
+		if p.kind != "y4m" || (p.color.Matrix != BT601 && p.name != "y4m-444-709-rav1e120" && p.name != "y4m-420paldv-709-rav1e100") {
+			continue
+		}
+		right := y4mScore(t, files[i].ref, files[i].dist, p.color)
+		wrongColor := p.color
+		wrongColor.Matrix = BT601
+		if p.color.Matrix == BT601 {
+			wrongColor.Matrix = BT709
+		}
+		wrong := y4mScore(t, files[i].ref, files[i].dist, wrongColor)
+		ref := want[p.name].score
+		t.Logf("%-28s reference %.4f, right matrix %.4f, wrong matrix %.4f (moves %+.4f)", p.name, ref, right, wrong, wrong-right)
+		if math.Abs(right-ref) >= math.Abs(wrong-ref) {
+			t.Errorf("%s: the wrong matrix agrees better with the reference", p.name)
+		}
+	}
+}

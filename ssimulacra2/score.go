@@ -67,20 +67,53 @@ type scaleStats [3]struct {
 	ssim, artifact, detailLost [2]float64
 }
 
+// scratchPool holds the float32 buffers of finished comparisons, so that
+// scoring frame after frame does not allocate each time.
+var scratchPool sync.Pool // of *[]float32
+
+// getScratch returns a zeroed-or-not buffer of n floats from the pool.
+func getScratch(n int) *[]float32 {
+	if b, ok := scratchPool.Get().(*[]float32); ok && cap(*b) >= n {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]float32, n)
+	return &b
+}
+
 // compare computes the statistics of every scale.
 func (s Scorer) compare(ref, dist *Image) []scaleStats {
 	workers := s.workers()
 	w, h := ref.Width, ref.Height
-	lin1, lin2 := ref.Planes, dist.Planes
-	var xyb1, xyb2, tmp [3][]float32
+	n, n2 := w*h, ((w+1)/2)*((h+1)/2)
+	// Planes: XYB of both images and the five blurred maps at full size;
+	// two sets of both images' downsampled linear RGB, used in turn.
+	buf := getScratch(11*n + 12*n2)
+	defer scratchPool.Put(buf)
+	next := *buf
+	plane := func(size int) []float32 {
+		p := next[:size:size]
+		next = next[size:]
+		return p
+	}
+	var xyb1, xyb2 [3][]float32
 	var blurred [5][]float32
-	for c := 0; c < 3; c++ {
-		xyb1[c] = make([]float32, w*h)
-		xyb2[c] = make([]float32, w*h)
+	var down [2][2][3][]float32 // set, image, channel
+	for c := range 3 {
+		xyb1[c], xyb2[c] = plane(n), plane(n)
 	}
 	for m := range blurred {
-		blurred[m] = make([]float32, w*h)
+		blurred[m] = plane(n)
 	}
+	for set := range down {
+		for img := range 2 {
+			for c := range 3 {
+				down[set][img][c] = plane(n2)
+			}
+		}
+	}
+
+	lin1, lin2 := ref.Planes, dist.Planes
 	var stats []scaleStats
 	for scale := 0; scale < numScales; scale++ {
 		// As in the reference, the size test looks at the previous scale,
@@ -90,18 +123,17 @@ func (s Scorer) compare(ref, dist *Image) []scaleStats {
 		}
 		if scale > 0 {
 			ow, oh := (w+1)/2, (h+1)/2
-			for c := 0; c < 3; c++ {
-				tmp[c] = make([]float32, ow*oh)
+			d1, d2 := down[scale%2][0], down[scale%2][1]
+			for c := range 3 {
+				d1[c], d2[c] = d1[c][:ow*oh], d2[c][:ow*oh]
 			}
-			down1 := tmp
-			down2 := [3][]float32{make([]float32, ow*oh), make([]float32, ow*oh), make([]float32, ow*oh)}
 			forBands(workers, oh, rowBand(ow), func(_, lo, hi int) {
-				downsample2(lin1, down1, w, h, lo, hi)
-				downsample2(lin2, down2, w, h, lo, hi)
+				downsample2(lin1, d1, w, h, lo, hi)
+				downsample2(lin2, d2, w, h, lo, hi)
 			})
-			lin1, lin2 = down1, down2
+			lin1, lin2 = d1, d2
 			w, h = ow, oh
-			for c := 0; c < 3; c++ {
+			for c := range 3 {
 				xyb1[c], xyb2[c] = xyb1[c][:w*h], xyb2[c][:w*h]
 			}
 			for m := range blurred {
@@ -113,7 +145,7 @@ func (s Scorer) compare(ref, dist *Image) []scaleStats {
 			toXYB(lin2, xyb2, w, lo, hi)
 		})
 		var st scaleStats
-		for c := 0; c < 3; c++ {
+		for c := range 3 {
 			st[c].ssim, st[c].artifact, st[c].detailLost = compareChannel(workers, xyb1[c], xyb2[c], w, h, blurred)
 		}
 		stats = append(stats, st)

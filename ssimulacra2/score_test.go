@@ -206,3 +206,13 @@ func TestFinalScoreMapping(t *testing.T) {
 		t.Errorf("score %v, want %v", s1, want)
 	}
 }
+
+func BenchmarkScore1080p(b *testing.B) {
+	ref, dist := testImage(1920, 1080, 1), testImage(1920, 1080, 2)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Score(ref, dist); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
