@@ -4,7 +4,7 @@ BIN     := bin/av1job
 # The race detector makes the encoders' Go side slower, not rav1e: keep it on.
 TESTFLAGS ?= -race -timeout 25m
 
-.PHONY: all build deps test lint bench bench-scenes demo chaos clean
+.PHONY: all build deps test lint bench bench-scenes bench-metric demo chaos clean
 
 all: build
 
@@ -37,6 +37,12 @@ bench: deps build
 # recall, F1 and frames per second.
 bench-scenes: deps
 	$(GO) run ./tools/benchscenes
+
+# Times package ssimulacra2 on a generated 1080p pair, and the reference
+# SSIMULACRA 2 tool on the same PNGs when $SSIMULACRA2_REF names it or
+# ssimulacra2 is in PATH.
+bench-metric:
+	$(GO) run ./tools/benchmetric
 
 # Generates a 20-second sample with scene cuts, audio and subtitles, encodes
 # it with progress, and verifies the result.
