@@ -20,8 +20,8 @@ import (
 )
 
 // A pairSpec is a reference/distorted pair generated at test time with
-// ffmpeg (and rav1e for AV1 distortions, decoded by ffmpeg's libdav1d), so that no media is
-// kept in the repository.
+// ffmpeg (and rav1e for AV1 distortions, decoded by ffmpeg's libdav1d), so
+// that no media is kept in the repository.
 //
 // For kind "png" both sides are RGB PNGs (8-bit rgb24 or 16-bit rgb48be),
 // the reference tool's input, scored by both implementations.

@@ -157,7 +157,7 @@ func NewY4MReader(r io.Reader) (*Y4MReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Y4MReader{r: br, hdr: h, buf: make([]byte, h.frameSize())}, nil
+	return &Y4MReader{r: br, hdr: h}, nil
 }
 
 // Header returns the stream header.
@@ -176,10 +176,7 @@ func (r *Y4MReader) ReadFrame() (*YUVFrame, error) {
 	if !strings.HasPrefix(line, "FRAME") {
 		return nil, fmt.Errorf("frame %d: header %q: %w", r.frames, truncate(line), ErrBadY4M)
 	}
-	if _, err := io.ReadFull(r.r, r.buf); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
+	if err := r.readPlanes(); err != nil {
 		return nil, fmt.Errorf("read frame %d: %w", r.frames, err)
 	}
 	r.frames++
@@ -193,6 +190,36 @@ func (r *Y4MReader) ReadFrame() (*YUVFrame, error) {
 		f.Cr, _ = samples(p, n, h.Depth)
 	}
 	return f, nil
+}
+
+// readPlanes reads one frame's planes into r.buf. On the first frame the
+// buffer grows as data arrives, so that a header promising a huge frame on
+// a short stream does not allocate the whole frame.
+func (r *Y4MReader) readPlanes() error {
+	size := r.hdr.frameSize()
+	if cap(r.buf) >= size {
+		r.buf = r.buf[:size]
+		_, err := io.ReadFull(r.r, r.buf)
+		return noEOF(err)
+	}
+	for len(r.buf) < size {
+		n := len(r.buf)
+		nb := make([]byte, min(size, max(2*n, 1<<20)))
+		copy(nb, r.buf)
+		if _, err := io.ReadFull(r.r, nb[n:]); err != nil {
+			return noEOF(err)
+		}
+		r.buf = nb
+	}
+	return nil
+}
+
+// noEOF turns io.EOF into io.ErrUnexpectedEOF: a frame was cut short.
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // samples decodes n samples from p and returns them and the rest of p.
