@@ -33,7 +33,7 @@
 // samples divided by 255, 16-bit ones by 65535, linearised with the sRGB
 // transfer function. Alpha is ignored.
 //
-// Y4M frames (8- or 10-bit 4:2:0, 4:2:2, 4:4:4 and mono) are converted to
+// Y4M frames (4:2:0, 4:2:2, 4:4:4 and mono, 8 to 16 bits) are converted to
 // RGB with the matrix and range the caller gives (BT.709 and limited range
 // by default; the range also from FFmpeg's XCOLORRANGE tag), clipped to
 // 0..1 and linearised with the sRGB transfer function, as if each frame

@@ -34,8 +34,8 @@ type Y4MHeader struct {
 	Width, Height int
 	// Colorspace is the C tag as written ("420jpeg" when absent).
 	Colorspace string
-	// Depth is the bit depth of the samples, 8 or 10. Samples deeper than 8
-	// bits take two bytes, little-endian.
+	// Depth is the bit depth of the samples, 8 to 16 (the C tag's pN
+	// suffix). Samples deeper than 8 bits take two bytes, little-endian.
 	Depth int
 	// SubX and SubY are the chroma subsampling shifts: 1,1 for 4:2:0, 1,0
 	// for 4:2:2, 0,0 for 4:4:4. Mono streams have no chroma planes.
@@ -101,8 +101,8 @@ func parseY4MHeader(line string) (Y4MHeader, error) {
 	// A depth suffix: 420p10, 422p12, 444p16, ...
 	if i := strings.LastIndexByte(cs, 'p'); i > 0 {
 		if d, err := strconv.Atoi(cs[i+1:]); err == nil {
-			if d != 10 {
-				return Y4MHeader{}, fmt.Errorf("colourspace %q: only 8 and 10 bits: %w", cs, ErrBadY4M)
+			if d < 9 || d > 16 {
+				return Y4MHeader{}, fmt.Errorf("colourspace %q: depth %d: %w", cs, d, ErrBadY4M)
 			}
 			h.Depth, cs = d, cs[:i]
 		}
@@ -119,8 +119,9 @@ func parseY4MHeader(line string) (Y4MHeader, error) {
 	case "444":
 	case "mono":
 		h.Mono = true
-	case "mono10":
-		h.Mono, h.Depth = true, 10
+	case "mono10", "mono12", "mono16":
+		h.Mono = true
+		h.Depth, _ = strconv.Atoi(cs[4:])
 	default:
 		return Y4MHeader{}, fmt.Errorf("colourspace %q: %w", h.Colorspace, ErrBadY4M)
 	}
@@ -134,8 +135,8 @@ type YUVFrame struct {
 	Y, Cb, Cr []uint16
 }
 
-// A Y4MReader reads frames from a YUV4MPEG2 stream of 8- or 10-bit 4:2:0,
-// 4:2:2, 4:4:4 or mono samples.
+// A Y4MReader reads frames from a YUV4MPEG2 stream of 4:2:0, 4:2:2, 4:4:4
+// or mono samples of 8 to 16 bits.
 type Y4MReader struct {
 	r      *bufio.Reader
 	hdr    Y4MHeader

@@ -30,7 +30,9 @@ func TestParseY4MHeader(t *testing.T) {
 		{line: "YUV4MPEG2 W0 H2", wantErr: true},
 		{line: "YUV4MPEG2 Wx H2", wantErr: true},
 		{line: "YUV4MPEG2 W3", wantErr: true},
-		{line: "YUV4MPEG2 W3 H2 C420p12", wantErr: true},
+		{line: "YUV4MPEG2 W4 H2 C420p12", want: Y4MHeader{Width: 4, Height: 2, Colorspace: "420p12", Depth: 12, SubX: 1, SubY: 1, Siting: SitingCenter}, frameBytes: 2 * (8 + 2*2)},
+		{line: "YUV4MPEG2 W3 H2 C420p17", wantErr: true},
+		{line: "YUV4MPEG2 W3 H2 C420p8", wantErr: true},
 		{line: "YUV4MPEG2 W3 H2 C444alpha", wantErr: true},
 		{line: "YUV4MPEG2 W3 H2 C411", wantErr: true},
 	}

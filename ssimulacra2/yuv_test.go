@@ -86,6 +86,8 @@ func TestYUVToRGB(t *testing.T) {
 		{"709 full white", "444", 255, 128, 128, Color{Range: RangeFull}, [3]float64{1, 1, 1}, 2e-5},
 		{"709 full 10-bit", "444p10", 512, 512, 512, Color{Range: RangeFull}, [3]float64{512. / 1023, 512. / 1023, 512. / 1023}, 2e-5},
 		{"709 limited 10-bit white", "444p10", 940, 512, 512, Color{}, [3]float64{1, 1, 1}, 2e-5},
+		{"709 limited 12-bit white", "444p12", 3760, 2048, 2048, Color{}, [3]float64{1, 1, 1}, 2e-5},
+		{"709 full 16-bit grey", "444p16", 32768, 32768, 32768, Color{Range: RangeFull}, [3]float64{32768. / 65535, 32768. / 65535, 32768. / 65535}, 2e-5},
 		{"mono", "mono", 126, 0, 0, Color{}, [3]float64{110. / 219, 110. / 219, 110. / 219}, 2e-5},
 		{"clipped", "444", 240, 128, 128, Color{}, [3]float64{1, 1, 1}, 2e-5},
 	}
