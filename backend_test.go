@@ -21,6 +21,7 @@ import (
 // other backend.
 func TestLibBackend(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	if !slices.Contains(backendsUnderTest(t), "lib") {
 		t.Skip("built without librav1e")
 	}
@@ -122,6 +123,7 @@ func TestLibBackend(t *testing.T) {
 // record them as the head of a split chunk, and encode only the rest.
 func TestSalvageAfterKill(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	for _, backend := range backendsUnderTest(t) {
 		t.Run(backend, func(t *testing.T) {
 			dir := t.TempDir()

@@ -69,6 +69,7 @@ func (p *proxy) drop() int {
 // encoded twice, and the output passes verify.
 func TestClusterConnectionDrop(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	rng := newRand(t)
 	dir := t.TempDir()
 	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: []string{"testsrc2", "mandelbrot"}, SegFrames: 120}

@@ -162,6 +162,7 @@ func sameFile(t *testing.T, a, b string) {
 // encoder's lookahead.
 func TestClusterWorkerKilled(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	rng := newRand(t)
 	dir := t.TempDir()
 	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: []string{"testsrc2", "mandelbrot"}, SegFrames: 120}

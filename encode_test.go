@@ -78,6 +78,7 @@ func TestEncodeContainers(t *testing.T) {
 // number of kills (make chaos: 50).
 func TestKillAndResume(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	kills := 10
 	if n, err := strconv.Atoi(os.Getenv("AV1JOB_CHAOS_KILLS")); err == nil && n > 0 {
 		kills = n

@@ -231,6 +231,7 @@ func TestRefusedBeforeAnything(t *testing.T) {
 // file that can be deleted.
 func TestJobDirectoryOwnership(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", medium)
 
@@ -381,6 +382,7 @@ func TestVersion(t *testing.T) {
 // mark, no job ID in its plan) resumes.
 func TestEarlierJobDirectory(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", medium)
 	out := filepath.Join(dir, "out.mkv")
