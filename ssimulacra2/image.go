@@ -101,23 +101,9 @@ func FromImage(src image.Image) *Image {
 	r, g, bl := im.Planes[0], im.Planes[1], im.Planes[2]
 	switch s := src.(type) {
 	case *image.RGBA:
-		lut := linear8()
-		for y := 0; y < h; y++ {
-			row := s.Pix[s.PixOffset(b.Min.X, b.Min.Y+y):]
-			for x := 0; x < w; x++ {
-				i := y*w + x
-				r[i], g[i], bl[i] = lut[row[4*x]], lut[row[4*x+1]], lut[row[4*x+2]]
-			}
-		}
+		im.fromRGBA8(s.Pix, s.Stride, s.PixOffset(b.Min.X, b.Min.Y))
 	case *image.NRGBA:
-		lut := linear8()
-		for y := 0; y < h; y++ {
-			row := s.Pix[s.PixOffset(b.Min.X, b.Min.Y+y):]
-			for x := 0; x < w; x++ {
-				i := y*w + x
-				r[i], g[i], bl[i] = lut[row[4*x]], lut[row[4*x+1]], lut[row[4*x+2]]
-			}
-		}
+		im.fromRGBA8(s.Pix, s.Stride, s.PixOffset(b.Min.X, b.Min.Y))
 	case *image.Gray:
 		lut := linear8()
 		for y := 0; y < h; y++ {
@@ -163,6 +149,20 @@ func fill16(im *Image, pix []byte, stride, off, pixBytes, channels int) {
 				}
 				im.Planes[c][y*w+x] = lut[uint16(p[2*k])<<8|uint16(p[2*k+1])]
 			}
+		}
+	}
+}
+
+// fromRGBA8 fills im from 8-bit RGBA samples (alpha ignored) whose first
+// row starts at pix[off], rows stride bytes apart.
+func (im *Image) fromRGBA8(pix []byte, stride, off int) {
+	lut := linear8()
+	r, g, bl := im.Planes[0], im.Planes[1], im.Planes[2]
+	for y := 0; y < im.Height; y++ {
+		row := pix[off+y*stride:]
+		for x := 0; x < im.Width; x++ {
+			i := y*im.Width + x
+			r[i], g[i], bl[i] = lut[row[4*x]], lut[row[4*x+1]], lut[row[4*x+2]]
 		}
 	}
 }
