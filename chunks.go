@@ -139,8 +139,8 @@ func ReadChunks(jobDir string) ([]ChunkInfo, error) {
 	return ledgerChunks(ledger.Replay(st.Chunks, recs)), nil
 }
 
-// noteFailure remembers why chunk id's attempt failed, until it is done or
-// runs again.
+// noteFailure remembers why chunk id's last attempt failed; it is shown
+// while the chunk waits to be tried again.
 func (c *coordinator) noteFailure(id int, err error) {
 	c.mu.Lock()
 	if c.failures == nil {

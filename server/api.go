@@ -506,10 +506,21 @@ func fieldOf(msg string, o av1job.Options) string {
 			return f.field
 		}
 	}
+	// The longer path first: an output named after its input starts
+	// with the input's name.
+	paths := [][2]string{{o.Input, "input"}, {o.Output, "output"}}
+	if len(o.Output) > len(o.Input) {
+		paths[0], paths[1] = paths[1], paths[0]
+	}
+	for _, p := range paths {
+		if p[0] != "" && strings.HasPrefix(msg, p[0]+":") {
+			return p[1]
+		}
+	}
 	switch {
-	case strings.HasPrefix(msg, "no input"), o.Input != "" && strings.HasPrefix(msg, o.Input):
+	case strings.HasPrefix(msg, "no input"):
 		return "input"
-	case strings.HasPrefix(msg, "no output"), o.Output != "" && strings.HasPrefix(msg, o.Output):
+	case strings.HasPrefix(msg, "no output"):
 		return "output"
 	case strings.HasPrefix(msg, "--encoder"), strings.Contains(msg, "rav1e"):
 		return "extra"

@@ -41,7 +41,8 @@ func mediaRoots(dirs []string) ([]mediaRoot, error) {
 
 // within reports whether path p is root or under it.
 func within(root, p string) bool {
-	return p == root || strings.HasPrefix(p, root+string(filepath.Separator))
+	rel, err := filepath.Rel(root, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../") && !filepath.IsAbs(rel)
 }
 
 // Listing is a folder of a media root.

@@ -112,9 +112,10 @@ type Server struct {
 	// closers undo Open, in reverse order, when Serve ends.
 	closers []func()
 
-	media   []mediaRoot
-	quit    chan struct{} // closed when the server stops: live streams end
-	workers *registry
+	media    []mediaRoot
+	quit     chan struct{} // closed when the server stops: live streams end
+	workers  *registry
+	sessions sessions
 
 	mu        sync.Mutex
 	q         queueFile
@@ -516,8 +517,8 @@ func (r *rate) sample(jb *av1job.Job, done <-chan struct{}, h *history) {
 				}
 			}
 			r.mu.Unlock()
-			if st.State == av1job.StateRunning {
-				h.point(now, r.fps())
+			if f := r.fps(); st.State == av1job.StateRunning && f > 0 {
+				h.point(now, f)
 			}
 		}
 	}

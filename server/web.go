@@ -2,16 +2,17 @@ package server
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
+	"crypto/rand"
 	"crypto/subtle"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/av1job/av1job"
@@ -22,24 +23,66 @@ import (
 //go:embed web
 var webFiles embed.FS
 
-// sessionCookie is the page's login: an HMAC of the token, never the
-// token itself.
-const sessionCookie = "av1job_session"
+// sessionLife is how long a login lasts.
+const sessionLife = 30 * 24 * time.Hour
 
-func (s *Server) session() string {
-	m := hmac.New(sha256.New, []byte(s.token))
-	m.Write([]byte("av1job page session"))
-	return hex.EncodeToString(m.Sum(nil))
+// sessions are the page's logins: random IDs the server keeps, each with
+// its expiry. They live in memory: a restarted server asks again.
+type sessions struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+func (ss *sessions) add() string {
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.m == nil {
+		ss.m = map[string]time.Time{}
+	}
+	now := time.Now()
+	for k, exp := range ss.m {
+		if now.After(exp) {
+			delete(ss.m, k)
+		}
+	}
+	ss.m[id] = now.Add(sessionLife)
+	return id
+}
+
+func (ss *sessions) valid(id string) bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	exp, ok := ss.m[id]
+	return ok && time.Now().Before(exp)
+}
+
+func (ss *sessions) remove(id string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	delete(ss.m, id)
+}
+
+// cookieName is the session cookie's name: browsers share cookies between
+// the ports of a host, so it names the port.
+func (s *Server) cookieName() string {
+	if s.http == nil {
+		return "av1job_session"
+	}
+	_, port, _ := net.SplitHostPort(s.HTTPAddr())
+	return "av1job_session_" + port
 }
 
 // authorized reports whether r carries the token (a header, for API
-// clients) or the page's session cookie.
+// clients) or a live session cookie of the page.
 func (s *Server) authorized(r *http.Request) bool {
 	if got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		return subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) == 1
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		return subtle.ConstantTimeCompare([]byte(c.Value), []byte(s.session())) == 1
+	if c, err := r.Cookie(s.cookieName()); err == nil {
+		return s.sessions.valid(c.Value)
 	}
 	return false
 }
@@ -88,7 +131,10 @@ func (s *Server) page() http.Handler {
 	}))
 	mux.Handle("POST /login", http.HandlerFunc(s.login))
 	mux.Handle("POST /logout", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+		if c, err := r.Cookie(s.cookieName()); err == nil {
+			s.sessions.remove(c.Value)
+		}
+		http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	return mux
@@ -103,8 +149,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?bad=1", http.StatusSeeOther)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: s.session(), Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, MaxAge: 30 * 24 * 3600, Secure: r.TLS != nil})
+	http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: s.sessions.add(), Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(sessionLife.Seconds()), Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -224,7 +270,8 @@ func (s *Server) move(r *http.Request) (any, error) {
 			from = i
 		}
 	}
-	to := min(max(from+req.By, 0), len(s.q.Jobs)-1)
+	by := min(max(req.By, -len(s.q.Jobs)), len(s.q.Jobs))
+	to := min(max(from+by, 0), len(s.q.Jobs)-1)
 	if to != from {
 		jobs := append(s.q.Jobs[:from:from], s.q.Jobs[from+1:]...)
 		jobs = append(jobs[:to], append([]*entry{e}, jobs[to:]...)...)

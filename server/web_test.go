@@ -91,6 +91,13 @@ func TestMediaBrowser(t *testing.T) {
 			t.Errorf("%q lists %q, want %q", tc.path, names, tc.names)
 		}
 	}
+	// A media folder of / lists the machine's root.
+	if s.media, err = mediaRoots([]string{"/"}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := (call{method: "GET", path: "/api/media/list?root=0&path=tmp"}).do(t, hs); code != 200 || !strings.Contains(body, `"entries":[{`) {
+		t.Errorf("--media /: /tmp lists as %d %s", code, body)
+	}
 	if code, _ := (call{method: "GET", path: "/api/media/list?root=3"}).do(t, hs); code != 404 {
 		t.Errorf("root 3 of 1: %d, want 404", code)
 	}
@@ -154,10 +161,15 @@ func TestLogin(t *testing.T) {
 		{"cookie, other site", call{method: "POST", path: "/api/pause", header: map[string]string{"Cookie": cookie, "Origin": "http://evil.example"}}, 403},
 		{"cookie, JSON", call{method: "POST", path: "/api/pause", header: map[string]string{"Cookie": cookie}}, 200},
 		{"login from another site", call{method: "POST", path: "/login", body: "token=sesame", header: map[string]string{"Origin": "http://evil.example", "Content-Type": "application/x-www-form-urlencoded"}}, 403},
+		{"logout", call{method: "POST", path: "/logout", header: map[string]string{"Cookie": cookie}}, 204},
+		{"cookie after logout", call{method: "GET", path: "/api/jobs", header: map[string]string{"Cookie": cookie}}, 401},
 	} {
 		if code, body := tc.c.do(t, hs); code != tc.code {
 			t.Errorf("%s: %d %s, want %d", tc.name, code, body, tc.code)
 		}
+	}
+	if login("sesame").Cookies()[0].Value == c.Value {
+		t.Error("two logins got the same session")
 	}
 }
 
@@ -199,6 +211,8 @@ func TestMove(t *testing.T) {
 		{"1", `{"by": 9}`, 200, "3,2,4,1"},
 		{"4", `{"by": 0}`, 200, "3,2,4,1"},
 		{"4", `{"to": 0}`, 400, "3,2,4,1"},
+		{"3", `{"by": 9223372036854775807}`, 200, "2,4,1,3"},
+		{"3", `{"by": -9223372036854775808}`, 200, "3,2,4,1"},
 		{"9", `{"by": 1}`, 404, "3,2,4,1"},
 	} {
 		code, body := call{method: "POST", path: "/api/jobs/" + tc.id + "/move", body: tc.body}.do(t, hs)
@@ -286,6 +300,10 @@ func TestEvents(t *testing.T) {
 // about.
 func TestFieldOf(t *testing.T) {
 	o := av1job.NewOptions("/m/in.mkv", "/m/out.mkv")
+	o2 := av1job.NewOptions("/m/in.mkv", "/m/in.mkv.av1.mkv")
+	if got := fieldOf("/m/in.mkv.av1.mkv: exists (use --overwrite)", o2); got != "output" {
+		t.Errorf("an output named after its input: field %q, want output", got)
+	}
 	for msg, want := range map[string]string{
 		"--speed 11: must be 0-10":                          "speed",
 		"--encoder rav1e: --quantizer 0: must be 1-255":     "quantizer",
@@ -312,13 +330,14 @@ func TestRegistry(t *testing.T) {
 	r.heard(av1job.WorkerInfo{Name: "a", State: av1job.WorkerWorking, Frames: 60, Time: t0.Add(2 * time.Second),
 		Tasks: []av1job.WorkerTask{{Job: "fp-1234abcd", Chunk: 3, Frames: 70}}})
 	r.heard(av1job.WorkerInfo{Name: "b", State: av1job.WorkerIdle, Time: t0})
+	// The first rate is taken as it is (60 frames in 2 s), later ones smoothed.
 	ws := r.list(func(job string) string {
 		if job == "fp-1234abcd" {
 			return "7"
 		}
 		return ""
 	})
-	if len(ws) != 2 || ws[0].Name != "a" || ws[0].FPS != 10 || len(ws[0].Tasks) != 1 || ws[0].Tasks[0].JobID != "7" {
+	if len(ws) != 2 || ws[0].Name != "a" || ws[0].FPS != 30 || len(ws[0].Tasks) != 1 || ws[0].Tasks[0].JobID != "7" {
 		t.Fatalf("workers: %+v", ws)
 	}
 	r.mu.Lock()

@@ -39,6 +39,8 @@ type seen struct {
 	info  av1job.WorkerInfo
 	heard time.Time
 	fps   float64
+	// measured: fps holds a rate (the first one is taken as it is).
+	measured bool
 }
 
 func newRegistry() *registry { return &registry{w: map[string]*seen{}} }
@@ -56,7 +58,11 @@ func (r *registry) heard(wi av1job.WorkerInfo) {
 	if dt := wi.Time.Sub(s.info.Time).Seconds(); s.info.Name != "" && dt > 0 && wi.Frames >= s.info.Frames {
 		// Smoothed over about three announcements.
 		f := float64(wi.Frames-s.info.Frames) / dt
-		s.fps = s.fps + (f-s.fps)/3
+		if s.measured {
+			s.fps += (f - s.fps) / 3
+		} else {
+			s.fps, s.measured = f, true
+		}
 	}
 	s.info, s.heard = wi, now
 }

@@ -500,8 +500,9 @@ function showDetail(d) {
 function route() {
   const m = location.hash.match(/^#\/job\/(.+)$/);
   for (const k of [...cards.keys()]) if (k.startsWith("page:")) cards.delete(k);
-  if (m) {
-    const id = decodeURIComponent(m[1]);
+  let id = null;
+  try { id = m && decodeURIComponent(m[1]); } catch (e) { id = null; }
+  if (id !== null) {
     $("queue-view").hidden = true;
     $("job-view").hidden = false;
     $("job-card").replaceChildren();
@@ -509,7 +510,10 @@ function route() {
     $("chunk-info").textContent = "Point at or tap a chunk to see it.";
     listen(`/api/events?job=${encodeURIComponent(id)}`, {
       job: showDetail,
-      gone: () => { notice(`Job ${id} is no longer in the queue.`); },
+      gone: () => {
+        notice(`Job ${id} is no longer in the queue.`);
+        for (const b of $("job-card").querySelectorAll("button")) b.disabled = true;
+      },
     });
   } else {
     $("job-card").replaceChildren();
