@@ -69,7 +69,7 @@ carry the token (Authorization: Bearer).`,
 	f.IntVar(&cfg.Workers, "workers", 0, "chunks this machine encodes at once (default one per core; 0: none, remote workers only)")
 	f.IntVar(&cfg.Jobs, "jobs", 2, "jobs run at once; their chunks share the workers")
 	f.DurationVar(&cfg.AckWait, "ack-wait", av1job.DefaultAckWait, "how long a task stays with a worker that goes silent")
-	f.StringArrayVar(&cfg.Media, "media", nil, "a folder the web page's file browser shows (repeatable); it never leaves them")
+	f.StringArrayVar(&cfg.Media, "media", nil, "a folder the web page's file browser shows (repeatable); the browser never leaves them (the API takes any path: it is a convenience, not an access limit)")
 	cmd.MarkFlagRequired("data") //nolint:errcheck // the flag exists
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageErr{err} })
 	return cmd
