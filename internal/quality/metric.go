@@ -1,0 +1,206 @@
+// Package quality measures how close an encoded stream is to its source,
+// frame by frame, and searches for the quantizer that reaches a target
+// score (Next).
+//
+// Two metrics are built in, both computed here in Go from the decoded
+// frames: SSIMULACRA 2.1 (package ssimulacra2; higher is better, 100 for
+// identical frames) and PSNR over Y, Cb and Cr weighted 6:1:1 (dB, 100
+// for identical frames). The encoded stream is decoded with dav1d, a
+// decoder independent of the encoder.
+package quality
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/av1job/av1job/internal/tools"
+	"github.com/av1job/av1job/ssimulacra2"
+)
+
+// Metric names.
+const (
+	SSIMULACRA2 = "ssimulacra2"
+	PSNR        = "psnr"
+)
+
+// Statistics a chunk's per-frame scores are summed up with.
+const (
+	StatMean = "mean"
+	StatP5   = "p5" // the 5th percentile: 95 % of the frames score at least this
+	StatMin  = "min"
+)
+
+// CheckMetric returns an error unless name is a metric this package knows.
+func CheckMetric(name string) error {
+	switch name {
+	case SSIMULACRA2, PSNR:
+		return nil
+	}
+	return fmt.Errorf("unknown metric %q (use %s or %s)", name, SSIMULACRA2, PSNR)
+}
+
+// CheckStat returns an error unless name is a statistic Stat knows.
+func CheckStat(name string) error {
+	switch name {
+	case StatMean, StatP5, StatMin:
+		return nil
+	}
+	return fmt.Errorf("unknown statistic %q (use %s, %s or %s)", name, StatMean, StatP5, StatMin)
+}
+
+// Stat sums up per-frame scores: their mean, 5th percentile (nearest
+// rank) or minimum. It returns NaN for no scores.
+func Stat(scores []float64, stat string) float64 {
+	if len(scores) == 0 {
+		return math.NaN()
+	}
+	switch stat {
+	case StatMin:
+		m := scores[0]
+		for _, s := range scores[1:] {
+			m = math.Min(m, s)
+		}
+		return m
+	case StatP5:
+		s := append([]float64(nil), scores...)
+		sort.Float64s(s)
+		k := int(math.Ceil(0.05*float64(len(s)))) - 1
+		return s[max(k, 0)]
+	}
+	var sum float64
+	for _, s := range scores {
+		sum += s
+	}
+	return sum / float64(len(scores))
+}
+
+// Color returns the conversion to RGB of a stream with an FFmpeg colour
+// matrix name (colorspace) and range: BT.709 unless the stream says
+// BT.601 or BT.2020, limited range unless it says full.
+func Color(matrix string, fullRange bool) ssimulacra2.Color {
+	c := ssimulacra2.Color{Matrix: ssimulacra2.BT709, Range: ssimulacra2.RangeLimited}
+	switch matrix {
+	case "bt470bg", "smpte170m", "bt601", "fcc":
+		c.Matrix = ssimulacra2.BT601
+	case "bt2020nc", "bt2020c", "bt2020_ncl", "bt2020_cl":
+		c.Matrix = ssimulacra2.BT2020
+	}
+	if fullRange {
+		c.Range = ssimulacra2.RangeFull
+	}
+	return c
+}
+
+// Scores scores every frame of dist against the same frame of ref, both
+// YUV4MPEG2 streams of the same size, with the metric named; color says
+// how SSIMULACRA2 converts them to RGB. The streams must have the same
+// number of frames.
+func Scores(ctx context.Context, metric string, ref, dist io.Reader, color ssimulacra2.Color) ([]float64, error) {
+	switch metric {
+	case SSIMULACRA2:
+		return ssimulacra2.ScoreY4M(ctx, ref, dist, color)
+	case PSNR:
+		return psnrY4M(ctx, ref, dist)
+	}
+	return nil, CheckMetric(metric)
+}
+
+// ScoreIVF decodes the AV1 IVF file dist with dav1d and scores its frames
+// against ref (see Scores). dav1d runs in ctx's process group, so it is
+// frozen with the job's other processes.
+func ScoreIVF(ctx context.Context, metric string, ref io.Reader, dist string, color ssimulacra2.Color) ([]float64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd, err := tools.Command(ctx, tools.Dav1d, "-q", "--demuxer", "ivf", "-i", dist, "-o", "-", "--muxer", "yuv4mpeg2", "--threads", "1")
+	if err != nil {
+		return nil, err
+	}
+	stderr := tools.NewTail(4096)
+	cmd.Stderr = stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("dav1d: %w", err)
+	}
+	scores, serr := Scores(ctx, metric, ref, bufio.NewReaderSize(out, 1<<20), color)
+	if serr != nil {
+		cancel()
+	}
+	werr := cmd.Wait()
+	switch {
+	case serr != nil && werr != nil && ctx.Err() == nil:
+		return scores, fmt.Errorf("dav1d %s: %s: %w", dist, tools.LastLine(stderr.String()), werr)
+	case serr != nil:
+		return scores, fmt.Errorf("score %s: %w", dist, serr)
+	case werr != nil:
+		return scores, fmt.Errorf("dav1d %s: %s: %w", dist, tools.LastLine(stderr.String()), werr)
+	}
+	return scores, nil
+}
+
+// psnrY4M returns each frame's PSNR over its three planes weighted 6:1:1,
+// in dB, capped at 100 for identical frames.
+func psnrY4M(ctx context.Context, ref, dist io.Reader) ([]float64, error) {
+	rr, err := ssimulacra2.NewY4MReader(ref)
+	if err != nil {
+		return nil, fmt.Errorf("reference: %w", err)
+	}
+	dr, err := ssimulacra2.NewY4MReader(dist)
+	if err != nil {
+		return nil, fmt.Errorf("distorted: %w", err)
+	}
+	rh, dh := rr.Header(), dr.Header()
+	if rh.Width != dh.Width || rh.Height != dh.Height || rh.Depth != dh.Depth || rh.SubX != dh.SubX || rh.SubY != dh.SubY {
+		return nil, fmt.Errorf("%dx%d %d-bit vs %dx%d %d-bit: %w", rh.Width, rh.Height, rh.Depth, dh.Width, dh.Height, dh.Depth, ssimulacra2.ErrSizeMismatch)
+	}
+	peak := float64(int(1)<<rh.Depth - 1)
+	var out []float64
+	for n := 0; ; n++ {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		rf, rerr := rr.ReadFrame()
+		df, derr := dr.ReadFrame()
+		switch {
+		case errors.Is(rerr, io.EOF) && errors.Is(derr, io.EOF):
+			return out, nil
+		case errors.Is(rerr, io.EOF) || errors.Is(derr, io.EOF):
+			return out, fmt.Errorf("frame %d: %w", n, ssimulacra2.ErrFrameCount)
+		case rerr != nil:
+			return out, fmt.Errorf("reference: %w", rerr)
+		case derr != nil:
+			return out, fmt.Errorf("distorted: %w", derr)
+		}
+		p := 6*planePSNR(rf.Y, df.Y, peak) + planePSNR(rf.Cb, df.Cb, peak) + planePSNR(rf.Cr, df.Cr, peak)
+		out = append(out, p/8)
+	}
+}
+
+func planePSNR(a, b []uint16, peak float64) float64 {
+	if len(a) == 0 {
+		return 100 // mono: no chroma to differ
+	}
+	var sse uint64
+	for i := range a {
+		d := int64(a[i]) - int64(b[i])
+		sse += uint64(d * d)
+	}
+	if sse == 0 {
+		return 100
+	}
+	mse := float64(sse) / float64(len(a))
+	return math.Min(100, 10*math.Log10(peak*peak/mse))
+}
+
+// Describe names a target as people write it: "ssimulacra2 mean 80".
+func Describe(metric, stat string, score float64) string {
+	return strings.Join([]string{metric, stat, fmt.Sprintf("%g", score)}, " ")
+}

@@ -1,0 +1,174 @@
+package quality
+
+import (
+	"fmt"
+	"math"
+	"sort"
+)
+
+// A Target is what a target-quality chunk must reach: Score of Metric,
+// summed over its frames with Stat, at the highest quantizer in [MinQ,
+// MaxQ] that reaches it, found with at most Probes probe encodes.
+type Target struct {
+	Score  float64 `json:"score"`
+	Metric string  `json:"metric"`
+	Stat   string  `json:"stat"`
+	MinQ   int     `json:"min_q"`
+	MaxQ   int     `json:"max_q"`
+	Probes int     `json:"probes"`
+}
+
+// Check returns an error unless the target can be searched for.
+func (t Target) Check() error {
+	switch {
+	case math.IsNaN(t.Score) || math.IsInf(t.Score, 0):
+		return fmt.Errorf("target score %g is not a number", t.Score)
+	case t.MinQ < 1 || t.MaxQ > 255 || t.MinQ > t.MaxQ:
+		return fmt.Errorf("quantizer range %d-%d: must be within 1-255, low to high", t.MinQ, t.MaxQ)
+	case t.Probes < 1 || t.Probes > 16:
+		return fmt.Errorf("%d probes: must be 1-16", t.Probes)
+	}
+	if err := CheckMetric(t.Metric); err != nil {
+		return err
+	}
+	return CheckStat(t.Stat)
+}
+
+// A Probe is one probe encode's outcome: the chunk's score at Quantizer,
+// and the size of the probe's stream.
+type Probe struct {
+	Quantizer int     `json:"q"`
+	Score     float64 `json:"score"`
+	Size      int64   `json:"size"`
+}
+
+// A Decision ends a search: the quantizer to encode at, the score it is
+// expected to give (interpolated between probes), and whether the target
+// is reached within the range (false when even MinQ scores below it).
+type Decision struct {
+	Quantizer int
+	Predicted float64
+	Reached   bool
+}
+
+// Next is the quantizer search: given the probes so far, it returns the
+// quantizer to probe next (next > 0), or the decision (next == 0). It is
+// a function of its arguments only, so a search resumed from journaled
+// probes goes on exactly as it would have.
+//
+// Scores are taken to fall as the quantizer rises, but the search holds
+// when they do not: the bracket is the lowest probed quantizer scoring
+// below the target (fail) and the highest one below that reaching it
+// (pass). A probe goes between them, at the quantizer where the line
+// through their scores meets the target; with one side missing, it goes
+// along the line through the two nearest probes, or to the end of the
+// range when there are not two, never beyond the range. The search ends after t.Probes
+// probes, when the bracket is closed (fail = pass + 1), or when the end of
+// the range is probed and still on the same side; the decision then
+// interpolates inside the bracket, rounding towards quality.
+func Next(t Target, probes []Probe) (next int, d Decision) {
+	ps := sortedProbes(probes)
+	pass, fail := bracket(ps, t.Score)
+	switch {
+	case len(ps) == 0:
+		return (t.MinQ + t.MaxQ + 1) / 2, Decision{}
+	case pass != nil && fail != nil:
+		q := meet(*pass, *fail, t.Score)
+		if fail.Quantizer-pass.Quantizer <= 1 || len(ps) >= t.Probes {
+			return 0, Decision{Quantizer: q, Predicted: along(*pass, *fail, q), Reached: true}
+		}
+		return clamp(q, pass.Quantizer+1, fail.Quantizer-1), Decision{}
+	case fail == nil: // every probe reaches the target: go higher
+		hi := ps[len(ps)-1]
+		if hi.Quantizer >= t.MaxQ || len(ps) >= t.Probes {
+			return 0, Decision{Quantizer: hi.Quantizer, Predicted: hi.Score, Reached: true}
+		}
+		q := t.MaxQ
+		if len(ps) >= 2 {
+			if e, ok := extrapolate(ps[len(ps)-2], hi, t.Score); ok {
+				q = e
+			}
+		}
+		return clamp(q, hi.Quantizer+1, t.MaxQ), Decision{}
+	default: // no probe reaches it: go lower
+		lo := ps[0]
+		if lo.Quantizer <= t.MinQ || len(ps) >= t.Probes {
+			reached := false
+			return 0, Decision{Quantizer: lo.Quantizer, Predicted: lo.Score, Reached: reached}
+		}
+		q := t.MinQ
+		if len(ps) >= 2 {
+			if e, ok := extrapolate(lo, ps[1], t.Score); ok {
+				q = e
+			}
+		}
+		return clamp(q, t.MinQ, lo.Quantizer-1), Decision{}
+	}
+}
+
+// sortedProbes returns the probes by quantizer, one per quantizer (the
+// last one given wins).
+func sortedProbes(probes []Probe) []Probe {
+	by := map[int]Probe{}
+	for _, p := range probes {
+		by[p.Quantizer] = p
+	}
+	ps := make([]Probe, 0, len(by))
+	for _, p := range by {
+		ps = append(ps, p)
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Quantizer < ps[j].Quantizer })
+	return ps
+}
+
+// bracket returns the lowest quantizer that fails the target and the
+// highest one below it that passes, either nil when there is none.
+func bracket(ps []Probe, target float64) (pass, fail *Probe) {
+	for i := range ps {
+		if ps[i].Score < target {
+			fail = &ps[i]
+			break
+		}
+	}
+	for i := range ps {
+		if ps[i].Score >= target && (fail == nil || ps[i].Quantizer < fail.Quantizer) {
+			pass = &ps[i]
+		}
+	}
+	return pass, fail
+}
+
+// meet returns the quantizer in [pass, fail-1] where the line through the
+// two probes reaches the target, rounded down (towards quality).
+func meet(pass, fail Probe, target float64) int {
+	ds := pass.Score - fail.Score
+	if ds <= 0 {
+		return pass.Quantizer
+	}
+	q := float64(pass.Quantizer) + (pass.Score-target)/ds*float64(fail.Quantizer-pass.Quantizer)
+	return clamp(int(math.Floor(q)), pass.Quantizer, fail.Quantizer-1)
+}
+
+// along returns the score the line through two probes gives at q.
+func along(a, b Probe, q int) float64 {
+	if a.Quantizer == b.Quantizer {
+		return a.Score
+	}
+	return a.Score + (b.Score-a.Score)*float64(q-a.Quantizer)/float64(b.Quantizer-a.Quantizer)
+}
+
+// extrapolate returns where the line through a and b (a's quantizer the
+// lower) meets the target, when the scores fall along it.
+func extrapolate(a, b Probe, target float64) (int, bool) {
+	slope := (b.Score - a.Score) / float64(b.Quantizer-a.Quantizer)
+	if !(slope < 0) {
+		return 0, false
+	}
+	q := float64(a.Quantizer) + (target-a.Score)/slope
+	if math.IsNaN(q) || math.IsInf(q, 0) || math.Abs(q) > 1e6 {
+		return 0, false
+	}
+	return int(math.Floor(q)), true
+}
+
+func clamp(q, lo, hi int) int { return min(max(q, lo), hi) }

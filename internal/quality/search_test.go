@@ -1,0 +1,123 @@
+package quality
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// run searches with score curve f and returns the probes made and the
+// decision.
+func run(t *testing.T, tg Target, f func(q int) float64) ([]Probe, Decision) {
+	t.Helper()
+	var probes []Probe
+	for i := 0; ; i++ {
+		next, d := Next(tg, probes)
+		if next == 0 {
+			return probes, d
+		}
+		if i >= tg.Probes {
+			t.Fatalf("probe %d asked for after %d probes: %v", next, i, probes)
+		}
+		if next < tg.MinQ || next > tg.MaxQ {
+			t.Fatalf("probe at %d, outside %d-%d", next, tg.MinQ, tg.MaxQ)
+		}
+		for _, p := range probes {
+			if p.Quantizer == next {
+				t.Fatalf("quantizer %d probed twice: %v", next, probes)
+			}
+		}
+		probes = append(probes, Probe{Quantizer: next, Score: f(next)})
+	}
+}
+
+func TestNext(t *testing.T) {
+	seed := seedFromEnv(t)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	noise := make([]float64, 256)
+	for i := range noise {
+		noise[i] = rng.NormFloat64() * 0.7
+	}
+	linear := func(q int) float64 { return 95 - 0.25*float64(q) } // 80 at q 60
+	tg := Target{Score: 80, Metric: SSIMULACRA2, Stat: StatMean, MinQ: 20, MaxQ: 220, Probes: 4}
+	tests := []struct {
+		name    string
+		target  Target
+		f       func(q int) float64
+		wantQ   [2]int // the decision's quantizer must fall in this range
+		reached bool
+	}{
+		{"linear", tg, linear, [2]int{58, 60}, true},
+		{"convex", tg, func(q int) float64 { return 100 - 20*math.Sqrt(float64(q)/60) }, [2]int{56, 60}, true},
+		{"noisy", tg, func(q int) float64 { return linear(q) + noise[q] }, [2]int{50, 66}, true},
+		{"flat above", tg, func(int) float64 { return 90 }, [2]int{220, 220}, true},
+		{"flat below", tg, func(int) float64 { return 60 }, [2]int{20, 20}, false},
+		{"unreachable", Target{Score: 99, Metric: PSNR, Stat: StatMin, MinQ: 20, MaxQ: 220, Probes: 6}, linear, [2]int{20, 20}, false},
+		{"steep", tg, func(q int) float64 { return 100 - 2*float64(q) }, [2]int{8, 10}, true},
+		{"easy scene", Target{Score: 80, Metric: SSIMULACRA2, Stat: StatMean, MinQ: 20, MaxQ: 220, Probes: 4},
+			func(q int) float64 { return 99 - 0.08*float64(q) }, [2]int{200, 220}, true},
+		{"one probe", Target{Score: 80, Metric: SSIMULACRA2, Stat: StatMean, MinQ: 20, MaxQ: 220, Probes: 1}, linear, [2]int{20, 120}, false},
+		{"narrow range", Target{Score: 80, Metric: SSIMULACRA2, Stat: StatMean, MinQ: 59, MaxQ: 61, Probes: 4}, linear, [2]int{59, 60}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "steep" {
+				tc.target.MinQ = 1
+			}
+			probes, d := run(t, tc.target, tc.f)
+			if d.Quantizer < tc.wantQ[0] || d.Quantizer > tc.wantQ[1] {
+				t.Errorf("decision %+v after %v; want a quantizer in %v", d, probes, tc.wantQ)
+			}
+			if tc.name != "one probe" && d.Reached != tc.reached {
+				t.Errorf("decision %+v: reached %v, want %v", d, d.Reached, tc.reached)
+			}
+			// Resumed from any prefix of its probes, in any order, the
+			// search goes on the same way.
+			for k := 0; k <= len(probes); k++ {
+				prefix := append([]Probe(nil), probes[:k]...)
+				rng.Shuffle(len(prefix), func(i, j int) { prefix[i], prefix[j] = prefix[j], prefix[i] })
+				rest, d2 := run(t, tc.target, func(q int) float64 {
+					for _, p := range probes {
+						if p.Quantizer == q {
+							return p.Score
+						}
+					}
+					t.Fatalf("resumed search probes %d, which the first did not", q)
+					return 0
+				})
+				_ = rest
+				if d2 != d {
+					t.Errorf("resumed after %d probes: decision %+v, want %+v", k, d2, d)
+				}
+			}
+		})
+	}
+}
+
+func TestNextKeepsTheBracketOnNonMonotoneScores(t *testing.T) {
+	tg := Target{Score: 80, Metric: SSIMULACRA2, Stat: StatMean, MinQ: 20, MaxQ: 220, Probes: 4}
+	// q 100 passes again after 80 failed: the bracket is [60, 80).
+	probes := []Probe{{Quantizer: 60, Score: 82}, {Quantizer: 80, Score: 78}, {Quantizer: 100, Score: 81}, {Quantizer: 70, Score: 79}}
+	next, d := Next(tg, probes)
+	if next != 0 || d.Quantizer < 60 || d.Quantizer >= 70 || !d.Reached {
+		t.Errorf("Next = %d, %+v; want a decision in [60,70)", next, d)
+	}
+}
+
+func TestStat(t *testing.T) {
+	scores := make([]float64, 40)
+	for i := range scores {
+		scores[i] = float64(i)
+	}
+	for _, tc := range []struct {
+		stat string
+		want float64
+	}{{StatMean, 19.5}, {StatMin, 0}, {StatP5, 1}} {
+		if got := Stat(scores, tc.stat); got != tc.want {
+			t.Errorf("Stat(%s) = %g, want %g", tc.stat, got, tc.want)
+		}
+	}
+	if !math.IsNaN(Stat(nil, StatMean)) {
+		t.Error("Stat of no scores is not NaN")
+	}
+}
