@@ -97,58 +97,17 @@ func Color(matrix string, fullRange bool) ssimulacra2.Color {
 	return c
 }
 
-// Scores scores every frame of dist against the same frame of ref, both
-// YUV4MPEG2 streams of the same size, with the metric named; color says
-// how SSIMULACRA2 converts them to RGB. The streams must have the same
-// number of frames.
-func Scores(ctx context.Context, metric string, ref, dist io.Reader, color ssimulacra2.Color) ([]float64, error) {
-	switch metric {
-	case SSIMULACRA2:
-		return ssimulacra2.ScoreY4M(ctx, ref, dist, color)
-	case PSNR:
-		return psnrY4M(ctx, ref, dist)
-	}
-	return nil, CheckMetric(metric)
-}
-
-// ScoreIVF decodes the AV1 IVF file dist with dav1d and scores its frames
-// against ref (see Scores). dav1d runs in ctx's process group, so it is
-// frozen with the job's other processes.
-func ScoreIVF(ctx context.Context, metric string, ref io.Reader, dist string, color ssimulacra2.Color) ([]float64, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	cmd, err := tools.Command(ctx, tools.Dav1d, "-q", "--demuxer", "ivf", "-i", dist, "-o", "-", "--muxer", "yuv4mpeg2", "--threads", "1")
-	if err != nil {
+// Scores scores frames of dist against the same frames of ref, both
+// YUV4MPEG2 streams of the same size, with the metric named: every frame,
+// or with every > 1 frames 0, every, 2*every ... (the others are read and
+// skipped). color says how SSIMULACRA2 converts them to RGB; the chroma
+// siting of ref is taken for both (decoders tag it differently). The
+// streams must have the same number of frames.
+func Scores(ctx context.Context, metric string, ref, dist io.Reader, color ssimulacra2.Color, every int) ([]float64, error) {
+	if err := CheckMetric(metric); err != nil {
 		return nil, err
 	}
-	stderr := tools.NewTail(4096)
-	cmd.Stderr = stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("dav1d: %w", err)
-	}
-	scores, serr := Scores(ctx, metric, ref, bufio.NewReaderSize(out, 1<<20), color)
-	if serr != nil {
-		cancel()
-	}
-	werr := cmd.Wait()
-	switch {
-	case serr != nil && werr != nil && ctx.Err() == nil:
-		return scores, fmt.Errorf("dav1d %s: %s: %w", dist, tools.LastLine(stderr.String()), werr)
-	case serr != nil:
-		return scores, fmt.Errorf("score %s: %w", dist, serr)
-	case werr != nil:
-		return scores, fmt.Errorf("dav1d %s: %s: %w", dist, tools.LastLine(stderr.String()), werr)
-	}
-	return scores, nil
-}
-
-// psnrY4M returns each frame's PSNR over its three planes weighted 6:1:1,
-// in dB, capped at 100 for identical frames.
-func psnrY4M(ctx context.Context, ref, dist io.Reader) ([]float64, error) {
+	every = max(every, 1)
 	rr, err := ssimulacra2.NewY4MReader(ref)
 	if err != nil {
 		return nil, fmt.Errorf("reference: %w", err)
@@ -158,10 +117,12 @@ func psnrY4M(ctx context.Context, ref, dist io.Reader) ([]float64, error) {
 		return nil, fmt.Errorf("distorted: %w", err)
 	}
 	rh, dh := rr.Header(), dr.Header()
-	if rh.Width != dh.Width || rh.Height != dh.Height || rh.Depth != dh.Depth || rh.SubX != dh.SubX || rh.SubY != dh.SubY {
-		return nil, fmt.Errorf("%dx%d %d-bit vs %dx%d %d-bit: %w", rh.Width, rh.Height, rh.Depth, dh.Width, dh.Height, dh.Depth, ssimulacra2.ErrSizeMismatch)
+	if rh.Width != dh.Width || rh.Height != dh.Height {
+		return nil, fmt.Errorf("%dx%d vs %dx%d: %w", rh.Width, rh.Height, dh.Width, dh.Height, ssimulacra2.ErrSizeMismatch)
 	}
-	peak := float64(int(1)<<rh.Depth - 1)
+	if metric == PSNR && (rh.Depth != dh.Depth || rh.SubX != dh.SubX || rh.SubY != dh.SubY || rh.Mono != dh.Mono) {
+		return nil, fmt.Errorf("%d-bit vs %d-bit, or other chroma: %w", rh.Depth, dh.Depth, ssimulacra2.ErrSizeMismatch)
+	}
 	var out []float64
 	for n := 0; ; n++ {
 		if err := ctx.Err(); err != nil {
@@ -179,11 +140,60 @@ func psnrY4M(ctx context.Context, ref, dist io.Reader) ([]float64, error) {
 		case derr != nil:
 			return out, fmt.Errorf("distorted: %w", derr)
 		}
-		p := 6*planePSNR(rf.Y, df.Y, peak) + planePSNR(rf.Cb, df.Cb, peak) + planePSNR(rf.Cr, df.Cr, peak)
-		out = append(out, p/8)
+		if n%every != 0 {
+			continue
+		}
+		var v float64
+		if metric == PSNR {
+			peak := float64(int(1)<<rh.Depth - 1)
+			v = (6*planePSNR(rf.Y, df.Y, peak) + planePSNR(rf.Cb, df.Cb, peak) + planePSNR(rf.Cr, df.Cr, peak)) / 8
+		} else {
+			df.Header.Siting = rf.Header.Siting
+			v, err = ssimulacra2.Score(rf.Image(color), df.Image(color))
+			if err != nil {
+				return out, fmt.Errorf("frame %d: %w", n, err)
+			}
+		}
+		out = append(out, v)
 	}
 }
 
+// ScoreIVF decodes the AV1 IVF file dist with dav1d and scores its frames
+// against ref (see Scores). dav1d runs in ctx's process group, so it is
+// frozen with the job's other processes.
+func ScoreIVF(ctx context.Context, metric string, ref io.Reader, dist string, color ssimulacra2.Color, every int) ([]float64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd, err := tools.Command(ctx, tools.Dav1d, "-q", "--demuxer", "ivf", "-i", dist, "-o", "-", "--muxer", "yuv4mpeg2", "--threads", "1")
+	if err != nil {
+		return nil, err
+	}
+	stderr := tools.NewTail(4096)
+	cmd.Stderr = stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("dav1d: %w", err)
+	}
+	scores, serr := Scores(ctx, metric, ref, bufio.NewReaderSize(out, 1<<20), color, every)
+	if serr != nil {
+		cancel()
+	}
+	werr := cmd.Wait()
+	switch {
+	case serr != nil && werr != nil && ctx.Err() == nil:
+		return scores, fmt.Errorf("dav1d %s: %s: %w", dist, tools.LastLine(stderr.String()), werr)
+	case serr != nil:
+		return scores, fmt.Errorf("score %s: %w", dist, serr)
+	case werr != nil:
+		return scores, fmt.Errorf("dav1d %s: %s: %w", dist, tools.LastLine(stderr.String()), werr)
+	}
+	return scores, nil
+}
+
+// planePSNR returns one plane's PSNR in dB, 100 when it is identical.
 func planePSNR(a, b []uint16, peak float64) float64 {
 	if len(a) == 0 {
 		return 100 // mono: no chroma to differ
