@@ -35,6 +35,12 @@ type ChunkInfo struct {
 	Seconds float64 `json:"seconds,omitempty"` // encoding time, when known
 	Worker  string  `json:"worker,omitempty"`  // the worker that encodes or encoded it, when known
 	Error   string  `json:"error,omitempty"`   // why its last attempt failed
+	// A target-quality job's chunks: the probes made, the quantizer chosen
+	// and the score measured on the chunk's file (nil when not measured:
+	// a chunk salvaged or split by a stop).
+	Probes    int      `json:"probes,omitempty"`
+	Quantizer int      `json:"q,omitempty"`
+	Score     *float64 `json:"score,omitempty"`
 }
 
 // Chunks returns the job's chunks in source order: none before its chunks
@@ -56,7 +62,7 @@ func (c *coordinator) chunks() []ChunkInfo {
 	defer c.mu.Unlock()
 	var out []ChunkInfo
 	if c.led != nil {
-		out = ledgerChunks(c.led)
+		out = ledgerChunks(c.led, c.probes)
 	} else {
 		seen := map[int]bool{}
 		for _, ch := range c.queue {
@@ -92,12 +98,15 @@ func (c *coordinator) chunks() []ChunkInfo {
 	return out
 }
 
-// ledgerChunks reports the ledger's chunks, those not done as queued.
-func ledgerChunks(led *ledger.Ledger) []ChunkInfo {
+// ledgerChunks reports the ledger's chunks, those not done as queued;
+// probes are the probes made of each chunk.
+func ledgerChunks(led *ledger.Ledger, probes map[int][]Probe) []ChunkInfo {
 	cs := led.Chunks()
 	out := make([]ChunkInfo, 0, len(cs))
 	for _, ch := range cs {
-		out = append(out, chunkInfo(ch, led))
+		ci := chunkInfo(ch, led)
+		ci.Probes = len(probes[ch.ID])
+		out = append(out, ci)
 	}
 	return out
 }
@@ -109,6 +118,7 @@ func chunkInfo(ch plan.Chunk, led *ledger.Ledger) ChunkInfo {
 		return ci
 	}
 	ci.State, ci.Frames, ci.Bytes, ci.Worker, ci.Seconds = ChunkDone, r.End-r.Start, r.Size, r.Worker, r.Secs
+	ci.Quantizer, ci.Score = r.Q, r.Score
 	switch {
 	case r.Salvaged:
 		ci.State = ChunkSalvaged
@@ -136,7 +146,13 @@ func ReadChunks(jobDir string) ([]ChunkInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chunks: %w", err)
 	}
-	return ledgerChunks(ledger.Replay(st.Chunks, recs)), nil
+	probes := map[int][]Probe{}
+	for _, r := range recs {
+		if r.Type == jobdir.RecProbe && r.Score != nil {
+			probes[r.Chunk] = append(probes[r.Chunk], Probe{Quantizer: r.Q, Score: *r.Score, Size: r.Size})
+		}
+	}
+	return ledgerChunks(ledger.Replay(st.Chunks, recs), probes), nil
 }
 
 // noteFailure remembers why chunk id's last attempt failed; it is shown

@@ -61,6 +61,13 @@ type coordinator struct {
 	resumed  int            // frames recorded before this run
 	failures map[int]string // why a chunk's last attempt failed
 	failure  error
+	// A target-quality job's probes by chunk, and the chunk each chunk
+	// made by a split was split from: a chunk's search goes on from its
+	// own probes and its ancestors'. Probes made while the plan is not
+	// final wait in unsaved for the journal.
+	probes  map[int][]Probe
+	parent  map[int]int
+	unsaved []jobdir.Record
 }
 
 // An attempt is a task in flight and the part file its stream goes to.
@@ -102,6 +109,19 @@ func (c *coordinator) setPlan(st *jobdir.State, j *jobdir.Journal, recs []jobdir
 	led := ledger.New(st.Chunks)
 	for _, r := range recs {
 		_ = led.Apply(r) // a record that does not fit is skipped: its chunk is encoded again
+	}
+	c.mu.Lock()
+	for _, r := range recs {
+		c.note(r)
+	}
+	unsaved := c.unsaved
+	c.unsaved = nil
+	c.mu.Unlock()
+	for _, r := range unsaved {
+		if err := j.Append(r); err != nil {
+			c.fail(&stateError{err})
+			break
+		}
 	}
 	c.mu.Lock()
 	c.st, c.journal, c.led = st, j, led
@@ -273,7 +293,80 @@ func (c *coordinator) task(ch plan.Chunk, n int) Task {
 	c.mu.Unlock()
 	t.PTS = pts[ch.Start:ch.End:ch.End]
 	t.Source.FirstPTS = pts[0]
+	if t.Target != nil {
+		tq := *t.Target
+		tq.Known = c.known(ch.ID)
+		t.Target = &tq
+	}
 	return t
+}
+
+// note keeps what a record says of a target-quality search: a probe, or
+// the chunk a split made. c.mu is held.
+func (c *coordinator) note(r jobdir.Record) {
+	switch {
+	case r.Type == jobdir.RecProbe && r.Score != nil:
+		if c.probes == nil {
+			c.probes = map[int][]Probe{}
+		}
+		c.probes[r.Chunk] = append(c.probes[r.Chunk], Probe{Quantizer: r.Q, Score: *r.Score, Size: r.Size})
+	case r.Type == jobdir.RecDone && r.Rest != 0:
+		if c.parent == nil {
+			c.parent = map[int]int{}
+		}
+		c.parent[r.Rest] = r.Chunk
+	}
+}
+
+// known returns the probes of chunk id and of the chunks it was split
+// from.
+func (c *coordinator) known(id int) []Probe {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ps []Probe
+	for seen := map[int]bool{}; !seen[id]; {
+		seen[id] = true
+		ps = append(ps, c.probes[id]...)
+		p, ok := c.parent[id]
+		if !ok {
+			break
+		}
+		id = p
+	}
+	return ps
+}
+
+// probe keeps a probe of task t: journaled (or, while the plan is not
+// final, kept until it is), then carried by the chunk's later tasks.
+func (c *coordinator) probe(t Task, p Probe) error {
+	score := p.Score
+	rec := jobdir.Record{Type: jobdir.RecProbe, Chunk: t.Chunk, Start: t.Start, End: t.End, Q: p.Quantizer, Score: &score, Size: p.Size}
+	if math.IsNaN(score) || math.IsInf(score, 0) {
+		return fmt.Errorf("quality: chunk %d: probe at quantizer %d scored %g", t.Chunk, p.Quantizer, score)
+	}
+	c.commitMu.Lock()
+	defer c.commitMu.Unlock()
+	c.mu.Lock()
+	a, running := c.running[t.Chunk]
+	if !running || a.task.Attempt != t.Attempt {
+		c.mu.Unlock()
+		return fmt.Errorf("%w: a probe of attempt %d of chunk %d, which is not running", errResult, t.Attempt, t.Chunk)
+	}
+	j := c.journal
+	if j == nil {
+		c.unsaved = append(c.unsaved, rec)
+		c.note(rec)
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	if err := j.Append(rec); err != nil {
+		return &stateError{err}
+	}
+	c.mu.Lock()
+	c.note(rec)
+	c.mu.Unlock()
+	return nil
 }
 
 // run encodes the chunks with ex, workers at a time, trying each up to
@@ -421,7 +514,10 @@ func (c *coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk, 
 // attempt runs one task and commits its result. A result made while the
 // plan is still being made gives up the slot s while it waits for it.
 func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot) error {
-	a := &attempt{task: t, part: &partWriter{path: c.dir.Part(t.Chunk), width: c.tmpl.Source.Width, height: c.tmpl.Source.Height, begun: time.Now()}}
+	a := &attempt{task: t, part: &partWriter{path: c.dir.Part(t.Chunk), width: c.tmpl.Source.Width, height: c.tmpl.Source.Height, begun: time.Now(), score: math.NaN()}}
+	if t.Target != nil {
+		a.part.onProbe = func(p Probe) error { return c.probe(t, p) }
+	}
 	var units int
 	a.part.onUnit = func() {
 		if units++; units%8 == 0 {
@@ -489,6 +585,12 @@ func (c *coordinator) result(a *attempt, end int) (Result, error) {
 	var err error
 	res.Size, res.SHA256, err = a.part.finish()
 	res.Worker, res.Took = a.part.placement()
+	if q, score := a.part.quality(); q > 0 {
+		res.Quantizer = q
+		if !math.IsNaN(score) {
+			res.Score, res.Scored = score, true
+		}
+	}
 	return res, err
 }
 
@@ -531,7 +633,11 @@ func (c *coordinator) commit(ctx context.Context, res Result) error {
 		return err
 	}
 	rec := jobdir.Record{Type: jobdir.RecDone, Chunk: res.Chunk, Start: res.Start, End: res.End, Size: res.Size, SHA256: res.SHA256,
-		Worker: res.Worker, Secs: math.Round(res.Took.Seconds()*1000) / 1000, Salvaged: res.Attempt == 0}
+		Worker: res.Worker, Secs: math.Round(res.Took.Seconds()*1000) / 1000, Salvaged: res.Attempt == 0, Q: res.Quantizer}
+	if res.Scored {
+		score := res.Score
+		rec.Score = &score
+	}
 	c.mu.Lock()
 	ch, _ := c.led.Chunk(res.Chunk)
 	if res.End < ch.End {
@@ -559,6 +665,7 @@ func (c *coordinator) commit(ctx context.Context, res Result) error {
 	c.mu.Lock()
 	err = c.led.Apply(rec)
 	if err == nil {
+		c.note(rec)
 		// Its frames count in the ledger now, no longer in flight.
 		delete(c.running, res.Chunk)
 		// A task that ended short without a stop (its worker was lost)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/big"
 	"os"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/av1job/av1job/internal/encode"
 	"github.com/av1job/av1job/internal/ivf"
 	"github.com/av1job/av1job/internal/plan"
+	"github.com/av1job/av1job/internal/quality"
 	"github.com/av1job/av1job/internal/source"
 )
 
@@ -51,20 +53,73 @@ func (x *LocalExecutor) Execute(ctx context.Context, t Task, out StreamWriter, s
 	if p, ok := out.(interface{ RunsOn(worker string) }); ok {
 		p.RunsOn(thisMachine())
 	}
-	tb, _ := new(big.Rat).SetString(t.Source.TimeBase)
-	rng := source.Range{Path: t.Source.Path, Stream: t.Source.Stream, PixFmt: t.Source.PixFmt, Filter: t.Source.Filter,
-		PTS: t.PTS, TimeBase: tb, Base: t.Start, First: t.Source.FirstPTS, Start: 0, End: len(t.PTS)}
-	src, err := source.Open(ctx, rng)
+	var q int
+	var dist *ivfFile
+	rec, _ := out.(QualityRecorder)
+	if t.Target != nil {
+		// The search's probes first, then the chunk at the quantizer it
+		// decides, written to out and to a file to be scored.
+		if q, err = x.search(ctx, enc, t, out, steer); err != nil {
+			return t.Start, err
+		}
+		t.Settings.Quantizer = q
+		f, err := os.CreateTemp("", "av1job-final-*.ivf")
+		if err != nil {
+			return t.Start, fmt.Errorf("quality: %w", err)
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		dist = &ivfFile{f: f}
+		out = tee{out, dist}
+	}
+	s := t.Settings.settings()
+	s.Threads = x.Threads
+	fed, err := x.encodeFrames(ctx, enc, t, s, out, steer)
 	if err != nil {
 		return t.Start, err
 	}
+	if t.Target != nil {
+		score := math.NaN()
+		if fed == len(t.PTS) {
+			// Measured on the stream written, every frame (a stopped
+			// task's is left to verify: scoring would hold the stop up).
+			if err := dist.f.Close(); err != nil {
+				return t.Start, fmt.Errorf("quality: %w", err)
+			}
+			scores, err := x.score(ctx, t, dist.f.Name(), fed, steer, 1)
+			if err != nil {
+				return t.Start, err
+			}
+			score = quality.Stat(scores, t.Target.Stat)
+		}
+		if rec != nil {
+			rec.Quality(q, score)
+		}
+	}
+	return t.Start + fed, nil
+}
+
+// openSource starts reading t's frames from its source.
+func openSource(ctx context.Context, t Task) (*source.Frames, error) {
+	tb, _ := new(big.Rat).SetString(t.Source.TimeBase)
+	rng := source.Range{Path: t.Source.Path, Stream: t.Source.Stream, PixFmt: t.Source.PixFmt, Filter: t.Source.Filter,
+		PTS: t.PTS, TimeBase: tb, Base: t.Start, First: t.Source.FirstPTS, Start: 0, End: len(t.PTS)}
+	return source.Open(ctx, rng)
+}
+
+// encodeFrames encodes t's frames with s to out, and returns how many it
+// fed the encoder: all of them, or fewer after a stop (ErrStopped when
+// none). Every unit out gets is counted against the frames fed.
+func (x *LocalExecutor) encodeFrames(ctx context.Context, enc encode.Encoder, t Task, s encode.Settings, out StreamWriter, steer Steer) (int, error) {
+	src, err := openSource(ctx, t)
+	if err != nil {
+		return 0, err
+	}
 	defer src.Close()
-	s := t.Settings.settings()
-	s.Threads = x.Threads
 	sink := &unitCounter{out: out}
 	sess, err := enc.Start(ctx, src.Header(), s, sink)
 	if err != nil {
-		return t.Start, err
+		return 0, err
 	}
 	// An in-process encoder pauses by not being called; a process is
 	// frozen with the job's other processes (the context's group).
@@ -90,30 +145,30 @@ feed:
 		}
 		if err != nil {
 			sess.Abort()
-			return t.Start, err
+			return 0, err
 		}
 		fed++
 	}
 	if fed == 0 {
 		sess.Abort()
-		return t.Start, ErrStopped
+		return 0, ErrStopped
 	}
 	if err := src.Close(); err != nil {
 		sess.Abort()
-		return t.Start, err
+		return 0, err
 	}
 	// After a stop the task ends at frame fed: the encoder flushes what
 	// it was given.
 	if err := sess.Close(); err != nil {
-		return t.Start, err
+		return 0, err
 	}
 	if err := ctx.Err(); err != nil {
-		return t.Start, err
+		return 0, err
 	}
 	if sink.units != fed {
-		return t.Start, fmt.Errorf("encoder: %d temporal units out for %d frames in", sink.units, fed)
+		return 0, fmt.Errorf("encoder: %d temporal units out for %d frames in", sink.units, fed)
 	}
-	return t.Start + fed, nil
+	return fed, nil
 }
 
 // encoder returns t's encoder, checking that this machine has the version

@@ -11,6 +11,7 @@ import (
 	"github.com/av1job/av1job/internal/jobdir"
 	"github.com/av1job/av1job/internal/mux"
 	"github.com/av1job/av1job/internal/probe"
+	"github.com/av1job/av1job/internal/quality"
 	"github.com/av1job/av1job/internal/scene"
 	"github.com/av1job/av1job/internal/tools"
 )
@@ -32,6 +33,18 @@ type Options struct {
 	Quantizer int      `json:"quantizer,omitempty"` // 1-255; default 100; ignored when Bitrate is set
 	Bitrate   int      `json:"bitrate,omitempty"`   // kbit/s; 0 for constant quantizer
 	Extra     []string `json:"extra,omitempty"`     // arguments passed through to the encoder, in the rav1e program's spelling
+	// TargetQuality, when above 0, replaces the fixed quantizer: each chunk
+	// is encoded at the highest quantizer in [MinQuantizer, MaxQuantizer]
+	// at which it reaches this score of Metric, its frames summed up with
+	// QualityStat; the quantizer is found with at most Probes probe
+	// encodes per chunk, at ProbeSpeed (0: Speed).
+	TargetQuality float64 `json:"target_quality,omitempty"`
+	Metric        string  `json:"metric,omitempty"`       // "ssimulacra2" (default) or "psnr"
+	QualityStat   string  `json:"quality_stat,omitempty"` // "mean" (default), "p5" or "min"
+	MinQuantizer  int     `json:"min_quantizer,omitempty"`
+	MaxQuantizer  int     `json:"max_quantizer,omitempty"`
+	Probes        int     `json:"probes,omitempty"`
+	ProbeSpeed    int     `json:"probe_speed,omitempty"`
 	// Backend is the older name of Encoder: "process" for rav1e, "lib" for
 	// librav1e. It is read when Encoder is empty.
 	Backend string `json:"backend,omitempty"`
@@ -66,6 +79,13 @@ type Options struct {
 	// same bits whichever runs them.
 	Executor Executor `json:"-"`
 }
+
+// Target-quality defaults.
+const (
+	DefaultMinQuantizer = 40
+	DefaultMaxQuantizer = 200
+	DefaultProbes       = 4
+)
 
 // remoteInFlight is how many tasks another executor gets at once unless
 // told.
@@ -105,6 +125,29 @@ func (o *Options) planningDefaults() {
 	if o.JobDir == "" && o.Output != "" {
 		o.JobDir = jobdir.Default(o.Output).Path()
 	}
+	if o.TargetQuality != 0 {
+		if o.Metric == "" {
+			o.Metric = quality.SSIMULACRA2
+		}
+		if o.QualityStat == "" {
+			o.QualityStat = quality.StatMean
+		}
+		if o.MinQuantizer == 0 && o.MaxQuantizer == 0 {
+			o.MinQuantizer, o.MaxQuantizer = DefaultMinQuantizer, DefaultMaxQuantizer
+		}
+		if o.Probes == 0 {
+			o.Probes = DefaultProbes
+		}
+	}
+}
+
+// target is the tasks' target quality, nil without one.
+func (o *Options) target() *TargetQuality {
+	if o.TargetQuality == 0 {
+		return nil
+	}
+	return &TargetQuality{Score: o.TargetQuality, Metric: o.Metric, Stat: o.QualityStat, MinQ: o.MinQuantizer, MaxQ: o.MaxQuantizer,
+		Probes: o.Probes, ProbeSpeed: o.ProbeSpeed}
 }
 
 // Validate checks the options without touching the disk or running
@@ -125,6 +168,9 @@ func (o *Options) Validate() error {
 	if err := o.validatePlanning(); err != nil {
 		return err
 	}
+	if err := o.validateTarget(); err != nil {
+		return err
+	}
 	if o.Backend != "" {
 		name, err := encode.Backend(o.Backend)
 		if err != nil {
@@ -143,6 +189,36 @@ func (o *Options) Validate() error {
 			return usagef("--encoder %s: %v", enc.Name(), err)
 		}
 		return usage(err)
+	}
+	return nil
+}
+
+// validateTarget checks the target-quality options.
+func (o *Options) validateTarget() error {
+	if o.TargetQuality == 0 {
+		if o.Metric != "" || o.QualityStat != "" || o.Probes != 0 || o.ProbeSpeed != 0 || o.MinQuantizer != 0 || o.MaxQuantizer != 0 {
+			return usagef("--metric, --quality-stat, --probes, --probe-speed and --quantizer-range need --target-quality")
+		}
+		return nil
+	}
+	d := *o
+	d.planningDefaults()
+	tq := d.target()
+	switch {
+	case math.IsNaN(o.TargetQuality) || math.IsInf(o.TargetQuality, 0) || o.TargetQuality < 0 || o.TargetQuality > 100:
+		return usagef("--target-quality %g: must be a score above 0, at most 100", o.TargetQuality)
+	case o.Bitrate > 0:
+		return usagef("--target-quality and --bitrate %d: choose one", o.Bitrate)
+	case quality.CheckMetric(tq.Metric) != nil:
+		return usagef("--metric %s: %v", tq.Metric, quality.CheckMetric(tq.Metric))
+	case quality.CheckStat(tq.Stat) != nil:
+		return usagef("--quality-stat %s: %v", tq.Stat, quality.CheckStat(tq.Stat))
+	case tq.MinQ < 1 || tq.MaxQ > 255 || tq.MinQ > tq.MaxQ:
+		return usagef("--quantizer-range %d-%d: must be within 1-255, low to high", tq.MinQ, tq.MaxQ)
+	case tq.Probes < 1 || tq.Probes > 16:
+		return usagef("--probes %d: must be 1-16", tq.Probes)
+	case tq.ProbeSpeed < 0 || tq.ProbeSpeed > 10:
+		return usagef("--probe-speed %d: must be 0-10", tq.ProbeSpeed)
 	}
 	return nil
 }
@@ -171,6 +247,13 @@ func (o *Options) settings() encode.Settings {
 
 // rateControl describes the rate control in the fingerprint.
 func (o *Options) rateControl() string {
+	if tq := o.target(); tq != nil {
+		s := fmt.Sprintf("target %s %s %g, quantizer %d-%d, %d probes", tq.Metric, tq.Stat, tq.Score, tq.MinQ, tq.MaxQ, tq.Probes)
+		if tq.ProbeSpeed > 0 {
+			s += fmt.Sprintf(" at speed %d", tq.ProbeSpeed)
+		}
+		return s
+	}
 	if o.Bitrate > 0 {
 		return fmt.Sprintf("bitrate %d kbit/s", o.Bitrate)
 	}

@@ -26,7 +26,10 @@ type partWriter struct {
 	path          string // the part file
 	width, height int    // the source's size, which the stream must have
 	onUnit        func() // called after each temporal unit is written
-	begun         time.Time
+	// onProbe keeps a target-quality probe (QualityRecorder); nil when
+	// the job has no target.
+	onProbe func(Probe) error
+	begun   time.Time
 
 	mu       sync.Mutex // guards what progress reads
 	worker   string     // where the task runs, when the executor says (RunsOn)
@@ -38,6 +41,9 @@ type partWriter struct {
 	size     int64
 	units    int
 	lastSync time.Time
+	q        int     // the quantizer a target-quality task chose
+	score    float64 // and its score, NaN when not measured
+	probing  int     // probes made by the task so far
 }
 
 func (p *partWriter) Write(b []byte) (int, error) {
@@ -112,6 +118,35 @@ func (p *partWriter) RunsOn(worker string) {
 	p.mu.Lock()
 	p.worker, p.started = worker, time.Now()
 	p.mu.Unlock()
+}
+
+// Probe keeps a target-quality probe; see QualityRecorder.
+func (p *partWriter) Probe(pr Probe) error {
+	if p.onProbe == nil {
+		return errors.New("quality: a probe for a task without a target")
+	}
+	if err := p.onProbe(pr); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.probing++
+	p.mu.Unlock()
+	return nil
+}
+
+// Quality keeps the chosen quantizer and the stream's score; see
+// QualityRecorder.
+func (p *partWriter) Quality(q int, score float64) {
+	p.mu.Lock()
+	p.q, p.score = q, score
+	p.mu.Unlock()
+}
+
+// quality returns the quantizer and score reported (0 when none).
+func (p *partWriter) quality() (q int, score float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.q, p.score
 }
 
 // placement returns where the task runs and how long it has run (until

@@ -304,6 +304,7 @@ func (p *prepared) taskFor(id string, stream int, pixFmt, filter, timeBase strin
 			Width: p.src.Video.Width, Height: p.src.Video.Height, PixFmt: pixFmt, Filter: filter, TimeBase: timeBase},
 		Encoder:  EncoderRef{Name: p.enc.Name(), Version: p.ver},
 		Settings: p.options(),
+		Target:   p.opts.target(),
 	}
 }
 

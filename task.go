@@ -27,6 +27,10 @@ type Task struct {
 	Source   SourceRef      `json:"source"`
 	Encoder  EncoderRef     `json:"encoder"`
 	Settings EncoderOptions `json:"settings"`
+	// Target, when set, makes the task search for its quantizer (probe
+	// encodes) and encode at the one found; Settings.Quantizer is then
+	// ignored.
+	Target *TargetQuality `json:"target,omitempty"`
 }
 
 // SourceRef identifies a task's source and says how to read it.
@@ -80,6 +84,11 @@ type Result struct {
 	// for how long (the journal keeps them for display).
 	Worker string        `json:"worker,omitempty"`
 	Took   time.Duration `json:"took,omitempty"`
+	// Quantizer and Score, for a target-quality task: the quantizer its
+	// search chose and, when Scored, the score measured on File.
+	Quantizer int     `json:"q,omitempty"`
+	Score     float64 `json:"score,omitempty"`
+	Scored    bool    `json:"scored,omitempty"`
 }
 
 // Frames is the number of frames in the result.
@@ -141,6 +150,14 @@ func (t Task) Validate() error {
 	enc, err := encode.Lookup(t.Encoder.Name)
 	if err != nil {
 		return bad("%v", err)
+	}
+	if t.Target != nil {
+		if err := t.Target.check(); err != nil {
+			return bad("target quality: %v", err)
+		}
+		if t.Settings.Bitrate > 0 {
+			return bad("target quality with a bitrate")
+		}
 	}
 	if err := enc.Check(t.Settings.settings()); err != nil {
 		return bad("%v", err)

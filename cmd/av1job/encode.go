@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -81,7 +83,10 @@ func checkFlags(f *pflag.FlagSet, o *av1job.Options) error {
 	if f.Changed("bitrate") && f.Changed("quantizer") {
 		return &usageErr{errors.New("--quantizer and --bitrate exclude each other")}
 	}
-	for _, name := range []string{"bitrate", "min-scene-len", "max-scene-len", "scene-threshold"} {
+	if f.Changed("target-quality") && f.Changed("quantizer") {
+		return &usageErr{errors.New("--quantizer and --target-quality exclude each other (use --quantizer-range to bound the search)")}
+	}
+	for _, name := range []string{"bitrate", "min-scene-len", "max-scene-len", "scene-threshold", "target-quality", "probes"} {
 		if !f.Changed(name) {
 			continue
 		}
@@ -103,6 +108,12 @@ func addJobFlags(f *pflag.FlagSet, o *av1job.Options, workers string) {
 	f.IntVarP(&o.Quantizer, "quantizer", "q", o.Quantizer, "rav1e quantizer, 0-255 (lower is better quality)")
 	f.IntVarP(&o.Bitrate, "bitrate", "b", 0, "target bitrate in kbit/s instead of a quantizer")
 	f.IntVarP(&o.Workers, "workers", "w", 0, workers)
+	f.Float64Var(&o.TargetQuality, "target-quality", 0, "encode each chunk at the highest quantizer that reaches this score (SSIMULACRA2: 90 visually lossless, 70 high, 50 medium)")
+	f.StringVar(&o.Metric, "metric", "", "the score --target-quality aims at: ssimulacra2 (default) or psnr (dB)")
+	f.StringVar(&o.QualityStat, "quality-stat", "", "how a chunk's frames are summed up for --target-quality: mean (default), p5 (95 % of frames reach it) or min")
+	f.Var(&quantizerRange{o}, "quantizer-range", fmt.Sprintf("quantizers --target-quality searches, MIN-MAX (default %d-%d)", av1job.DefaultMinQuantizer, av1job.DefaultMaxQuantizer))
+	f.IntVar(&o.Probes, "probes", 0, fmt.Sprintf("probe encodes per chunk for --target-quality (default %d)", av1job.DefaultProbes))
+	f.IntVar(&o.ProbeSpeed, "probe-speed", 0, "encoder speed of the probes (default: --speed)")
 	addSceneFlags(f, o)
 	f.StringVar(&o.Scenes, "scenes", "", "use the scene cuts saved by av1job scenes --save FILE instead of detecting them")
 	f.StringVar(&o.Encoder, "encoder", "rav1e", "the encoder: rav1e (the rav1e program, one process per chunk) or librav1e (in-process)")
@@ -110,6 +121,29 @@ func addJobFlags(f *pflag.FlagSet, o *av1job.Options, workers string) {
 	f.BoolVarP(&o.Overwrite, "overwrite", "y", false, "overwrite an existing output")
 	f.BoolVar(&o.Keep, "keep", false, "keep the job directory after success")
 }
+
+// quantizerRange is the value of --quantizer-range: MIN-MAX.
+type quantizerRange struct{ o *av1job.Options }
+
+func (r *quantizerRange) String() string {
+	if r.o == nil || r.o.MinQuantizer == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d-%d", r.o.MinQuantizer, r.o.MaxQuantizer)
+}
+
+func (r *quantizerRange) Set(s string) error {
+	lo, hi, ok := strings.Cut(s, "-")
+	a, err1 := strconv.Atoi(strings.TrimSpace(lo))
+	b, err2 := strconv.Atoi(strings.TrimSpace(hi))
+	if !ok || err1 != nil || err2 != nil {
+		return fmt.Errorf("%q is not MIN-MAX, for example 40-200", s)
+	}
+	r.o.MinQuantizer, r.o.MaxQuantizer = a, b
+	return nil
+}
+
+func (r *quantizerRange) Type() string { return "MIN-MAX" }
 
 // addSceneFlags adds the planning flags that encode and scenes share.
 func addSceneFlags(f *pflag.FlagSet, o *av1job.Options) {

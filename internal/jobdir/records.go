@@ -25,6 +25,10 @@ const (
 	RecFinished = "finished"
 	// RecFailed: the job failed with Error; running it again continues it.
 	RecFailed = "failed"
+	// RecProbe: a target-quality probe of Chunk, frames [Start,End),
+	// encoded at quantizer Q, scored Score, Size bytes. A chunk's search
+	// goes on from its probes (and those of the chunk it was split from).
+	RecProbe = "probe"
 )
 
 // Record is one journal entry.
@@ -46,6 +50,10 @@ type Record struct {
 	Worker   string  `json:"worker,omitempty"`
 	Secs     float64 `json:"secs,omitempty"`
 	Salvaged bool    `json:"salvaged,omitempty"`
+	// RecDone of a target-quality job, and RecProbe: the quantizer and,
+	// when measured, the chunk's score.
+	Q     int      `json:"q,omitempty"`
+	Score *float64 `json:"score,omitempty"`
 }
 
 // A Journal appends records to a job's journal.log.

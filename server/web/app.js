@@ -366,6 +366,9 @@ function chunkText(c, d) {
   if (c.bytes) parts.push(bytes(c.bytes));
   if (kbps) parts.push(`${kbps.toFixed(0)} kbit/s`);
   if (c.seconds) parts.push(`${c.seconds.toFixed(1)} s of encoding`);
+  if (c.probes) parts.push(`${c.probes} probe${c.probes === 1 ? "" : "s"}`);
+  if (c.q) parts.push(`quantizer ${c.q}`);
+  if (typeof c.score === "number") parts.push(`score ${c.score.toFixed(1)}`);
   parts.push(c.worker ? `by ${c.worker}` : "worker not known");
   if (c.error) parts.push(`last error: ${c.error}`);
   return parts.join(" · ");

@@ -1,0 +1,277 @@
+package av1job
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sync"
+
+	"github.com/av1job/av1job/internal/encode"
+	"github.com/av1job/av1job/internal/ivf"
+	"github.com/av1job/av1job/internal/quality"
+)
+
+// TargetQuality asks for each chunk to be encoded at the highest quantizer
+// whose output reaches a quality score, found by probe encodes (package
+// quality's search). A Task carries it with the probes already made of
+// the chunk, so that a search cut short goes on where it stopped.
+type TargetQuality struct {
+	Score  float64 `json:"score"`
+	Metric string  `json:"metric"` // "ssimulacra2" or "psnr"
+	Stat   string  `json:"stat"`   // how a chunk's frames are summed up: "mean", "p5" or "min"
+	MinQ   int     `json:"min_q"`
+	MaxQ   int     `json:"max_q"`
+	Probes int     `json:"probes"` // at most this many probe encodes per chunk
+	// ProbeSpeed is the encoder speed of the probes (0 means the task's).
+	ProbeSpeed int `json:"probe_speed,omitempty"`
+	// Known are the probes of the chunk made so far.
+	Known []Probe `json:"known,omitempty"`
+}
+
+// A Probe is a probe encode's outcome: the chunk's score at Quantizer and
+// the size of the probe's stream.
+type Probe struct {
+	Quantizer int     `json:"q"`
+	Score     float64 `json:"score"`
+	Size      int64   `json:"size"`
+}
+
+// A QualityRecorder is a StreamWriter that keeps what a target-quality
+// task measures. The coordinator's writers are; an executor that runs
+// target-quality tasks reports through it when its StreamWriter is one.
+type QualityRecorder interface {
+	// Probe reports a finished probe encode; once it returns, the probe
+	// is kept (journaled) and a later task of the chunk carries it.
+	Probe(Probe) error
+	// Quality reports the quantizer the stream is encoded at and its
+	// score, measured on the stream written (NaN when it was not
+	// measured: a stopped task).
+	Quality(q int, score float64)
+}
+
+func (tq TargetQuality) target() quality.Target {
+	return quality.Target{Score: tq.Score, Metric: tq.Metric, Stat: tq.Stat, MinQ: tq.MinQ, MaxQ: tq.MaxQ, Probes: tq.Probes}
+}
+
+func (tq TargetQuality) known() []quality.Probe {
+	ps := make([]quality.Probe, len(tq.Known))
+	for i, p := range tq.Known {
+		ps[i] = quality.Probe{Quantizer: p.Quantizer, Score: p.Score, Size: p.Size}
+	}
+	return ps
+}
+
+// check returns why the target cannot be searched for, or nil.
+func (tq TargetQuality) check() error {
+	if err := tq.target().Check(); err != nil {
+		return err
+	}
+	if tq.ProbeSpeed < 0 || tq.ProbeSpeed > 10 {
+		return fmt.Errorf("probe speed %d: must be 0-10", tq.ProbeSpeed)
+	}
+	for _, p := range tq.Known {
+		if p.Quantizer < tq.MinQ || p.Quantizer > tq.MaxQ || math.IsNaN(p.Score) || math.IsInf(p.Score, 0) {
+			return fmt.Errorf("probe at quantizer %d scoring %g is outside the search", p.Quantizer, p.Score)
+		}
+	}
+	return nil
+}
+
+// Decide returns the quantizer a target-quality task is encoded at, from
+// its known probes: ok is false while the search needs more probes.
+func (tq TargetQuality) Decide() (q int, predicted float64, reached, ok bool) {
+	next, d := quality.Next(tq.target(), tq.known())
+	return d.Quantizer, d.Predicted, d.Reached, next == 0
+}
+
+// probeFrames is about how many frames of a probe are scored: every k-th
+// frame of a longer chunk (the probe encodes them all). k is odd: rav1e
+// gives the frames of a group of eight different quantizers by their
+// place in it, so an even k would score only the better ones (scoring
+// every second frame measured 75.1 where all frames score 69.9).
+const probeFrames = 60
+
+// probeStep returns k for a chunk of n frames.
+func probeStep(n int) int {
+	k := max(1, (n+probeFrames-1)/probeFrames)
+	if k%2 == 0 {
+		k++
+	}
+	return k
+}
+
+// search runs t's probe encodes until its target's search decides, each
+// reported to out when it is a QualityRecorder, and returns the quantizer.
+// A stop ends it with ErrStopped; the probes finished are kept.
+func (x *LocalExecutor) search(ctx context.Context, enc encode.Encoder, t Task, out StreamWriter, steer Steer) (int, error) {
+	tq := *t.Target
+	tq.Known = append([]Probe(nil), tq.Known...)
+	rec, _ := out.(QualityRecorder)
+	every := probeStep(t.End - t.Start)
+	for {
+		next, d := quality.Next(tq.target(), tq.known())
+		if next == 0 {
+			return d.Quantizer, nil
+		}
+		s := t.Settings.settings()
+		s.Quantizer, s.Threads = next, x.Threads
+		if tq.ProbeSpeed > 0 {
+			s.Speed = tq.ProbeSpeed
+		}
+		size, scores, err := x.measure(ctx, enc, t, s, steer, every)
+		if err != nil {
+			return 0, err
+		}
+		p := Probe{Quantizer: next, Score: quality.Stat(scores, tq.Stat), Size: size}
+		if rec != nil {
+			if err := rec.Probe(p); err != nil {
+				return 0, err
+			}
+		}
+		tq.Known = append(tq.Known, p)
+	}
+}
+
+// measure encodes t's frames with s to a temporary file and scores them
+// (every k-th frame) against the source. It returns the stream's size.
+func (x *LocalExecutor) measure(ctx context.Context, enc encode.Encoder, t Task, s encode.Settings, steer Steer, every int) (int64, []float64, error) {
+	f, err := os.CreateTemp("", "av1job-probe-*.ivf")
+	if err != nil {
+		return 0, nil, fmt.Errorf("probe: %w", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	w := &ivfFile{f: f}
+	fed, err := x.encodeFrames(ctx, enc, t, s, w, steer)
+	if err == nil && fed < t.End-t.Start {
+		err = ErrStopped // a probe of part of the chunk says nothing
+	}
+	if err == nil {
+		err = f.Close()
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	scores, err := x.score(ctx, t, f.Name(), fed, steer, every)
+	return w.size, scores, err
+}
+
+// score scores the IVF file dist, frames [t.Start, t.Start+n) of t
+// encoded, against the source's frames, every k-th frame. The scoring
+// pauses with the job (between frames).
+func (x *LocalExecutor) score(ctx context.Context, t Task, dist string, n int, steer Steer, every int) ([]float64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rt := t
+	rt.End, rt.PTS = t.Start+n, t.PTS[:n]
+	src, err := openSource(ctx, rt)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	pr, pw := io.Pipe()
+	g := &gate{}
+	defer steer.Attach(g)()
+	go func() {
+		hdr := src.Header()
+		buf := make([]byte, src.FrameSize())
+		_, err := fmt.Fprintf(pw, "%s\n", hdr.Raw)
+		for i := 0; err == nil && i < n; i++ {
+			if err = src.ReadFrame(buf); err == nil {
+				g.wait()
+				if _, err = io.WriteString(pw, "FRAME\n"); err == nil {
+					_, err = pw.Write(buf)
+				}
+			}
+		}
+		pw.CloseWithError(err)
+	}()
+	color := quality.Color(t.Settings.Matrix, t.Settings.FullRange)
+	scores, err := quality.ScoreIVF(ctx, t.Target.Metric, pr, dist, color, every)
+	pr.CloseWithError(io.ErrClosedPipe)
+	if err != nil {
+		return nil, fmt.Errorf("quality: chunk %d: %w", t.Chunk, err)
+	}
+	return scores, nil
+}
+
+// gate is a Pauser that holds the reader of the frames to score while the
+// job is paused: the frame being scored finishes, no other starts.
+type gate struct {
+	mu     sync.Mutex
+	paused bool
+	resume chan struct{}
+}
+
+func (g *gate) Pause() {
+	g.mu.Lock()
+	if !g.paused {
+		g.paused, g.resume = true, make(chan struct{})
+	}
+	g.mu.Unlock()
+}
+
+func (g *gate) Resume() {
+	g.mu.Lock()
+	if g.paused {
+		g.paused = false
+		close(g.resume)
+	}
+	g.mu.Unlock()
+}
+
+func (g *gate) wait() {
+	g.mu.Lock()
+	ch := g.resume
+	paused := g.paused
+	g.mu.Unlock()
+	if paused {
+		<-ch
+	}
+}
+
+// ivfFile is a StreamWriter that writes an IVF file.
+type ivfFile struct {
+	f    *os.File
+	w    *ivf.Writer
+	size int64
+}
+
+func (v *ivfFile) Write(b []byte) (int, error) {
+	n, err := v.f.Write(b)
+	v.size += int64(n)
+	return n, err
+}
+
+func (v *ivfFile) Header(h StreamHeader) error {
+	w, err := ivf.NewWriter(v, ivf.Header{FourCC: [4]byte{'A', 'V', '0', '1'}, Width: uint16(h.Width), Height: uint16(h.Height),
+		RateNum: h.RateNum, RateDen: h.RateDen})
+	v.w = w
+	return err
+}
+
+func (v *ivfFile) Unit(pts uint64, data []byte) error {
+	if v.w == nil {
+		return fmt.Errorf("encoder output: a temporal unit before the stream header")
+	}
+	return v.w.WriteFrame(pts, data)
+}
+
+// tee is a StreamWriter that writes to two.
+type tee struct{ a, b StreamWriter }
+
+func (t tee) Header(h StreamHeader) error {
+	if err := t.a.Header(h); err != nil {
+		return err
+	}
+	return t.b.Header(h)
+}
+
+func (t tee) Unit(pts uint64, data []byte) error {
+	if err := t.a.Unit(pts, data); err != nil {
+		return err
+	}
+	return t.b.Unit(pts, data)
+}
