@@ -63,11 +63,10 @@ func (x *LocalExecutor) Execute(ctx context.Context, t Task, out StreamWriter, s
 			return t.Start, err
 		}
 		t.Settings.Quantizer = q
-		f, err := os.CreateTemp("", "av1job-final-*.ivf")
+		f, err := tempFile()
 		if err != nil {
 			return t.Start, fmt.Errorf("quality: %w", err)
 		}
-		defer os.Remove(f.Name())
 		defer f.Close()
 		dist = &ivfFile{f: f}
 		out = tee{out, dist}
@@ -83,10 +82,7 @@ func (x *LocalExecutor) Execute(ctx context.Context, t Task, out StreamWriter, s
 		if fed == len(t.PTS) {
 			// Measured on the stream written, every frame (a stopped
 			// task's is left to verify: scoring would hold the stop up).
-			if err := dist.f.Close(); err != nil {
-				return t.Start, fmt.Errorf("quality: %w", err)
-			}
-			scores, err := x.score(ctx, t, dist.f.Name(), fed, steer, 1)
+			scores, err := x.score(ctx, t, dist.f, fed, steer, 1)
 			if err != nil {
 				return t.Start, err
 			}

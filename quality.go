@@ -137,31 +137,41 @@ func (x *LocalExecutor) search(ctx context.Context, enc encode.Encoder, t Task, 
 // measure encodes t's frames with s to a temporary file and scores them
 // (every k-th frame) against the source. It returns the stream's size.
 func (x *LocalExecutor) measure(ctx context.Context, enc encode.Encoder, t Task, s encode.Settings, steer Steer, every int) (int64, []float64, error) {
-	f, err := os.CreateTemp("", "av1job-probe-*.ivf")
+	f, err := tempFile()
 	if err != nil {
 		return 0, nil, fmt.Errorf("probe: %w", err)
 	}
-	defer os.Remove(f.Name())
 	defer f.Close()
 	w := &ivfFile{f: f}
 	fed, err := x.encodeFrames(ctx, enc, t, s, w, steer)
 	if err == nil && fed < t.End-t.Start {
 		err = ErrStopped // a probe of part of the chunk says nothing
 	}
-	if err == nil {
-		err = f.Close()
-	}
 	if err != nil {
 		return 0, nil, err
 	}
-	scores, err := x.score(ctx, t, f.Name(), fed, steer, every)
+	scores, err := x.score(ctx, t, f, fed, steer, every)
 	return w.size, scores, err
 }
 
-// score scores the IVF file dist, frames [t.Start, t.Start+n) of t
+// tempFile returns a new file that has no name: nothing is left behind
+// however the process ends.
+func tempFile() (*os.File, error) {
+	f, err := os.CreateTemp("", "av1job-*.ivf")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// score scores the IVF file dist (read through its descriptor), frames [t.Start, t.Start+n) of t
 // encoded, against the source's frames, every k-th frame. The scoring
 // pauses with the job (between frames).
-func (x *LocalExecutor) score(ctx context.Context, t Task, dist string, n int, steer Steer, every int) ([]float64, error) {
+func (x *LocalExecutor) score(ctx context.Context, t Task, dist *os.File, n int, steer Steer, every int) ([]float64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rt := t

@@ -3,7 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"slices"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,7 +15,7 @@ import (
 )
 
 func newStatusCmd() *cobra.Command {
-	var asJSON bool
+	var asJSON, showChunks bool
 	var sf serverFlags
 	cmd := &cobra.Command{
 		Use:   "status JOB",
@@ -37,8 +40,15 @@ func newStatusCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
+			chunks, err := av1job.ReadChunks(st.Job)
+			if err != nil {
+				return err
+			}
 			if asJSON {
-				return json.NewEncoder(os.Stdout).Encode(st)
+				return json.NewEncoder(os.Stdout).Encode(struct {
+					*av1job.StatusInfo
+					Chunks []av1job.ChunkInfo `json:"chunks,omitempty"`
+				}{st, chunks})
 			}
 			pct := 0.0
 			if st.FramesTotal > 0 {
@@ -58,10 +68,62 @@ func newStatusCmd() *cobra.Command {
 			if st.Error != "" {
 				fmt.Println("error:", st.Error)
 			}
+			if showChunks {
+				printChunks(os.Stdout, chunks, st.FrameRate)
+			}
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (with each chunk)")
+	cmd.Flags().BoolVar(&showChunks, "chunks", false, "print a table of the chunks: frames, state, size, bitrate and, with --target-quality, probes, quantizer and score")
 	sf.add(cmd.Flags())
 	return cmd
+}
+
+// printChunks prints a table of the chunks; rate is the frame rate (0
+// when unknown).
+func printChunks(w io.Writer, chunks []av1job.ChunkInfo, rate float64) {
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "chunk\tframes\tstate\tsize\tkbit/s\tprobes\tq\tscore\t")
+	var scored []float64
+	for _, c := range chunks {
+		kbps, q, score, probes := "-", "-", "-", "-"
+		if c.Frames > 0 && rate > 0 {
+			kbps = fmt.Sprintf("%.0f", float64(c.Bytes)*8*rate/float64(c.Frames)/1000)
+		}
+		if c.Quantizer > 0 {
+			q = fmt.Sprint(c.Quantizer)
+		}
+		if c.Score != nil {
+			score = fmt.Sprintf("%.2f", *c.Score)
+			scored = append(scored, *c.Score)
+		}
+		if c.Probes > 0 {
+			probes = fmt.Sprint(c.Probes)
+		}
+		fmt.Fprintf(tw, "%d\t%d-%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", c.ID, c.Start, c.End-1, c.State, humanBytes(c.Bytes), kbps, probes, q, score)
+	}
+	tw.Flush()
+	if len(scored) > 0 {
+		fmt.Fprintf(w, "%d of %d chunks scored: mean %.2f, worst %.2f\n", len(scored), len(chunks), mean(scored), slices.Min(scored))
+	}
+}
+
+func mean(xs []float64) float64 {
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// humanBytes writes a size in B, KiB or MiB.
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }

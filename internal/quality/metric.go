@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"sort"
 	"strings"
 
@@ -159,15 +160,17 @@ func Scores(ctx context.Context, metric string, ref, dist io.Reader, color ssimu
 }
 
 // ScoreIVF decodes the AV1 IVF file dist with dav1d and scores its frames
-// against ref (see Scores). dav1d runs in ctx's process group, so it is
+// against ref (see Scores). dist may be unlinked already: dav1d reads it
+// through its descriptor. dav1d runs in ctx's process group, so it is
 // frozen with the job's other processes.
-func ScoreIVF(ctx context.Context, metric string, ref io.Reader, dist string, color ssimulacra2.Color, every int) ([]float64, error) {
+func ScoreIVF(ctx context.Context, metric string, ref io.Reader, dist *os.File, color ssimulacra2.Color, every int) ([]float64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cmd, err := tools.Command(ctx, tools.Dav1d, "-q", "--demuxer", "ivf", "-i", dist, "-o", "-", "--muxer", "yuv4mpeg2", "--threads", "1")
+	cmd, err := tools.Command(ctx, tools.Dav1d, "-q", "--demuxer", "ivf", "-i", "/dev/fd/3", "-o", "-", "--muxer", "yuv4mpeg2", "--threads", "1")
 	if err != nil {
 		return nil, err
 	}
+	cmd.ExtraFiles = []*os.File{dist}
 	stderr := tools.NewTail(4096)
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
@@ -184,11 +187,11 @@ func ScoreIVF(ctx context.Context, metric string, ref io.Reader, dist string, co
 	werr := cmd.Wait()
 	switch {
 	case serr != nil && werr != nil && ctx.Err() == nil:
-		return scores, fmt.Errorf("dav1d %s: %s: %w", dist, tools.LastLine(stderr.String()), werr)
+		return scores, fmt.Errorf("dav1d: %s: %w", tools.LastLine(stderr.String()), werr)
 	case serr != nil:
-		return scores, fmt.Errorf("score %s: %w", dist, serr)
+		return scores, serr
 	case werr != nil:
-		return scores, fmt.Errorf("dav1d %s: %s: %w", dist, tools.LastLine(stderr.String()), werr)
+		return scores, fmt.Errorf("dav1d: %s: %w", tools.LastLine(stderr.String()), werr)
 	}
 	return scores, nil
 }

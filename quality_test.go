@@ -1,0 +1,196 @@
+package av1job_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/av1job/av1job"
+	"github.com/av1job/av1job/internal/testclip"
+)
+
+// qualityRecord is what the target-quality test reads of a journal record.
+type qualityRecord struct {
+	Type  string   `json:"type"`
+	Chunk int      `json:"chunk"`
+	Start int      `json:"start"`
+	End   int      `json:"end"`
+	Q     int      `json:"q"`
+	Score *float64 `json:"score"`
+	Rest  int      `json:"rest"`
+}
+
+func readQuality(t *testing.T, jobDir string) []qualityRecord {
+	t.Helper()
+	f, err := os.Open(filepath.Join(jobDir, "journal.log"))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var recs []qualityRecord
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		_, payload, ok := strings.Cut(sc.Text(), " ")
+		var r qualityRecord
+		if ok && json.Unmarshal([]byte(payload), &r) == nil {
+			recs = append(recs, r)
+		}
+	}
+	return recs
+}
+
+// TestTargetQuality encodes a clip of easy and hard scenes to a target
+// SSIMULACRA2 score, killing the job once while it probes and once while
+// it encodes a chunk at the quantizer found: no finished probe is made
+// again, each chunk's quantizer is the search's decision from its
+// journaled probes, the easy scenes get higher quantizers than the hard
+// ones, every chunk measured is close to the target, and the output
+// passes verify.
+func TestTargetQuality(t *testing.T) {
+	needTools(t)
+	t.Parallel()
+	dir := t.TempDir()
+	tmp := t.TempDir()
+	spec := testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: []string{"smptehdbars", "mandelbrot", "life"}, SegFrames: 48}
+	in := clip(t, dir, "in.mkv", spec)
+	out := filepath.Join(dir, "out.mkv")
+	jobDir := out + ".av1job"
+	const target, probes = 70.0, 4
+	args := []string{"encode", in, "-o", out, "--speed", "10", "--workers", "2", "--min-scene-len", "12", "--keep",
+		"--target-quality", "70", "--probes", "4", "--quantizer-range", "20-230"}
+	env := append(os.Environ(), "TMPDIR="+tmp)
+	count := func(typ string) int {
+		n := 0
+		for _, r := range readQuality(t, jobDir) {
+			if r.Type == typ {
+				n++
+			}
+		}
+		return n
+	}
+	partWritten := func() bool {
+		parts, _ := filepath.Glob(filepath.Join(jobDir, "chunks", "*.part"))
+		for _, p := range parts {
+			if fi, err := os.Stat(p); err == nil && fi.Size() > 2000 {
+				return true
+			}
+		}
+		return false
+	}
+	// Kill 1 while the first probes are journaled and no chunk is done;
+	// kill 2 once a chunk's final encode has written part of its file.
+	for i, when := range []func() bool{
+		func() bool { return count("probe") >= 1 && count("done") == 0 },
+		partWritten,
+	} {
+		cmd := exec.Command(binPath, args...)
+		cmd.Env = env
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		before := count("probe")
+		if !waitFor(t, 120*time.Second, when) {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+			t.Fatalf("kill %d: the moment never came: %s", i+1, stderr.String())
+		}
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		t.Logf("kill %d: %d probes journaled (%d before this run), %d chunks done", i+1, count("probe"), before, count("done"))
+	}
+	if r := run(t, []string{"TMPDIR=" + tmp}, args...); r.code != 0 {
+		t.Fatalf("final run: exit %d: %s", r.code, r.stderr)
+	}
+	mustVerify(t, in, out, true)
+
+	// Nothing is left in the temporary directory, killed runs included.
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("files left in TMPDIR: %v", left)
+	}
+
+	recs := readQuality(t, jobDir)
+	probed := map[int][]av1job.Probe{}
+	parent := map[int]int{}
+	for _, r := range recs {
+		switch {
+		case r.Type == "probe":
+			for _, p := range probed[r.Chunk] {
+				if p.Quantizer == r.Q {
+					t.Errorf("chunk %d probed at quantizer %d twice", r.Chunk, r.Q)
+				}
+			}
+			probed[r.Chunk] = append(probed[r.Chunk], av1job.Probe{Quantizer: r.Q, Score: *r.Score})
+		case r.Type == "done" && r.Rest != 0:
+			parent[r.Rest] = r.Chunk
+		}
+	}
+	var qs []int
+	var within, measured int
+	for _, r := range recs {
+		if r.Type != "done" {
+			continue
+		}
+		root := r.Chunk
+		for {
+			p, ok := parent[root]
+			if !ok {
+				break
+			}
+			root = p
+		}
+		ps := probed[root]
+		if len(ps) > probes {
+			t.Errorf("chunk %d: %d probes, at most %d asked for", root, len(ps), probes)
+		}
+		tq := av1job.TargetQuality{Score: target, Metric: "ssimulacra2", Stat: "mean", MinQ: 20, MaxQ: 230, Probes: probes, Known: ps}
+		q, _, _, ok := tq.Decide()
+		if !ok || q != r.Q {
+			t.Errorf("chunk %d [%d,%d) encoded at quantizer %d; its probes %v decide %d (decided: %v)", r.Chunk, r.Start, r.End, r.Q, ps, q, ok)
+		}
+		qs = append(qs, r.Q)
+		if r.Score != nil {
+			measured++
+			t.Logf("chunk %d [%d,%d): quantizer %d, score %.2f, probes %v", r.Chunk, r.Start, r.End, r.Q, *r.Score, ps)
+			if math.Abs(*r.Score-target) <= 2 {
+				within++
+			}
+			if *r.Score < target-5 {
+				t.Errorf("chunk %d scores %.2f, more than 5 below the target %g", r.Chunk, *r.Score, target)
+			}
+		}
+	}
+	t.Logf("%d of %d chunks measured are within ±2 of %g; quantizers %v", within, measured, target, qs)
+	if measured == 0 {
+		t.Fatal("no chunk's score was measured")
+	}
+	if slices.Min(qs)+20 > slices.Max(qs) {
+		t.Errorf("quantizers %v: easy and hard scenes should differ", qs)
+	}
+	// status --json carries each chunk's quantizer and score.
+	r := run(t, nil, "status", out, "--json")
+	var st struct {
+		Chunks []av1job.ChunkInfo `json:"chunks"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || len(st.Chunks) == 0 {
+		t.Fatalf("status --json: %v: %s", err, r.stdout)
+	}
+	for _, c := range st.Chunks {
+		if c.Quantizer == 0 {
+			t.Errorf("status: chunk %d has no quantizer: %+v", c.ID, c)
+		}
+	}
+}
