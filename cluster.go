@@ -150,6 +150,13 @@ type endMsg struct {
 	End int `json:"end"` // the frame the stream ends at
 }
 
+// qualityMsg reports the quantizer a target-quality task's stream is
+// encoded at and its score (nil when not measured).
+type qualityMsg struct {
+	Q     int      `json:"q"`
+	Score *float64 `json:"score,omitempty"`
+}
+
 // failMsg reports a task that failed on the worker.
 type failMsg struct {
 	Msg       string `json:"msg"`

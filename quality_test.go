@@ -2,6 +2,7 @@ package av1job_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"math"
 	"os"
@@ -193,4 +194,52 @@ func TestTargetQuality(t *testing.T) {
 			t.Errorf("status: chunk %d has no quantizer: %+v", c.ID, c)
 		}
 	}
+}
+
+// TestClusterTargetQuality: a target-quality job whose tasks run on two
+// remote workers journals their probes and gives the same bits as the
+// same job run on this machine.
+func TestClusterTargetQuality(t *testing.T) {
+	needTools(t)
+	t.Parallel()
+	dir := t.TempDir()
+	spec := testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: []string{"smptehdbars", "mandelbrot"}, SegFrames: 36}
+	in := clip(t, dir, "in.mkv", spec)
+	opts := func(out string) av1job.Options {
+		o := av1job.NewOptions(in, out)
+		o.Speed, o.Workers, o.MinSceneLen, o.Keep = 10, 2, 12, true
+		o.TargetQuality, o.Probes = 70, 3
+		return o
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	local := filepath.Join(dir, "local.ivf")
+	if err := av1job.New(opts(local)).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	c := newCluster(t)
+	c.startWorker(t, "w1")
+	c.startWorker(t, "w2")
+	ex := c.executor(5 * time.Second)
+	defer ex.Close()
+	remote := filepath.Join(dir, "remote.ivf")
+	o := opts(remote)
+	o.Executor = ex
+	if err := av1job.New(o).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sameFile(t, local, remote)
+	chunks, err := av1job.ReadChunks(remote + ".av1job")
+	if err != nil {
+		t.Fatal(err)
+	}
+	workers := map[string]bool{}
+	for _, ch := range chunks {
+		workers[ch.Worker] = true
+		if ch.Probes == 0 || ch.Quantizer == 0 || ch.Score == nil {
+			t.Errorf("chunk %d: %d probes, quantizer %d, score %v: the worker's measurements did not come back", ch.ID, ch.Probes, ch.Quantizer, ch.Score)
+		}
+	}
+	t.Logf("chunks %+v; workers %v", chunks, workers)
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
@@ -298,6 +299,28 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 				}
 				units++
 				x.count(func(s *RemoteStats) { s.Units++; s.UnitBytes += int64(len(m.Data())) })
+			case "probe":
+				var p Probe
+				if err := json.Unmarshal(m.Data(), &p); err != nil {
+					return t.Start + units, fmt.Errorf("cluster: chunk %d: probe from %s: %w", t.Chunk, c, err)
+				}
+				if rec, ok := out.(QualityRecorder); ok && t.Target != nil {
+					if err := rec.Probe(p); err != nil {
+						return t.Start + units, err
+					}
+				}
+			case "quality":
+				var q qualityMsg
+				if err := json.Unmarshal(m.Data(), &q); err != nil {
+					return t.Start + units, fmt.Errorf("cluster: chunk %d: quality from %s: %w", t.Chunk, c, err)
+				}
+				if rec, ok := out.(QualityRecorder); ok && t.Target != nil {
+					score := math.NaN()
+					if q.Score != nil {
+						score = *q.Score
+					}
+					rec.Quality(q.Q, score)
+				}
 			case "end":
 				var e endMsg
 				if err := json.Unmarshal(m.Data(), &e); err != nil {
@@ -654,7 +677,8 @@ func (x *RemoteExecutor) readSent(ctx context.Context, job string) (map[int][]Se
 			}
 			switch h.Get(hdrKind) {
 			case "header":
-				if seq != 0 || json.Unmarshal(m.Data(), &g.st.Header) != nil {
+				// (A target-quality task's probes come before it.)
+				if g.header || json.Unmarshal(m.Data(), &g.st.Header) != nil {
 					g.next = -1
 					continue
 				}

@@ -490,6 +490,20 @@ func (p *unitPublisher) Unit(pts uint64, data []byte) error {
 	return nil
 }
 
+// Probe sends a target-quality probe; see QualityRecorder. It returns
+// once JetStream keeps it; the coordinator journals it as it reads it.
+func (p *unitPublisher) Probe(pr Probe) error { return p.send("probe", pr, nil) }
+
+// Quality sends the quantizer and score of the stream; see
+// QualityRecorder.
+func (p *unitPublisher) Quality(q int, score float64) {
+	m := qualityMsg{Q: q}
+	if !math.IsNaN(score) {
+		m.Score = &score
+	}
+	_ = p.send("quality", m, nil) // a failed send fails the task's next one
+}
+
 type unitData struct {
 	pts  uint64
 	data []byte
