@@ -232,11 +232,15 @@ func niceTicks(lo, hi float64, n int) (ticks []float64, from, to float64) {
 			break
 		}
 	}
-	from, to = math.Floor(lo/step)*step, math.Ceil(hi/step)*step
-	for v := from; v <= to+step/2; v += step {
-		ticks = append(ticks, math.Round(v/step)*step)
+	// Ticks are k*step, rounded to the step's decimals: 0.6, not
+	// 0.6000000000000001.
+	scale := math.Pow(10, math.Max(0, math.Ceil(-math.Log10(step)-1e-9)))
+	round := func(v float64) float64 { return math.Round(v*scale) / scale }
+	first, last := math.Floor(lo/step), math.Ceil(hi/step)
+	for k := first; k <= last; k++ {
+		ticks = append(ticks, round(k*step))
 	}
-	return ticks, from, to
+	return ticks, round(first * step), round(last * step)
 }
 
 // tickText formats a tick value with the decimals the ticks' step needs.
