@@ -4,7 +4,7 @@ BIN     := bin/av1job
 # The race detector makes the encoders' Go side slower, not rav1e: keep it on.
 TESTFLAGS ?= -race -timeout 25m
 
-.PHONY: all build deps test lint bench bench-scenes bench-metric demo chaos clean
+.PHONY: all build deps test lint bench bench-scenes bench-metric bench-tq demo chaos clean
 
 all: build
 
@@ -43,6 +43,13 @@ bench-scenes: deps
 # ssimulacra2 is in PATH.
 bench-metric:
 	$(GO) run ./tools/benchmetric
+
+# Encodes a generated clip of eight scenes to a target SSIMULACRA2 score,
+# prints each chunk's probes, quantizer and predicted and measured scores,
+# and compares size and worst chunk with the fixed quantizer of the same
+# mean score.
+bench-tq: deps
+	$(GO) run ./tools/benchtq
 
 # Generates a 20-second sample with scene cuts, audio and subtitles, encodes
 # it with progress, and verifies the result.

@@ -57,6 +57,15 @@ func TestBadInput(t *testing.T) {
 		{"refused rav1e arg", nil, []string{"encode", good, "-o", filepath.Join(dir, "o9.mkv"), "--", "--limit", "5"}, 2, []string{"--limit", "not allowed"}},
 		{"bad speed", nil, []string{"encode", good, "-o", filepath.Join(dir, "o10.mkv"), "--speed", "11"}, 2, []string{"--speed 11"}},
 		{"unknown flag", nil, []string{"encode", good, "-o", filepath.Join(dir, "o11.mkv"), "--sped", "3"}, 2, []string{"unknown flag"}},
+		{"target above 100", nil, []string{"encode", good, "-o", filepath.Join(dir, "t1.mkv"), "--target-quality", "120"}, 2, []string{"--target-quality 120", "at most 100"}},
+		{"target and bitrate", nil, []string{"encode", good, "-o", filepath.Join(dir, "t2.mkv"), "--target-quality", "70", "-b", "300"}, 2, []string{"--target-quality", "--bitrate 300"}},
+		{"target and quantizer", nil, []string{"encode", good, "-o", filepath.Join(dir, "t3.mkv"), "--target-quality", "70", "-q", "80"}, 2, []string{"--quantizer and --target-quality"}},
+		{"unknown metric", nil, []string{"encode", good, "-o", filepath.Join(dir, "t4.mkv"), "--target-quality", "70", "--metric", "vmaf"}, 2, []string{"--metric vmaf", "unknown metric"}},
+		{"range upside down", nil, []string{"encode", good, "-o", filepath.Join(dir, "t5.mkv"), "--target-quality", "70", "--quantizer-range", "200-40"}, 2, []string{"--quantizer-range 200-40"}},
+		{"range not a range", nil, []string{"encode", good, "-o", filepath.Join(dir, "t6.mkv"), "--target-quality", "70", "--quantizer-range", "40"}, 2, []string{"--quantizer-range", "MIN-MAX"}},
+		{"no probes", nil, []string{"encode", good, "-o", filepath.Join(dir, "t7.mkv"), "--target-quality", "70", "--probes", "0"}, 2, []string{"--probes 0"}},
+		{"metric without target", nil, []string{"encode", good, "-o", filepath.Join(dir, "t8.mkv"), "--metric", "psnr"}, 2, []string{"need --target-quality"}},
+		{"unknown statistic", nil, []string{"encode", good, "-o", filepath.Join(dir, "t9.mkv"), "--target-quality", "70", "--quality-stat", "median"}, 2, []string{"--quality-stat median"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

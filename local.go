@@ -82,11 +82,25 @@ func (x *LocalExecutor) Execute(ctx context.Context, t Task, out StreamWriter, s
 		if fed == len(t.PTS) {
 			// Measured on the stream written, every frame (a stopped
 			// task's is left to verify: scoring would hold the stop up).
-			scores, err := x.score(ctx, t, dist.f, fed, steer, 1)
-			if err != nil {
+			// A stop ends the scoring, not the task: the chunk is kept
+			// without a score.
+			sctx, cancel := context.WithCancel(ctx)
+			go func() {
+				select {
+				case <-steer.Stopping():
+					cancel()
+				case <-sctx.Done():
+				}
+			}()
+			scores, err := x.score(sctx, t, dist.f, fed, steer, 1)
+			stopped := sctx.Err() != nil && ctx.Err() == nil
+			cancel()
+			switch {
+			case err != nil && !stopped:
 				return t.Start, err
+			case err == nil:
+				score = quality.Stat(scores, t.Target.Stat)
 			}
-			score = quality.Stat(scores, t.Target.Stat)
 		}
 		if rec != nil {
 			rec.Quality(q, score)

@@ -23,18 +23,22 @@ import (
 // turn, else one of av1job's states.
 type JobInfo struct {
 	av1job.StatusInfo
-	ID        string    `json:"id"`
-	Input     string    `json:"input"`
-	Paused    bool      `json:"paused"` // paused, or queued and held
-	Encoder   string    `json:"encoder"`
-	Speed     int       `json:"speed"`
-	Quantizer int       `json:"quantizer,omitempty"`
-	Bitrate   int       `json:"bitrate,omitempty"`
-	Workers   int       `json:"workers,omitempty"` // chunks at once (0: automatic)
-	Extra     []string  `json:"extra,omitempty"`   // arguments passed to the encoder
-	Submitted time.Time `json:"submitted"`
-	Started   time.Time `json:"started,omitzero"`
-	Ended     time.Time `json:"ended,omitzero"`
+	ID        string `json:"id"`
+	Input     string `json:"input"`
+	Paused    bool   `json:"paused"` // paused, or queued and held
+	Encoder   string `json:"encoder"`
+	Speed     int    `json:"speed"`
+	Quantizer int    `json:"quantizer,omitempty"`
+	Bitrate   int    `json:"bitrate,omitempty"`
+	// TargetQuality and Metric: the score each chunk's quantizer is
+	// searched for (Quantizer is then 0).
+	TargetQuality float64   `json:"target_quality,omitempty"`
+	Metric        string    `json:"metric,omitempty"`
+	Workers       int       `json:"workers,omitempty"` // chunks at once (0: automatic)
+	Extra         []string  `json:"extra,omitempty"`   // arguments passed to the encoder
+	Submitted     time.Time `json:"submitted"`
+	Started       time.Time `json:"started,omitzero"`
+	Ended         time.Time `json:"ended,omitzero"`
 	// FPS is the encoding rate over the last 20 s not paused; ETA the
 	// seconds left at that rate (0 when unknown).
 	FPS float64 `json:"fps"`
@@ -55,9 +59,15 @@ func (s *Server) info(e *entry) JobInfo {
 	o := e.Options
 	ji := JobInfo{StatusInfo: e.Last, ID: e.ID, Input: o.Input, Paused: e.Paused, Encoder: o.Encoder, Speed: o.Speed,
 		Workers: o.Workers, Extra: o.Extra, Submitted: e.Submitted, Started: e.Started, Ended: e.Ended}
-	if o.Bitrate > 0 {
+	switch {
+	case o.TargetQuality > 0:
+		ji.TargetQuality, ji.Metric = o.TargetQuality, o.Metric
+		if ji.Metric == "" {
+			ji.Metric = "ssimulacra2"
+		}
+	case o.Bitrate > 0:
 		ji.Bitrate = o.Bitrate
-	} else {
+	default:
 		ji.Quantizer = o.Quantizer
 	}
 	if r := s.runs[e.ID]; r != nil {
@@ -500,7 +510,8 @@ func fieldOf(msg string, o av1job.Options) string {
 	for _, f := range []struct{ flag, field string }{
 		{"--speed", "speed"}, {"--quantizer", "quantizer"}, {"--bitrate", "bitrate"}, {"--workers", "workers"},
 		{"--min-scene-len", "min_scene_len"}, {"--max-scene-len", "max_scene_len"}, {"--scene-threshold", "scene_threshold"},
-		{"--backend", "backend"},
+		{"--backend", "backend"}, {"--target-quality", "target_quality"}, {"--quantizer-range", "target_quality"},
+		{"--probes", "target_quality"}, {"--metric", "target_quality"},
 	} {
 		if strings.Contains(msg, f.flag+" ") || strings.Contains(msg, f.flag+":") {
 			return f.field

@@ -131,7 +131,8 @@ function stateLabel(j) {
 
 function settingsText(j) {
   const s = [j.encoder || "rav1e", `speed ${j.speed}`];
-  s.push(j.bitrate ? `${j.bitrate} kbit/s` : `quantizer ${j.quantizer}`);
+  if (j.target_quality) s.push(`${j.metric || "ssimulacra2"} ${j.target_quality} per chunk`);
+  else s.push(j.bitrate ? `${j.bitrate} kbit/s` : `quantizer ${j.quantizer}`);
   if (j.workers) s.push(`${j.workers} at once`);
   if (j.extra && j.extra.length) s.push(j.extra.join(" "));
   return s.join(" · ");
@@ -235,7 +236,7 @@ let browse = { root: 0, path: "" };
 let chosen = null;
 let defaults = null;
 
-const fields = ["output", "speed", "quantizer", "workers", "min_scene_len", "max_scene_len", "extra"];
+const fields = ["output", "speed", "quantizer", "target_quality", "workers", "min_scene_len", "max_scene_len", "extra"];
 
 function clearErrors() {
   for (const f of ["input", ...fields]) {
@@ -325,6 +326,11 @@ async function submitJob(ev) {
   const m = $("f-max_scene_len").value.trim();
   if (m === "" || isNaN(Number(m))) { fieldError("max_scene_len", "A number of seconds, please."); return; }
   body.max_scene_len = Number(m);
+  const tq = $("f-target_quality").value.trim();
+  if (tq !== "") {
+    if (isNaN(Number(tq)) || Number(tq) <= 0) { fieldError("target_quality", "A score above 0, or nothing for a fixed quantizer."); return; }
+    body.target_quality = Number(tq);
+  }
   const extra = $("f-extra").value.trim();
   if (extra) body.extra = extra.split(/\s+/);
   $("submit-btn").disabled = true;
