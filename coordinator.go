@@ -366,6 +366,7 @@ func (c *coordinator) probe(t Task, p Probe) error {
 	c.mu.Lock()
 	c.note(rec)
 	c.mu.Unlock()
+	c.emit(Event{Kind: EventFrames, Chunk: t.Chunk})
 	return nil
 }
 

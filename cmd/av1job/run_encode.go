@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -64,6 +66,14 @@ func runEncode(ctx context.Context, o av1job.Options, quiet bool) error {
 		fmt.Fprintf(os.Stderr, "av1job: %s\n", rep.done)
 	case err == nil && !quiet:
 		fmt.Fprintf(os.Stderr, "av1job: wrote %s\n", o.Output)
+	}
+	if err == nil && !quiet && o.TargetQuality > 0 {
+		if line := qualityLine(jb.Chunks(), o.TargetQuality); line != "" {
+			if o.Keep {
+				line += "; per chunk: av1job status " + o.Output + " --chunks"
+			}
+			fmt.Fprintf(os.Stderr, "av1job: %s\n", line)
+		}
 	}
 	return err
 }
@@ -132,4 +142,28 @@ func startDetached(ctx context.Context, jobDir, output string, args []string) er
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// qualityLine sums up a target-quality job's chunks: their quantizers and
+// measured scores against the target.
+func qualityLine(chunks []av1job.ChunkInfo, target float64) string {
+	var qs []int
+	var scores []float64
+	within := 0
+	for _, c := range chunks {
+		if c.Quantizer > 0 {
+			qs = append(qs, c.Quantizer)
+		}
+		if c.Score != nil {
+			scores = append(scores, *c.Score)
+			if math.Abs(*c.Score-target) <= 2 {
+				within++
+			}
+		}
+	}
+	if len(qs) == 0 || len(scores) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("target %g: %d chunks at quantizers %d-%d; scores %.2f-%.2f (mean of chunks %.2f), %d of %d within ±2",
+		target, len(qs), slices.Min(qs), slices.Max(qs), slices.Min(scores), slices.Max(scores), mean(scores), within, len(scores))
 }
