@@ -83,7 +83,7 @@ type Options struct {
 // Target-quality defaults.
 const (
 	DefaultMinQuantizer = 40
-	DefaultMaxQuantizer = 200
+	DefaultMaxQuantizer = 255
 	DefaultProbes       = 4
 )
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/av1job/av1job"
 	"github.com/av1job/av1job/internal/testclip"
+	"github.com/av1job/av1job/internal/verify"
 )
 
 // qualityRecord is what the target-quality test reads of a journal record.
@@ -175,6 +176,30 @@ func TestTargetQuality(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d chunks measured are within ±2 of %g; quantizers %v", within, measured, target, qs)
+
+	// The scores journaled are those of the output: verify, decoding the
+	// muxed file and the whole source, finds the same per chunk.
+	vq, err := verify.Measure(context.Background(), in, out, verify.MetricOptions{Metric: "ssimulacra2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compared := 0
+	for _, r := range recs {
+		if r.Type != "done" || r.Score == nil {
+			continue
+		}
+		for _, c := range vq.Chunks {
+			if c.Start == r.Start && c.End == r.End {
+				compared++
+				if math.Abs(c.Score-*r.Score) > 0.01 {
+					t.Errorf("chunk %d [%d,%d): journaled score %.4f, verify measures %.4f", r.Chunk, r.Start, r.End, *r.Score, c.Score)
+				}
+			}
+		}
+	}
+	if compared != measured {
+		t.Errorf("verify's keyframe chunks %v matched %d of the %d chunks scored", vq.Chunks, compared, measured)
+	}
 	if measured == 0 {
 		t.Fatal("no chunk's score was measured")
 	}

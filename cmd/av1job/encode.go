@@ -137,7 +137,7 @@ func (r *quantizerRange) Set(s string) error {
 	a, err1 := strconv.Atoi(strings.TrimSpace(lo))
 	b, err2 := strconv.Atoi(strings.TrimSpace(hi))
 	if !ok || err1 != nil || err2 != nil {
-		return fmt.Errorf("%q is not MIN-MAX, for example 40-200", s)
+		return fmt.Errorf("%q is not MIN-MAX, for example 40-255", s)
 	}
 	r.o.MinQuantizer, r.o.MaxQuantizer = a, b
 	return nil

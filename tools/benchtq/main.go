@@ -3,9 +3,10 @@
 // encodes the clip with `--target-quality`, prints each chunk's probes,
 // chosen quantizer, predicted and measured score and size, and how many
 // chunks land within ±2 of the target; then it finds the fixed quantizer
-// whose output has the same mean score (bisection; each chunk measured the
-// same way, through a search over a range of one quantizer) and compares
-// sizes and worst chunks.
+// whose output has the same mean score (bisection; each chunk
+// measured by verify from the output), and the one whose worst chunk is
+// as good, and compares sizes and worst chunks. It also checks that verify,
+// measuring the muxed output, finds the scores the job journaled.
 //
 // Run it with `make bench-tq`; -target, -size, -frames and -speed change
 // the clip and the settings.
@@ -21,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -28,6 +30,7 @@ import (
 
 	"github.com/av1job/av1job"
 	"github.com/av1job/av1job/internal/testclip"
+	"github.com/av1job/av1job/internal/verify"
 )
 
 func main() {
@@ -129,38 +132,96 @@ func run(ctx context.Context, target float64, size string, frames, speed, probes
 		within, measured, target, 100*float64(within)/float64(measured), below5, errSum/float64(measured), errMax)
 	fmt.Printf("target quality: %.1f s, output %.1f KiB, mean score %.2f (frame-weighted), worst chunk %.2f\n\n", took.Seconds(), float64(outSize)/1024, tqMean, tqWorst)
 
-	// The fixed quantizer of the same mean score: scores fall as the
-	// quantizer rises.
-	lo, hi := av1job.DefaultMinQuantizer, av1job.DefaultMaxQuantizer
+	// The journaled scores are those of the output: verify measures the
+	// same frames from the muxed file.
+	vq, err := verify.Measure(ctx, in, filepath.Join(dir, "target.mkv"), verify.MetricOptions{Metric: "ssimulacra2"})
+	if err != nil {
+		return err
+	}
+	var maxDiff float64
+	for i, c := range cs {
+		if i < len(vq.Chunks) {
+			maxDiff = math.Max(maxDiff, math.Abs(vq.Chunks[i].Score-c.score))
+		}
+	}
+	fmt.Printf("verify --metric on the output: %d keyframe chunks for %d chunks; largest difference from the journaled scores %.2g\n\n", len(vq.Chunks), len(cs), maxDiff)
+
+	// Fixed quantizers: the one of the same mean score and the one of the
+	// same worst chunk (scores fall as the quantizer rises), each chunk
+	// measured from the output by verify.
 	type fixed struct {
 		q           int
 		mean, worst float64
 		size        int64
-		took        time.Duration
 	}
-	var best *fixed
-	for lo <= hi {
-		q := (lo + hi) / 2
-		fcs, ft, fsize, err := encode(fmt.Sprintf("fixed-%d", q), 1, q, q, 1)
+	runs := map[int]fixed{}
+	encodeFixed := func(q int) (fixed, error) {
+		if f, ok := runs[q]; ok {
+			return f, nil
+		}
+		out := filepath.Join(dir, fmt.Sprintf("fixed-%d.mkv", q))
+		o := av1job.NewOptions(in, out)
+		o.Speed, o.Quantizer, o.Overwrite, o.Restart = speed, q, true, true
+		if err := av1job.New(o).Run(ctx); err != nil {
+			return fixed{}, err
+		}
+		m, err := verify.Measure(ctx, in, out, verify.MetricOptions{Metric: "ssimulacra2"})
 		if err != nil {
-			return err
+			return fixed{}, err
 		}
-		m, wst := summary(fcs)
-		fmt.Printf("fixed quantizer %d: mean %.2f, worst chunk %.2f, %.1f KiB\n", q, m, wst, float64(fsize)/1024)
-		f := &fixed{q, m, wst, fsize, ft}
-		if best == nil || math.Abs(m-tqMean) < math.Abs(best.mean-tqMean) {
-			best = f
+		var fcs []chunk
+		for _, c := range m.Chunks {
+			fcs = append(fcs, chunk{start: c.Start, end: c.End, score: c.Score})
 		}
-		if m >= tqMean {
-			lo = q + 1
-		} else {
-			hi = q - 1
+		fi, err := os.Stat(out)
+		if err != nil {
+			return fixed{}, err
 		}
+		mean, worst := summary(fcs)
+		f := fixed{q, mean, worst, fi.Size()}
+		runs[q] = f
+		fmt.Printf("fixed quantizer %d: mean %.2f, worst chunk %.2f, %.1f KiB\n", q, mean, worst, float64(f.size)/1024)
+		return f, nil
 	}
-	fmt.Printf("\n%-28s %10s %12s %12s\n", "", "KiB", "mean score", "worst chunk")
-	fmt.Printf("%-28s %10.1f %12.2f %12.2f\n", fmt.Sprintf("target quality %g", target), float64(outSize)/1024, tqMean, tqWorst)
-	fmt.Printf("%-28s %10.1f %12.2f %12.2f\n", fmt.Sprintf("fixed quantizer %d", best.q), float64(best.size)/1024, best.mean, best.worst)
-	fmt.Printf("size: target quality is %+.1f %% of the fixed quantizer's\n", 100*(float64(outSize)/float64(best.size)-1))
+	// closest bisects for the quantizer whose value of get is nearest to
+	// want.
+	closest := func(get func(fixed) float64, want float64) (fixed, error) {
+		lo, hi := av1job.DefaultMinQuantizer, av1job.DefaultMaxQuantizer
+		var best *fixed
+		for lo <= hi {
+			q := (lo + hi) / 2
+			f, err := encodeFixed(q)
+			if err != nil {
+				return f, err
+			}
+			if best == nil || math.Abs(get(f)-want) < math.Abs(get(*best)-want) {
+				best = &f
+			}
+			if get(f) >= want {
+				lo = q + 1
+			} else {
+				hi = q - 1
+			}
+		}
+		return *best, nil
+	}
+	sameMean, err := closest(func(f fixed) float64 { return f.mean }, tqMean)
+	if err != nil {
+		return err
+	}
+	sameWorst, err := closest(func(f fixed) float64 { return f.worst }, tqWorst)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\n%-36s %10s %12s %12s\n", "", "KiB", "mean score", "worst chunk")
+	fmt.Printf("%-36s %10.1f %12.2f %12.2f\n", fmt.Sprintf("target quality %g", target), float64(outSize)/1024, tqMean, tqWorst)
+	for _, f := range []struct {
+		what string
+		fixed
+	}{{"same mean", sameMean}, {"same worst chunk", sameWorst}} {
+		fmt.Printf("%-36s %10.1f %12.2f %12.2f   target quality's size %+.1f %%\n", fmt.Sprintf("fixed quantizer %d (%s)", f.q, f.what),
+			float64(f.size)/1024, f.mean, f.worst, 100*(float64(outSize)/float64(f.size)-1))
+	}
 	return nil
 }
 
@@ -212,5 +273,6 @@ func readChunks(jobDir string) ([]chunk, error) {
 	for i := range out {
 		out[i].probes = probes[out[i].id]
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].start < out[j].start })
 	return out, sc.Err()
 }
