@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -62,12 +63,9 @@ type coordinator struct {
 	failures map[int]string // why a chunk's last attempt failed
 	failure  error
 	// A target-quality job's probes by chunk, and the chunk each chunk
-	// made by a split was split from: a chunk's search goes on from its
-	// own probes and its ancestors'. Probes made while the plan is not
-	// final wait in unsaved for the journal.
-	probes  map[int][]Probe
-	parent  map[int]int
-	unsaved []jobdir.Record
+	// made by a split was split from (see known).
+	probes map[int][]Probe
+	parent map[int]int
 }
 
 // An attempt is a task in flight and the part file its stream goes to.
@@ -107,23 +105,22 @@ func (c *coordinator) addChunks(chunks []plan.Chunk, pts []int64) {
 // records (replayed into the ledger). Commits may then proceed.
 func (c *coordinator) setPlan(st *jobdir.State, j *jobdir.Journal, recs []jobdir.Record) {
 	led := ledger.New(st.Chunks)
-	for _, r := range recs {
-		_ = led.Apply(r) // a record that does not fit is skipped: its chunk is encoded again
-	}
 	c.mu.Lock()
 	for _, r := range recs {
-		c.note(r)
-	}
-	unsaved := c.unsaved
-	c.unsaved = nil
-	c.mu.Unlock()
-	for _, r := range unsaved {
-		if err := j.Append(r); err != nil {
-			c.fail(&stateError{err})
-			break
+		if r.Type == jobdir.RecProbe {
+			// A probe counts for the frames it was made of: those of its
+			// chunk when it was made, not done yet.
+			ch, ok := led.Chunk(r.Chunk)
+			if _, done := led.Done(r.Chunk); ok && !done && ch.Start == r.Start && ch.End == r.End {
+				c.note(r)
+			}
+			continue
+		}
+		// A record that does not fit is skipped: its chunk is encoded again.
+		if led.Apply(r) == nil {
+			c.note(r)
 		}
 	}
-	c.mu.Lock()
 	c.st, c.journal, c.led = st, j, led
 	if !c.planning {
 		c.queue = led.Pending()
@@ -318,48 +315,81 @@ func (c *coordinator) note(r jobdir.Record) {
 	}
 }
 
-// known returns the probes of chunk id and of the chunks it was split
-// from.
+// known returns the probes chunk id's search goes on from: those of the
+// first of the chunk and the chunks it was split from whose probes decide
+// (so that the rest of a chunk is encoded at the chunk's quantizer), else
+// the chunk's own.
 func (c *coordinator) known(id int) []Probe {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var ps []Probe
-	for seen := map[int]bool{}; !seen[id]; {
-		seen[id] = true
-		ps = append(ps, c.probes[id]...)
-		p, ok := c.parent[id]
+	if c.tmpl.Target == nil {
+		return nil
+	}
+	tq := *c.tmpl.Target
+	for cur, seen := id, map[int]bool{}; !seen[cur]; {
+		seen[cur] = true
+		if tq.Known = c.probes[cur]; len(tq.Known) > 0 {
+			if _, _, _, ok := tq.Decide(); ok {
+				return slices.Clone(tq.Known)
+			}
+		}
+		p, ok := c.parent[cur]
 		if !ok {
 			break
 		}
-		id = p
+		cur = p
 	}
-	return ps
+	return slices.Clone(c.probes[id])
 }
 
-// probe keeps a probe of task t: journaled (or, while the plan is not
-// final, kept until it is), then carried by the chunk's later tasks.
+// decided returns the quantizer chunk id's probes decide, 0 when they do
+// not.
+func (c *coordinator) decided(id int) int {
+	if c.tmpl.Target == nil {
+		return 0
+	}
+	tq := *c.tmpl.Target
+	tq.Known = c.known(id)
+	if q, _, _, ok := tq.Decide(); ok {
+		return q
+	}
+	return 0
+}
+
+// probe keeps a probe of task t: journaled, then carried by the chunk's
+// later tasks. A probe of another attempt, of frames that are no longer
+// the chunk's, or outside the search's range is refused; one of a
+// quantizer probed already is not kept twice.
 func (c *coordinator) probe(t Task, p Probe) error {
+	if t.Target == nil || c.tmpl.Target == nil {
+		return fmt.Errorf("%w: a probe of chunk %d, which has no target", errResult, t.Chunk)
+	}
+	tq := c.tmpl.Target
+	if math.IsNaN(p.Score) || math.IsInf(p.Score, 0) || p.Quantizer < tq.MinQ || p.Quantizer > tq.MaxQ || p.Size < 0 {
+		return fmt.Errorf("%w: chunk %d: probe at quantizer %d scoring %g is outside the search", errResult, t.Chunk, p.Quantizer, p.Score)
+	}
 	score := p.Score
 	rec := jobdir.Record{Type: jobdir.RecProbe, Chunk: t.Chunk, Start: t.Start, End: t.End, Q: p.Quantizer, Score: &score, Size: p.Size}
-	if math.IsNaN(score) || math.IsInf(score, 0) {
-		return fmt.Errorf("quality: chunk %d: probe at quantizer %d scored %g", t.Chunk, p.Quantizer, score)
-	}
 	c.commitMu.Lock()
 	defer c.commitMu.Unlock()
 	c.mu.Lock()
 	a, running := c.running[t.Chunk]
-	if !running || a.task.Attempt != t.Attempt {
-		c.mu.Unlock()
-		return fmt.Errorf("%w: a probe of attempt %d of chunk %d, which is not running", errResult, t.Attempt, t.Chunk)
+	var ch plan.Chunk
+	ok := c.led != nil
+	if ok {
+		ch, ok = c.led.Chunk(t.Chunk)
 	}
 	j := c.journal
-	if j == nil {
-		c.unsaved = append(c.unsaved, rec)
-		c.note(rec)
-		c.mu.Unlock()
+	dup := slices.ContainsFunc(c.probes[t.Chunk], func(k Probe) bool { return k.Quantizer == p.Quantizer })
+	c.mu.Unlock()
+	switch {
+	case !running || a.task.Attempt != t.Attempt:
+		return fmt.Errorf("%w: a probe of attempt %d of chunk %d, which is not running", errResult, t.Attempt, t.Chunk)
+	case !ok || j == nil || ch.Start != t.Start || ch.End != t.End:
+		return fmt.Errorf("%w: a probe of frames [%d,%d), which are not chunk %d's", errResult, t.Start, t.End, t.Chunk)
+	case dup:
 		return nil
 	}
-	c.mu.Unlock()
 	if err := j.Append(rec); err != nil {
 		return &stateError{err}
 	}
@@ -537,6 +567,17 @@ func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot)
 		delete(c.running, t.Chunk)
 		c.mu.Unlock()
 	}()
+	if t.Target != nil {
+		// Probes are journaled as they are made: a target-quality task
+		// waits for the plan (and the journal) to be final.
+		select {
+		case <-c.ready:
+		case <-c.ctl.halted:
+			return ErrStopped
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	c.emit(Event{Kind: EventChunkStart, Chunk: t.Chunk})
 	end, err := ex.Execute(ctx, t, a.part, steer{c.ctl})
 	if err != nil {
@@ -591,6 +632,10 @@ func (c *coordinator) result(a *attempt, end int) (Result, error) {
 		if !math.IsNaN(score) {
 			res.Score, res.Scored = score, true
 		}
+	} else if t.Target != nil {
+		// Not reported (a remote worker lost before it said): the
+		// quantizer is the one the probes decide.
+		res.Quantizer = c.decided(t.Chunk)
 	}
 	return res, err
 }

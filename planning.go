@@ -256,8 +256,15 @@ type costRule struct {
 func newCostRule(o *Options, src *probe.Source) *costRule {
 	fps, _ := src.Video.FrameRate.Float64()
 	q := o.Quantizer
-	if o.Bitrate > 0 {
+	switch {
+	case o.Bitrate > 0:
 		q = 100
+	case o.TargetQuality > 0:
+		// The quantizer is each chunk's own: the plan goes by the middle
+		// of the range (fingerprinted, unlike Quantizer).
+		d := *o
+		d.planningDefaults()
+		q = (d.MinQuantizer + d.MaxQuantizer) / 2
 	}
 	r := &costRule{m: plan.ModelFor(o.Speed), w: src.Video.Width, h: src.Video.Height, q: q, minLen: o.MinSceneLen}
 	// The yardstick: a chunk of maximum length at the source's mean bit

@@ -110,6 +110,10 @@ func (x *LocalExecutor) search(ctx context.Context, enc encode.Encoder, t Task, 
 	tq.Known = append([]Probe(nil), tq.Known...)
 	rec, _ := out.(QualityRecorder)
 	every := probeStep(t.End - t.Start)
+	if tq.Stat != quality.StatMean {
+		// The worst frames must be among those scored.
+		every = 1
+	}
 	for {
 		next, d := quality.Next(tq.target(), tq.known())
 		if next == 0 {
@@ -154,9 +158,9 @@ func (x *LocalExecutor) measure(ctx context.Context, enc encode.Encoder, t Task,
 	return w.size, scores, err
 }
 
-// tempFile returns a new file that has no name: nothing is left behind
-// however the process ends.
-func tempFile() (*os.File, error) {
+// namedTempFile returns a new file in the temporary directory whose name
+// is removed at once.
+func namedTempFile() (*os.File, error) {
 	f, err := os.CreateTemp("", "av1job-*.ivf")
 	if err != nil {
 		return nil, err
@@ -168,9 +172,9 @@ func tempFile() (*os.File, error) {
 	return f, nil
 }
 
-// score scores the IVF file dist (read through its descriptor), frames [t.Start, t.Start+n) of t
-// encoded, against the source's frames, every k-th frame. The scoring
-// pauses with the job (between frames).
+// score scores the IVF file dist (read through its descriptor), frames
+// [t.Start, t.Start+n) of t encoded, against the source's frames, every
+// k-th frame. The scoring pauses with the job, between frames.
 func (x *LocalExecutor) score(ctx context.Context, t Task, dist *os.File, n int, steer Steer, every int) ([]float64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -182,15 +186,14 @@ func (x *LocalExecutor) score(ctx context.Context, t Task, dist *os.File, n int,
 	}
 	defer src.Close()
 	pr, pw := io.Pipe()
-	g := &gate{}
-	defer steer.Attach(g)()
+	fed := make(chan struct{})
 	go func() {
+		defer close(fed)
 		hdr := src.Header()
 		buf := make([]byte, src.FrameSize())
 		_, err := fmt.Fprintf(pw, "%s\n", hdr.Raw)
 		for i := 0; err == nil && i < n; i++ {
 			if err = src.ReadFrame(buf); err == nil {
-				g.wait()
 				if _, err = io.WriteString(pw, "FRAME\n"); err == nil {
 					_, err = pw.Write(buf)
 				}
@@ -198,48 +201,72 @@ func (x *LocalExecutor) score(ctx context.Context, t Task, dist *os.File, n int,
 		}
 		pw.CloseWithError(err)
 	}()
+	g := newGate()
+	detach := steer.Attach(g)
 	color := quality.Color(t.Settings.Matrix, t.Settings.FullRange)
-	scores, err := quality.ScoreIVF(ctx, t.Target.Metric, pr, dist, color, every)
+	scores, err := quality.ScoreIVF(ctx, t.Target.Metric, pr, dist, color, quality.ScoreOptions{Every: every, Hold: g.hold})
+	g.end()
+	detach()
+	// The feeder ends before the source is closed (deferred): ffmpeg is
+	// cancelled, the pipe closed.
+	cancel()
 	pr.CloseWithError(io.ErrClosedPipe)
+	<-fed
 	if err != nil {
 		return nil, fmt.Errorf("quality: chunk %d: %w", t.Chunk, err)
 	}
 	return scores, nil
 }
 
-// gate is a Pauser that holds the reader of the frames to score while the
-// job is paused: the frame being scored finishes, no other starts.
+// gate is the Pauser of a task's scoring: Pause waits for the frame being
+// scored and holds the next one until Resume.
 type gate struct {
-	mu     sync.Mutex
-	paused bool
-	resume chan struct{}
+	mu                   sync.Mutex
+	cond                 *sync.Cond
+	paused, busy, closed bool
 }
 
+func newGate() *gate {
+	g := &gate{}
+	g.cond = sync.NewCond(&g.mu)
+	return g
+}
+
+// hold is called before each frame is scored.
+func (g *gate) hold() {
+	g.mu.Lock()
+	g.busy = false
+	g.cond.Broadcast()
+	for g.paused && !g.closed {
+		g.cond.Wait()
+	}
+	g.busy = true
+	g.mu.Unlock()
+}
+
+// end reports that scoring is over: nothing waits for it any more.
+func (g *gate) end() {
+	g.mu.Lock()
+	g.closed, g.busy = true, false
+	g.cond.Broadcast()
+	g.mu.Unlock()
+}
+
+// Pause returns once no frame is being scored.
 func (g *gate) Pause() {
 	g.mu.Lock()
-	if !g.paused {
-		g.paused, g.resume = true, make(chan struct{})
+	g.paused = true
+	for g.busy && !g.closed {
+		g.cond.Wait()
 	}
 	g.mu.Unlock()
 }
 
 func (g *gate) Resume() {
 	g.mu.Lock()
-	if g.paused {
-		g.paused = false
-		close(g.resume)
-	}
+	g.paused = false
+	g.cond.Broadcast()
 	g.mu.Unlock()
-}
-
-func (g *gate) wait() {
-	g.mu.Lock()
-	ch := g.resume
-	paused := g.paused
-	g.mu.Unlock()
-	if paused {
-		<-ch
-	}
 }
 
 // ivfFile is a StreamWriter that writes an IVF file.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -121,7 +122,12 @@ func TestTargetQuality(t *testing.T) {
 
 	// Nothing is left in the temporary directory, killed runs included.
 	if left, _ := os.ReadDir(tmp); len(left) > 0 {
-		t.Errorf("files left in TMPDIR: %v", left)
+		var names []string
+		for _, e := range left {
+			fi, _ := e.Info()
+			names = append(names, fmt.Sprintf("%q (%d bytes, %v)", e.Name(), fi.Size(), fi.ModTime().Format(time.StampMilli)))
+		}
+		t.Errorf("files left in TMPDIR: %s", strings.Join(names, ", "))
 	}
 
 	recs := readQuality(t, jobDir)

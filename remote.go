@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -308,6 +309,10 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 					if err := rec.Probe(p); err != nil {
 						return t.Start + units, err
 					}
+					// Offered again, the task goes on from this probe.
+					tq := *t.Target
+					tq.Known = append(slices.Clone(tq.Known), p)
+					t.Target = &tq
 				}
 			case "quality":
 				var q qualityMsg

@@ -75,13 +75,9 @@ func (c *coordinator) salvage(ctx context.Context) error {
 			return err
 		}
 		r := Result{Job: c.tmpl.Job, Chunk: ch.ID, Start: ch.Start, End: ch.Start + n, Size: size, SHA256: sum, File: part}
-		if t := c.task(ch, 0); t.Target != nil {
-			// A part file is written only once the search has decided:
-			// its frames are at the quantizer the probes give.
-			if q, _, _, ok := t.Target.Decide(); ok {
-				r.Quantizer = q
-			}
-		}
+		// A part file is written only once the search has decided: its
+		// frames are at the quantizer the probes give.
+		r.Quantizer = c.decided(ch.ID)
 		if err := c.commit(ctx, r); err != nil {
 			if ctx.Err() != nil || permanent(err) {
 				return err

@@ -41,8 +41,8 @@ func newStatusCmd() *cobra.Command {
 				return &exitError{code: exitUsage, err: err}
 			}
 			chunks, err := av1job.ReadChunks(st.Job)
-			if err != nil {
-				return err
+			if err != nil && (asJSON || showChunks) {
+				fmt.Fprintln(os.Stderr, "av1job: chunks:", err)
 			}
 			if asJSON {
 				return json.NewEncoder(os.Stdout).Encode(struct {

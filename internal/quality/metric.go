@@ -98,17 +98,26 @@ func Color(matrix string, fullRange bool) ssimulacra2.Color {
 	return c
 }
 
+// ScoreOptions tune Scores.
+type ScoreOptions struct {
+	// Every > 1 scores frames 0, Every, 2*Every ... only (the others are
+	// read and skipped).
+	Every int
+	// Hold, when set, is called before each frame is read and scored: it
+	// may block (a pause) while no frame is being scored.
+	Hold func()
+}
+
 // Scores scores frames of dist against the same frames of ref, both
-// YUV4MPEG2 streams of the same size, with the metric named: every frame,
-// or with every > 1 frames 0, every, 2*every ... (the others are read and
-// skipped). color says how SSIMULACRA2 converts them to RGB; the chroma
-// siting of ref is taken for both (decoders tag it differently). The
-// streams must have the same number of frames.
-func Scores(ctx context.Context, metric string, ref, dist io.Reader, color ssimulacra2.Color, every int) ([]float64, error) {
+// YUV4MPEG2 streams of the same size, with the metric named (see
+// ScoreOptions for which frames). color says how SSIMULACRA2 converts
+// them to RGB; the chroma siting of ref is taken for both (decoders tag
+// it differently). The streams must have the same number of frames.
+func Scores(ctx context.Context, metric string, ref, dist io.Reader, color ssimulacra2.Color, opt ScoreOptions) ([]float64, error) {
 	if err := CheckMetric(metric); err != nil {
 		return nil, err
 	}
-	every = max(every, 1)
+	every := max(opt.Every, 1)
 	rr, err := ssimulacra2.NewY4MReader(ref)
 	if err != nil {
 		return nil, fmt.Errorf("reference: %w", err)
@@ -126,6 +135,9 @@ func Scores(ctx context.Context, metric string, ref, dist io.Reader, color ssimu
 	}
 	var out []float64
 	for n := 0; ; n++ {
+		if opt.Hold != nil {
+			opt.Hold()
+		}
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
@@ -163,7 +175,7 @@ func Scores(ctx context.Context, metric string, ref, dist io.Reader, color ssimu
 // against ref (see Scores). dist may be unlinked already: dav1d reads it
 // through its descriptor. dav1d runs in ctx's process group, so it is
 // frozen with the job's other processes.
-func ScoreIVF(ctx context.Context, metric string, ref io.Reader, dist *os.File, color ssimulacra2.Color, every int) ([]float64, error) {
+func ScoreIVF(ctx context.Context, metric string, ref io.Reader, dist *os.File, color ssimulacra2.Color, opt ScoreOptions) ([]float64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cmd, err := tools.Command(ctx, tools.Dav1d, "-q", "--demuxer", "ivf", "-i", "/dev/fd/3", "-o", "-", "--muxer", "yuv4mpeg2", "--threads", "1")
@@ -180,7 +192,7 @@ func ScoreIVF(ctx context.Context, metric string, ref io.Reader, dist *os.File, 
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("dav1d: %w", err)
 	}
-	scores, serr := Scores(ctx, metric, ref, bufio.NewReaderSize(out, 1<<20), color, every)
+	scores, serr := Scores(ctx, metric, ref, bufio.NewReaderSize(out, 1<<20), color, opt)
 	if serr != nil {
 		cancel()
 	}

@@ -60,12 +60,16 @@ type Decision struct {
 // when they do not: the bracket is the lowest probed quantizer scoring
 // below the target (fail) and the highest one below that reaching it
 // (pass). A probe goes between them, at the quantizer where the line
-// through their scores meets the target; with one side missing, it goes
+// through their scores meets the target but at least a quarter of the
+// bracket from either end; with one side missing, it goes
 // along the line through the two nearest probes, or to the end of the
 // range when there are not two, never beyond the range. The search ends after t.Probes
 // probes, when the bracket is closed (fail = pass + 1), or when the end of
 // the range is probed and still on the same side; the decision then
-// interpolates inside the bracket, rounding towards quality.
+// interpolates inside the bracket, rounding towards quality. Without a
+// probe that reaches the target it is MinQ (Reached false; Predicted is
+// then the best score probed), and without one that misses it the
+// highest quantizer probed.
 func Next(t Target, probes []Probe) (next int, d Decision) {
 	ps := sortedProbes(probes)
 	pass, fail := bracket(ps, t.Score)
@@ -77,7 +81,12 @@ func Next(t Target, probes []Probe) (next int, d Decision) {
 		if fail.Quantizer-pass.Quantizer <= 1 || len(ps) >= t.Probes {
 			return 0, Decision{Quantizer: q, Predicted: along(*pass, *fail, q), Reached: true}
 		}
-		return clamp(q, pass.Quantizer+1, fail.Quantizer-1), Decision{}
+		// Not too near either end: scores that hold up and then drop
+		// steeply would otherwise draw probe after probe to the same
+		// side (regula falsi's slow end), so a probe stays a quarter of
+		// the bracket away from its ends.
+		w := fail.Quantizer - pass.Quantizer
+		return clamp(q, pass.Quantizer+max(1, w/4), fail.Quantizer-max(1, w/4)), Decision{}
 	case fail == nil: // every probe reaches the target: go higher
 		hi := ps[len(ps)-1]
 		if hi.Quantizer >= t.MaxQ || len(ps) >= t.Probes {
@@ -93,8 +102,8 @@ func Next(t Target, probes []Probe) (next int, d Decision) {
 	default: // no probe reaches it: go lower
 		lo := ps[0]
 		if lo.Quantizer <= t.MinQ || len(ps) >= t.Probes {
-			reached := false
-			return 0, Decision{Quantizer: lo.Quantizer, Predicted: lo.Score, Reached: reached}
+			// Not reached: the best the range allows.
+			return 0, Decision{Quantizer: t.MinQ, Predicted: lo.Score}
 		}
 		q := t.MinQ
 		if len(ps) >= 2 {

@@ -57,6 +57,14 @@ func TestNext(t *testing.T) {
 		{"easy scene", Target{Score: 80, Metric: SSIMULACRA2, Stat: StatMean, MinQ: 20, MaxQ: 220, Probes: 4},
 			func(q int) float64 { return 99 - 0.08*float64(q) }, [2]int{200, 220}, true},
 		{"one probe", Target{Score: 80, Metric: SSIMULACRA2, Stat: StatMean, MinQ: 20, MaxQ: 220, Probes: 1}, linear, [2]int{20, 120}, false},
+		// Scores that hold up, then fall off a cliff (a flat scene at high
+		// quantizers): 80 at 170.
+		{"cliff", Target{Score: 80, Metric: SSIMULACRA2, Stat: StatMean, MinQ: 40, MaxQ: 255, Probes: 4}, func(q int) float64 {
+			if q < 200 {
+				return 95 - 0.1*float64(q-40) - 0.1*float64(max(q-150, 0))
+			}
+			return 76 - 1.5*float64(q-200)
+		}, [2]int{166, 170}, true},
 		{"narrow range", Target{Score: 80, Metric: SSIMULACRA2, Stat: StatMean, MinQ: 59, MaxQ: 61, Probes: 4}, linear, [2]int{59, 60}, true},
 	}
 	for _, tc := range tests {

@@ -114,7 +114,7 @@ func Measure(ctx context.Context, sourcePath, outputPath string, opt MetricOptio
 		return nil, err
 	}
 
-	scores, serr := quality.Scores(ctx, opt.Metric, ref.r, dist.r, color, 1)
+	scores, serr := quality.Scores(ctx, opt.Metric, ref.r, dist.r, color, quality.ScoreOptions{})
 	if serr != nil {
 		// The decoders get EPIPE instead of blocking on a full pipe.
 		ref.abort()

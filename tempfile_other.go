@@ -1,0 +1,9 @@
+//go:build !linux
+
+package av1job
+
+import "os"
+
+// tempFile returns a new file in the temporary directory whose name is
+// removed at once.
+func tempFile() (*os.File, error) { return namedTempFile() }
