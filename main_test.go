@@ -319,11 +319,14 @@ func mustVerify(t *testing.T, src, out string, videoOnly bool) {
 
 // journalRecord is the part of a journal record the tests read.
 type journalRecord struct {
-	Type   string `json:"type"`
-	Chunk  int    `json:"chunk"`
-	Start  int    `json:"start"`
-	End    int    `json:"end"`
-	SHA256 string `json:"sha256"`
+	Type   string   `json:"type"`
+	Chunk  int      `json:"chunk"`
+	Start  int      `json:"start"`
+	End    int      `json:"end"`
+	SHA256 string   `json:"sha256"`
+	Rest   int      `json:"rest"`
+	Q      int      `json:"q"`     // target quality: the quantizer
+	Score  *float64 `json:"score"` // and the score measured
 }
 
 // readJournal returns the journal's records; a torn last line is skipped.

@@ -1,7 +1,6 @@
 package av1job_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,39 +18,6 @@ import (
 	"github.com/av1job/av1job/internal/testclip"
 	"github.com/av1job/av1job/internal/verify"
 )
-
-// qualityRecord is what the target-quality test reads of a journal record.
-type qualityRecord struct {
-	Type  string   `json:"type"`
-	Chunk int      `json:"chunk"`
-	Start int      `json:"start"`
-	End   int      `json:"end"`
-	Q     int      `json:"q"`
-	Score *float64 `json:"score"`
-	Rest  int      `json:"rest"`
-}
-
-func readQuality(t *testing.T, jobDir string) []qualityRecord {
-	t.Helper()
-	f, err := os.Open(filepath.Join(jobDir, "journal.log"))
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var recs []qualityRecord
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		_, payload, ok := strings.Cut(sc.Text(), " ")
-		var r qualityRecord
-		if ok && json.Unmarshal([]byte(payload), &r) == nil {
-			recs = append(recs, r)
-		}
-	}
-	return recs
-}
 
 // TestTargetQuality encodes a clip of easy and hard scenes to a target
 // SSIMULACRA2 score, killing the job once while it probes and once while
@@ -75,7 +41,7 @@ func TestTargetQuality(t *testing.T) {
 	env := append(os.Environ(), "TMPDIR="+tmp)
 	count := func(typ string) int {
 		n := 0
-		for _, r := range readQuality(t, jobDir) {
+		for _, r := range readJournal(t, jobDir) {
 			if r.Type == typ {
 				n++
 			}
@@ -130,7 +96,7 @@ func TestTargetQuality(t *testing.T) {
 		t.Errorf("files left in TMPDIR: %s", strings.Join(names, ", "))
 	}
 
-	recs := readQuality(t, jobDir)
+	recs := readJournal(t, jobDir)
 	probed := map[int][]av1job.Probe{}
 	parent := map[int]int{}
 	for _, r := range recs {
