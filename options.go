@@ -39,7 +39,7 @@ type Options struct {
 	// QualityStat; the quantizer is found with at most Probes probe
 	// encodes per chunk, at ProbeSpeed (0: Speed).
 	TargetQuality float64 `json:"target_quality,omitempty"`
-	Metric        string  `json:"metric,omitempty"`       // "ssimulacra2" (default) or "psnr"
+	Metric        string  `json:"metric,omitempty"`       // "ssimulacra2" (default), "psnr" or "ssim"
 	QualityStat   string  `json:"quality_stat,omitempty"` // "mean" (default), "p5" or "min"
 	MinQuantizer  int     `json:"min_quantizer,omitempty"`
 	MaxQuantizer  int     `json:"max_quantizer,omitempty"`

@@ -19,7 +19,7 @@ import (
 // the chunk, so that a search cut short goes on where it stopped.
 type TargetQuality struct {
 	Score  float64 `json:"score"`
-	Metric string  `json:"metric"` // "ssimulacra2" or "psnr"
+	Metric string  `json:"metric"` // "ssimulacra2", "psnr" or "ssim"
 	Stat   string  `json:"stat"`   // how a chunk's frames are summed up: "mean", "p5" or "min"
 	MinQ   int     `json:"min_q"`
 	MaxQ   int     `json:"max_q"`
@@ -212,6 +212,9 @@ func (x *LocalExecutor) score(ctx context.Context, t Task, dist *os.File, n int,
 	cancel()
 	pr.CloseWithError(io.ErrClosedPipe)
 	<-fed
+	if err == nil && len(scores) != (n+every-1)/every {
+		err = fmt.Errorf("%d scores for %d frames scored every %d", len(scores), n, every)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("quality: chunk %d: %w", t.Chunk, err)
 	}

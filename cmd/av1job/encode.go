@@ -109,7 +109,7 @@ func addJobFlags(f *pflag.FlagSet, o *av1job.Options, workers string) {
 	f.IntVarP(&o.Bitrate, "bitrate", "b", 0, "target bitrate in kbit/s instead of a quantizer")
 	f.IntVarP(&o.Workers, "workers", "w", 0, workers)
 	f.Float64Var(&o.TargetQuality, "target-quality", 0, "encode each chunk at the highest quantizer that reaches this score (SSIMULACRA2: 90 visually lossless, 70 high, 50 medium)")
-	f.StringVar(&o.Metric, "metric", "", "the score --target-quality aims at: ssimulacra2 (default) or psnr (dB)")
+	f.StringVar(&o.Metric, "metric", "", "the score --target-quality aims at: ssimulacra2 (default), psnr (dB) or ssim (0-1, ffmpeg's filter)")
 	f.StringVar(&o.QualityStat, "quality-stat", "", "how a chunk's frames are summed up for --target-quality: mean (default), p5 (95 % of frames reach it) or min")
 	f.Var(&quantizerRange{o}, "quantizer-range", fmt.Sprintf("quantizers --target-quality searches, MIN-MAX (default %d-%d)", av1job.DefaultMinQuantizer, av1job.DefaultMaxQuantizer))
 	f.IntVar(&o.Probes, "probes", 0, fmt.Sprintf("probe encodes per chunk for --target-quality (default %d)", av1job.DefaultProbes))

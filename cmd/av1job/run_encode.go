@@ -68,7 +68,7 @@ func runEncode(ctx context.Context, o av1job.Options, quiet bool) error {
 		fmt.Fprintf(os.Stderr, "av1job: wrote %s\n", o.Output)
 	}
 	if err == nil && !quiet && o.TargetQuality > 0 {
-		if line := qualityLine(jb.Chunks(), o.TargetQuality); line != "" {
+		if line := qualityLine(jb.Chunks(), o.TargetQuality, o.Metric); line != "" {
 			if o.Keep {
 				line += "; per chunk: av1job status " + o.Output + " --chunks"
 			}
@@ -145,8 +145,9 @@ func lastLine(s string) string {
 }
 
 // qualityLine sums up a target-quality job's chunks: their quantizers and
-// measured scores against the target.
-func qualityLine(chunks []av1job.ChunkInfo, target float64) string {
+// measured scores against the target (and, for SSIMULACRA2, how many are
+// within 2 points of it).
+func qualityLine(chunks []av1job.ChunkInfo, target float64, metric string) string {
 	var qs []int
 	var scores []float64
 	within := 0
@@ -164,6 +165,13 @@ func qualityLine(chunks []av1job.ChunkInfo, target float64) string {
 	if len(qs) == 0 || len(scores) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("target %g: %d chunks at quantizers %d-%d; scores %.2f-%.2f (mean of chunks %.2f), %d of %d within ±2",
-		target, len(qs), slices.Min(qs), slices.Max(qs), slices.Min(scores), slices.Max(scores), mean(scores), within, len(scores))
+	if metric == "" {
+		metric = "ssimulacra2"
+	}
+	line := fmt.Sprintf("target %s %g: %d chunks at quantizers %d-%d; scores %.4g-%.4g (mean of chunks %.4g)",
+		metric, target, len(qs), slices.Min(qs), slices.Max(qs), slices.Min(scores), slices.Max(scores), mean(scores))
+	if metric == "ssimulacra2" {
+		line += fmt.Sprintf(", %d of %d within ±2", within, len(scores))
+	}
+	return line
 }

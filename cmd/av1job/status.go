@@ -95,7 +95,7 @@ func printChunks(w io.Writer, chunks []av1job.ChunkInfo, rate float64) {
 			q = fmt.Sprint(c.Quantizer)
 		}
 		if c.Score != nil {
-			score = fmt.Sprintf("%.2f", *c.Score)
+			score = fmt.Sprintf("%.4g", *c.Score)
 			scored = append(scored, *c.Score)
 		}
 		if c.Probes > 0 {
@@ -105,7 +105,7 @@ func printChunks(w io.Writer, chunks []av1job.ChunkInfo, rate float64) {
 	}
 	tw.Flush()
 	if len(scored) > 0 {
-		fmt.Fprintf(w, "%d of %d chunks scored: mean %.2f, worst %.2f\n", len(scored), len(chunks), mean(scored), slices.Min(scored))
+		fmt.Fprintf(w, "%d of %d chunks scored: mean %.4g, worst %.4g\n", len(scored), len(chunks), mean(scored), slices.Min(scored))
 	}
 }
 

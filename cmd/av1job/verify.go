@@ -56,7 +56,7 @@ do not fail the check.`,
 	f := cmd.Flags()
 	f.Float64Var(&opt.MinPSNR, "min-psnr", verify.DefaultMinPSNR, "lowest acceptable luma PSNR of any frame, in dB")
 	f.BoolVar(&opt.VideoOnly, "video-only", false, "compare the video only, not the other streams")
-	f.StringVar(&vf.metric.Metric, "metric", "", "also score every frame: ssimulacra2 or psnr")
+	f.StringVar(&vf.metric.Metric, "metric", "", "also score every frame: ssimulacra2, psnr or ssim")
 	f.StringVar(&vf.metric.Stat, "quality-stat", quality.StatMean, "how a chunk's frame scores are summed up: mean, p5 or min")
 	f.StringVar(&vf.plot, "plot", "", "write a plot of the scores and the chunks' bit rates to `FILE.svg` (implies --metric ssimulacra2)")
 	f.BoolVarP(&vf.chunks, "chunks", "v", false, "print the score and bit rate of every chunk")

@@ -2,11 +2,12 @@
 // frame by frame, and searches for the quantizer that reaches a target
 // score (Next).
 //
-// Two metrics are built in, both computed here in Go from the decoded
+// Three metrics are built in. Two are computed here in Go from the decoded
 // frames: SSIMULACRA 2.1 (package ssimulacra2; higher is better, 100 for
 // identical frames) and PSNR over Y, Cb and Cr weighted 6:1:1 (dB, 100
-// for identical frames). The encoded stream is decoded with dav1d, a
-// decoder independent of the encoder.
+// for identical frames); the encoded stream is decoded with dav1d, a
+// decoder independent of the encoder. SSIM is ffmpeg's ssim filter (its
+// "All" value, 0 to 1), on frames ffmpeg decodes.
 package quality
 
 import (
@@ -18,6 +19,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/av1job/av1job/internal/tools"
@@ -28,6 +30,7 @@ import (
 const (
 	SSIMULACRA2 = "ssimulacra2"
 	PSNR        = "psnr"
+	SSIM        = "ssim" // ffmpeg's ssim filter: 0 to 1 over Y, Cb and Cr ("All")
 )
 
 // Statistics a chunk's per-frame scores are summed up with.
@@ -40,10 +43,10 @@ const (
 // CheckMetric returns an error unless name is a metric this package knows.
 func CheckMetric(name string) error {
 	switch name {
-	case SSIMULACRA2, PSNR:
+	case SSIMULACRA2, PSNR, SSIM:
 		return nil
 	}
-	return fmt.Errorf("unknown metric %q (use %s or %s)", name, SSIMULACRA2, PSNR)
+	return fmt.Errorf("unknown metric %q (use %s, %s or %s)", name, SSIMULACRA2, PSNR, SSIM)
 }
 
 // CheckStat returns an error unless name is a statistic Stat knows.
@@ -118,6 +121,9 @@ func Scores(ctx context.Context, metric string, ref, dist io.Reader, color ssimu
 		return nil, err
 	}
 	every := max(opt.Every, 1)
+	if metric == SSIM {
+		return ffmpegSSIM(ctx, ref, nil, dist, every)
+	}
 	rr, err := ssimulacra2.NewY4MReader(ref)
 	if err != nil {
 		return nil, fmt.Errorf("reference: %w", err)
@@ -176,6 +182,9 @@ func Scores(ctx context.Context, metric string, ref, dist io.Reader, color ssimu
 // through its descriptor. dav1d runs in ctx's process group, so it is
 // frozen with the job's other processes.
 func ScoreIVF(ctx context.Context, metric string, ref io.Reader, dist *os.File, color ssimulacra2.Color, opt ScoreOptions) ([]float64, error) {
+	if metric == SSIM {
+		return ffmpegSSIM(ctx, ref, dist, nil, max(opt.Every, 1))
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cmd, err := tools.Command(ctx, tools.Dav1d, "-q", "--demuxer", "ivf", "-i", "/dev/fd/3", "-o", "-", "--muxer", "yuv4mpeg2", "--threads", "1")
@@ -204,6 +213,76 @@ func ScoreIVF(ctx context.Context, metric string, ref io.Reader, dist *os.File, 
 		return scores, serr
 	case werr != nil:
 		return scores, fmt.Errorf("dav1d: %s: %w", tools.LastLine(stderr.String()), werr)
+	}
+	return scores, nil
+}
+
+// ffmpegSSIM runs ffmpeg's ssim filter on the Y4M stream ref (its
+// standard input) and the distorted frames: the AV1 IVF file distFile, or
+// the Y4M stream dist. It returns each frame's "All" value, every k-th
+// frame's with every > 1. ffmpeg runs in ctx's process group.
+func ffmpegSSIM(ctx context.Context, ref io.Reader, distFile *os.File, dist io.Reader, every int) ([]float64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	in := []string{"-f", "ivf"}
+	var pw *os.File
+	if distFile == nil {
+		pr, w, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		defer pr.Close()
+		distFile, pw, in = pr, w, []string{"-f", "yuv4mpegpipe"}
+	}
+	args := append([]string{"-hide_banner", "-nostats", "-v", "error", "-f", "yuv4mpegpipe", "-i", "pipe:0"}, in...)
+	args = append(args, "-i", "/dev/fd/3", "-lavfi", "[1:v][0:v]ssim=stats_file=-", "-f", "null", "-")
+	cmd, err := tools.Command(ctx, tools.FFmpeg, args...)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdin = ref
+	cmd.ExtraFiles = []*os.File{distFile}
+	stderr := tools.NewTail(4096)
+	cmd.Stderr = stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("ffmpeg: %w", err)
+	}
+	copied := make(chan error, 1)
+	if pw != nil {
+		distFile.Close() // ffmpeg has it
+		go func() {
+			_, err := io.Copy(pw, dist)
+			pw.Close()
+			copied <- err
+		}()
+	} else {
+		copied <- nil
+	}
+	var scores []float64
+	sc := bufio.NewScanner(out)
+	for n := 0; sc.Scan(); n++ {
+		_, all, ok := strings.Cut(sc.Text(), "All:")
+		v, perr := strconv.ParseFloat(strings.Fields(all + " x")[0], 64)
+		if !ok || perr != nil {
+			cancel()
+			_ = cmd.Wait()
+			return nil, fmt.Errorf("ffmpeg ssim: line %q", sc.Text())
+		}
+		if n%every == 0 {
+			scores = append(scores, v)
+		}
+	}
+	werr := cmd.Wait()
+	cerr := <-copied
+	switch {
+	case werr != nil:
+		return nil, fmt.Errorf("ffmpeg ssim: %s: %w", tools.LastLine(stderr.String()), werr)
+	case cerr != nil:
+		return nil, fmt.Errorf("ffmpeg ssim: distorted: %w", cerr)
 	}
 	return scores, nil
 }

@@ -178,12 +178,12 @@ func decodeError(path string, err error, frames int) error {
 // Chunks are numbered from 0, frames from 0, both ends included.
 func (q *Quality) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: mean %.2f, p5 %.2f, min %.2f over %d %s", q.Metric, q.Mean, q.P5, q.Min,
+	fmt.Fprintf(&b, "%s: mean %.4g, p5 %.4g, min %.4g over %d %s", q.Metric, q.Mean, q.P5, q.Min,
 		len(q.Scores), plural(len(q.Scores), "frame"))
 	fmt.Fprintf(&b, "; %d %s", len(q.Chunks), plural(len(q.Chunks), "chunk"))
 	if q.Worst >= 0 {
 		c := q.Chunks[q.Worst]
-		fmt.Fprintf(&b, ", worst chunk %d (frames %d-%d) %.2f (%s)", q.Worst, c.Start, c.End-1, c.Score, q.Stat)
+		fmt.Fprintf(&b, ", worst chunk %d (frames %d-%d) %.4g (%s)", q.Worst, c.Start, c.End-1, c.Score, q.Stat)
 	}
 	return b.String()
 }
