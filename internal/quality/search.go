@@ -61,14 +61,16 @@ type Decision struct {
 // below the target (fail) and the highest one below that reaching it
 // (pass). A probe goes between them, at the quantizer where the line
 // through their scores meets the target but at least a quarter of the
-// bracket from either end; with one side missing, it goes
-// along the line through the two nearest probes, or to the end of the
-// range when there are not two, never beyond the range. The search ends after t.Probes
+// bracket from either end. With one side missing it goes halfway to the
+// end of the range after one probe; after more, along the line through
+// the two nearest probes, or to the end of the range when their scores do
+// not fall; never beyond the range. The search ends after t.Probes
 // probes, when the bracket is closed (fail = pass + 1), or when the end of
 // the range is probed and still on the same side; the decision then
 // interpolates inside the bracket, rounding towards quality. Without a
-// probe that reaches the target it is MinQ (Reached false; Predicted is
-// then the best score probed), and without one that misses it the
+// probe that reaches the target it is MinQ when MinQ was probed, else
+// where the line through the two lowest probes meets the target (MinQ if
+// it does not fall), Reached false; without one that misses it, the
 // highest quantizer probed.
 func Next(t Target, probes []Probe) (next int, d Decision) {
 	ps := sortedProbes(probes)
@@ -92,8 +94,9 @@ func Next(t Target, probes []Probe) (next int, d Decision) {
 		if hi.Quantizer >= t.MaxQ || len(ps) >= t.Probes {
 			return 0, Decision{Quantizer: hi.Quantizer, Predicted: hi.Score, Reached: true}
 		}
-		q := t.MaxQ
+		q := (hi.Quantizer + t.MaxQ + 1) / 2 // one probe: halfway to the end
 		if len(ps) >= 2 {
+			q = t.MaxQ // flat: the end is likely to reach it too
 			if e, ok := extrapolate(ps[len(ps)-2], hi, t.Score); ok {
 				q = e
 			}
@@ -101,13 +104,27 @@ func Next(t Target, probes []Probe) (next int, d Decision) {
 		return clamp(q, hi.Quantizer+1, t.MaxQ), Decision{}
 	default: // no probe reaches it: go lower
 		lo := ps[0]
-		if lo.Quantizer <= t.MinQ || len(ps) >= t.Probes {
+		e, falling := 0, false
+		if len(ps) >= 2 {
+			e, falling = extrapolate(lo, ps[1], t.Score)
+		}
+		switch {
+		case lo.Quantizer <= t.MinQ:
 			// Not reached: the best the range allows.
 			return 0, Decision{Quantizer: t.MinQ, Predicted: lo.Score}
+		case len(ps) >= t.Probes:
+			// Out of probes: where the scores point, else the best the
+			// range allows.
+			if !falling {
+				return 0, Decision{Quantizer: t.MinQ, Predicted: lo.Score}
+			}
+			q := clamp(e, t.MinQ, lo.Quantizer-1)
+			return 0, Decision{Quantizer: q, Predicted: along(lo, ps[1], q)}
 		}
-		q := t.MinQ
+		q := (lo.Quantizer + t.MinQ) / 2 // one probe: halfway to the end
 		if len(ps) >= 2 {
-			if e, ok := extrapolate(lo, ps[1], t.Score); ok {
+			q = t.MinQ // flat: only the end can tell
+			if falling {
 				q = e
 			}
 		}

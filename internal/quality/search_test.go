@@ -129,3 +129,31 @@ func TestStat(t *testing.T) {
 		t.Error("Stat of no scores is not NaN")
 	}
 }
+
+// TestNextProperties: on random score curves, ranges and probe counts the
+// search ends within its probes, never probes outside the range or twice
+// (run checks both), and decides a quantizer inside the range; with a
+// bracket, the decision lies in it.
+func TestNextProperties(t *testing.T) {
+	rng := rand.New(rand.NewPCG(seedFromEnv(t), 2))
+	for i := 0; i < 5000; i++ {
+		lo := 1 + rng.IntN(200)
+		tg := Target{Score: 20 + 80*rng.Float64(), Metric: SSIMULACRA2, Stat: StatMean, MinQ: lo, MaxQ: lo + rng.IntN(256-lo), Probes: 1 + rng.IntN(8)}
+		a, b, noise := 100*rng.Float64(), rng.Float64(), rng.Float64()*3
+		cliff := tg.MinQ + rng.IntN(tg.MaxQ-tg.MinQ+1)
+		f := func(q int) float64 {
+			v := a + 20 - b*float64(q)
+			if q > cliff {
+				v -= 2 * float64(q-cliff)
+			}
+			return v + noise*math.Sin(float64(q)*1.7)
+		}
+		probes, d := run(t, tg, f)
+		if d.Quantizer < tg.MinQ || d.Quantizer > tg.MaxQ {
+			t.Fatalf("target %+v: decision %+v outside the range after %v", tg, d, probes)
+		}
+		if pass, fail := bracket(sortedProbes(probes), tg.Score); pass != nil && fail != nil && (d.Quantizer < pass.Quantizer || d.Quantizer >= fail.Quantizer) {
+			t.Fatalf("target %+v: decision %+v outside the bracket [%d,%d) of %v", tg, d, pass.Quantizer, fail.Quantizer, probes)
+		}
+	}
+}
