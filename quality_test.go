@@ -31,13 +31,13 @@ func TestTargetQuality(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	tmp := t.TempDir()
-	spec := testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: []string{"smptehdbars", "mandelbrot", "life"}, SegFrames: 48}
+	spec := testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: []string{"smptehdbars", "mandelbrot", "life"}, SegFrames: 32}
 	in := clip(t, dir, "in.mkv", spec)
 	out := filepath.Join(dir, "out.mkv")
 	jobDir := out + ".av1job"
-	const target, probes = 70.0, 4
+	const target, probes = 70.0, 3
 	args := []string{"encode", in, "-o", out, "--speed", "10", "--workers", "2", "--min-scene-len", "12", "--keep",
-		"--target-quality", "70", "--probes", "4", "--quantizer-range", "20-230"}
+		"--target-quality", "70", "--probes", "3", "--quantizer-range", "20-230"}
 	env := append(os.Environ(), "TMPDIR="+tmp)
 	count := func(typ string) int {
 		n := 0
@@ -200,12 +200,12 @@ func TestClusterTargetQuality(t *testing.T) {
 	needTools(t)
 	t.Parallel()
 	dir := t.TempDir()
-	spec := testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: []string{"smptehdbars", "mandelbrot"}, SegFrames: 36}
+	spec := testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: []string{"smptehdbars", "mandelbrot"}, SegFrames: 24}
 	in := clip(t, dir, "in.mkv", spec)
 	opts := func(out string) av1job.Options {
 		o := av1job.NewOptions(in, out)
 		o.Speed, o.Workers, o.MinSceneLen, o.Keep = 10, 2, 12, true
-		o.TargetQuality, o.Probes = 70, 3
+		o.TargetQuality, o.Probes = 70, 2
 		return o
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
