@@ -63,14 +63,15 @@ type Decision struct {
 // through their scores meets the target but at least a quarter of the
 // bracket from either end. With one side missing it goes halfway to the
 // end of the range after one probe; after more, along the line through
-// the two nearest probes, or to the end of the range when their scores do
-// not fall; never beyond the range. The search ends after t.Probes
+// the nearest probe and the farthest (a wide base: probes close together
+// would give noise's slope), or to the end of the range when their scores
+// do not fall; never beyond the range. The search ends after t.Probes
 // probes, when the bracket is closed (fail = pass + 1), or when the end of
 // the range is probed and still on the same side; the decision then
 // interpolates inside the bracket, rounding towards quality. Without a
 // probe that reaches the target it is MinQ when MinQ was probed, else
-// where the line through the two lowest probes meets the target (MinQ if
-// it does not fall), Reached false; without one that misses it, the
+// where the line through the lowest and the highest probe meets the
+// target (MinQ if it does not fall), Reached false; without one that misses it, the
 // highest quantizer probed.
 func Next(t Target, probes []Probe) (next int, d Decision) {
 	ps := sortedProbes(probes)
@@ -97,7 +98,7 @@ func Next(t Target, probes []Probe) (next int, d Decision) {
 		q := (hi.Quantizer + t.MaxQ + 1) / 2 // one probe: halfway to the end
 		if len(ps) >= 2 {
 			q = t.MaxQ // flat: the end is likely to reach it too
-			if e, ok := extrapolate(ps[len(ps)-2], hi, t.Score); ok {
+			if e, ok := extrapolate(ps[0], hi, t.Score); ok {
 				q = e
 			}
 		}
@@ -106,7 +107,7 @@ func Next(t Target, probes []Probe) (next int, d Decision) {
 		lo := ps[0]
 		e, falling := 0, false
 		if len(ps) >= 2 {
-			e, falling = extrapolate(lo, ps[1], t.Score)
+			e, falling = extrapolate(lo, ps[len(ps)-1], t.Score)
 		}
 		switch {
 		case lo.Quantizer <= t.MinQ:
@@ -119,7 +120,7 @@ func Next(t Target, probes []Probe) (next int, d Decision) {
 				return 0, Decision{Quantizer: t.MinQ, Predicted: lo.Score}
 			}
 			q := clamp(e, t.MinQ, lo.Quantizer-1)
-			return 0, Decision{Quantizer: q, Predicted: along(lo, ps[1], q)}
+			return 0, Decision{Quantizer: q, Predicted: along(lo, ps[len(ps)-1], q)}
 		}
 		q := (lo.Quantizer + t.MinQ) / 2 // one probe: halfway to the end
 		if len(ps) >= 2 {
