@@ -148,6 +148,9 @@ func (Rav1e) Start(ctx context.Context, hdr source.Header, s Settings, sink Sink
 	if err != nil {
 		return nil, fmt.Errorf("rav1e: %w", err)
 	}
+	if n, err := hdr.FrameSize(); err == nil {
+		tools.FramePipe(stdin, n)
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("rav1e: start: %w", err)
 	}
@@ -207,6 +210,11 @@ func (p *procSession) WriteFrame(planes []byte) error {
 		return p.fail(fmt.Errorf("write frame: %w", err))
 	}
 	if _, err := p.stdin.Write(planes); err != nil {
+		return p.fail(fmt.Errorf("write frame: %w", err))
+	}
+	// Each frame goes to rav1e whole, at once: it reads one frame per
+	// frame it encodes, and waits for one that is not in its pipe.
+	if err := p.stdin.Flush(); err != nil {
 		return p.fail(fmt.Errorf("write frame: %w", err))
 	}
 	return nil

@@ -142,6 +142,7 @@ func start(ctx context.Context, r Range, noSeek bool) (*Frames, error) {
 		return nil, f.fail(fmt.Errorf("source: %w", err))
 	}
 	f.y = y
+	tools.FramePipe(out, y.FrameSize())
 	buf := make([]byte, y.FrameSize())
 	if err := f.readChecked(buf); err != nil {
 		if errors.Is(err, io.EOF) {

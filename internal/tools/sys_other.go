@@ -5,3 +5,5 @@ package tools
 import "syscall"
 
 func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
+
+func growPipe(any, int) {}

@@ -118,6 +118,23 @@ func (c *Cmd) Wait() error {
 	return err
 }
 
+// FramePipe sizes the pipe p (an exec.Cmd's StdinPipe or StdoutPipe)
+// to hold two frames of frameSize bytes, up to MaxPipe. With the default
+// 64 KiB, less than one 640x360 frame fits: an encoder that has finished
+// a frame waits while its feeder decodes and copies the next one. Two
+// frames keep it busy without holding more than that between the two
+// programs (what a kill loses beyond the encoder's own look-ahead). The
+// size is a hint: a refusal (the user's pipe quota) leaves the default.
+func FramePipe(p any, frameSize int) {
+	if size := min(2*frameSize, MaxPipe); size > 64<<10 {
+		growPipe(p, size)
+	}
+}
+
+// MaxPipe is the largest pipe FramePipe asks for: Linux's default
+// pipe-max-size.
+const MaxPipe = 1 << 20
+
 // Run starts the command and waits for it.
 func (c *Cmd) Run() error {
 	if err := c.Start(); err != nil {
