@@ -22,7 +22,7 @@ import (
 
 // benchLong encodes the long clip (scenebench.Long: 2 minutes, 24 scenes
 // of very different cost) as benchDetail does.
-func benchLong(ctx context.Context, dir string, speed int) {
+func benchLong(ctx context.Context, dir string, speed, rounds int) {
 	cache, err := scenebench.CacheDir()
 	check(err)
 	clip := scenebench.Long(360)
@@ -30,13 +30,73 @@ func benchLong(ctx context.Context, dir string, speed int) {
 	check(err)
 	fmt.Printf("long clip: %dx%d, %d frames (%.0f s) in %d scenes of very different cost, speed %d, quantizer 100\n",
 		clip.Frame.W, clip.Frame.H, clip.Truth().Frames, float64(clip.Truth().Frames)/float64(clip.Frame.Rate), len(clip.Shots), speed)
-	benchDetail(ctx, dir, "long", src, speed)
+	benchDetail(ctx, dir, "long", src, speed, rounds)
 }
 
 // benchDetail encodes src with av1job and with plain rav1e fed by ffmpeg,
 // and prints the ratio, each chunk's predicted and measured cost, the
-// cores used over time, and where the CPU time went.
-func benchDetail(ctx context.Context, dir, name, src string, speed int) {
+// cores used over time, and where the CPU time went. The two alternate
+// for -rounds rounds in the order plain, av1job, av1job, plain, ... so
+// that a machine whose speed drifts over the run favours neither; the
+// ratio is that of their total times, and the details are the last
+// av1job run's.
+func benchDetail(ctx context.Context, dir, name, src string, speed, rounds int) {
+	var runs []jobRun
+	var plains []result
+	for r := range 2 * rounds {
+		if r%4 == 0 || r%4 == 3 {
+			plains = append(plains, benchPiped(ctx, src, filepath.Join(dir, name+"-rav1e.ivf"), speed))
+		} else {
+			runs = append(runs, benchJob(ctx, dir, name, src, speed))
+		}
+	}
+	var wall, plain time.Duration
+	var each []string
+	for i, j := range runs {
+		wall += j.wall
+		plain += plains[i].wall
+	}
+	for i := range runs {
+		each = append(each, fmt.Sprintf("%.1f s / %.1f s = %.3fx", runs[i].wall.Seconds(), plains[i].wall.Seconds(), runs[i].wall.Seconds()/plains[i].wall.Seconds()))
+	}
+	j := runs[len(runs)-1]
+	fmt.Printf("  av1job: %.1f s wall (first encoder %.2f s after the start, plan written %.2f s after it), no encoder running %.1f s (%.1f %%)\n",
+		j.wall.Seconds(), j.first.Seconds(), j.planned.Seconds(), j.idle.Seconds(), 100*j.idle.Seconds()/j.wall.Seconds())
+	fmt.Printf("  plain rav1e (default threads, fed by ffmpeg): %.1f s wall\n", plains[len(plains)-1].wall.Seconds())
+	if len(runs) > 1 {
+		fmt.Printf("  rounds (av1job / plain rav1e, run alternately): %s\n", strings.Join(each, ", "))
+	}
+	fmt.Printf("  av1job / rav1e: %.3fx wall over %d round(s); video %d vs %d bytes (%+.1f %%)\n", wall.Seconds()/plain.Seconds(), len(runs),
+		j.size, plains[0].size, 100*(float64(j.size)/float64(plains[0].size)-1))
+	var pred, meas []float64
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "  chunk\tframes\tpredicted s\tmeasured s\tstarted at s\t")
+	for _, c := range j.chunks {
+		pred, meas = append(pred, c.predicted), append(meas, c.measured)
+		fmt.Fprintf(tw, "  %d\t%d\t%.1f\t%.1f\t%.1f\t\n", c.id, c.frames, c.predicted, c.measured, c.started)
+	}
+	tw.Flush()
+	fmt.Printf("  Spearman predicted vs measured chunk time: %.3f (%d chunks)\n", stats.Spearman(pred, meas), len(pred))
+	j.usage.print(j.wall)
+	fmt.Println()
+}
+
+// A jobRun is what benchJob measured of one av1job run.
+type jobRun struct {
+	wall, first, planned, idle time.Duration // first: the first chunk's start; idle: no encoder running
+	size                       int64
+	chunks                     []chunkRun
+	usage                      *sampler
+}
+
+type chunkRun struct {
+	id, frames          int
+	predicted, measured float64 // seconds
+	started             float64 // seconds after the job's start
+}
+
+// benchJob runs one av1job encode of src in-process and measures it.
+func benchJob(ctx context.Context, dir, name, src string, speed int) jobRun {
 	out := filepath.Join(dir, fmt.Sprintf("%s-s%d.ivf", name, speed))
 	o := av1job.NewOptions(src, out)
 	o.Speed, o.Overwrite, o.Restart, o.Keep = speed, true, true, true
@@ -77,15 +137,7 @@ func benchDetail(ctx context.Context, dir, name, src string, speed int) {
 	start := time.Now()
 	check(av1job.Run(ctx, o))
 	wall := time.Since(start)
-	usage := sampler.stop()
-
-	plain := benchPiped(ctx, src, filepath.Join(dir, name+"-rav1e.ivf"), speed)
-
-	fmt.Printf("  av1job: %.1f s wall (first encoder %.2f s after the start, plan written %.2f s after it), no encoder running %.1f s (%.1f %%)\n",
-		wall.Seconds(), firstStart.Sub(start).Seconds(), planned.Sub(start).Seconds(), (wall - busy).Seconds(), 100*(wall-busy).Seconds()/wall.Seconds())
-	fmt.Printf("  plain rav1e (default threads, fed by ffmpeg): %.1f s wall\n", plain.wall.Seconds())
-	fmt.Printf("  av1job / rav1e: %.3fx wall; video %d vs %d bytes (%+.1f %%)\n", wall.Seconds()/plain.wall.Seconds(),
-		videoSize(out), plain.size, 100*(float64(videoSize(out))/float64(plain.size)-1))
+	run := jobRun{wall: wall, first: firstStart.Sub(start), planned: planned.Sub(start), idle: wall - busy, size: videoSize(out), usage: sampler.stop()}
 
 	// Predicted and measured cost of each chunk.
 	b, err := os.ReadFile(filepath.Join(o.JobDir, "job.json"))
@@ -98,23 +150,16 @@ func benchDetail(ctx context.Context, dir, name, src string, speed int) {
 		} `json:"chunks"`
 	}
 	check(json.Unmarshal(b, &st))
-	var pred, meas []float64
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "  chunk\tframes\tpredicted s\tmeasured s\tstarted at s\t")
 	for _, c := range st.Chunks {
 		s := spans[c.ID]
 		if s == nil || s.end.IsZero() {
 			continue
 		}
-		m := s.end.Sub(s.start).Seconds()
-		pred, meas = append(pred, c.Cost), append(meas, m)
-		fmt.Fprintf(tw, "  %d\t%d\t%.1f\t%.1f\t%.1f\t\n", c.ID, c.End-c.Start, c.Cost, m, s.start.Sub(start).Seconds())
+		run.chunks = append(run.chunks, chunkRun{id: c.ID, frames: c.End - c.Start, predicted: c.Cost,
+			measured: s.end.Sub(s.start).Seconds(), started: s.start.Sub(start).Seconds()})
 	}
-	tw.Flush()
-	fmt.Printf("  Spearman predicted vs measured chunk time: %.3f (%d chunks)\n", stats.Spearman(pred, meas), len(pred))
-	usage.print(wall)
-	_ = os.RemoveAll(o.JobDir)
-	fmt.Println()
+	check(os.RemoveAll(o.JobDir))
+	return run
 }
 
 // benchPiped times ffmpeg | rav1e on the whole clip.
@@ -151,7 +196,7 @@ func startSampler() *sampler {
 func (s *sampler) run() {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	self0 := selfCPU().Seconds()
+	_, self0 := procCPU(os.Getpid()) // all threads: the job runs in this process
 	total0 := self0
 	last := time.Now()
 	for {
@@ -162,12 +207,17 @@ func (s *sampler) run() {
 		}
 		cs, _ := procs.Children()
 		s.mu.Lock()
-		self := selfCPU().Seconds()
+		_, self := procCPU(os.Getpid())
 		s.byComm["av1job"] = self - self0
 		total := self
 		for _, c := range cs {
 			comm, cpu := procCPU(c.PID)
 			if cpu > s.seen[c.PID].cpu {
+				if p, ok := s.seen[c.PID]; ok && p.comm != "" {
+					comm = p.comm // named on first sight
+				} else {
+					comm = role(c.PID, comm)
+				}
 				s.seen[c.PID] = procSample{comm, cpu}
 			}
 		}
@@ -190,6 +240,28 @@ func (s *sampler) stop() *sampler {
 		s.byComm[p.comm] += p.cpu
 	}
 	return s
+}
+
+// role names what a child process does for the job, from its command
+// line: ffmpeg and ffprobe run for several stages.
+func role(pid int, comm string) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	args := strings.ReplaceAll(string(b), "\x00", " ")
+	switch {
+	case comm == "ffmpeg" && strings.Contains(args, "showinfo"):
+		return "ffmpeg chunk readers"
+	case comm == "ffmpeg" && strings.Contains(args, "format=gray"):
+		return "ffmpeg scene pass"
+	case comm == "ffmpeg" && strings.Contains(args, "-map_metadata"):
+		return "ffmpeg mux"
+	case comm == "ffprobe" && strings.Contains(args, "-count_packets"):
+		return "ffprobe final count"
+	case comm == "ffprobe" && strings.Contains(args, "packet=pts,size"):
+		return "ffprobe packet scan"
+	case comm == "dav1d":
+		return "dav1d chunk checks"
+	}
+	return comm
 }
 
 // procCPU returns a process's name and CPU seconds from /proc/PID/stat.

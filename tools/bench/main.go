@@ -46,6 +46,8 @@ func main() {
 	long := flag.Bool("long", true, "also encode the 2-minute clip of 24 scenes of very different cost")
 	short := flag.Bool("short", true, "compare the tools on the short clip and time live control")
 	only := flag.Int("speed", 0, "only this speed (default 10, and 6 with BENCH_SLOW=1)")
+	table := flag.Bool("table", true, "with -short: also the table of four tools and the live control timings")
+	rounds := flag.Int("rounds", 2, "rounds of av1job and plain rav1e, run alternately, in the detailed comparisons")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -72,7 +74,7 @@ func main() {
 	if *only != 0 {
 		speeds = []int{*only}
 	}
-	if *short {
+	if *short && *table {
 		for _, speed := range speeds {
 			rs := []result{
 				benchAv1job(ctx, dir, src, speed, "rav1e", *width, *height),
@@ -82,17 +84,19 @@ func main() {
 			}
 			report(speed, rs)
 		}
+	}
+	if *short {
 		for _, speed := range speeds {
 			fmt.Printf("the same clip, in detail, speed %d\n", speed)
-			benchDetail(ctx, dir, "clip", src, speed)
+			benchDetail(ctx, dir, "clip", src, speed, *rounds)
 		}
 	}
 	if *long {
 		for _, speed := range speeds {
-			benchLong(ctx, dir, speed)
+			benchLong(ctx, dir, speed, *rounds)
 		}
 	}
-	if !*short {
+	if !*short || !*table {
 		return
 	}
 	fmt.Println("live control (job run by the bench process, 2 workers; CPU from /proc/PID/schedstat of the bench process,")
