@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/big"
 	"os/exec"
 	"strconv"
@@ -46,15 +47,19 @@ func (r Range) first() int64 {
 	return r.First
 }
 
-// seekMargin is how far before a range's first frame ffmpeg seeks; the
-// frames between the seek point and the range are dropped by timestamp.
-const seekMargin = 1.0 // seconds
+// The seek goes to the range's first frame itself, rounded up to the
+// microsecond: demuxers seek to the last keyframe at or before it, which
+// is the range's first frame when that is a keyframe (sources whose
+// encoder put keyframes on scene cuts, as av1job puts chunks), not the
+// keyframe a whole GOP earlier that any margin before it would reach. A
+// demuxer that lands after it (MPEG-TS seeks imprecisely) is caught by
+// the first frame's timestamp, and the range is read again without a seek.
 
 // args returns ffmpeg's arguments to write r as YUV4MPEG2 to stdout,
 // seeking first unless noSeek.
 //
 // Frames are picked by their timestamps, compared as integers: a coarse
-// seek to a keyframe at least seekMargin before the range, then the select
+// seek to the keyframe at or before the range's first frame, then the select
 // filter passes frames whose timestamp lies between the range's first and
 // last. ffmpeg's accurate seek is not used: it rounds the seek offset to the
 // stream's time base, which with a 1/fps time base (Y4M, raw streams) can
@@ -64,7 +69,7 @@ func (r Range) args(noSeek bool) []string {
 	args := []string{"-nostdin", "-hide_banner", "-nostats", "-v", "info", "-copyts"}
 	tb, _ := r.TimeBase.Float64()
 	first, last := r.PTS[r.Start], r.PTS[r.End-1]
-	if ss := float64(first)*tb - seekMargin; !noSeek && r.frame(r.Start) > 0 && ss > float64(r.first())*tb {
+	if ss := math.Ceil(float64(first)*tb*1e6) / 1e6; !noSeek && r.frame(r.Start) > 0 && ss > float64(r.first())*tb {
 		args = append(args, "-seek_timestamp", "1", "-noaccurate_seek", "-ss", strconv.FormatFloat(ss, 'f', 6, 64))
 	}
 	vf := fmt.Sprintf("select=between(pts\\,%d\\,%d),showinfo=checksum=0", first, last)
@@ -103,6 +108,7 @@ type Frames struct {
 	first  []byte // the first frame, read and checked by Open
 	n      int    // frames handed out
 	waited bool
+	reread bool // the seek missed and the range was read from the start
 }
 
 // Open starts ffmpeg for r and checks the first frame. If a seek landed
@@ -115,6 +121,9 @@ func Open(ctx context.Context, r Range) (*Frames, error) {
 	f, err := start(ctx, r, false)
 	if errors.Is(err, ErrMisplaced) {
 		f, err = start(ctx, r, true)
+		if f != nil {
+			f.reread = true
+		}
 	}
 	return f, err
 }
