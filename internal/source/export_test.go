@@ -1,5 +1,5 @@
 package source
 
-// Reread reports whether f's seek missed its range and the range was read
-// from the start.
-func Reread(f *Frames) bool { return f.reread }
+// Seeks returns how many tries Open took to start f: 1 when its first seek
+// landed at or before the range.
+func Seeks(f *Frames) int { return f.seeks }

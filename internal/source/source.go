@@ -47,29 +47,33 @@ func (r Range) first() int64 {
 	return r.First
 }
 
-// The seek goes to the range's first frame itself, rounded up to the
-// microsecond: demuxers seek to the last keyframe at or before it, which
-// is the range's first frame when that is a keyframe (sources whose
-// encoder put keyframes on scene cuts, as av1job puts chunks), not the
-// keyframe a whole GOP earlier that any margin before it would reach. A
-// demuxer that lands after it (MPEG-TS seeks imprecisely) is caught by
-// the first frame's timestamp, and the range is read again without a seek.
+// seekMargins are how far before a range's first frame ffmpeg seeks, in
+// seconds, tried in turn while a seek lands after the frame; after the
+// last, the range is read from the start without a seek. The first is the
+// frame itself (rounded up to the microsecond): demuxers with an index
+// seek to the last keyframe at or before it, which is the range's first
+// frame when that is a keyframe (sources whose encoder put keyframes on
+// scene cuts, as av1job puts chunks), where any margin before it would
+// decode the whole GOP before. Demuxers that seek imprecisely (MPEG-TS)
+// may land after it; a second's margin catches most of those.
+var seekMargins = []float64{0, 1}
 
 // args returns ffmpeg's arguments to write r as YUV4MPEG2 to stdout,
-// seeking first unless noSeek.
+// seeking first to margin seconds before its first frame unless margin is
+// negative.
 //
 // Frames are picked by their timestamps, compared as integers: a coarse
-// seek to the keyframe at or before the range's first frame, then the select
+// seek to the keyframe at or before that point, then the select
 // filter passes frames whose timestamp lies between the range's first and
 // last. ffmpeg's accurate seek is not used: it rounds the seek offset to the
 // stream's time base, which with a 1/fps time base (Y4M, raw streams) can
 // gain or lose a frame. showinfo logs each frame's timestamp so that Open
 // can check every frame against the plan.
-func (r Range) args(noSeek bool) []string {
+func (r Range) args(margin float64) []string {
 	args := []string{"-nostdin", "-hide_banner", "-nostats", "-v", "info", "-copyts"}
 	tb, _ := r.TimeBase.Float64()
 	first, last := r.PTS[r.Start], r.PTS[r.End-1]
-	if ss := math.Ceil(float64(first)*tb*1e6) / 1e6; !noSeek && r.frame(r.Start) > 0 && ss > float64(r.first())*tb {
+	if ss := math.Ceil((float64(first)*tb-margin)*1e6) / 1e6; margin >= 0 && r.frame(r.Start) > 0 && ss > float64(r.first())*tb {
 		args = append(args, "-seek_timestamp", "1", "-noaccurate_seek", "-ss", strconv.FormatFloat(ss, 'f', 6, 64))
 	}
 	vf := fmt.Sprintf("select=between(pts\\,%d\\,%d),showinfo=checksum=0", first, last)
@@ -108,29 +112,34 @@ type Frames struct {
 	first  []byte // the first frame, read and checked by Open
 	n      int    // frames handed out
 	waited bool
-	reread bool // the seek missed and the range was read from the start
+	seeks  int // the tries Open took: 1 when its first seek landed at or before the range
 }
 
 // Open starts ffmpeg for r and checks the first frame. If a seek landed
 // after the range's start (some demuxers, e.g. MPEG-TS, seek imprecisely),
-// it starts again without seeking, before any frame is handed out.
+// it starts again with a margin before it (seekMargins), and at last
+// without seeking, before any frame is handed out.
 func Open(ctx context.Context, r Range) (*Frames, error) {
 	if r.Start < 0 || r.End > len(r.PTS) || r.Start >= r.End || r.TimeBase == nil {
 		return nil, fmt.Errorf("source: bad range [%d,%d) of %d frames", r.Start, r.End, len(r.PTS))
 	}
-	f, err := start(ctx, r, false)
-	if errors.Is(err, ErrMisplaced) {
-		f, err = start(ctx, r, true)
-		if f != nil {
-			f.reread = true
+	var f *Frames
+	var err error
+	for i, m := range append(seekMargins, -1) {
+		f, err = start(ctx, r, m)
+		if !errors.Is(err, ErrMisplaced) {
+			if f != nil {
+				f.seeks = i + 1
+			}
+			break
 		}
 	}
 	return f, err
 }
 
-func start(ctx context.Context, r Range, noSeek bool) (*Frames, error) {
+func start(ctx context.Context, r Range, margin float64) (*Frames, error) {
 	cctx, cancel := context.WithCancel(ctx)
-	cmd, err := tools.Command(cctx, tools.FFmpeg, r.args(noSeek)...)
+	cmd, err := tools.Command(cctx, tools.FFmpeg, r.args(margin)...)
 	if err != nil {
 		cancel()
 		return nil, err
