@@ -48,14 +48,8 @@ func framemd5(t *testing.T, path, pixFmt string) [][16]byte {
 	return sums
 }
 
-// frameSums reads r's frames and returns the MD5 of each.
-func frameSums(t *testing.T, ctx context.Context, r source.Range) [][16]byte {
-	sums, _ := frameSumsSeek(t, ctx, r)
-	return sums
-}
-
-// frameSumsSeek is frameSums that also says how many tries Open took
-// (source.Seeks).
+// frameSumsSeek reads r's frames and returns the MD5 of each, and how many
+// tries Open took (source.Seeks).
 func frameSumsSeek(t *testing.T, ctx context.Context, r source.Range) ([][16]byte, int) {
 	t.Helper()
 	y, err := source.Open(ctx, r)
