@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,7 +22,7 @@ import (
 
 // benchLong encodes the long clip (scenebench.Long: 2 minutes, 24 scenes
 // of very different cost) as benchDetail does.
-func benchLong(ctx context.Context, dir string, speed, rounds int) {
+func benchLong(ctx context.Context, dir string, speed, rounds int, floor bool) {
 	cache, err := scenebench.CacheDir()
 	check(err)
 	clip := scenebench.Long(360)
@@ -29,7 +30,7 @@ func benchLong(ctx context.Context, dir string, speed, rounds int) {
 	check(err)
 	fmt.Printf("long clip: %dx%d, %d frames (%.0f s) in %d scenes of very different cost, speed %d, quantizer 100\n",
 		clip.Frame.W, clip.Frame.H, clip.Truth().Frames, float64(clip.Truth().Frames)/float64(clip.Frame.Rate), len(clip.Shots), speed)
-	benchDetail(ctx, dir, "long", src, speed, rounds)
+	benchDetail(ctx, dir, "long", src, speed, rounds, floor)
 }
 
 // benchDetail encodes src with av1job and with plain rav1e fed by ffmpeg,
@@ -39,10 +40,14 @@ func benchLong(ctx context.Context, dir string, speed, rounds int) {
 // that a machine whose speed drifts over the run favours neither; the
 // ratio is that of their total times, and the details are the last
 // av1job run's.
-func benchDetail(ctx context.Context, dir, name, src string, speed, rounds int) {
+func benchDetail(ctx context.Context, dir, name, src string, speed, rounds int, floor bool) {
 	var runs []jobRun
 	var plains []result
+	var together time.Duration
 	for r := range 2 * rounds {
+		if r == rounds && floor {
+			together = benchTogether(ctx, dir, name, src, speed)
+		}
 		if r%4 == 0 || r%4 == 3 {
 			plains = append(plains, benchPiped(ctx, src, filepath.Join(dir, name+"-rav1e.ivf"), speed))
 		} else {
@@ -67,6 +72,12 @@ func benchDetail(ctx context.Context, dir, name, src string, speed, rounds int) 
 	}
 	fmt.Printf("  av1job / rav1e: %.3fx wall over %d round(s); video %d vs %d bytes (%+.1f %%)\n", wall.Seconds()/plain.Seconds(), len(runs),
 		j.size, plains[0].size, 100*(float64(j.size)/float64(plains[0].size)-1))
+	if together > 0 {
+		n := runtime.NumCPU()
+		one := plain.Seconds() / float64(len(runs))
+		fmt.Printf("  the machine: %d plain rav1e at once took %.1f s against %.1f s for one (mean of the plain rounds): the whole clip split evenly over the cores with nothing else running would take %.3fx\n",
+			n, together.Seconds(), one, together.Seconds()/(float64(n)*one))
+	}
 	var pred, meas []float64
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "  chunk\tframes\tpredicted s\tmeasured s\tstarted at s\t")
@@ -78,6 +89,21 @@ func benchDetail(ctx context.Context, dir, name, src string, speed, rounds int) 
 	fmt.Printf("  Spearman predicted vs measured chunk time: %.3f (%d chunks)\n", stats.Spearman(pred, meas), len(pred))
 	j.usage.print(j.wall)
 	fmt.Println()
+}
+
+// benchTogether runs plain rav1e on src once per core, all at once, and
+// returns the wall time of the last to finish. Against one plain run it
+// shows what the machine gives when every core encodes: the floor for
+// av1job's ratio, which shared caches, turbo clocks and the host of a
+// virtual machine put above 1/cores.
+func benchTogether(ctx context.Context, dir, name, src string, speed int) time.Duration {
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range runtime.NumCPU() {
+		wg.Go(func() { benchPiped(ctx, src, filepath.Join(dir, fmt.Sprintf("%s-rav1e-%d.ivf", name, i)), speed) })
+	}
+	wg.Wait()
+	return time.Since(start)
 }
 
 // A jobRun is what benchJob measured of one av1job run.

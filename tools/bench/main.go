@@ -48,6 +48,7 @@ func main() {
 	only := flag.Int("speed", 0, "only this speed (default 10, and 6 with BENCH_SLOW=1)")
 	table := flag.Bool("table", true, "with -short: also the table of four tools and the live control timings")
 	rounds := flag.Int("rounds", 2, "rounds of av1job and plain rav1e, run alternately, in the detailed comparisons")
+	floor := flag.Bool("floor", true, "in the detailed comparisons, also run plain rav1e once per core, all at once: what the machine gives when every core encodes")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -88,12 +89,12 @@ func main() {
 	if *short {
 		for _, speed := range speeds {
 			fmt.Printf("the same clip, in detail, speed %d\n", speed)
-			benchDetail(ctx, dir, "clip", src, speed, *rounds)
+			benchDetail(ctx, dir, "clip", src, speed, *rounds, *floor)
 		}
 	}
 	if *long {
 		for _, speed := range speeds {
-			benchLong(ctx, dir, speed, *rounds)
+			benchLong(ctx, dir, speed, *rounds, *floor)
 		}
 	}
 	if !*short || !*table {
