@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -159,7 +160,8 @@ func sameFile(t *testing.T, a, b string) {
 // chunk loses only what its encoder held: what it sent is kept, the rest
 // of its chunk runs on the other worker, the output passes verify, and
 // the frames fed to encoders exceed the source's by at most one
-// encoder's lookahead.
+// encoder's lookahead. The segment file the killed worker leaves is
+// removed by the next worker that starts on the same directory.
 func TestClusterWorkerKilled(t *testing.T) {
 	needTools(t)
 	t.Parallel()
@@ -168,6 +170,12 @@ func TestClusterWorkerKilled(t *testing.T) {
 	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: []string{"testsrc2", "mandelbrot"}, SegFrames: 120}
 	in := clip(t, dir, "in.mkv", spec)
 	env, counts := countingEnv(t, dir)
+	wtmp := filepath.Join(dir, "worker-tmp") // the workers' segments
+	if err := os.Mkdir(wtmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	env = append(env, "TMPDIR="+wtmp)
+	var left atomic.Int32 // segment files the victim left
 
 	c := newCluster(t)
 	victim := c.startWorkerEnv(t, "victim", env)
@@ -184,6 +192,15 @@ func TestClusterWorkerKilled(t *testing.T) {
 					// Somewhere in the victim's first chunk, or after it.
 					time.Sleep(time.Duration(rng.IntN(1200)) * time.Millisecond)
 					_ = victim.cmd.Process.Signal(syscall.SIGKILL)
+					_, _ = victim.cmd.Process.Wait()
+					// Killed during a task, it left its segment: aged
+					// past the sweep's grace, the rescuer's start removes it.
+					segs, _ := filepath.Glob(filepath.Join(wtmp, "av1job-segment-*"))
+					past := time.Now().Add(-2 * time.Minute)
+					for _, s := range segs {
+						_ = os.Chtimes(s, past, past)
+					}
+					left.Store(int32(len(segs)))
 					c.startWorkerEnv(t, "rescuer", env)
 				}()
 			})
@@ -204,6 +221,19 @@ func TestClusterWorkerKilled(t *testing.T) {
 	}
 	if st.Units != int64(spec.Frames()) {
 		t.Errorf("%d units taken for %d frames", st.Units, spec.Frames())
+	}
+	// The rescuer removes its own segment as each task ends, a moment
+	// after the job has its last unit.
+	var segs []string
+	for range 50 {
+		if segs, _ = filepath.Glob(filepath.Join(wtmp, "av1job-segment-*")); len(segs) == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("the victim left %d segment file(s)", left.Load())
+	if len(segs) > 0 {
+		t.Errorf("segment files left in the workers' directory: %q", segs)
 	}
 }
 

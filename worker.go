@@ -16,12 +16,14 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/av1job/av1job/internal/encode"
+	"github.com/av1job/av1job/internal/journal"
 	"github.com/av1job/av1job/internal/plan"
 	"github.com/av1job/av1job/internal/probe"
 	"github.com/av1job/av1job/internal/source"
@@ -108,6 +110,11 @@ func (w *Worker) Run(ctx context.Context) error {
 		if err := os.MkdirAll(w.Dir, 0o700); err != nil {
 			return fmt.Errorf("worker: %w", err)
 		}
+	}
+	if n, b, err := sweepSegments(w.Dir); err != nil {
+		log.Warn("segments left by killed workers", "err", err)
+	} else if n > 0 {
+		log.Info("removed segments left by killed workers", "files", n, "bytes", b)
 	}
 	if err := Setup(ctx, w.JS); err != nil {
 		return err
@@ -388,11 +395,11 @@ func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 		}
 	}()
 
-	path, err := w.fetchSegment(tctx, tm.Segment)
+	path, release, err := w.fetchSegment(tctx, tm.Segment)
 	if err != nil {
 		return 0, err
 	}
-	defer os.Remove(path)
+	defer release()
 	size, _, content, err := plan.SourceIdentity(path)
 	if err != nil {
 		return 0, err
@@ -430,35 +437,80 @@ func steerOp(ctl *controller, op string) error {
 	return fmt.Errorf("unknown op %q", op)
 }
 
+// segmentPattern names the segment files of running tasks in a worker's
+// directory.
+const segmentPattern = "av1job-segment-*.nut"
+
 // fetchSegment copies a segment from the object store into a file,
-// checking its size and hash.
-func (w *Worker) fetchSegment(ctx context.Context, s segmentRef) (string, error) {
+// checking its size and hash. The file holds a shared flock(2) until
+// release, which removes it: a worker killed meanwhile leaves the file
+// unlocked, and sweepSegments removes it at the next start of a worker on
+// the same directory.
+func (w *Worker) fetchSegment(ctx context.Context, s segmentRef) (path string, release func(), err error) {
 	store, err := w.JS.ObjectStore(ctx, segmentsBucket)
 	if err != nil {
-		return "", fmt.Errorf("segment: %w", err)
+		return "", nil, fmt.Errorf("segment: %w", err)
 	}
 	r, err := store.Get(ctx, s.Object)
 	if err != nil {
-		return "", fmt.Errorf("segment %s: %w", s.Object, err)
+		return "", nil, fmt.Errorf("segment %s: %w", s.Object, err)
 	}
 	defer r.Close()
-	f, err := os.CreateTemp(w.Dir, "av1job-segment-*.nut")
+	f, err := os.CreateTemp(w.Dir, segmentPattern)
 	if err != nil {
-		return "", err
+		return "", nil, fmt.Errorf("segment: %w", err)
+	}
+	release = func() {
+		os.Remove(f.Name()) // before the lock goes, so a sweep never sees it unlocked
+		f.Close()
+	}
+	if err := journal.Flock(f, syscall.LOCK_SH); err != nil {
+		release()
+		return "", nil, fmt.Errorf("segment: %w", err)
 	}
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, s.Size+1))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err == nil && (n != s.Size || hex.EncodeToString(h.Sum(nil)) != s.SHA256) {
 		err = fmt.Errorf("segment %s: %d bytes that do not match the task's %d bytes and hash", s.Object, n, s.Size)
 	}
 	if err != nil {
-		os.Remove(f.Name())
-		return "", err
+		release()
+		return "", nil, err
 	}
-	return filepath.Clean(f.Name()), nil
+	return filepath.Clean(f.Name()), release, nil
+}
+
+// sweepAge is how old a segment file must be before sweepSegments may
+// take it: a worker creates a segment and locks it a moment later.
+const sweepAge = time.Minute
+
+// sweepSegments removes from dir the segment files that no running
+// worker holds: those of workers that were killed during a task. A file
+// whose shared lock is held, or that was written in the last sweepAge, is
+// left. It returns the number removed and their bytes.
+func sweepSegments(dir string) (n int, bytes int64, err error) {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	names, err := filepath.Glob(filepath.Join(dir, segmentPattern))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, name := range names {
+		fi, err := os.Lstat(name)
+		if err != nil || !fi.Mode().IsRegular() || time.Since(fi.ModTime()) < sweepAge {
+			continue
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			continue
+		}
+		if journal.Flock(f, syscall.LOCK_EX|syscall.LOCK_NB) == nil && os.Remove(name) == nil {
+			n, bytes = n+1, bytes+fi.Size()
+		}
+		f.Close()
+	}
+	return n, bytes, nil
 }
 
 // unitPublisher is a StreamWriter that sends a task's output to its unit

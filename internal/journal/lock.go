@@ -101,7 +101,7 @@ func Acquire(dir string) (*Lock, error) {
 func lockNB(f *os.File) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = flock(f, syscall.LOCK_EX|syscall.LOCK_NB)
+		err = Flock(f, syscall.LOCK_EX|syscall.LOCK_NB)
 		if !errors.Is(err, syscall.EWOULDBLOCK) || attempt == lockAttempts {
 			return err
 		}
@@ -167,7 +167,7 @@ func (l *Lock) Release() error {
 	}
 	var errs []error
 	for _, f := range []*os.File{l.f, l.dir} {
-		if err := flock(f, syscall.LOCK_UN); err != nil {
+		if err := Flock(f, syscall.LOCK_UN); err != nil {
 			errs = append(errs, fmt.Errorf("journal: unlock: %w", err))
 		}
 		if err := f.Close(); err != nil { // closing drops the lock even if LOCK_UN failed
@@ -211,10 +211,10 @@ func probe(path string) (bool, error) {
 		return false, err
 	}
 	defer f.Close()
-	err = flock(f, syscall.LOCK_SH|syscall.LOCK_NB)
+	err = Flock(f, syscall.LOCK_SH|syscall.LOCK_NB)
 	switch {
 	case err == nil:
-		return false, flock(f, syscall.LOCK_UN)
+		return false, Flock(f, syscall.LOCK_UN)
 	case errors.Is(err, syscall.EWOULDBLOCK):
 		return true, nil
 	default:
@@ -222,8 +222,12 @@ func probe(path string) (bool, error) {
 	}
 }
 
-// flock applies flock(2) operation how to f, retrying on EINTR.
-func flock(f *os.File, how int) error {
+// Flock applies flock(2) operation how (syscall.LOCK_SH, LOCK_EX, LOCK_UN,
+// optionally with LOCK_NB) to f, retrying on EINTR. A lock refused under
+// LOCK_NB is an error wrapping syscall.EWOULDBLOCK. The lock belongs to
+// f's open file description: closing f, or the death of the process,
+// releases it.
+func Flock(f *os.File, how int) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
