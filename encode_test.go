@@ -33,22 +33,35 @@ func TestEncodeContainers(t *testing.T) {
 		videoOnly     bool
 		pixFmt        string
 		warn          string
+		private       bool // the input is readable by its owner alone (mode 0600)
 	}{
-		{"mkv", "in.mkv", "out.mkv", small, false, "yuv420p", ""},
-		{"webm", "in-vtt.mkv", "out.webm", vtt, false, "yuv420p", ""},
-		{"mp4 from h264 mp4 at 24000/1001", "in.mp4", "out.mp4", h264, false, "yuv420p", ""},
-		{"ivf", "in.mkv", "out.ivf", small, true, "yuv420p", "dropped"},
-		{"10-bit with colour", "in10.mkv", "out10.mkv", ten, false, "yuv420p10le", ""},
+		{"mkv", "in.mkv", "out.mkv", small, false, "yuv420p", "", true},
+		{"webm", "in-vtt.mkv", "out.webm", vtt, false, "yuv420p", "", false},
+		{"mp4 from h264 mp4 at 24000/1001", "in.mp4", "out.mp4", h264, false, "yuv420p", "", false},
+		{"ivf", "in.mkv", "out.ivf", small, true, "yuv420p", "dropped", true},
+		{"10-bit with colour", "in10.mkv", "out10.mkv", ten, false, "yuv420p10le", "", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			in := clip(t, dir, tc.in, tc.spec)
+			if tc.private {
+				must(os.Chmod(in, 0o600))
+			}
 			out := filepath.Join(dir, tc.out)
 			r := run(t, nil, "encode", in, "-o", out, "--speed", "10", "--workers", "2")
 			if r.code != 0 {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			// The output is readable by no more users than its input.
+			ii, err1 := os.Stat(in)
+			oi, err2 := os.Stat(out)
+			if err1 != nil || err2 != nil {
+				t.Fatal(err1, err2)
+			}
+			if wider := oi.Mode().Perm() & 0o077 &^ ii.Mode().Perm(); wider != 0 {
+				t.Errorf("output mode %v, input %v: the output is open to more users", oi.Mode().Perm(), ii.Mode().Perm())
 			}
 			if tc.warn != "" && !strings.Contains(r.stderr, tc.warn) {
 				t.Errorf("no warning %q in: %s", tc.warn, r.stderr)

@@ -81,6 +81,9 @@ func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coordinat
 	if n != c.st.Frames {
 		return fmt.Errorf("check %s: holds %d video frames, the source has %d; the output was not written", o.Output, n, c.st.Frames)
 	}
+	if err := narrowMode(tmp, p.src.Path); err != nil {
+		return err
+	}
 	if err := syncFile(tmp); err != nil {
 		return diskFull(o.Output, tmp, err)
 	}
@@ -178,6 +181,26 @@ func diskFull(output, path string, err error) error {
 		return err
 	}
 	return fmt.Errorf("%s: the disk is full in %s (%w); free some space and run the same command (finished chunks are kept)", output, filepath.Dir(path), err)
+}
+
+// narrowMode takes from path the permissions for the group and for others
+// that the source lacks, as cp does: an output is never readable by more
+// users than its source, whatever the umask gave it.
+func narrowMode(path, source string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("output: %w", err)
+	}
+	si, err := os.Stat(source)
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	if m := fi.Mode().Perm() & (si.Mode().Perm() | 0o700); m != fi.Mode().Perm() {
+		if err := os.Chmod(path, m); err != nil {
+			return fmt.Errorf("output: %w", err)
+		}
+	}
+	return nil
 }
 
 func syncFile(path string) error {

@@ -165,30 +165,61 @@ func (s *Server) httpServer() *http.Server {
 	mux.Handle("GET /api/media/list", handler(s.mediaList))
 	mux.Handle("GET /api/events", http.HandlerFunc(s.events))
 	mux.Handle("/", s.page())
-	return &http.Server{Handler: s.guard(mux), ReadHeaderTimeout: 10 * time.Second}
+	return &http.Server{Handler: s.guard(mux), ReadHeaderTimeout: 10 * time.Second, ConnContext: s.connContext}
 }
 
-// guard asks for the token on a non-loopback address, and refuses
-// state-changing requests a browser could send from another site: they
-// must be JSON, and an Origin, when sent, must be the server's own.
+// ownerKey marks, in a connection's context, that its peer is the
+// server's own user on this machine.
+type ownerKey struct{}
+
+// connContext notes in a connection's context whether it comes from the
+// server's own user (s.owner).
+func (s *Server) connContext(ctx context.Context, c net.Conn) context.Context {
+	owner := s.owner
+	if owner == nil {
+		owner = ownConn
+	}
+	return context.WithValue(ctx, ownerKey{}, owner(c))
+}
+
+// ownConn reports whether c comes from a socket of this process's user
+// on this machine's loopback.
+func ownConn(c net.Conn) bool {
+	if !loopback(c.RemoteAddr()) {
+		return false
+	}
+	uid, ok := peerUID(c.LocalAddr(), c.RemoteAddr())
+	return ok && uid == os.Geteuid()
+}
+
+// guard lets in the server's own user and the holders of its token, and
+// refuses state-changing requests a browser could send from another site:
+// they must be JSON, and an Origin, when sent, must be the server's own.
+//
+// A request is the owner's when its connection comes from loopback, from
+// a socket of the user the server runs as (the kernel's socket table
+// says whose), and it names a loopback host: a name that resolves to
+// this machine from a web page (DNS rebinding) is not the owner's. Every
+// other request needs the token (Authorization: Bearer) or the session
+// cookie of the page's login; other users of the machine included.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail := func(code int, msg string) {
 			handler(func(*http.Request) (any, error) { return nil, errorf(code, "%s", msg) }).ServeHTTP(w, r)
 		}
-		if !s.auth && !loopbackHost(r.Host) {
-			// A name that resolves to this machine from a web page
-			// (DNS rebinding) is not let in without the token.
-			fail(http.StatusForbidden, "this server answers requests for a loopback address only ("+r.Host+" is not one)")
+		owner, _ := r.Context().Value(ownerKey{}).(bool)
+		token := s.authorized(r)
+		if owner && !token && !loopbackHost(r.Host) {
+			fail(http.StatusForbidden, "without the token this server answers requests for a loopback address only ("+r.Host+" is not one)")
 			return
 		}
 		public := r.URL.Path == "/login" || strings.HasPrefix(r.URL.Path, "/static/")
-		if s.auth && !public && !s.authorized(r) {
+		if !owner && !token && !public {
 			if r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/api/") {
 				http.Redirect(w, r, "/login", http.StatusSeeOther)
 				return
 			}
-			fail(http.StatusUnauthorized, "this server asks for its token (Authorization: Bearer, from the server's token file)")
+			fail(http.StatusUnauthorized, "this server asks for its token (Authorization: Bearer, from the server's token file); only the user it runs as, on its machine, needs none")
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

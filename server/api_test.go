@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,7 +20,9 @@ import (
 )
 
 // newQueue returns a server with no NATS and no worker: enough for the
-// API's checks and the queue's bookkeeping (no job starts).
+// API's checks and the queue's bookkeeping (no job starts). With auth its
+// connections are never the owner's, so that every request needs the
+// token; else this process, the server's own user, needs none.
 func newQueue(t *testing.T, auth bool) (*Server, *httptest.Server) {
 	t.Helper()
 	data := t.TempDir()
@@ -25,11 +30,16 @@ func newQueue(t *testing.T, auth bool) (*Server, *httptest.Server) {
 		t.Fatal(err)
 	}
 	s := newServer(Config{Data: data, Jobs: 2, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	s.token, s.auth = "sesame", auth
+	s.token = "sesame"
+	if auth {
+		s.owner = func(net.Conn) bool { return false }
+	}
 	if err := s.load(); err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(s.httpServer().Handler)
+	hs := httptest.NewUnstartedServer(nil)
+	hs.Config = s.httpServer()
+	hs.Start()
 	t.Cleanup(hs.Close)
 	return s, hs
 }
@@ -88,8 +98,9 @@ func TestGuard(t *testing.T) {
 			}
 		})
 	}
-	// On loopback no token is asked for, but a request for another host
-	// name (a web page's, rebound to 127.0.0.1) is refused.
+	// The server's own user needs no token on loopback, but a request
+	// for another host name (a web page's, rebound to 127.0.0.1) is
+	// refused.
 	_, open := newQueue(t, false)
 	for host, code := range map[string]int{"": 200, "localhost:8418": 200, "[::1]:8418": 200, "evil.example:8418": 403, "10.0.0.1": 403} {
 		c := call{method: "GET", path: "/api/jobs"}
@@ -286,5 +297,101 @@ func TestRate(t *testing.T) {
 	r.samples = append(r.samples, sample{now.Add(4 * time.Second), 130})
 	if got := r.fps(); got != 30 {
 		t.Errorf("fps %v, want 30", got)
+	}
+}
+
+// TestOtherUser: another user of the machine is not the server's owner,
+// on loopback too: without the token it can neither read the queue nor
+// queue a job that reads the owner's private file, nor remove a job; with
+// the token it can. The test binary, copied where that user can run it,
+// makes the requests as user nobody (65534), over real loopback TCP, so
+// that the kernel's socket table is what tells the users apart.
+func TestOtherUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run a client as another user")
+	}
+	s, hs := newQueue(t, false)
+	queued(t, s, 1)
+	dir, err := os.MkdirTemp("", "av1job-client-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "client")
+	b, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(t.TempDir(), "private.mkv")
+	if err := os.WriteFile(secret, []byte("not for others"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	as := func(uid uint32, token, req string) (int, string) {
+		t.Helper()
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "AV1JOB_TEST_REQUEST="+req, "AV1JOB_TEST_TOKEN="+token)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("client as %d: %v: %s", uid, err, out)
+		}
+		code, body, _ := strings.Cut(string(out), " ")
+		n, err := strconv.Atoi(code)
+		if err != nil {
+			t.Fatalf("client as %d: %q", uid, out)
+		}
+		return n, body
+	}
+	sub := "POST " + hs.URL + "/api/jobs " + job(secret, "/tmp/x.mkv")
+	for _, tc := range []struct {
+		name  string
+		uid   uint32
+		token string
+		req   string
+		code  int
+	}{
+		{"owner reads", 0, "", "GET " + hs.URL + "/api/jobs", 200},
+		{"other reads", 65534, "", "GET " + hs.URL + "/api/jobs", 401},
+		{"other queues the owner's file", 65534, "", sub, 401},
+		{"other removes a job", 65534, "", "DELETE " + hs.URL + "/api/jobs/1", 401},
+		{"other pauses all", 65534, "", "POST " + hs.URL + "/api/pause {}", 401},
+		{"other with a wrong token", 65534, "open", "GET " + hs.URL + "/api/jobs", 401},
+		{"other with the token", 65534, "sesame", "GET " + hs.URL + "/api/jobs", 200},
+	} {
+		if code, body := as(tc.uid, tc.token, tc.req); code != tc.code {
+			t.Errorf("%s: %d %s, want %d", tc.name, code, body, tc.code)
+		}
+	}
+	if order(s) != "1" {
+		t.Errorf("queue %q after the other user's requests, want job 1 alone", order(s))
+	}
+}
+
+func TestParseProcAddr(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"0100007F:1F90", "127.0.0.1:8080"},
+		{"00000000:0016", "0.0.0.0:22"},
+		{"00000000000000000000000001000000:20E2", "[::1]:8418"},
+		{"0000000000000000FFFF00000100007F:20E2", "[::ffff:127.0.0.1]:8418"},
+	} {
+		got, err := parseProcAddr(tc.in)
+		if err != nil || got.String() != tc.want {
+			t.Errorf("parseProcAddr(%q) = %v, %v; want %s", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "0100007F", "0100007F:XYZ", "01007F:0016", "0100007F:10000"} {
+		if _, err := parseProcAddr(bad); err == nil {
+			t.Errorf("parseProcAddr(%q): no error", bad)
+		}
 	}
 }

@@ -108,7 +108,9 @@ type Server struct {
 	nc    *nats.Conn
 	js    jetstream.JetStream
 	http  net.Listener
-	auth  bool // the API asks for the token
+	// owner reports whether a connection comes from the server's own
+	// user (nil: ownConn).
+	owner func(net.Conn) bool
 	// closers undo Open, in reverse order, when Serve ends.
 	closers []func()
 
@@ -247,7 +249,6 @@ func Open(cfg Config) (s *Server, err error) {
 		return nil, fmt.Errorf("server: --http %s: %w", cfg.HTTP, err)
 	}
 	undo = append(undo, func() { _ = s.http.Close() })
-	s.auth = !loopback(s.http.Addr())
 	s.cfg.NATSURL = url
 	s.closers = undo
 	return s, nil

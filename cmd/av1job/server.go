@@ -32,8 +32,10 @@ the cluster's token (DATA/token, which workers need). A restart with the same
 --data continues every job that was running. SIGTERM or Ctrl+C stops the
 running jobs without losing work; they continue when the server starts again.
 
-The API listens on 127.0.0.1:8418; on any other address every request must
-carry the token (Authorization: Bearer).`,
+The API listens on 127.0.0.1:8418. The user the server runs as, on its
+machine, needs no token there; every other request (another user of the
+machine, another machine, a browser that is not the owner's) must carry the
+token (Authorization: Bearer, or the page's login).`,
 		Args: exactArgs(0, "server takes no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()
@@ -82,7 +84,7 @@ type serverFlags struct {
 
 func (s *serverFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&s.url, "server", "", "the av1job server's API address (default $AV1JOB_SERVER, else "+server.DefaultHTTP+")")
-	f.StringVar(&s.tokenFile, "token-file", "", "the server's token, for a server off loopback (default $AV1JOB_TOKEN_FILE)")
+	f.StringVar(&s.tokenFile, "token-file", "", "the server's token (DATA/token), for another user or machine than the server's (default $AV1JOB_TOKEN_FILE)")
 }
 
 // given reports whether a server was named, by flag or environment.
