@@ -507,6 +507,9 @@ func (s *Server) wait(r *http.Request) (any, error) {
 // fieldOf names the job's field an error of the checks is about, from
 // the flag or the file it names first; "" when it names neither.
 func fieldOf(msg string, o av1job.Options) string {
+	if strings.HasPrefix(msg, "encoder arguments ") {
+		return "extra" // what the encoder said may name any flag
+	}
 	for _, f := range []struct{ flag, field string }{
 		{"--speed", "speed"}, {"--quantizer", "quantizer"}, {"--bitrate", "bitrate"}, {"--workers", "workers"},
 		{"--min-scene-len", "min_scene_len"}, {"--max-scene-len", "max_scene_len"}, {"--scene-threshold", "scene_threshold"},

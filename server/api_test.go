@@ -288,3 +288,50 @@ func TestRate(t *testing.T) {
 		t.Errorf("fps %v, want 30", got)
 	}
 }
+
+// TestSubmitRefused: a job `av1job encode` would refuse is refused when
+// it is submitted, with the field it is about; nothing is queued and
+// nothing is written.
+func TestSubmitRefused(t *testing.T) {
+	if _, err := exec.LookPath("rav1e"); err != nil {
+		t.Skip("rav1e not installed")
+	}
+	s, hs := newQueue(t, false)
+	dir := t.TempDir()
+	in := clip(t, dir)
+	out := filepath.Join(dir, "out.mkv")
+	extra := func(args ...string) string {
+		o := av1job.NewOptions(in, out)
+		o.JobDir, o.Extra = "", args
+		b, _ := json.Marshal(o)
+		return string(b)
+	}
+	for _, tc := range []struct {
+		name, body, field, want string
+	}{
+		{"value the encoder refuses", extra("--tune", "Foo"), "extra", "'Foo' isn't a valid value"},
+		{"value the encoder rejects as an argument", extra("--tiles", "-3"), "extra", "--tiles -3 refused by rav1e"},
+		{"value the encoder panics on", extra("--tiles=-3"), "extra", "--tiles=-3 refused by rav1e"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := call{method: "POST", path: "/api/jobs", body: tc.body}.do(t, hs)
+			var got struct{ Error, Field string }
+			if err := json.Unmarshal([]byte(body), &got); err != nil {
+				t.Fatalf("%d %s: %v", code, body, err)
+			}
+			if code != 400 || got.Field != tc.field || !strings.Contains(got.Error, tc.want) {
+				t.Errorf("%d %s: want 400, field %q and %q", code, body, tc.field, tc.want)
+			}
+		})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.q.Jobs) != 0 {
+		t.Errorf("refused jobs were queued: %+v", s.q.Jobs)
+	}
+	for _, d := range []string{dir, filepath.Join(s.cfg.Data, "jobs")} {
+		if ents, _ := os.ReadDir(d); len(ents) > 1 || (len(ents) == 1 && ents[0].Name() != "in.mkv") {
+			t.Errorf("%s: files appeared: %v", d, ents)
+		}
+	}
+}

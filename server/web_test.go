@@ -305,13 +305,14 @@ func TestFieldOf(t *testing.T) {
 		t.Errorf("an output named after its input: field %q, want output", got)
 	}
 	for msg, want := range map[string]string{
-		"--speed 11: must be 0-10":                                   "speed",
-		"--encoder rav1e: --quantizer 0: must be 1-255":              "quantizer",
-		"--max-scene-len -1: must be a positive number":              "max_scene_len",
-		"/m/in.mkv: no such file":                                    "input",
-		"/m/out.mkv: unsupported output extension \".avi\"":          "output",
-		"--encoder rav1e: -o: use av1job's -o":                       "extra",
-		"--target-quality 120: must be a score above 0, at most 100": "target_quality",
+		"--speed 11: must be 0-10":                                          "speed",
+		"--encoder rav1e: --quantizer 0: must be 1-255":                     "quantizer",
+		"--max-scene-len -1: must be a positive number":                     "max_scene_len",
+		"/m/in.mkv: no such file":                                           "input",
+		"/m/out.mkv: unsupported output extension \".avi\"":                 "output",
+		"--encoder rav1e: -o: use av1job's -o":                              "extra",
+		"--target-quality 120: must be a score above 0, at most 100":        "target_quality",
+		"encoder arguments --tiles x refused by rav1e: --speed 3 --tiles x": "extra",
 		"something else": "",
 	} {
 		if got := fieldOf(msg, o); got != want {
