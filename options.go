@@ -159,6 +159,13 @@ func (o *Options) Validate() error {
 	if o.Output == "" {
 		return usagef("no output file given (use -o)")
 	}
+	for _, p := range []struct{ what, path string }{{"input", o.Input}, {"output", o.Output}, {"job directory", o.JobDir}, {"scenes file", o.Scenes}} {
+		if strings.ContainsRune(p.path, 0) {
+			// The system would refuse it only when the file is made: an
+			// output's, after every chunk is encoded.
+			return usagef("%q: %s path holds a NUL byte, which no file name can", p.path, p.what)
+		}
+	}
 	if mux.Format(o.Output) == "" {
 		return usagef("%s: unsupported output extension %q (use .mkv, .webm, .mp4 or .ivf)", o.Output, strings.ToLower(filepath.Ext(o.Output)))
 	}

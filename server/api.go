@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -527,7 +528,7 @@ func fieldOf(msg string, o av1job.Options) string {
 		paths[0], paths[1] = paths[1], paths[0]
 	}
 	for _, p := range paths {
-		if p[0] != "" && strings.HasPrefix(msg, p[0]+":") {
+		if p[0] != "" && (strings.HasPrefix(msg, p[0]+":") || strings.HasPrefix(msg, strconv.Quote(p[0])+":")) {
 			return p[1]
 		}
 	}

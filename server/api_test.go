@@ -312,6 +312,8 @@ func TestSubmitRefused(t *testing.T) {
 		{"value the encoder refuses", extra("--tune", "Foo"), "extra", "'Foo' isn't a valid value"},
 		{"value the encoder rejects as an argument", extra("--tiles", "-3"), "extra", "--tiles -3 refused by rav1e"},
 		{"value the encoder panics on", extra("--tiles=-3"), "extra", "--tiles=-3 refused by rav1e"},
+		{"NUL in the output", job(in, filepath.Join(dir, "out\x00.mkv")), "output", "NUL byte"},
+		{"NUL in the input", job(in+"\x00", out), "input", "NUL byte"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := call{method: "POST", path: "/api/jobs", body: tc.body}.do(t, hs)
