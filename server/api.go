@@ -277,8 +277,9 @@ func (s *Server) submit(r *http.Request) (any, error) {
 	if o.Input != "" && o.Output != "" {
 		o.Input, o.Output = filepath.Clean(o.Input), filepath.Clean(o.Output)
 	}
+	key := outputKey(o.Output)
 	s.mu.Lock()
-	err := s.outputFree(o.Output)
+	err := s.outputFree(o.Output, key)
 	s.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -296,12 +297,12 @@ func (s *Server) submit(r *http.Request) (any, error) {
 	if s.closing {
 		return nil, errorf(http.StatusServiceUnavailable, "the server is shutting down")
 	}
-	if err := s.outputFree(o.Output); err != nil {
+	if err := s.outputFree(o.Output, key); err != nil {
 		return nil, err // submitted twice at once
 	}
 	id := s.newID()
 	o.JobDir = filepath.Join(s.cfg.Data, "jobs", id)
-	e := &entry{ID: id, Options: o, State: StateQueued, Submitted: time.Now().UTC()}
+	e := &entry{ID: id, Options: o, State: StateQueued, Submitted: time.Now().UTC(), outputKey: key}
 	s.q.Jobs = append(s.q.Jobs, e)
 	if err := s.save(); err != nil {
 		s.q.Jobs = s.q.Jobs[:len(s.q.Jobs)-1]
@@ -312,15 +313,39 @@ func (s *Server) submit(r *http.Request) (any, error) {
 	return s.info(e), nil
 }
 
-// outputFree refuses an output a job of the queue that is not done or
-// failed writes (s.mu held).
-func (s *Server) outputFree(out string) error {
+// outputFree refuses an output out, whose outputKey is key, that a job of
+// the queue that is not done or failed writes, under this name or through
+// a symbolic link (s.mu held).
+func (s *Server) outputFree(out, key string) error {
+	if out == "" {
+		return nil
+	}
 	for _, e := range s.q.Jobs {
-		if out != "" && e.Options.Output == out && e.State != av1job.StateDone && e.State != av1job.StateFailed {
+		if e.State == av1job.StateDone || e.State == av1job.StateFailed {
+			continue
+		}
+		switch {
+		case e.Options.Output == out:
 			return errorf(http.StatusConflict, "%s: job %s in the queue writes this output already", out, e.ID)
+		case e.outputKey != "" && e.outputKey == key:
+			return errorf(http.StatusConflict, "%s: job %s in the queue writes this file already, as %s", out, e.ID, e.Options.Output)
 		}
 	}
 	return nil
+}
+
+// outputKey names the file the output path out is: its directory with
+// symbolic links resolved, and its name as given (the file need not
+// exist). A directory that does not resolve is taken as given.
+func outputKey(out string) string {
+	if out == "" {
+		return ""
+	}
+	dir, name := filepath.Split(filepath.Clean(out))
+	if d, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = d
+	}
+	return filepath.Join(dir, name)
 }
 
 func (s *Server) control(r *http.Request) (any, error) {

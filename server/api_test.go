@@ -337,3 +337,48 @@ func TestSubmitRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputThroughLink: an output that is a queued job's through a
+// symbolic link to its directory is refused like the same path, and still
+// is once the queue is loaded again (the server restarted).
+func TestOutputThroughLink(t *testing.T) {
+	if _, err := exec.LookPath("rav1e"); err != nil {
+		t.Skip("rav1e not installed")
+	}
+	s, hs := newQueue(t, false)
+	dir := t.TempDir()
+	in := clip(t, dir)
+	real, alias := filepath.Join(dir, "out"), filepath.Join(dir, "alias")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("out", alias); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []struct {
+		name, out string
+		reload    bool // load queue.json again first
+		code      int
+	}{
+		{"a job", filepath.Join(real, "a.mkv"), false, 201},
+		{"its output through the link", filepath.Join(alias, "a.mkv"), false, 409},
+		{"a job through the link", filepath.Join(alias, "b.mkv"), false, 201},
+		{"its output by the real path", filepath.Join(real, "b.mkv"), false, 409},
+		{"through the link after a restart", filepath.Join(alias, "a.mkv"), true, 409},
+		{"by the real path after a restart", filepath.Join(real, "b.mkv"), true, 409},
+		{"another file through the link", filepath.Join(alias, "c.mkv"), false, 201},
+	} {
+		if st.reload {
+			s.mu.Lock()
+			s.q = queueFile{} // as a restarted server has it
+			err := s.load()
+			s.mu.Unlock()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if code, body := (call{method: "POST", path: "/api/jobs", body: job(in, st.out)}).do(t, hs); code != st.code {
+			t.Errorf("%s: %d %s, want %d", st.name, code, body, st.code)
+		}
+	}
+}
