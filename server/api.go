@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net"
 	"net/http"
@@ -253,14 +254,26 @@ func (s *Server) get(r *http.Request) (any, error) {
 	return s.info(e), nil
 }
 
+// decodeBody reads r's body, at most limit bytes, into v: exactly one
+// JSON value, with no field v lacks, and nothing after it but white space.
+func decodeBody(r *http.Request, limit int64, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON value (a body is one JSON value)")
+	}
+	return nil
+}
+
 // submit queues a job after the checks `av1job encode` makes before it
 // changes anything: a bad job is refused now, with nothing queued.
 func (s *Server) submit(r *http.Request) (any, error) {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
 	// Fields left out keep the defaults of `av1job encode`.
 	o := av1job.NewOptions("", "")
-	if err := dec.Decode(&o); err != nil {
+	if err := decodeBody(r, 1<<20, &o); err != nil {
 		return nil, fmt.Errorf("submit: the job does not parse: %w", err)
 	}
 	for name, p := range map[string]string{"input": o.Input, "output": o.Output, "scenes": o.Scenes} {

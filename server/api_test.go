@@ -314,6 +314,8 @@ func TestSubmitRefused(t *testing.T) {
 		{"value the encoder panics on", extra("--tiles=-3"), "extra", "--tiles=-3 refused by rav1e"},
 		{"NUL in the output", job(in, filepath.Join(dir, "out\x00.mkv")), "output", "NUL byte"},
 		{"NUL in the input", job(in+"\x00", out), "input", "NUL byte"},
+		{"a second value", job(in, out) + ` {"overwrite": true} garbage`, "", "data after the JSON value"},
+		{"data after the value", job(in, out) + "\n]", "", "data after the JSON value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := call{method: "POST", path: "/api/jobs", body: tc.body}.do(t, hs)

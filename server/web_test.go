@@ -214,6 +214,10 @@ func TestMove(t *testing.T) {
 		{"3", `{"by": 9223372036854775807}`, 200, "2,4,1,3"},
 		{"3", `{"by": -9223372036854775808}`, 200, "3,2,4,1"},
 		{"9", `{"by": 1}`, 404, "3,2,4,1"},
+		{"2", `{"by": -1} {"by": 1}`, 400, "3,2,4,1"},
+		{"2", `{"by": -1} x`, 400, "3,2,4,1"},
+		{"1", "{\"by\": -1}\n\t ", 200, "3,2,1,4"}, // white space after the value is no data
+		{"1", `{"by": 1} `, 200, "3,2,4,1"},
 	} {
 		code, body := call{method: "POST", path: "/api/jobs/" + tc.id + "/move", body: tc.body}.do(t, hs)
 		if code != tc.code || order(s) != tc.want {
