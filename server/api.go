@@ -150,15 +150,22 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 //	POST   /api/jobs/{id}/stop    stop without losing work
 //	DELETE /api/jobs/{id}         remove an ended or queued job (and its job directory; never its output)
 //	POST   /api/pause, /api/resume   every job
+//
+// Any other request under /api/ is answered in JSON too: 405 with an
+// Allow header when its path takes other methods, else 404.
 func (s *Server) httpServer() *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/jobs", handler(s.list))
 	mux.Handle("POST /api/jobs", handler(s.submit))
 	mux.Handle("GET /api/jobs/{id}", handler(s.get))
 	mux.Handle("GET /api/jobs/{id}/wait", handler(s.wait))
-	mux.Handle("POST /api/jobs/{id}/{op}", handler(s.control))
+	for _, op := range []string{"pause", "resume", "stop"} {
+		mux.Handle("POST /api/jobs/{id}/"+op, handler(s.control(op)))
+	}
 	mux.Handle("DELETE /api/jobs/{id}", handler(s.remove))
-	mux.Handle("POST /api/{op}", handler(s.controlAll))
+	for _, op := range []string{"pause", "resume"} {
+		mux.Handle("POST /api/"+op, handler(s.controlAll(op)))
+	}
 	mux.Handle("POST /api/jobs/{id}/move", handler(s.move))
 	mux.Handle("GET /api/jobs/{id}/detail", handler(s.detailAPI))
 	mux.Handle("GET /api/workers", handler(s.workersAPI))
@@ -166,6 +173,8 @@ func (s *Server) httpServer() *http.Server {
 	mux.Handle("GET /api/media", handler(s.mediaRootsAPI))
 	mux.Handle("GET /api/media/list", handler(s.mediaList))
 	mux.Handle("GET /api/events", http.HandlerFunc(s.events))
+	// Without it the page's "/" would take the rest, in plain text.
+	mux.Handle("/api/", noRoute(mux))
 	mux.Handle("/", s.page())
 	return &http.Server{Handler: s.guard(mux), ReadHeaderTimeout: 10 * time.Second}
 }
@@ -208,6 +217,32 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			}
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// methods are the methods noRoute looks for a path's routes with.
+var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// noRoute answers a request under /api/ that none of mux's routes takes:
+// 405 with the methods its path takes in Allow when there are any, else
+// 404, each with a JSON error. (ServeMux would answer 405 itself only if
+// no pattern matched the path, and "/api/" does.)
+func noRoute(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range methods {
+			probe := r.WithContext(r.Context()) // a shallow copy
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" {
+				allow = append(allow, m)
+			}
+		}
+		err := errorf(http.StatusNotFound, "no such request: %s %s", r.Method, r.URL.Path)
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			err = errorf(http.StatusMethodNotAllowed, "%s %s: this path takes %s", r.Method, r.URL.Path, strings.Join(allow, ", "))
+		}
+		handler(func(*http.Request) (any, error) { return nil, err }).ServeHTTP(w, r)
 	})
 }
 
@@ -361,26 +396,33 @@ func outputKey(out string) string {
 	return filepath.Join(dir, name)
 }
 
-func (s *Server) control(r *http.Request) (any, error) {
-	s.mu.Lock()
-	e, err := s.find(r)
-	s.mu.Unlock()
-	if err != nil {
-		return nil, err
+// control returns the handler that applies op (see apply) to the job of
+// the request's {id}.
+func (s *Server) control(op string) handler {
+	return func(r *http.Request) (any, error) {
+		s.mu.Lock()
+		e, err := s.find(r)
+		s.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		if err := s.apply(e, op); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.info(e), nil
 	}
-	if err := s.apply(e, r.PathValue("op")); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.info(e), nil
 }
 
-func (s *Server) controlAll(r *http.Request) (any, error) {
-	op := r.PathValue("op")
-	if op != "pause" && op != "resume" {
-		return nil, errorf(http.StatusNotFound, "no such request: POST /api/%s", op)
-	}
+// controlAll returns the handler that applies op, pause or resume, to
+// every job that has not ended.
+func (s *Server) controlAll(op string) handler {
+	return func(*http.Request) (any, error) { return s.applyAll(op) }
+}
+
+// applyAll applies op to every job that has not ended, and returns them.
+func (s *Server) applyAll(op string) ([]JobInfo, error) {
 	s.mu.Lock()
 	var todo []*entry
 	for _, e := range s.q.Jobs {

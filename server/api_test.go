@@ -41,6 +41,13 @@ type call struct {
 
 func (c call) do(t *testing.T, hs *httptest.Server) (int, string) {
 	t.Helper()
+	resp, body := c.send(t, hs)
+	return resp.StatusCode, body
+}
+
+// send makes the call and returns the response, its body read.
+func (c call) send(t *testing.T, hs *httptest.Server) (*http.Response, string) {
+	t.Helper()
 	var body io.Reader
 	if c.body != "" {
 		body = strings.NewReader(c.body)
@@ -65,7 +72,7 @@ func (c call) do(t *testing.T, hs *httptest.Server) (int, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp, string(b)
 }
 
 func TestGuard(t *testing.T) {
@@ -104,6 +111,56 @@ func TestGuard(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != code {
 			t.Errorf("Host %q: %d, want %d", host, resp.StatusCode, code)
+		}
+	}
+}
+
+// TestMethods: a request the API has no route for is answered in JSON,
+// 405 with the methods its path takes in Allow, or 404 for a path it does
+// not have; the page's routes do not take it.
+func TestMethods(t *testing.T) {
+	s, hs := newQueue(t, false)
+	queued(t, s, 1)
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		allow        string
+	}{
+		{"PUT", "/api/jobs", 405, "GET, HEAD, POST"},
+		{"DELETE", "/api/jobs", 405, "GET, HEAD, POST"},
+		{"POST", "/api/jobs/1", 405, "GET, HEAD, DELETE"},
+		{"PATCH", "/api/jobs/1", 405, "GET, HEAD, DELETE"},
+		{"GET", "/api/jobs/1/pause", 405, "POST"},
+		{"DELETE", "/api/jobs/1/stop", 405, "POST"},
+		{"GET", "/api/jobs/1/move", 405, "POST"},
+		{"POST", "/api/jobs/1/wait", 405, "GET, HEAD"},
+		{"GET", "/api/pause", 405, "POST"},
+		{"PUT", "/api/resume", 405, "POST"},
+		{"DELETE", "/api/workers", 405, "GET, HEAD"},
+		{"POST", "/api/events", 405, "GET, HEAD"},
+		{"POST", "/api/media/list", 405, "GET, HEAD"},
+		{"GET", "/api/nothing", 404, ""},
+		{"POST", "/api/explode", 404, ""},
+		{"GET", "/api/jobs/1/explode", 404, ""},
+		{"POST", "/api/jobs/1/explode", 404, ""},
+		{"GET", "/api/", 404, ""},
+		{"GET", "/api/jobs/1/pause/more", 404, ""},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			resp, body := call{method: tc.method, path: tc.path}.send(t, hs)
+			var e struct{ Error string }
+			if resp.StatusCode != tc.code || resp.Header.Get("Allow") != tc.allow {
+				t.Errorf("%d, Allow %q: %s; want %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"), body, tc.code, tc.allow)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json" || json.Unmarshal([]byte(body), &e) != nil || e.Error == "" {
+				t.Errorf("Content-Type %q, body %q: want a JSON error", ct, body)
+			}
+		})
+	}
+	// The routes still answer their own methods.
+	for _, c := range []call{{method: "GET", path: "/api/jobs/1"}, {method: "POST", path: "/api/jobs/1/pause"}, {method: "POST", path: "/api/resume"}} {
+		if code, body := c.do(t, hs); code != 200 {
+			t.Errorf("%s %s: %d %s", c.method, c.path, code, body)
 		}
 	}
 }
