@@ -159,6 +159,13 @@ func (o *Options) Validate() error {
 	if o.Output == "" {
 		return usagef("no output file given (use -o)")
 	}
+	for _, p := range []struct{ what, path string }{{"input", o.Input}, {"output", o.Output}, {"job directory", o.JobDir}, {"scenes file", o.Scenes}} {
+		if strings.ContainsRune(p.path, 0) {
+			// The system would refuse it only when the file is made: an
+			// output's, after every chunk is encoded.
+			return usagef("%q: %s path holds a NUL byte, which no file name can", p.path, p.what)
+		}
+	}
 	if mux.Format(o.Output) == "" {
 		return usagef("%s: unsupported output extension %q (use .mkv, .webm, .mp4 or .ivf)", o.Output, strings.ToLower(filepath.Ext(o.Output)))
 	}
@@ -262,19 +269,23 @@ func (o *Options) rateControl() string {
 
 // Check does what Run checks before it changes anything: the options, the
 // programs the encoder needs, the input (a video file ffprobe reads), the
-// output (absent, or -y) and the job directory. It writes nothing; a
-// queue calls it so that a bad job is refused when it is submitted, not
-// when its turn comes. Its error is a *UsageError naming the file and the
-// problem.
+// output (absent, or -y), the job directory, and the encoder arguments
+// (one frame encoded with them, as Run does). It writes nothing; a queue
+// calls it so that a bad job is refused when it is submitted, not when its
+// turn comes. Its error is a *UsageError naming the file and the problem,
+// or ctx's error.
 func Check(ctx context.Context, o Options) error {
 	o.defaults()
-	if _, err := o.check(jobdir.At(o.JobDir)); err != nil {
+	enc, err := o.check(jobdir.At(o.JobDir))
+	if err != nil {
 		return err
 	}
-	if _, err := probe.Probe(ctx, o.Input); err != nil {
+	src, err := probe.Probe(ctx, o.Input)
+	if err != nil {
 		return classify(err)
 	}
-	return nil
+	p := &prepared{opts: o, src: src, enc: enc, layout: probe.LayoutFor(src.Video)}
+	return p.trial(ctx)
 }
 
 // check makes the checks that need no probe of the input: the options,

@@ -187,13 +187,8 @@ func prepare(ctx context.Context, o *Options, src *probe.Source, enc encode.Enco
 		return nil, fmt.Errorf("encoder version: %w", err)
 	}
 	p.ver = ver
-	if len(o.Extra) > 0 {
-		if err := enc.Trial(ctx, trialHeader(src, p.layout), p.settings()); err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, usagef("encoder arguments %s refused by %s: %v", strings.Join(o.Extra, " "), enc.Name(), err)
-		}
+	if err := p.trial(ctx); err != nil {
+		return nil, err
 	}
 	size, mtime, sample, err := plan.SourceIdentity(src.Path)
 	if err != nil {
@@ -229,6 +224,24 @@ func prepare(ctx context.Context, o *Options, src *probe.Source, enc encode.Enco
 		}
 	}
 	return p, nil
+}
+
+// trial encodes one frame of the source's size with the job's encoder
+// arguments, when it has any: the encoder refuses a value it does not
+// take, or panics on settings it cannot encode, now rather than in every
+// chunk. It writes no file. Its error is a *UsageError naming the
+// arguments, or the context's error.
+func (p *prepared) trial(ctx context.Context) error {
+	if len(p.opts.Extra) == 0 {
+		return nil
+	}
+	if err := p.enc.Trial(ctx, trialHeader(p.src, p.layout), p.settings()); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return usagef("encoder arguments %s refused by %s: %v", strings.Join(p.opts.Extra, " "), p.enc.Name(), err)
+	}
+	return nil
 }
 
 // sceneKey describes where the job's scene cuts come from, for the

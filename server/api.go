@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -148,15 +150,22 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 //	POST   /api/jobs/{id}/stop    stop without losing work
 //	DELETE /api/jobs/{id}         remove an ended or queued job (and its job directory; never its output)
 //	POST   /api/pause, /api/resume   every job
+//
+// Any other request under /api/ is answered in JSON too: 405 with an
+// Allow header when its path takes other methods, else 404.
 func (s *Server) httpServer() *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/jobs", handler(s.list))
 	mux.Handle("POST /api/jobs", handler(s.submit))
 	mux.Handle("GET /api/jobs/{id}", handler(s.get))
 	mux.Handle("GET /api/jobs/{id}/wait", handler(s.wait))
-	mux.Handle("POST /api/jobs/{id}/{op}", handler(s.control))
+	for _, op := range []string{"pause", "resume", "stop"} {
+		mux.Handle("POST /api/jobs/{id}/"+op, handler(s.control(op)))
+	}
 	mux.Handle("DELETE /api/jobs/{id}", handler(s.remove))
-	mux.Handle("POST /api/{op}", handler(s.controlAll))
+	for _, op := range []string{"pause", "resume"} {
+		mux.Handle("POST /api/"+op, handler(s.controlAll(op)))
+	}
 	mux.Handle("POST /api/jobs/{id}/move", handler(s.move))
 	mux.Handle("GET /api/jobs/{id}/detail", handler(s.detailAPI))
 	mux.Handle("GET /api/workers", handler(s.workersAPI))
@@ -164,6 +173,8 @@ func (s *Server) httpServer() *http.Server {
 	mux.Handle("GET /api/media", handler(s.mediaRootsAPI))
 	mux.Handle("GET /api/media/list", handler(s.mediaList))
 	mux.Handle("GET /api/events", http.HandlerFunc(s.events))
+	// Without it the page's "/" would take the rest, in plain text.
+	mux.Handle("/api/", noRoute(mux))
 	mux.Handle("/", s.page())
 	return &http.Server{Handler: s.guard(mux), ReadHeaderTimeout: 10 * time.Second, ConnContext: s.connContext}
 }
@@ -240,6 +251,32 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	})
 }
 
+// methods are the methods noRoute looks for a path's routes with.
+var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// noRoute answers a request under /api/ that none of mux's routes takes:
+// 405 with the methods its path takes in Allow when there are any, else
+// 404, each with a JSON error. (ServeMux would answer 405 itself only if
+// no pattern matched the path, and "/api/" does.)
+func noRoute(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range methods {
+			probe := r.WithContext(r.Context()) // a shallow copy
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" {
+				allow = append(allow, m)
+			}
+		}
+		err := errorf(http.StatusNotFound, "no such request: %s %s", r.Method, r.URL.Path)
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			err = errorf(http.StatusMethodNotAllowed, "%s %s: this path takes %s", r.Method, r.URL.Path, strings.Join(allow, ", "))
+		}
+		handler(func(*http.Request) (any, error) { return nil, err }).ServeHTTP(w, r)
+	})
+}
+
 // loopbackHost reports whether a request's Host names this machine's
 // loopback: localhost or a loopback address, with any port.
 func loopbackHost(host string) bool {
@@ -283,14 +320,26 @@ func (s *Server) get(r *http.Request) (any, error) {
 	return s.info(e), nil
 }
 
+// decodeBody reads r's body, at most limit bytes, into v: exactly one
+// JSON value, with no field v lacks, and nothing after it but white space.
+func decodeBody(r *http.Request, limit int64, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON value (a body is one JSON value)")
+	}
+	return nil
+}
+
 // submit queues a job after the checks `av1job encode` makes before it
 // changes anything: a bad job is refused now, with nothing queued.
 func (s *Server) submit(r *http.Request) (any, error) {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
 	// Fields left out keep the defaults of `av1job encode`.
 	o := av1job.NewOptions("", "")
-	if err := dec.Decode(&o); err != nil {
+	if err := decodeBody(r, 1<<20, &o); err != nil {
 		return nil, fmt.Errorf("submit: the job does not parse: %w", err)
 	}
 	for name, p := range map[string]string{"input": o.Input, "output": o.Output, "scenes": o.Scenes} {
@@ -307,8 +356,9 @@ func (s *Server) submit(r *http.Request) (any, error) {
 	if o.Input != "" && o.Output != "" {
 		o.Input, o.Output = filepath.Clean(o.Input), filepath.Clean(o.Output)
 	}
+	key := outputKey(o.Output)
 	s.mu.Lock()
-	err := s.outputFree(o.Output)
+	err := s.outputFree(o.Output, key)
 	s.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -326,12 +376,12 @@ func (s *Server) submit(r *http.Request) (any, error) {
 	if s.closing {
 		return nil, errorf(http.StatusServiceUnavailable, "the server is shutting down")
 	}
-	if err := s.outputFree(o.Output); err != nil {
+	if err := s.outputFree(o.Output, key); err != nil {
 		return nil, err // submitted twice at once
 	}
 	id := s.newID()
 	o.JobDir = filepath.Join(s.cfg.Data, "jobs", id)
-	e := &entry{ID: id, Options: o, State: StateQueued, Submitted: time.Now().UTC()}
+	e := &entry{ID: id, Options: o, State: StateQueued, Submitted: time.Now().UTC(), outputKey: key}
 	s.q.Jobs = append(s.q.Jobs, e)
 	if err := s.save(); err != nil {
 		s.q.Jobs = s.q.Jobs[:len(s.q.Jobs)-1]
@@ -342,37 +392,68 @@ func (s *Server) submit(r *http.Request) (any, error) {
 	return s.info(e), nil
 }
 
-// outputFree refuses an output a job of the queue that is not done or
-// failed writes (s.mu held).
-func (s *Server) outputFree(out string) error {
+// outputFree refuses an output out, whose outputKey is key, that a job of
+// the queue that is not done or failed writes, under this name or through
+// a symbolic link (s.mu held).
+func (s *Server) outputFree(out, key string) error {
+	if out == "" {
+		return nil
+	}
 	for _, e := range s.q.Jobs {
-		if out != "" && e.Options.Output == out && e.State != av1job.StateDone && e.State != av1job.StateFailed {
+		if e.State == av1job.StateDone || e.State == av1job.StateFailed {
+			continue
+		}
+		switch {
+		case e.Options.Output == out:
 			return errorf(http.StatusConflict, "%s: job %s in the queue writes this output already", out, e.ID)
+		case e.outputKey != "" && e.outputKey == key:
+			return errorf(http.StatusConflict, "%s: job %s in the queue writes this file already, as %s", out, e.ID, e.Options.Output)
 		}
 	}
 	return nil
 }
 
-func (s *Server) control(r *http.Request) (any, error) {
-	s.mu.Lock()
-	e, err := s.find(r)
-	s.mu.Unlock()
-	if err != nil {
-		return nil, err
+// outputKey names the file the output path out is: its directory with
+// symbolic links resolved, and its name as given (the file need not
+// exist). A directory that does not resolve is taken as given.
+func outputKey(out string) string {
+	if out == "" {
+		return ""
 	}
-	if err := s.apply(e, r.PathValue("op")); err != nil {
-		return nil, err
+	dir, name := filepath.Split(filepath.Clean(out))
+	if d, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = d
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.info(e), nil
+	return filepath.Join(dir, name)
 }
 
-func (s *Server) controlAll(r *http.Request) (any, error) {
-	op := r.PathValue("op")
-	if op != "pause" && op != "resume" {
-		return nil, errorf(http.StatusNotFound, "no such request: POST /api/%s", op)
+// control returns the handler that applies op (see apply) to the job of
+// the request's {id}.
+func (s *Server) control(op string) handler {
+	return func(r *http.Request) (any, error) {
+		s.mu.Lock()
+		e, err := s.find(r)
+		s.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		if err := s.apply(e, op); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.info(e), nil
 	}
+}
+
+// controlAll returns the handler that applies op, pause or resume, to
+// every job that has not ended.
+func (s *Server) controlAll(op string) handler {
+	return func(*http.Request) (any, error) { return s.applyAll(op) }
+}
+
+// applyAll applies op to every job that has not ended, and returns them.
+func (s *Server) applyAll(op string) ([]JobInfo, error) {
 	s.mu.Lock()
 	var todo []*entry
 	for _, e := range s.q.Jobs {
@@ -538,6 +619,9 @@ func (s *Server) wait(r *http.Request) (any, error) {
 // fieldOf names the job's field an error of the checks is about, from
 // the flag or the file it names first; "" when it names neither.
 func fieldOf(msg string, o av1job.Options) string {
+	if strings.HasPrefix(msg, "encoder arguments ") {
+		return "extra" // what the encoder said may name any flag
+	}
 	for _, f := range []struct{ flag, field string }{
 		{"--speed", "speed"}, {"--quantizer", "quantizer"}, {"--bitrate", "bitrate"}, {"--workers", "workers"},
 		{"--min-scene-len", "min_scene_len"}, {"--max-scene-len", "max_scene_len"}, {"--scene-threshold", "scene_threshold"},
@@ -555,7 +639,7 @@ func fieldOf(msg string, o av1job.Options) string {
 		paths[0], paths[1] = paths[1], paths[0]
 	}
 	for _, p := range paths {
-		if p[0] != "" && strings.HasPrefix(msg, p[0]+":") {
+		if p[0] != "" && (strings.HasPrefix(msg, p[0]+":") || strings.HasPrefix(msg, strconv.Quote(p[0])+":")) {
 			return p[1]
 		}
 	}

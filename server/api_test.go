@@ -51,6 +51,13 @@ type call struct {
 
 func (c call) do(t *testing.T, hs *httptest.Server) (int, string) {
 	t.Helper()
+	resp, body := c.send(t, hs)
+	return resp.StatusCode, body
+}
+
+// send makes the call and returns the response, its body read.
+func (c call) send(t *testing.T, hs *httptest.Server) (*http.Response, string) {
+	t.Helper()
 	var body io.Reader
 	if c.body != "" {
 		body = strings.NewReader(c.body)
@@ -75,7 +82,7 @@ func (c call) do(t *testing.T, hs *httptest.Server) (int, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp, string(b)
 }
 
 func TestGuard(t *testing.T) {
@@ -115,6 +122,56 @@ func TestGuard(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != code {
 			t.Errorf("Host %q: %d, want %d", host, resp.StatusCode, code)
+		}
+	}
+}
+
+// TestMethods: a request the API has no route for is answered in JSON,
+// 405 with the methods its path takes in Allow, or 404 for a path it does
+// not have; the page's routes do not take it.
+func TestMethods(t *testing.T) {
+	s, hs := newQueue(t, false)
+	queued(t, s, 1)
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		allow        string
+	}{
+		{"PUT", "/api/jobs", 405, "GET, HEAD, POST"},
+		{"DELETE", "/api/jobs", 405, "GET, HEAD, POST"},
+		{"POST", "/api/jobs/1", 405, "GET, HEAD, DELETE"},
+		{"PATCH", "/api/jobs/1", 405, "GET, HEAD, DELETE"},
+		{"GET", "/api/jobs/1/pause", 405, "POST"},
+		{"DELETE", "/api/jobs/1/stop", 405, "POST"},
+		{"GET", "/api/jobs/1/move", 405, "POST"},
+		{"POST", "/api/jobs/1/wait", 405, "GET, HEAD"},
+		{"GET", "/api/pause", 405, "POST"},
+		{"PUT", "/api/resume", 405, "POST"},
+		{"DELETE", "/api/workers", 405, "GET, HEAD"},
+		{"POST", "/api/events", 405, "GET, HEAD"},
+		{"POST", "/api/media/list", 405, "GET, HEAD"},
+		{"GET", "/api/nothing", 404, ""},
+		{"POST", "/api/explode", 404, ""},
+		{"GET", "/api/jobs/1/explode", 404, ""},
+		{"POST", "/api/jobs/1/explode", 404, ""},
+		{"GET", "/api/", 404, ""},
+		{"GET", "/api/jobs/1/pause/more", 404, ""},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			resp, body := call{method: tc.method, path: tc.path}.send(t, hs)
+			var e struct{ Error string }
+			if resp.StatusCode != tc.code || resp.Header.Get("Allow") != tc.allow {
+				t.Errorf("%d, Allow %q: %s; want %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"), body, tc.code, tc.allow)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json" || json.Unmarshal([]byte(body), &e) != nil || e.Error == "" {
+				t.Errorf("Content-Type %q, body %q: want a JSON error", ct, body)
+			}
+		})
+	}
+	// The routes still answer their own methods.
+	for _, c := range []call{{method: "GET", path: "/api/jobs/1"}, {method: "POST", path: "/api/jobs/1/pause"}, {method: "POST", path: "/api/resume"}} {
+		if code, body := c.do(t, hs); code != 200 {
+			t.Errorf("%s %s: %d %s", c.method, c.path, code, body)
 		}
 	}
 }
@@ -392,6 +449,102 @@ func TestParseProcAddr(t *testing.T) {
 	for _, bad := range []string{"", "0100007F", "0100007F:XYZ", "01007F:0016", "0100007F:10000"} {
 		if _, err := parseProcAddr(bad); err == nil {
 			t.Errorf("parseProcAddr(%q): no error", bad)
+		}
+	}
+}
+
+// TestSubmitRefused: a job `av1job encode` would refuse is refused when
+// it is submitted, with the field it is about; nothing is queued and
+// nothing is written.
+func TestSubmitRefused(t *testing.T) {
+	if _, err := exec.LookPath("rav1e"); err != nil {
+		t.Skip("rav1e not installed")
+	}
+	s, hs := newQueue(t, false)
+	dir := t.TempDir()
+	in := clip(t, dir)
+	out := filepath.Join(dir, "out.mkv")
+	extra := func(args ...string) string {
+		o := av1job.NewOptions(in, out)
+		o.JobDir, o.Extra = "", args
+		b, _ := json.Marshal(o)
+		return string(b)
+	}
+	for _, tc := range []struct {
+		name, body, field, want string
+	}{
+		{"value the encoder refuses", extra("--tune", "Foo"), "extra", "'Foo' isn't a valid value"},
+		{"value the encoder rejects as an argument", extra("--tiles", "-3"), "extra", "--tiles -3 refused by rav1e"},
+		{"value the encoder panics on", extra("--tiles=-3"), "extra", "--tiles=-3 refused by rav1e"},
+		{"NUL in the output", job(in, filepath.Join(dir, "out\x00.mkv")), "output", "NUL byte"},
+		{"NUL in the input", job(in+"\x00", out), "input", "NUL byte"},
+		{"a second value", job(in, out) + ` {"overwrite": true} garbage`, "", "data after the JSON value"},
+		{"data after the value", job(in, out) + "\n]", "", "data after the JSON value"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := call{method: "POST", path: "/api/jobs", body: tc.body}.do(t, hs)
+			var got struct{ Error, Field string }
+			if err := json.Unmarshal([]byte(body), &got); err != nil {
+				t.Fatalf("%d %s: %v", code, body, err)
+			}
+			if code != 400 || got.Field != tc.field || !strings.Contains(got.Error, tc.want) {
+				t.Errorf("%d %s: want 400, field %q and %q", code, body, tc.field, tc.want)
+			}
+		})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.q.Jobs) != 0 {
+		t.Errorf("refused jobs were queued: %+v", s.q.Jobs)
+	}
+	for _, d := range []string{dir, filepath.Join(s.cfg.Data, "jobs")} {
+		if ents, _ := os.ReadDir(d); len(ents) > 1 || (len(ents) == 1 && ents[0].Name() != "in.mkv") {
+			t.Errorf("%s: files appeared: %v", d, ents)
+		}
+	}
+}
+
+// TestOutputThroughLink: an output that is a queued job's through a
+// symbolic link to its directory is refused like the same path, and still
+// is once the queue is loaded again (the server restarted).
+func TestOutputThroughLink(t *testing.T) {
+	if _, err := exec.LookPath("rav1e"); err != nil {
+		t.Skip("rav1e not installed")
+	}
+	s, hs := newQueue(t, false)
+	dir := t.TempDir()
+	in := clip(t, dir)
+	real, alias := filepath.Join(dir, "out"), filepath.Join(dir, "alias")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("out", alias); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []struct {
+		name, out string
+		reload    bool // load queue.json again first
+		code      int
+	}{
+		{"a job", filepath.Join(real, "a.mkv"), false, 201},
+		{"its output through the link", filepath.Join(alias, "a.mkv"), false, 409},
+		{"a job through the link", filepath.Join(alias, "b.mkv"), false, 201},
+		{"its output by the real path", filepath.Join(real, "b.mkv"), false, 409},
+		{"through the link after a restart", filepath.Join(alias, "a.mkv"), true, 409},
+		{"by the real path after a restart", filepath.Join(real, "b.mkv"), true, 409},
+		{"another file through the link", filepath.Join(alias, "c.mkv"), false, 201},
+	} {
+		if st.reload {
+			s.mu.Lock()
+			s.q = queueFile{} // as a restarted server has it
+			err := s.load()
+			s.mu.Unlock()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if code, body := (call{method: "POST", path: "/api/jobs", body: job(in, st.out)}).do(t, hs); code != st.code {
+			t.Errorf("%s: %d %s, want %d", st.name, code, body, st.code)
 		}
 	}
 }

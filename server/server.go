@@ -91,6 +91,11 @@ type entry struct {
 	Ended     time.Time      `json:"ended,omitzero"`
 	// Last is the job's status when it last stopped running.
 	Last av1job.StatusInfo `json:"last"`
+
+	// outputKey is outputKey(Options.Output), the file the job writes;
+	// set when the job is submitted or the queue loaded, so that no path
+	// is resolved with s.mu held.
+	outputKey string
 }
 
 // queueFile is queue.json.
@@ -364,6 +369,7 @@ func (s *Server) load() error {
 		if e.State == av1job.StateRunning {
 			e.State = StateQueued
 		}
+		e.outputKey = outputKey(e.Options.Output)
 	}
 	return nil
 }

@@ -253,9 +253,7 @@ func (s *Server) move(r *http.Request) (any, error) {
 	var req struct {
 		By int `json:"by"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 4096))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := decodeBody(r, 4096, &req); err != nil {
 		return nil, fmt.Errorf("move: %w", err)
 	}
 	s.mu.Lock()

@@ -214,6 +214,10 @@ func TestMove(t *testing.T) {
 		{"3", `{"by": 9223372036854775807}`, 200, "2,4,1,3"},
 		{"3", `{"by": -9223372036854775808}`, 200, "3,2,4,1"},
 		{"9", `{"by": 1}`, 404, "3,2,4,1"},
+		{"2", `{"by": -1} {"by": 1}`, 400, "3,2,4,1"},
+		{"2", `{"by": -1} x`, 400, "3,2,4,1"},
+		{"1", "{\"by\": -1}\n\t ", 200, "3,2,1,4"}, // white space after the value is no data
+		{"1", `{"by": 1} `, 200, "3,2,4,1"},
 	} {
 		code, body := call{method: "POST", path: "/api/jobs/" + tc.id + "/move", body: tc.body}.do(t, hs)
 		if code != tc.code || order(s) != tc.want {
@@ -305,13 +309,14 @@ func TestFieldOf(t *testing.T) {
 		t.Errorf("an output named after its input: field %q, want output", got)
 	}
 	for msg, want := range map[string]string{
-		"--speed 11: must be 0-10":                                   "speed",
-		"--encoder rav1e: --quantizer 0: must be 1-255":              "quantizer",
-		"--max-scene-len -1: must be a positive number":              "max_scene_len",
-		"/m/in.mkv: no such file":                                    "input",
-		"/m/out.mkv: unsupported output extension \".avi\"":          "output",
-		"--encoder rav1e: -o: use av1job's -o":                       "extra",
-		"--target-quality 120: must be a score above 0, at most 100": "target_quality",
+		"--speed 11: must be 0-10":                                          "speed",
+		"--encoder rav1e: --quantizer 0: must be 1-255":                     "quantizer",
+		"--max-scene-len -1: must be a positive number":                     "max_scene_len",
+		"/m/in.mkv: no such file":                                           "input",
+		"/m/out.mkv: unsupported output extension \".avi\"":                 "output",
+		"--encoder rav1e: -o: use av1job's -o":                              "extra",
+		"--target-quality 120: must be a score above 0, at most 100":        "target_quality",
+		"encoder arguments --tiles x refused by rav1e: --speed 3 --tiles x": "extra",
 		"something else": "",
 	} {
 		if got := fieldOf(msg, o); got != want {
