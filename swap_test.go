@@ -138,3 +138,38 @@ func TestClusterSourceSwapped(t *testing.T) {
 	}
 	t.Logf("%d chunks done; %v", done.Load(), err)
 }
+
+// TestSourceSwappedBeforeFinish: a job's source replaced after its last
+// chunk is encoded, before the output is muxed, fails the job: the output
+// never takes another file's audio and subtitles, and an existing output
+// (to be overwritten) is left as it was.
+func TestSourceSwappedBeforeFinish(t *testing.T) {
+	needTools(t)
+	t.Parallel()
+	dir := t.TempDir()
+	spec := testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: []string{"testsrc2"}, SegFrames: 24, Audio: true, Subtitles: true}
+	in := clip(t, dir, "in.mkv", spec)
+	spec.Segments = []string{"mandelbrot"}
+	other := clip(t, dir, "other.mkv", spec)
+	out := filepath.Join(dir, "out.mkv")
+	const earlier = "an earlier output"
+	if err := os.WriteFile(out, []byte(earlier), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	o := av1job.NewOptions(in, out)
+	o.Speed, o.Workers, o.Overwrite = 10, 1, true
+	// One chunk: once its task has ended, only the mux reads the source.
+	o.Executor = &hookedExecutor{Executor: &av1job.LocalExecutor{}, after: func(context.Context, int) {
+		if err := replaceByRename(other, in); err != nil {
+			t.Error(err)
+		}
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err := av1job.New(o).Run(ctx)
+	wantSourceChanged(t, err, in, out)
+	if b, err := os.ReadFile(out); err != nil || string(b) != earlier {
+		t.Errorf("the existing output was changed (%q, %v)", b, err)
+	}
+}
