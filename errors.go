@@ -88,13 +88,16 @@ func (e *stateError) Unwrap() error { return e.err }
 
 // permanent reports errors that trying a chunk again cannot fix: a full
 // disk, a read-only file system, no permission, a missing program, a task
-// that is not valid, the job's state that cannot be written.
+// that is not valid, the job's state that cannot be written, a source
+// that is not the job's any more.
 func permanent(err error) bool {
 	var (
-		miss  *tools.MissingError
-		bad   *TaskError
-		state *stateError
+		miss    *tools.MissingError
+		bad     *TaskError
+		state   *stateError
+		changed *SourceChangedError
 	)
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) ||
-		errors.Is(err, syscall.EDQUOT) || errors.As(err, &miss) || errors.As(err, &bad) || errors.As(err, &state)
+		errors.Is(err, syscall.EDQUOT) || errors.As(err, &miss) || errors.As(err, &bad) || errors.As(err, &state) ||
+		errors.As(err, &changed)
 }

@@ -24,7 +24,9 @@ import (
 // finish joins the chunks, muxes the output into a temporary file beside
 // it, checks that it holds the source's frame count, records its identity
 // and renames it into place. The job directory is removed afterwards
-// unless Keep is set.
+// unless Keep is set. A source that is not the job's any more when the
+// mux starts, or that changed while it ran, fails the job with a
+// *SourceChangedError before the output is touched.
 //
 // Write order: the temporary output is fsynced; its identity (size,
 // modification time, a hash of its head and tail) is journalled; it is
@@ -48,9 +50,20 @@ func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coordinat
 			return diskFull(o.Output, joined, err)
 		}
 		defer os.Remove(joined)
+		// The other streams come from the source as it is now: it must
+		// be the job's source before anything is read from it, and the
+		// same file after the mux, or they could be another file's.
+		var g sourceGuard
+		srcState, err := g.check(p.src.Path, p.size, p.sample)
+		if err != nil {
+			return err
+		}
 		for i := range pl.Covers {
 			pl.Covers[i].File = jb.dir.Cover(i, pl.Covers[i].Ext())
 			if err := mux.ExtractCover(ctx, p.src, pl.Covers[i]); err != nil {
+				if cerr := unchanged(p.src.Path, srcState); cerr != nil {
+					return cerr
+				}
 				return err
 			}
 			defer os.Remove(pl.Covers[i].File)
@@ -62,7 +75,11 @@ func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coordinat
 		if err := jb.ctl.waitPause(ctx); err != nil {
 			return err
 		}
-		if err := mux.Mux(ctx, pl, joined, p.src, p.layout.Color, tmp); err != nil {
+		err = mux.Mux(ctx, pl, joined, p.src, p.layout.Color, tmp)
+		if cerr := unchanged(p.src.Path, srcState); cerr != nil {
+			return cerr
+		}
+		if err != nil {
 			return diskFull(o.Output, tmp, err)
 		}
 	}

@@ -8,12 +8,10 @@ import (
 	"math"
 	"math/big"
 	"os"
-	"strconv"
 	"sync"
 
 	"github.com/av1job/av1job/internal/encode"
 	"github.com/av1job/av1job/internal/ivf"
-	"github.com/av1job/av1job/internal/plan"
 	"github.com/av1job/av1job/internal/quality"
 	"github.com/av1job/av1job/internal/source"
 )
@@ -35,10 +33,15 @@ type LocalExecutor struct {
 
 	mu       sync.Mutex
 	versions map[string]string // encoder name -> version
-	sources  map[string]string // path -> the identity checked
+	src      sourceGuard
 }
 
-// Execute runs t; see Executor.
+// Execute runs t; see Executor. The file at t's source path must be t's
+// source (its size and content hash) before the task starts, and the same
+// file, unchanged, when it ends: else the task fails with a
+// *SourceChangedError and nothing it made counts (a task reads its source
+// more than once: each probe of a target-quality search, a reader's
+// retry).
 func (x *LocalExecutor) Execute(ctx context.Context, t Task, out StreamWriter, steer Steer) (int, error) {
 	if err := t.Validate(); err != nil {
 		return t.Start, err
@@ -47,14 +50,27 @@ func (x *LocalExecutor) Execute(ctx context.Context, t Task, out StreamWriter, s
 	if err != nil {
 		return t.Start, err
 	}
-	if err := x.checkSource(t); err != nil {
+	end := t.Start
+	err = x.src.read(t.Source.Path, t.Source.Size, t.Source.Content, func() (err error) {
+		end, err = x.execute(ctx, enc, t, out, steer)
+		return err
+	})
+	if err != nil {
 		return t.Start, err
 	}
+	return end, nil
+}
+
+// execute runs t with enc once its source is checked.
+func (x *LocalExecutor) execute(ctx context.Context, enc encode.Encoder, t Task, out StreamWriter, steer Steer) (int, error) {
 	if p, ok := out.(interface{ RunsOn(worker string) }); ok {
 		p.RunsOn(thisMachine())
 	}
-	var q int
-	var dist *ivfFile
+	var (
+		q    int
+		dist *ivfFile
+		err  error
+	)
 	rec, _ := out.(QualityRecorder)
 	if t.Target != nil {
 		// The search's probes first, then the chunk at the quantizer it
@@ -206,37 +222,6 @@ func (x *LocalExecutor) encoder(ctx context.Context, t Task) (encode.Encoder, er
 		return nil, &TaskError{Task: t, Msg: fmt.Sprintf("needs %s %s, this machine has %s", enc.Name(), t.Encoder.Version, ver)}
 	}
 	return enc, nil
-}
-
-// checkSource makes sure the file at the task's path is the task's source
-// (its size and the hash of its head and tail); a file checked once is
-// trusted while its size and modification time stay.
-func (x *LocalExecutor) checkSource(t Task) error {
-	fi, err := os.Stat(t.Source.Path)
-	if err != nil {
-		return &TaskError{Task: t, Msg: "source: " + err.Error()}
-	}
-	key := t.Source.Path + "\x00" + strconv.FormatInt(fi.Size(), 10) + "\x00" + fi.ModTime().String()
-	x.mu.Lock()
-	checked := x.sources[key] == t.Source.Content
-	x.mu.Unlock()
-	if checked {
-		return nil
-	}
-	size, _, content, err := plan.SourceIdentity(t.Source.Path)
-	if err != nil {
-		return err
-	}
-	if size != strconv.FormatInt(t.Source.Size, 10) || content != t.Source.Content {
-		return &TaskError{Task: t, Msg: fmt.Sprintf("%s is not the task's source (size %s, content %s; the task's %d, %s)", t.Source.Path, size, content, t.Source.Size, t.Source.Content)}
-	}
-	x.mu.Lock()
-	if x.sources == nil {
-		x.sources = map[string]string{}
-	}
-	x.sources[key] = content
-	x.mu.Unlock()
-	return nil
 }
 
 // unitCounter passes an encoder's output to a StreamWriter, counting the

@@ -24,12 +24,12 @@ import (
 
 // RemoteExecutor runs tasks on workers (Worker, `av1job worker`) over NATS
 // JetStream. For each task it cuts the source's packets around the task's
-// frames (package segment), puts them in the object store, and queues the
-// task on its encoder version's work queue. The worker that takes it
-// claims it first; the executor grants one claim at a time, and takes
-// only the messages sent under the claim it granted, in order, so a
-// result is never recorded twice. Units reach the StreamWriter as the
-// worker's encoder makes them.
+// frames (package segment), from the task's source only (see put), puts
+// them in the object store, and queues the task on its encoder version's
+// work queue. The worker that takes it claims it first; the executor
+// grants one claim at a time, and takes only the messages sent under the
+// claim it granted, in order, so a result is never recorded twice. Units
+// reach the StreamWriter as the worker's encoder makes them.
 //
 // A worker unheard for Silence loses its task: with units received, the
 // task ends there (the coordinator commits them and plans the rest as a
@@ -49,6 +49,7 @@ type RemoteExecutor struct {
 	jobs     map[string][]*nats.Subscription
 	sent     map[string]map[int][]SentStream // by job and chunk: what an earlier run's tasks sent (Recover)
 	stats    RemoteStats
+	src      sourceGuard // segments are cut from the tasks' sources only
 }
 
 // DefaultSilence is how long a worker may go unheard by default.
@@ -383,10 +384,18 @@ func (x *RemoteExecutor) count(f func(*RemoteStats)) {
 	x.mu.Unlock()
 }
 
-// put cuts t's segment of kind k and stores it.
+// put cuts t's segment of kind k and stores it. The segment is cut from
+// t's source only: the file at its path must be the task's source before
+// the cut and the same file, unchanged, after it (a *SourceChangedError
+// otherwise). The worker cannot tell; it checks the segment against the
+// size and hash the task's message gives.
 func (x *RemoteExecutor) put(ctx context.Context, t Task, k segment.Kind) (segmentRef, error) {
 	tb, _ := new(big.Rat).SetString(t.Source.TimeBase)
-	data, err := segment.Cut(ctx, segment.Range{Path: t.Source.Path, Stream: t.Source.Stream, TimeBase: tb, First: t.PTS[0], Last: t.PTS[len(t.PTS)-1]}, k)
+	var data []byte
+	err := x.src.read(t.Source.Path, t.Source.Size, t.Source.Content, func() (err error) {
+		data, err = segment.Cut(ctx, segment.Range{Path: t.Source.Path, Stream: t.Source.Stream, TimeBase: tb, First: t.PTS[0], Last: t.PTS[len(t.PTS)-1]}, k)
+		return err
+	})
 	if err != nil {
 		return segmentRef{}, err
 	}

@@ -300,8 +300,9 @@ func (w *Worker) runMsg(ctx context.Context, log *slog.Logger, m jetstream.Msg, 
 		report = pub.send("end", endMsg{End: end}, nil)
 	default:
 		// Only a fault of the task itself is permanent: a problem of
-		// this machine (a full disk, a missing program) is not the
-		// task's, and another worker may run it.
+		// this machine (a full disk, a missing program, a segment file
+		// that changed under the task) is not the task's, and another
+		// worker may run it.
 		var te *TaskError
 		f := failMsg{Msg: err.Error(), Segment: errors.Is(err, source.ErrShort) || errors.Is(err, source.ErrMisplaced), Permanent: errors.As(err, &te)}
 		log.Error("task failed", "err", err)
@@ -412,6 +413,12 @@ func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 	if err != nil {
 		return 0, err
 	}
+	// The task's own identity is its source's, which is not here: the
+	// segment stands for it. That the segment was cut from the task's
+	// source is the coordinator's to make sure of (RemoteExecutor.put)
+	// before it names the segment's size and hash in the task's message;
+	// fetchSegment held the segment to those. What the local executor
+	// checks from here on is that the segment file stays as fetched.
 	lt.Source.Size, lt.Source.Content = n, content
 	end, err := w.ex.Execute(gctx, lt, pub, steer{ctl})
 	if c := context.Cause(tctx); errors.Is(c, errDropped) {
