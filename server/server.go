@@ -105,10 +105,12 @@ type Server struct {
 	cfg   Config
 	log   *slog.Logger
 	token string
-	nc    *nats.Conn
-	js    jetstream.JetStream
-	http  net.Listener
-	auth  bool // the API asks for the token
+	// broker is the embedded NATS server, nil with an external one.
+	broker *broker.Server
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	http   net.Listener
+	auth   bool // the API asks for the token
 	// closers undo Open, in reverse order, when Serve ends.
 	closers []func()
 
@@ -220,6 +222,7 @@ func Open(cfg Config) (s *Server, err error) {
 		}
 		undo = append(undo, b.Shutdown)
 		url = b.URL()
+		s.broker = b
 	}
 	ca := cfg.TLSCA
 	if ca == "" {
@@ -391,7 +394,12 @@ func (s *Server) kick() {
 }
 
 // schedule starts queued jobs, in queue order, while fewer than Jobs run.
+// Before it starts one it mends the embedded NATS server's store if that
+// failed a write (a full disk) and has room again.
 func (s *Server) schedule(ctx context.Context) {
+	if s.startable() {
+		s.mendStore(ctx)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
@@ -408,10 +416,52 @@ func (s *Server) schedule(ctx context.Context) {
 	}
 }
 
+// startable reports whether schedule would start a job now.
+func (s *Server) startable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing || len(s.runs) >= s.cfg.Jobs {
+		return false
+	}
+	for _, e := range s.q.Jobs {
+		if e.State == StateQueued && !e.Paused {
+			return true
+		}
+	}
+	return false
+}
+
+// mendStore restarts the embedded NATS server's JetStream when its store
+// failed a write and there is room again (broker.Server.Mend), and makes
+// the cluster's streams again if one is missing. A store whose disk is
+// still full is left as it is: the job's first segment fails it at once,
+// naming the directory.
+func (s *Server) mendStore(ctx context.Context) {
+	if s.broker == nil {
+		return
+	}
+	mended, err := s.broker.Mend()
+	if err != nil {
+		s.log.Error("NATS store takes no writes", "err", err)
+	}
+	if !mended {
+		return
+	}
+	s.log.Info("NATS store restarted after a failed write", "dir", filepath.Join(s.cfg.Data, "nats"))
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := av1job.Setup(ctx, s.js); err != nil {
+		s.log.Error("NATS store restarted: streams", "err", err)
+	}
+}
+
 // start runs e (s.mu held).
 func (s *Server) start(ctx context.Context, e *entry) {
 	o := e.Options
 	ex := &av1job.RemoteExecutor{NC: s.nc, JS: s.js, Silence: s.cfg.Silence}
+	if s.broker != nil {
+		ex.Store = s.broker
+	}
 	o.Executor = ex
 	log := s.log.With("job", e.ID)
 	h := s.hist(e.ID)
