@@ -28,10 +28,12 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sys/unix"
 
 	"github.com/av1job/av1job"
 	"github.com/av1job/av1job/internal/broker"
@@ -373,17 +375,33 @@ func (s *Server) load() error {
 func (s *Server) queuePath() string { return filepath.Join(s.cfg.Data, "queue.json") }
 
 // save writes the queue (s.mu held): a new file, fsynced, renamed over
-// the old one.
+// the old one. On error queue.json is left as it was: the caller undoes
+// its change, or keeps it in memory to be written with the next.
 func (s *Server) save() error {
 	b, err := json.MarshalIndent(&s.q, "", "  ")
 	if err != nil {
 		return err
 	}
 	if err := journal.WriteFileAtomic(s.queuePath(), append(b, '\n'), 0o600); err != nil {
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			err = fmt.Errorf("server: %s: the disk is full (%d bytes free); the file keeps the queue as it was: %w", s.queuePath(), freeBytes(s.cfg.Data), err)
+		} else {
+			err = fmt.Errorf("server: %s: %w", s.queuePath(), err)
+		}
 		s.log.Error("could not save the queue", "err", err)
-		return fmt.Errorf("server: saving the queue: %w", err)
+		return err
 	}
 	return nil
+}
+
+// freeBytes returns the bytes free on dir's file system, -1 when not
+// known.
+func freeBytes(dir string) int64 {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return -1
+	}
+	return int64(st.Bavail) * st.Bsize
 }
 
 func (s *Server) kick() {
@@ -528,7 +546,11 @@ func (s *Server) finished(e *entry, r *run, err error) {
 	} else {
 		h.add("info", "ended: %s", e.State)
 	}
-	_ = s.save()
+	if err := s.save(); err != nil {
+		// The job ended all the same: its state is written with the
+		// queue's next change (until then a restart queues it again).
+		h.add("error", "%v", err)
+	}
 	s.log.Info("job ended", "job", e.ID, "state", e.State, "err", err)
 	s.ended.Broadcast()
 	s.kick()
