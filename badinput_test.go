@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/av1job/av1job/internal/testfs"
 )
 
 // TestBadInput: each bad input ends with one line naming the file and the
@@ -117,15 +119,7 @@ func TestDiskErrors(t *testing.T) {
 	}
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", small)
-	mount := func(name, opts string) string {
-		p := filepath.Join(dir, name)
-		os.Mkdir(p, 0o755)
-		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts, "tmpfs", p).CombinedOutput(); err != nil {
-			t.Skipf("cannot mount tmpfs: %v %s", err, out)
-		}
-		t.Cleanup(func() { exec.Command("umount", "-l", p).Run() })
-		return p
-	}
+	mount := func(name, opts string) string { return testfs.Tmpfs(t, filepath.Join(dir, name), opts) }
 	ro := mount("ro", "ro,size=1m")
 	r := run(t, nil, "encode", in, "-o", filepath.Join(ro, "out.mkv"))
 	if r.code != 2 || !strings.Contains(r.stderr, ro) || !strings.Contains(r.stderr, "not writable") {

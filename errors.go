@@ -86,18 +86,34 @@ type stateError struct{ err error }
 func (e *stateError) Error() string { return e.err.Error() }
 func (e *stateError) Unwrap() error { return e.err }
 
+// A storeError is a NATS store that takes no writes (it failed one, or its
+// disk is full), as a RemoteExecutor's StoreChecker says: no chunk can be
+// sent or received until it is mended, so trying a chunk again cannot
+// help.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string {
+	if errors.Is(e.err, syscall.ENOSPC) || errors.Is(e.err, syscall.EDQUOT) {
+		return e.err.Error() + "; free some space and resume the job (finished chunks are kept)"
+	}
+	return e.err.Error()
+}
+
+func (e *storeError) Unwrap() error { return e.err }
+
 // permanent reports errors that trying a chunk again cannot fix: a full
 // disk, a read-only file system, no permission, a missing program, a task
 // that is not valid, the job's state that cannot be written, a source
-// that is not the job's any more.
+// that is not the job's any more, a NATS store that takes no writes.
 func permanent(err error) bool {
 	var (
 		miss    *tools.MissingError
 		bad     *TaskError
 		state   *stateError
 		changed *SourceChangedError
+		store   *storeError
 	)
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) ||
 		errors.Is(err, syscall.EDQUOT) || errors.As(err, &miss) || errors.As(err, &bad) || errors.As(err, &state) ||
-		errors.As(err, &changed)
+		errors.As(err, &changed) || errors.As(err, &store)
 }

@@ -41,6 +41,13 @@ type RemoteExecutor struct {
 	// Silence is how long a worker running a task may go unheard;
 	// 0 means DefaultSilence.
 	Silence time.Duration
+	// Store, when set, reports on the NATS server's JetStream store (the
+	// embedded server's knows its directory). The executor asks it before
+	// it puts a segment, after a put or a publish fails, and while a task
+	// runs: a store that takes no writes (a full disk) fails the job at
+	// once with what Store says, instead of the chunks' acknowledgements
+	// timing out attempt after attempt.
+	Store StoreChecker
 
 	mu       sync.Mutex
 	nonce    string                 // tells this executor's messages from those of earlier runs
@@ -50,6 +57,42 @@ type RemoteExecutor struct {
 	sent     map[string]map[int][]SentStream // by job and chunk: what an earlier run's tasks sent (Recover)
 	stats    RemoteStats
 	src      sourceGuard // segments are cut from the tasks' sources only
+}
+
+// A StoreChecker reports on a NATS server's JetStream store. Its errors
+// name the store's directory and the problem; a full disk wraps
+// syscall.ENOSPC.
+type StoreChecker interface {
+	// WriteError returns an error when the store failed a write and so
+	// takes no more, nil while it takes writes.
+	WriteError() error
+	// Room returns an error when the store cannot take n more bytes
+	// (WriteError's, or too little free space), nil otherwise.
+	Room(n int64) error
+}
+
+// room returns a permanent error when x.Store says the store cannot take
+// n more bytes.
+func (x *RemoteExecutor) room(n int64) error {
+	if x.Store == nil {
+		return nil
+	}
+	if err := x.Store.Room(n); err != nil {
+		return &storeError{err}
+	}
+	return nil
+}
+
+// storeFailed returns a permanent error when x.Store says the store
+// failed a write.
+func (x *RemoteExecutor) storeFailed() error {
+	if x.Store == nil {
+		return nil
+	}
+	if err := x.Store.WriteError(); err != nil {
+		return &storeError{err}
+	}
+	return nil
 }
 
 // DefaultSilence is how long a worker may go unheard by default.
@@ -233,6 +276,17 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 			stopSent = true
 			go func() { _ = x.steerTask(ctx, t, "stop") }()
 		case <-tick.C:
+			if err := x.storeFailed(); err != nil {
+				// Nothing more can be sent or received: the task
+				// ends with what arrived, like a lost worker's.
+				rt.mu.Lock()
+				rt.owner, rt.done = "", true
+				rt.mu.Unlock()
+				if units > 0 {
+					return t.Start + units, nil
+				}
+				return t.Start, err
+			}
 			rt.mu.Lock()
 			silent := rt.owner != "" && time.Since(rt.heard) > x.silence() && !rt.paused
 			if silent {
@@ -403,11 +457,19 @@ func (x *RemoteExecutor) put(ctx context.Context, t Task, k segment.Kind) (segme
 	x.mu.Lock()
 	name := x.nonce + "." + taskKey(t) + "." + string(k)
 	x.mu.Unlock()
+	if err := x.room(int64(len(data))); err != nil {
+		return segmentRef{}, fmt.Errorf("cluster: segment of chunk %d: %w", t.Chunk, err)
+	}
 	store, err := x.JS.ObjectStore(ctx, segmentsBucket)
 	if err != nil {
 		return segmentRef{}, fmt.Errorf("cluster: %w", err)
 	}
 	if _, err := store.Put(ctx, jetstream.ObjectMeta{Name: name}, bytes.NewReader(data)); err != nil {
+		// A store that failed the write does not answer: the put
+		// times out. The store says why.
+		if serr := x.room(int64(len(data))); serr != nil {
+			err = serr
+		}
 		return segmentRef{}, fmt.Errorf("cluster: segment of chunk %d: %w", t.Chunk, err)
 	}
 	x.count(func(s *RemoteStats) { s.SegmentBytes += int64(len(data)) })
@@ -424,6 +486,9 @@ func (x *RemoteExecutor) publish(ctx context.Context, t Task, ref segmentRef, ge
 	id := ref.Object + "." + strconv.Itoa(gen)
 	ack, err := x.JS.PublishMsg(ctx, &nats.Msg{Subject: taskSubject(t.Encoder), Data: b, Header: nats.Header{nats.MsgIdHdr: []string{id}}})
 	if err != nil {
+		if serr := x.room(int64(len(b))); serr != nil {
+			err = serr
+		}
 		return 0, fmt.Errorf("cluster: queue chunk %d: %w", t.Chunk, err)
 	}
 	if ack.Duplicate {

@@ -3,6 +3,8 @@ package av1job_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,7 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/av1job/av1job"
 	"github.com/av1job/av1job/internal/testclip"
+	"github.com/av1job/av1job/internal/testfs"
 	"github.com/av1job/av1job/server"
 )
 
@@ -251,4 +257,123 @@ func TestServerKilled(t *testing.T) {
 	if fed > spec.Frames()+lookahead+2 {
 		t.Errorf("%d frames fed for %d: want at most one encoder's lookahead (%d) more\nworker:\n%s", fed, spec.Frames(), lookahead+2, w.logged())
 	}
+}
+
+// TestServerDiskFull: the server's data directory is a small file
+// system, filled once the job's first chunk is done. The job fails at
+// once (no chunk tried four times; at most one tried again, by a worker
+// whose own copy of the segment did not fit) with one line that names a
+// path in the data directory and says the disk is full, and queue.json
+// stays whole. A message published meanwhile leaves the NATS store
+// refusing writes. Once the space is freed, resume (POST
+// /api/jobs/ID/resume) finishes the job without a restart of the server;
+// the output passes verify.
+func TestServerDiskFull(t *testing.T) {
+	needTools(t)
+	dir := t.TempDir()
+	data := testfs.Tmpfs(t, filepath.Join(dir, "data"), "size=16m")
+	spec := testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: []string{"testsrc2", "mandelbrot", "life", "smptehdbars"}, SegFrames: 24}
+	in := clip(t, dir, "in.mkv", spec)
+	out := filepath.Join(dir, "out.mkv")
+	s := startServer(t, data, "", "", nil, "--workers", "1")
+	// One chunk at a time: the next chunk's segment is put after the
+	// first is done, as in a long job.
+	r := s.cli(t, "submit", in, "-o", out, "--speed", "10", "--workers", "1")
+	if r.code != 0 {
+		t.Fatalf("submit: exit %d: %s", r.code, r.stderr)
+	}
+	id := strings.TrimSpace(r.stdout)
+	c := s.client()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	job := func() *server.JobInfo {
+		ji, err := c.Find(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ji
+	}
+	if !waitFor(t, time.Minute, func() bool { ji := job(); return ji.ChunksDone > 0 || server.Ended(ji.State) }) {
+		t.Fatal("no chunk was done")
+	}
+	if ji := job(); ji.ChunksDone == 0 || ji.ChunksDone == ji.ChunksTotal {
+		t.Fatalf("job %s: %d of %d chunks done, state %s: the disk must fill in the middle", id, ji.ChunksDone, ji.ChunksTotal, ji.State)
+	}
+	fill := filepath.Join(data, "fill")
+	testfs.Fill(t, fill)
+	filled := time.Now()
+	// A worker's unit arrives now, as one would in a longer job: the
+	// NATS store fails to write it, and its stream refuses every later
+	// write until the store is restarted. (The subject is no job's.)
+	nc, err := av1job.Dial(s.nats, filepath.Join(data, "token"), "", "disk filler")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
+	if _, err := js.Publish(pctx, "av1job.unit.filler.0.0", make([]byte, 64<<10)); err == nil {
+		t.Fatal("the NATS store took a message on a full disk")
+	}
+	pcancel()
+
+	ji, err := c.Wait(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("failed %v after the disk filled: %s", time.Since(filled).Round(time.Millisecond), ji.Error)
+	if ji.State != "failed" || !strings.Contains(ji.Error, data+"/") || !strings.Contains(ji.Error, "the disk is full") ||
+		strings.Contains(ji.Error, "\n") || strings.Contains(ji.Error, "giving up") {
+		t.Errorf("job %s ended %s: %q; want failed, one line naming %s and the full disk", id, ji.State, ji.Error, data)
+	}
+	var d struct {
+		Log []struct{ Msg string }
+	}
+	if err := getJSON("http://"+s.http+"/api/jobs/"+id+"/detail", &d); err != nil {
+		t.Fatal(err)
+	}
+	retries := 0
+	for _, l := range d.Log {
+		if strings.Contains(l.Msg, "tried again") {
+			retries++
+			t.Logf("log: %s", l.Msg)
+		}
+	}
+	if retries > 1 {
+		t.Errorf("%d chunks tried again on a full disk: want the job failed at once", retries)
+	}
+	var q struct{ Jobs []struct{ ID, State string } }
+	if b, err := os.ReadFile(filepath.Join(data, "queue.json")); err != nil || json.Unmarshal(b, &q) != nil || len(q.Jobs) != 1 {
+		t.Errorf("queue.json on a full disk: %v %s", err, b)
+	}
+
+	if err := os.Remove(fill); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Control(ctx, id, "resume"); err != nil {
+		t.Fatal(err)
+	}
+	if ji, err = c.Wait(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if ji.State != "done" {
+		t.Fatalf("job %s ended %s after space was freed and it was resumed: %s", id, ji.State, ji.Error)
+	}
+	mustVerify(t, in, out, false)
+}
+
+// getJSON decodes the JSON answer of a GET.
+func getJSON(url string, v any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
 }

@@ -485,6 +485,9 @@ func (s *Server) applyAll(op string) ([]JobInfo, error) {
 func (s *Server) apply(e *entry, op string) error {
 	s.mu.Lock()
 	r := s.runs[e.ID]
+	// A change the queue's file does not take is undone: the request
+	// fails with nothing changed.
+	was, wasStopped := *e, r != nil && r.stopped.Load()
 	var err error
 	switch op {
 	case "pause":
@@ -522,6 +525,10 @@ func (s *Server) apply(e *entry, op string) error {
 	}
 	if err == nil {
 		if serr := s.save(); serr != nil {
+			*e = was
+			if r != nil {
+				r.stopped.Store(wasStopped)
+			}
 			err = errorf(http.StatusInternalServerError, "%v", serr)
 		}
 	}
@@ -556,6 +563,7 @@ func (s *Server) remove(r *http.Request) (any, error) {
 		return nil, errorf(http.StatusConflict, "job %s is running: stop it first", e.ID)
 	}
 	info := s.info(e)
+	old := s.q.Jobs
 	for i, x := range s.q.Jobs {
 		if x == e {
 			s.q.Jobs = append(s.q.Jobs[:i:i], s.q.Jobs[i+1:]...)
@@ -563,6 +571,7 @@ func (s *Server) remove(r *http.Request) (any, error) {
 		}
 	}
 	if err := s.save(); err != nil {
+		s.q.Jobs = old // still queued, its directory kept
 		return nil, errorf(http.StatusInternalServerError, "%v", err)
 	}
 	s.ended.Broadcast() // its waiters answer now

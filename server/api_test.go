@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/av1job/av1job"
+	"github.com/av1job/av1job/internal/testfs"
 )
 
 // newQueue returns a server with no NATS and no worker: enough for the
@@ -25,7 +26,12 @@ import (
 // token; else this process, the server's own user, needs none.
 func newQueue(t *testing.T, auth bool) (*Server, *httptest.Server) {
 	t.Helper()
-	data := t.TempDir()
+	return newQueueIn(t, t.TempDir(), auth)
+}
+
+// newQueueIn is newQueue on the data directory data.
+func newQueueIn(t *testing.T, data string, auth bool) (*Server, *httptest.Server) {
+	t.Helper()
 	if err := os.Mkdir(filepath.Join(data, "jobs"), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -546,5 +552,62 @@ func TestOutputThroughLink(t *testing.T) {
 		if code, body := (call{method: "POST", path: "/api/jobs", body: job(in, st.out)}).do(t, hs); code != st.code {
 			t.Errorf("%s: %d %s, want %d", st.name, code, body, st.code)
 		}
+	}
+}
+
+// TestQueueDiskFull: on a full disk queue.json keeps its last state, and
+// a pause, stop or removal it cannot record fails with one line naming
+// queue.json and the full disk, with nothing changed in memory either (a
+// pause the queue shows is a pause the file has); once space is freed
+// the same request succeeds.
+func TestQueueDiskFull(t *testing.T) {
+	data := testfs.Tmpfs(t, filepath.Join(t.TempDir(), "data"), "size=1m")
+	s, hs := newQueueIn(t, data, false)
+	s.mu.Lock()
+	o := av1job.NewOptions("/media/in.mkv", "/media/out.mkv")
+	o.JobDir = filepath.Join(data, "jobs", "1")
+	s.q.Jobs = append(s.q.Jobs, &entry{ID: s.newID(), Options: o, State: StateQueued, Submitted: time.Now().UTC()})
+	err := s.save()
+	s.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue := filepath.Join(data, "queue.json")
+	before, err := os.ReadFile(queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill := filepath.Join(data, "fill")
+	testfs.Fill(t, fill)
+	for _, c := range []call{
+		{method: "POST", path: "/api/jobs/1/pause"},
+		{method: "POST", path: "/api/jobs/1/stop"},
+		{method: "DELETE", path: "/api/jobs/1"},
+	} {
+		code, body := c.do(t, hs)
+		if code != 500 || !strings.Contains(body, queue+": the disk is full") || strings.Count(body, "\n") > 1 {
+			t.Errorf("%s %s on a full disk: %d %s; want 500 naming %s and the full disk", c.method, c.path, code, body, queue)
+		}
+		code, body = call{method: "GET", path: "/api/jobs/1"}.do(t, hs)
+		var ji JobInfo
+		if code != 200 || json.Unmarshal([]byte(body), &ji) != nil || ji.State != StateQueued || ji.Paused {
+			t.Errorf("after %s %s failed: %d %s; want the job queued as it was", c.method, c.path, code, body)
+		}
+	}
+	if b, err := os.ReadFile(queue); err != nil || string(b) != string(before) {
+		t.Errorf("queue.json on a full disk: %v\n%s\nwant\n%s", err, b, before)
+	}
+	if es, _ := os.ReadDir(data); len(es) != 3 { // queue.json, jobs, fill
+		t.Errorf("left in the data directory: %v", es)
+	}
+
+	if err := os.Remove(fill); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := (call{method: "POST", path: "/api/jobs/1/pause"}).do(t, hs); code != 200 {
+		t.Fatalf("pause after space was freed: %d %s", code, body)
+	}
+	if b, err := os.ReadFile(queue); err != nil || !strings.Contains(string(b), `"paused": true`) {
+		t.Errorf("queue.json after the pause: %v %s", err, b)
 	}
 }

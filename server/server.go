@@ -28,10 +28,12 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sys/unix"
 
 	"github.com/av1job/av1job"
 	"github.com/av1job/av1job/internal/broker"
@@ -110,9 +112,11 @@ type Server struct {
 	cfg   Config
 	log   *slog.Logger
 	token string
-	nc    *nats.Conn
-	js    jetstream.JetStream
-	http  net.Listener
+	// broker is the embedded NATS server, nil with an external one.
+	broker *broker.Server
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	http   net.Listener
 	// owner reports whether a connection comes from the server's own
 	// user (nil: ownConn).
 	owner func(net.Conn) bool
@@ -227,6 +231,7 @@ func Open(cfg Config) (s *Server, err error) {
 		}
 		undo = append(undo, b.Shutdown)
 		url = b.URL()
+		s.broker = b
 	}
 	ca := cfg.TLSCA
 	if ca == "" {
@@ -377,17 +382,33 @@ func (s *Server) load() error {
 func (s *Server) queuePath() string { return filepath.Join(s.cfg.Data, "queue.json") }
 
 // save writes the queue (s.mu held): a new file, fsynced, renamed over
-// the old one.
+// the old one. On error queue.json is left as it was: the caller undoes
+// its change, or keeps it in memory to be written with the next.
 func (s *Server) save() error {
 	b, err := json.MarshalIndent(&s.q, "", "  ")
 	if err != nil {
 		return err
 	}
 	if err := journal.WriteFileAtomic(s.queuePath(), append(b, '\n'), 0o600); err != nil {
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			err = fmt.Errorf("server: %s: the disk is full (%d bytes free); the file keeps the queue as it was: %w", s.queuePath(), freeBytes(s.cfg.Data), err)
+		} else {
+			err = fmt.Errorf("server: %s: %w", s.queuePath(), err)
+		}
 		s.log.Error("could not save the queue", "err", err)
-		return fmt.Errorf("server: saving the queue: %w", err)
+		return err
 	}
 	return nil
+}
+
+// freeBytes returns the bytes free on dir's file system, -1 when not
+// known.
+func freeBytes(dir string) int64 {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return -1
+	}
+	return int64(st.Bavail) * st.Bsize
 }
 
 func (s *Server) kick() {
@@ -398,7 +419,12 @@ func (s *Server) kick() {
 }
 
 // schedule starts queued jobs, in queue order, while fewer than Jobs run.
+// Before it starts one it mends the embedded NATS server's store if that
+// failed a write (a full disk) and has room again.
 func (s *Server) schedule(ctx context.Context) {
+	if s.startable() {
+		s.mendStore(ctx)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
@@ -415,10 +441,52 @@ func (s *Server) schedule(ctx context.Context) {
 	}
 }
 
+// startable reports whether schedule would start a job now.
+func (s *Server) startable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing || len(s.runs) >= s.cfg.Jobs {
+		return false
+	}
+	for _, e := range s.q.Jobs {
+		if e.State == StateQueued && !e.Paused {
+			return true
+		}
+	}
+	return false
+}
+
+// mendStore restarts the embedded NATS server's JetStream when its store
+// failed a write and there is room again (broker.Server.Mend), and makes
+// the cluster's streams again if one is missing. A store whose disk is
+// still full is left as it is: the job's first segment fails it at once,
+// naming the directory.
+func (s *Server) mendStore(ctx context.Context) {
+	if s.broker == nil {
+		return
+	}
+	mended, err := s.broker.Mend()
+	if err != nil {
+		s.log.Error("NATS store takes no writes", "err", err)
+	}
+	if !mended {
+		return
+	}
+	s.log.Info("NATS store restarted after a failed write", "dir", filepath.Join(s.cfg.Data, "nats"))
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := av1job.Setup(ctx, s.js); err != nil {
+		s.log.Error("NATS store restarted: streams", "err", err)
+	}
+}
+
 // start runs e (s.mu held).
 func (s *Server) start(ctx context.Context, e *entry) {
 	o := e.Options
 	ex := &av1job.RemoteExecutor{NC: s.nc, JS: s.js, Silence: s.cfg.Silence}
+	if s.broker != nil {
+		ex.Store = s.broker
+	}
 	o.Executor = ex
 	log := s.log.With("job", e.ID)
 	h := s.hist(e.ID)
@@ -485,7 +553,11 @@ func (s *Server) finished(e *entry, r *run, err error) {
 	} else {
 		h.add("info", "ended: %s", e.State)
 	}
-	_ = s.save()
+	if err := s.save(); err != nil {
+		// The job ended all the same: its state is written with the
+		// queue's next change (until then a restart queues it again).
+		h.add("error", "%v", err)
+	}
 	s.log.Info("job ended", "job", e.ID, "state", e.State, "err", err)
 	s.ended.Broadcast()
 	s.kick()

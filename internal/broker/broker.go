@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -42,8 +43,10 @@ const DefaultListen = "127.0.0.1:4222"
 
 // A Server is a running embedded NATS server.
 type Server struct {
-	ns  *server.Server
-	url string
+	ns   *server.Server
+	url  string
+	dir  string       // Config.Dir
+	mend sync.RWMutex // held to restart JetStream (Mend); read to check it
 }
 
 // Start starts the server and returns once it accepts connections.
@@ -105,7 +108,7 @@ func Start(cfg Config) (*Server, error) {
 		scheme = "tls"
 	}
 	addr := ns.Addr().(*net.TCPAddr)
-	return &Server{ns: ns, url: fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(host, strconv.Itoa(addr.Port)))}, nil
+	return &Server{ns: ns, dir: cfg.Dir, url: fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(host, strconv.Itoa(addr.Port)))}, nil
 }
 
 // URL is the address clients connect to.
