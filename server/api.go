@@ -230,7 +230,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				http.Redirect(w, r, "/login", http.StatusSeeOther)
 				return
 			}
-			fail(http.StatusUnauthorized, "this server asks for its token (Authorization: Bearer, from the server's token file); only the user it runs as, on its machine, needs none")
+			fail(http.StatusUnauthorized, "this server asks for its token, DATA/token of the server's data directory (av1job --token-file FILE, or Authorization: Bearer TOKEN); only the user it runs as, on its machine, needs none")
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
