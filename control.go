@@ -12,15 +12,6 @@ import (
 // freezeTimeout bounds how long Pause waits for every process to stop.
 const freezeTimeout = 2 * time.Second
 
-// A Pauser is an encoder that pauses without signals: an in-process
-// encoder halts between two calls into its library.
-type Pauser interface {
-	// Pause returns once the encoder does no work; it is idempotent.
-	Pause()
-	// Resume lets a paused encoder continue.
-	Resume()
-}
-
 // A controller holds a job's pause and stop state. Pausing freezes every
 // process of the job (its procs.Group: the processes are known from their
 // start, so nothing is scanned or polled) and every attached in-process

@@ -777,3 +777,7 @@ type steer struct{ c *controller }
 
 func (s steer) Stopping() <-chan struct{}       { return s.c.halted }
 func (s steer) Attach(p Pauser) (detach func()) { return s.c.attach(p) }
+
+// errResult reports a result the coordinator refuses: a duplicate, a late
+// answer to an older attempt, frames that no longer fit the plan.
+var errResult = errors.New("result refused")

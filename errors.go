@@ -13,11 +13,6 @@ import (
 	"github.com/av1job/av1job/internal/tools"
 )
 
-// ErrStopped is returned by Run when the job was stopped on request
-// (Job.Stop, or a signal the caller turned into Stop): everything encoded
-// until then is recorded, and running the job again continues it.
-var ErrStopped = errors.New("job stopped")
-
 // ErrNotRunning is returned by PauseJob, ResumeJob and StopJob when no
 // process runs the job.
 var ErrNotRunning = control.ErrNotRunning
@@ -86,21 +81,6 @@ type stateError struct{ err error }
 func (e *stateError) Error() string { return e.err.Error() }
 func (e *stateError) Unwrap() error { return e.err }
 
-// A storeError is a NATS store that takes no writes (it failed one, or its
-// disk is full), as a RemoteExecutor's StoreChecker says: no chunk can be
-// sent or received until it is mended, so trying a chunk again cannot
-// help.
-type storeError struct{ err error }
-
-func (e *storeError) Error() string {
-	if errors.Is(e.err, syscall.ENOSPC) || errors.Is(e.err, syscall.EDQUOT) {
-		return e.err.Error() + "; free some space and resume the job (finished chunks are kept)"
-	}
-	return e.err.Error()
-}
-
-func (e *storeError) Unwrap() error { return e.err }
-
 // permanent reports errors that trying a chunk again cannot fix: a full
 // disk, a read-only file system, no permission, a missing program, a task
 // that is not valid, the job's state that cannot be written, a source
@@ -111,7 +91,7 @@ func permanent(err error) bool {
 		bad     *TaskError
 		state   *stateError
 		changed *SourceChangedError
-		store   *storeError
+		store   *StoreError
 	)
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) ||
 		errors.Is(err, syscall.EDQUOT) || errors.As(err, &miss) || errors.As(err, &bad) || errors.As(err, &state) ||

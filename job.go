@@ -195,7 +195,7 @@ func Run(ctx context.Context, o Options) error { return New(o).Run(ctx) }
 // has been delivered when Run returns.
 func (jb *Job) Run(ctx context.Context) error {
 	err := jb.run(ctx)
-	var store *storeError // says where, and what next, itself
+	var store *StoreError // says where, and what next, itself
 	if errors.Is(err, syscall.ENOSPC) && !strings.Contains(err.Error(), "the disk is full") && !errors.As(err, &store) {
 		err = fmt.Errorf("the disk is full (%w); free some space and run the same command (finished chunks are kept)", err)
 	}

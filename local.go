@@ -87,7 +87,7 @@ func (x *LocalExecutor) execute(ctx context.Context, enc encode.Encoder, t Task,
 		dist = &ivfFile{f: f}
 		out = tee{out, dist}
 	}
-	s := t.Settings.settings()
+	s := t.Settings.EncodeSettings()
 	s.Threads = x.Threads
 	fed, err := x.encodeFrames(ctx, enc, t, s, out, steer)
 	if err != nil {

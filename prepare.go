@@ -268,7 +268,7 @@ func sceneKey(o *Options, dir jobdir.Dir) (string, error) {
 // settings are the encoder settings of the job, with the colour
 // description of the pixels the encoder gets.
 func (p *prepared) settings() encode.Settings {
-	return p.options().settings()
+	return p.options().EncodeSettings()
 }
 
 // trialHeader describes one frame of src as the encoder gets it.

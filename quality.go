@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"sync"
 
@@ -12,79 +11,6 @@ import (
 	"github.com/av1job/av1job/internal/ivf"
 	"github.com/av1job/av1job/internal/quality"
 )
-
-// TargetQuality asks for each chunk to be encoded at the highest quantizer
-// whose output reaches a quality score, found by probe encodes (package
-// quality's search). A Task carries it with the probes already made of
-// the chunk, so that a search cut short goes on where it stopped.
-type TargetQuality struct {
-	Score  float64 `json:"score"`
-	Metric string  `json:"metric"` // "ssimulacra2", "psnr" or "ssim"
-	Stat   string  `json:"stat"`   // how a chunk's frames are summed up: "mean", "p5" or "min"
-	MinQ   int     `json:"min_q"`
-	MaxQ   int     `json:"max_q"`
-	Probes int     `json:"probes"` // at most this many probe encodes per chunk
-	// ProbeSpeed is the encoder speed of the probes (0 means the task's).
-	ProbeSpeed int `json:"probe_speed,omitempty"`
-	// Known are the probes of the chunk made so far.
-	Known []Probe `json:"known,omitempty"`
-}
-
-// A Probe is a probe encode's outcome: the chunk's score at Quantizer and
-// the size of the probe's stream.
-type Probe struct {
-	Quantizer int     `json:"q"`
-	Score     float64 `json:"score"`
-	Size      int64   `json:"size"`
-}
-
-// A QualityRecorder is a StreamWriter that keeps what a target-quality
-// task measures. The coordinator's writers are; an executor that runs
-// target-quality tasks reports through it when its StreamWriter is one.
-type QualityRecorder interface {
-	// Probe reports a finished probe encode; once it returns, the probe
-	// is kept (journaled) and a later task of the chunk carries it.
-	Probe(Probe) error
-	// Quality reports the quantizer the stream is encoded at and its
-	// score, measured on the stream written (NaN when it was not
-	// measured: a stopped task).
-	Quality(q int, score float64)
-}
-
-func (tq TargetQuality) target() quality.Target {
-	return quality.Target{Score: tq.Score, Metric: tq.Metric, Stat: tq.Stat, MinQ: tq.MinQ, MaxQ: tq.MaxQ, Probes: tq.Probes}
-}
-
-func (tq TargetQuality) known() []quality.Probe {
-	ps := make([]quality.Probe, len(tq.Known))
-	for i, p := range tq.Known {
-		ps[i] = quality.Probe{Quantizer: p.Quantizer, Score: p.Score, Size: p.Size}
-	}
-	return ps
-}
-
-// check returns why the target cannot be searched for, or nil.
-func (tq TargetQuality) check() error {
-	if err := tq.target().Check(); err != nil {
-		return err
-	}
-	if tq.ProbeSpeed < 0 || tq.ProbeSpeed > 10 {
-		return fmt.Errorf("probe speed %d: must be 0-10", tq.ProbeSpeed)
-	}
-	for _, p := range tq.Known {
-		if p.Quantizer < tq.MinQ || p.Quantizer > tq.MaxQ || math.IsNaN(p.Score) || math.IsInf(p.Score, 0) {
-			return fmt.Errorf("probe at quantizer %d scoring %g is outside the search", p.Quantizer, p.Score)
-		}
-	}
-	return nil
-}
-
-// Decide returns the quantizer a target-quality task is encoded at, from
-// its known probes: ok is false while the search needs more probes.
-func (tq TargetQuality) Decide() (q int, predicted float64, reached, ok bool) {
-	next, d := quality.Next(tq.target(), tq.known())
-	return d.Quantizer, d.Predicted, d.Reached, next == 0
-}
 
 // probeFrames is about how many frames of a probe are scored: every k-th
 // frame of a longer chunk (the probe encodes them all). k is odd: rav1e
@@ -115,11 +41,11 @@ func (x *LocalExecutor) search(ctx context.Context, enc encode.Encoder, t Task, 
 		every = 1
 	}
 	for {
-		next, d := quality.Next(tq.target(), tq.known())
+		next, q := tq.Next()
 		if next == 0 {
-			return d.Quantizer, nil
+			return q, nil
 		}
-		s := t.Settings.settings()
+		s := t.Settings.EncodeSettings()
 		s.Quantizer, s.Threads = next, x.Threads
 		if tq.ProbeSpeed > 0 {
 			s.Speed = tq.ProbeSpeed

@@ -78,7 +78,7 @@ func (x *RemoteExecutor) room(n int64) error {
 		return nil
 	}
 	if err := x.Store.Room(n); err != nil {
-		return &storeError{err}
+		return &StoreError{Err: err}
 	}
 	return nil
 }
@@ -90,7 +90,7 @@ func (x *RemoteExecutor) storeFailed() error {
 		return nil
 	}
 	if err := x.Store.WriteError(); err != nil {
-		return &storeError{err}
+		return &StoreError{Err: err}
 	}
 	return nil
 }

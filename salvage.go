@@ -94,23 +94,6 @@ func (c *coordinator) salvage(ctx context.Context) error {
 	return nil
 }
 
-// A Recoverer is an Executor whose tasks' output can outlive the
-// coordinator: RemoteExecutor's workers send their units through
-// JetStream, which keeps them. When a run of a job ends before writing
-// all that a task sent (the server was killed), salvage asks the next
-// run's executor for what its tasks sent.
-type Recoverer interface {
-	// Recover returns the streams that tasks of the chunk sent, each
-	// from its header and first unit on, in order and without a gap.
-	Recover(ctx context.Context, job string, chunk int) ([]SentStream, error)
-}
-
-// SentStream is a chunk's stream as a task sent it: it may end anywhere.
-type SentStream struct {
-	Header StreamHeader
-	Units  [][]byte
-}
-
 // recoverUnits completes the part file of ch, which holds n units (none:
 // no file), with what the recoverer has after them, and returns how many
 // units it added. A chunk's stream is the same bits whichever task made

@@ -11,20 +11,6 @@ import (
 	"github.com/av1job/av1job/internal/plan"
 )
 
-// A SourceChangedError reports that the file at a job's source path is no
-// longer the file the job was planned from: another file was renamed over
-// it, it was truncated or rewritten, or it changed while it was being
-// read. Nothing read from it is kept, and trying again cannot help: the
-// job fails (see permanent).
-type SourceChangedError struct {
-	Path string
-	Why  string // what differs
-}
-
-func (e *SourceChangedError) Error() string {
-	return fmt.Sprintf("%s is not the job's source any more (%s)", e.Path, e.Why)
-}
-
 // A sourceGuard makes sure that what is read from a path comes from a
 // job's source: a file whose size and hash of its first and last MiB
 // (plan.SourceIdentity) are the job's. The hash is read once per state of

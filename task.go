@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"syscall"
 	"time"
 
 	"github.com/av1job/av1job/internal/encode"
@@ -159,7 +160,7 @@ func (t Task) Validate() error {
 			return bad("target quality with a bitrate")
 		}
 	}
-	if err := enc.Check(t.Settings.settings()); err != nil {
+	if err := enc.Check(t.Settings.EncodeSettings()); err != nil {
 		return bad("%v", err)
 	}
 	return nil
@@ -171,8 +172,8 @@ var (
 	filterRE = regexp.MustCompile(`^scale=(out_color_matrix=bt709:)?out_range=tv,format=[a-z0-9_]{1,32}$`)
 )
 
-// settings converts the options to package encode's.
-func (o EncoderOptions) settings() encode.Settings {
+// EncodeSettings converts the options to package encode's.
+func (o EncoderOptions) EncodeSettings() encode.Settings {
 	s := encode.Settings{Speed: o.Speed, Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra, FullRange: o.FullRange}
 	s.Color.Primaries, s.Color.Transfer, s.Color.Matrix = o.Primaries, o.Transfer, o.Matrix
 	return s
@@ -216,6 +217,62 @@ type Executor interface {
 	Execute(ctx context.Context, t Task, out StreamWriter, steer Steer) (end int, err error)
 }
 
-// errResult reports a result the coordinator refuses: a duplicate, a late
-// answer to an older attempt, frames that no longer fit the plan.
-var errResult = errors.New("result refused")
+// A Pauser is an encoder that pauses without signals: an in-process
+// encoder halts between two calls into its library.
+type Pauser interface {
+	// Pause returns once the encoder does no work; it is idempotent.
+	Pause()
+	// Resume lets a paused encoder continue.
+	Resume()
+}
+
+// ErrStopped is returned by Run when the job was stopped on request
+// (Job.Stop, or a signal the caller turned into Stop): everything encoded
+// until then is recorded, and running the job again continues it.
+var ErrStopped = errors.New("job stopped")
+
+// A Recoverer is an Executor whose tasks' output can outlive the
+// coordinator: RemoteExecutor's workers send their units through
+// JetStream, which keeps them. When a run of a job ends before writing
+// all that a task sent (the server was killed), salvage asks the next
+// run's executor for what its tasks sent.
+type Recoverer interface {
+	// Recover returns the streams that tasks of the chunk sent, each
+	// from its header and first unit on, in order and without a gap.
+	Recover(ctx context.Context, job string, chunk int) ([]SentStream, error)
+}
+
+// SentStream is a chunk's stream as a task sent it: it may end anywhere.
+type SentStream struct {
+	Header StreamHeader
+	Units  [][]byte
+}
+
+// A SourceChangedError reports that the file at a job's source path is no
+// longer the file the job was planned from: another file was renamed over
+// it, it was truncated or rewritten, or it changed while it was being
+// read. Nothing read from it is kept, and trying again cannot help: the
+// job fails (see permanent).
+type SourceChangedError struct {
+	Path string
+	Why  string // what differs
+}
+
+func (e *SourceChangedError) Error() string {
+	return fmt.Sprintf("%s is not the job's source any more (%s)", e.Path, e.Why)
+}
+
+// A StoreError is a NATS store that takes no writes (it failed one, or its
+// disk is full), as a cluster.RemoteExecutor's StoreChecker says: no chunk can be
+// sent or received until it is mended, so trying a chunk again cannot
+// help.
+type StoreError struct{ Err error }
+
+func (e *StoreError) Error() string {
+	if errors.Is(e.Err, syscall.ENOSPC) || errors.Is(e.Err, syscall.EDQUOT) {
+		return e.Err.Error() + "; free some space and resume the job (finished chunks are kept)"
+	}
+	return e.Err.Error()
+}
+
+func (e *StoreError) Unwrap() error { return e.Err }
