@@ -11,6 +11,7 @@ import (
 	"github.com/av1job/av1job/internal/journal"
 	"github.com/av1job/av1job/internal/probe"
 	"github.com/av1job/av1job/internal/tools"
+	"github.com/av1job/av1job/task"
 )
 
 // ErrNotRunning is returned by PauseJob, ResumeJob and StopJob when no
@@ -91,7 +92,7 @@ func permanent(err error) bool {
 		bad     *TaskError
 		state   *stateError
 		changed *SourceChangedError
-		store   *StoreError
+		store   *task.StoreError
 	)
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) ||
 		errors.Is(err, syscall.EDQUOT) || errors.As(err, &miss) || errors.As(err, &bad) || errors.As(err, &state) ||

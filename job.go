@@ -19,6 +19,7 @@ import (
 	"github.com/av1job/av1job/internal/probe"
 	"github.com/av1job/av1job/internal/tools"
 	"github.com/av1job/av1job/internal/verify"
+	"github.com/av1job/av1job/task"
 )
 
 // A Job encodes one input to one output. It can be paused, resumed and
@@ -195,7 +196,7 @@ func Run(ctx context.Context, o Options) error { return New(o).Run(ctx) }
 // has been delivered when Run returns.
 func (jb *Job) Run(ctx context.Context) error {
 	err := jb.run(ctx)
-	var store *StoreError // says where, and what next, itself
+	var store *task.StoreError // says where, and what next, itself
 	if errors.Is(err, syscall.ENOSPC) && !strings.Contains(err.Error(), "the disk is full") && !errors.As(err, &store) {
 		err = fmt.Errorf("the disk is full (%w); free some space and run the same command (finished chunks are kept)", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/av1job/av1job/internal/segment"
+	"github.com/av1job/av1job/task"
 )
 
 // RemoteExecutor runs tasks on workers (Worker, `av1job worker`) over NATS
@@ -78,7 +79,7 @@ func (x *RemoteExecutor) room(n int64) error {
 		return nil
 	}
 	if err := x.Store.Room(n); err != nil {
-		return &StoreError{Err: err}
+		return &task.StoreError{Err: err}
 	}
 	return nil
 }
@@ -90,7 +91,7 @@ func (x *RemoteExecutor) storeFailed() error {
 		return nil
 	}
 	if err := x.Store.WriteError(); err != nil {
-		return &StoreError{Err: err}
+		return &task.StoreError{Err: err}
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package av1job
+package task
 
 import (
 	"encoding/json"
@@ -72,7 +72,7 @@ func TestTaskValidate(t *testing.T) {
 		tc.change(&task)
 		err := task.Validate()
 		var te *TaskError
-		if !errors.As(err, &te) || !strings.Contains(err.Error(), tc.want) || !permanent(err) {
+		if !errors.As(err, &te) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want a TaskError with %q", tc.name, err, tc.want)
 		}
 	}
