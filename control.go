@@ -18,8 +18,8 @@ const freezeTimeout = 2 * time.Second
 // encoder, and holds back new work at the gates (wait); stopping makes the
 // running tasks end at their current frame.
 type controller struct {
-	group  *procs.Group
-	events func(Event) // publishes EventPaused, EventResumed, EventStopping
+	group    *procs.Group
+	OnChange func(Change) // told of every pause, resume and stop
 
 	mu          sync.Mutex
 	paused      bool
@@ -41,7 +41,7 @@ type controller struct {
 }
 
 func newController() *controller {
-	return &controller{group: procs.NewGroup(), stopped: make(chan struct{}), halted: make(chan struct{}), events: func(Event) {}}
+	return &controller{group: procs.NewGroup(), stopped: make(chan struct{}), halted: make(chan struct{}), OnChange: func(Change) {}}
 }
 
 // halt makes the running tasks end at their current frame and lets no
@@ -81,7 +81,7 @@ func (c *controller) pause(user bool) error {
 	}
 	err := c.group.Freeze(freezeTimeout)
 	if user {
-		c.events(Event{Kind: EventPaused})
+		c.OnChange(Paused)
 	}
 	return err
 }
@@ -105,7 +105,7 @@ func (c *controller) resume(user bool) error {
 	for _, p := range ps {
 		p.Resume()
 	}
-	c.events(Event{Kind: EventResumed})
+	c.OnChange(Resumed)
 	return err
 }
 
@@ -160,7 +160,7 @@ func (c *controller) stop() {
 		first = true
 	})
 	if first {
-		c.events(Event{Kind: EventStopping})
+		c.OnChange(Stopping)
 	}
 	c.mu.Lock()
 	c.user = false
@@ -208,3 +208,33 @@ func (c *controller) gate(ctx context.Context, stopEnds bool) error {
 		}
 	}
 }
+
+// view is the Steer a controller gives the executors of its tasks.
+type view struct{ c *controller }
+
+func (s view) Stopping() <-chan struct{} { return s.c.halted }
+
+func (s view) Attach(p Pauser) (detach func()) { return s.c.attach(p) }
+
+// A Change is what a controller tells OnChange.
+type Change int
+
+// Changes.
+const (
+	Paused   Change = iota + 1 // paused by request
+	Resumed                    // running again
+	Stopping                   // stopped: the tasks end at their current frame
+)
+
+// Stopped is closed by a stop.
+func (c *controller) Stopped() <-chan struct{} { return c.stopped }
+
+// Halted is closed by a stop or a failure: the running tasks end at their
+// current frame.
+func (c *controller) Halted() <-chan struct{} { return c.halted }
+
+// Group is the process group whose processes a pause freezes.
+func (c *controller) Group() *procs.Group { return c.group }
+
+// Steer returns the Steer of a task the controller steers.
+func (c *controller) Steer() Steer { return view{c} }

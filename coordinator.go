@@ -415,7 +415,7 @@ func (c *coordinator) run(ctx context.Context, ex Executor, workers int) error {
 	for {
 		select {
 		case free <- struct{}{}:
-		case <-c.ctl.halted:
+		case <-c.ctl.Halted():
 		case <-ctx.Done():
 		}
 		if c.ctl.isHalted() || ctx.Err() != nil {
@@ -431,7 +431,7 @@ func (c *coordinator) run(ctx context.Context, ex Executor, workers int) error {
 			}
 			select {
 			case <-c.queued:
-			case <-c.ctl.halted:
+			case <-c.ctl.Halted():
 			case <-ctx.Done():
 			}
 			continue
@@ -515,7 +515,7 @@ func (s *slot) acquire(ctx context.Context, halted <-chan struct{}) bool {
 func (c *coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk, s *slot) {
 	var last error
 	for n := 1; n <= attempts; n++ {
-		if !s.acquire(ctx, c.ctl.halted) {
+		if !s.acquire(ctx, c.ctl.Halted()) {
 			return
 		}
 		if err := c.ctl.wait(ctx); err != nil || c.ctl.isHalted() {
@@ -572,14 +572,14 @@ func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot)
 		// waits for the plan (and the journal) to be final.
 		select {
 		case <-c.ready:
-		case <-c.ctl.halted:
+		case <-c.ctl.Halted():
 			return ErrStopped
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 	c.emit(Event{Kind: EventChunkStart, Chunk: t.Chunk})
-	end, err := ex.Execute(ctx, t, a.part, steer{c.ctl})
+	end, err := ex.Execute(ctx, t, a.part, c.ctl.Steer())
 	if err != nil {
 		if ctx.Err() != nil {
 			// Cancelled, not failed: what was written stays for the
@@ -771,12 +771,6 @@ func (c *coordinator) appendRecord(r jobdir.Record) error {
 	}
 	return nil
 }
-
-// steer is the Steer a coordinator gives its executors.
-type steer struct{ c *controller }
-
-func (s steer) Stopping() <-chan struct{}       { return s.c.halted }
-func (s steer) Attach(p Pauser) (detach func()) { return s.c.attach(p) }
 
 // errResult reports a result the coordinator refuses: a duplicate, a late
 // answer to an older attempt, frames that no longer fit the plan.

@@ -171,7 +171,7 @@ func openRig(t *testing.T, d jobdir.Dir) *rig {
 		r.events = append(r.events, e)
 		r.mu.Unlock()
 	}
-	r.c.ctl.events = r.c.emit
+	r.c.ctl.OnChange = func(ch Change) { r.c.emit(Event{Kind: changeKinds[ch]}) }
 	return r
 }
 
@@ -356,7 +356,7 @@ func TestCoordinatorFailureHalts(t *testing.T) {
 		unit: func(task Task, n int) error {
 			if task.Chunk == 0 && n == 10 {
 				close(at10)
-				<-r.c.ctl.halted // hold chunk 0 until chunk 1's failure has halted the job
+				<-r.c.ctl.Halted() // hold chunk 0 until chunk 1's failure has halted the job
 			}
 			return nil
 		},
@@ -546,7 +546,7 @@ func TestCoordinatorPause(t *testing.T) {
 	}
 	ex.unit = func(task Task, n int) error {
 		if task.Chunk == 0 && n == 1 {
-			detach := steer{r.c.ctl}.Attach(fp)
+			detach := r.c.ctl.Steer().Attach(fp)
 			defer detach()
 			if err := r.c.ctl.pause(true); err != nil {
 				return err
@@ -665,7 +665,7 @@ func planningRig(t *testing.T, frames int) (*rig, *jobdir.State) {
 		r.events = append(r.events, e)
 		r.mu.Unlock()
 	}
-	r.c.ctl.events = r.c.emit
+	r.c.ctl.OnChange = func(ch Change) { r.c.emit(Event{Kind: changeKinds[ch]}) }
 	return r, st
 }
 

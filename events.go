@@ -210,3 +210,6 @@ func (s *subscriber) run() {
 		<-s.wake
 	}
 }
+
+// changeKinds are the events of a controller's changes.
+var changeKinds = map[Change]EventKind{Paused: EventPaused, Resumed: EventResumed, Stopping: EventStopping}

@@ -43,7 +43,7 @@ type Job struct {
 func New(o Options) *Job {
 	o.defaults()
 	jb := &Job{o: o, ctl: newController(), bus: newBus(), dir: jobdir.At(o.JobDir)}
-	jb.ctl.events = jb.publish
+	jb.ctl.OnChange = func(ch Change) { jb.publish(Event{Kind: changeKinds[ch]}) }
 	if o.Events != nil {
 		jb.bus.subscribe(o.Events)
 	}
@@ -227,14 +227,14 @@ func (jb *Job) run(ctx context.Context) error {
 		// Load resolves the stored relative paths against it.
 		o.Dir, _ = os.Getwd()
 	}
-	ctx = tools.WithGroup(ctx, jb.ctl.group)
+	ctx = tools.WithGroup(ctx, jb.ctl.Group())
 	// Stop works at every stage: until the chunks run, it cancels what
 	// runs (probing, hashing, scene detection).
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
 		select {
-		case <-jb.ctl.stopped:
+		case <-jb.ctl.Stopped():
 			cancel()
 		case <-sctx.Done():
 		}

@@ -44,7 +44,7 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 	defer cancelPass()
 	go func() {
 		select {
-		case <-jb.ctl.stopped:
+		case <-jb.ctl.Stopped():
 			cancelPass()
 		case <-passCtx.Done():
 		}

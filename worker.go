@@ -408,7 +408,7 @@ func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 	n, _ := strconv.ParseInt(size, 10, 64)
 	// Every process of the task (the segment's probe too) is in its
 	// group, so that a pause freezes it.
-	gctx := tools.WithGroup(tctx, ctl.group)
+	gctx := tools.WithGroup(tctx, ctl.Group())
 	lt, err := segmentTask(gctx, t, path)
 	if err != nil {
 		return 0, err
@@ -420,7 +420,7 @@ func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 	// fetchSegment held the segment to those. What the local executor
 	// checks from here on is that the segment file stays as fetched.
 	lt.Source.Size, lt.Source.Content = n, content
-	end, err := w.ex.Execute(gctx, lt, pub, steer{ctl})
+	end, err := w.ex.Execute(gctx, lt, pub, ctl.Steer())
 	if c := context.Cause(tctx); errors.Is(c, errDropped) {
 		return 0, errDropped
 	}
