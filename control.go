@@ -12,12 +12,12 @@ import (
 // freezeTimeout bounds how long Pause waits for every process to stop.
 const freezeTimeout = 2 * time.Second
 
-// A controller holds a job's pause and stop state. Pausing freezes every
+// A Controller holds a job's pause and stop state. Pausing freezes every
 // process of the job (its procs.Group: the processes are known from their
 // start, so nothing is scanned or polled) and every attached in-process
 // encoder, and holds back new work at the gates (wait); stopping makes the
 // running tasks end at their current frame.
-type controller struct {
+type Controller struct {
 	group    *procs.Group
 	OnChange func(Change) // told of every pause, resume and stop
 
@@ -40,15 +40,15 @@ type controller struct {
 	halted   chan struct{} // closed by a stop or a failure: running tasks end at their current frame
 }
 
-func newController() *controller {
-	return &controller{group: procs.NewGroup(), stopped: make(chan struct{}), halted: make(chan struct{}), OnChange: func(Change) {}}
+func NewController() *Controller {
+	return &Controller{group: procs.NewGroup(), stopped: make(chan struct{}), halted: make(chan struct{}), OnChange: func(Change) {}}
 }
 
-// halt makes the running tasks end at their current frame and lets no
+// Halt makes the running tasks end at their current frame and lets no
 // new one start; a stop halts, and so does a chunk's permanent failure.
-func (c *controller) halt() { c.haltOnce.Do(func() { close(c.halted) }) }
+func (c *Controller) Halt() { c.haltOnce.Do(func() { close(c.halted) }) }
 
-func (c *controller) isHalted() bool {
+func (c *Controller) IsHalted() bool {
 	select {
 	case <-c.halted:
 		return true
@@ -57,13 +57,13 @@ func (c *controller) isHalted() bool {
 	}
 }
 
-// pause freezes the job's processes and encoders; user says whether the
+// Pause freezes the job's processes and encoders; user says whether the
 // user asked (and not a terminal stop, which resumes on its own). It
 // returns once everything is halted; from then on the job uses no CPU.
-func (c *controller) pause(user bool) error {
+func (c *Controller) Pause(user bool) error {
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
-	if c.isStopped() {
+	if c.IsStopped() {
 		return errors.New("the job is stopping")
 	}
 	c.mu.Lock()
@@ -86,9 +86,9 @@ func (c *controller) pause(user bool) error {
 	return err
 }
 
-// resume continues the job; user resumes only a user's pause (Ctrl+Z's
+// Resume continues the job; user resumes only a user's pause (Ctrl+Z's
 // continuation leaves a user's pause in place).
-func (c *controller) resume(user bool) error {
+func (c *Controller) Resume(user bool) error {
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
 	c.mu.Lock()
@@ -109,9 +109,9 @@ func (c *controller) resume(user bool) error {
 	return err
 }
 
-// attach makes p pause and resume with the job until the returned
+// Attach makes p pause and resume with the job until the returned
 // function detaches it; p starts paused if the job is paused.
-func (c *controller) attach(p Pauser) (detach func()) {
+func (c *Controller) Attach(p Pauser) (detach func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pausers == nil {
@@ -130,7 +130,7 @@ func (c *controller) attach(p Pauser) (detach func()) {
 }
 
 // pauserList returns the attached pausers; c.mu is held.
-func (c *controller) pauserList() []Pauser {
+func (c *Controller) pauserList() []Pauser {
 	ps := make([]Pauser, 0, len(c.pausers))
 	for p := range c.pausers {
 		ps = append(ps, p)
@@ -138,9 +138,9 @@ func (c *controller) pauserList() []Pauser {
 	return ps
 }
 
-// pauseState reports whether the job is paused by request, since when,
+// PauseState reports whether the job is paused by request, since when,
 // and the time paused so far.
-func (c *controller) pauseState() (bool, time.Time, time.Duration) {
+func (c *Controller) PauseState() (bool, time.Time, time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	total := c.pausedTotal
@@ -150,13 +150,13 @@ func (c *controller) pauseState() (bool, time.Time, time.Duration) {
 	return c.paused && c.user, c.pausedAt, total
 }
 
-// stop makes the job stop at the current frames; a paused job is thawed
+// Stop makes the job Stop at the current frames; a paused job is thawed
 // so that its encoders can flush.
-func (c *controller) stop() {
+func (c *Controller) Stop() {
 	first := false
 	c.stopOnce.Do(func() {
 		close(c.stopped)
-		c.halt()
+		c.Halt()
 		first = true
 	})
 	if first {
@@ -165,10 +165,10 @@ func (c *controller) stop() {
 	c.mu.Lock()
 	c.user = false
 	c.mu.Unlock()
-	_ = c.resume(true)
+	_ = c.Resume(true)
 }
 
-func (c *controller) isStopped() bool {
+func (c *Controller) IsStopped() bool {
 	select {
 	case <-c.stopped:
 		return true
@@ -177,20 +177,20 @@ func (c *controller) isStopped() bool {
 	}
 }
 
-// waitPause blocks while the job is paused (a stop ends the pause).
-func (c *controller) waitPause(ctx context.Context) error { return c.gate(ctx, false) }
+// WaitPause blocks while the job is paused (a stop ends the pause).
+func (c *Controller) WaitPause(ctx context.Context) error { return c.gate(ctx, false) }
 
-// wait is the gate before new work: it blocks while the job is paused and
+// Wait is the gate before new work: it blocks while the job is paused and
 // returns ErrStopped once the job is stopping.
-func (c *controller) wait(ctx context.Context) error { return c.gate(ctx, true) }
+func (c *Controller) Wait(ctx context.Context) error { return c.gate(ctx, true) }
 
-func (c *controller) gate(ctx context.Context, stopEnds bool) error {
+func (c *Controller) gate(ctx context.Context, stopEnds bool) error {
 	var stopped <-chan struct{}
 	if stopEnds {
 		stopped = c.stopped
 	}
 	for {
-		if stopEnds && c.isStopped() {
+		if stopEnds && c.IsStopped() {
 			return ErrStopped
 		}
 		c.mu.Lock()
@@ -210,11 +210,11 @@ func (c *controller) gate(ctx context.Context, stopEnds bool) error {
 }
 
 // view is the Steer a controller gives the executors of its tasks.
-type view struct{ c *controller }
+type view struct{ c *Controller }
 
 func (s view) Stopping() <-chan struct{} { return s.c.halted }
 
-func (s view) Attach(p Pauser) (detach func()) { return s.c.attach(p) }
+func (s view) Attach(p Pauser) (detach func()) { return s.c.Attach(p) }
 
 // A Change is what a controller tells OnChange.
 type Change int
@@ -227,14 +227,14 @@ const (
 )
 
 // Stopped is closed by a stop.
-func (c *controller) Stopped() <-chan struct{} { return c.stopped }
+func (c *Controller) Stopped() <-chan struct{} { return c.stopped }
 
 // Halted is closed by a stop or a failure: the running tasks end at their
 // current frame.
-func (c *controller) Halted() <-chan struct{} { return c.halted }
+func (c *Controller) Halted() <-chan struct{} { return c.halted }
 
 // Group is the process group whose processes a pause freezes.
-func (c *controller) Group() *procs.Group { return c.group }
+func (c *Controller) Group() *procs.Group { return c.group }
 
 // Steer returns the Steer of a task the controller steers.
-func (c *controller) Steer() Steer { return view{c} }
+func (c *Controller) Steer() Steer { return view{c} }

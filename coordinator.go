@@ -32,7 +32,7 @@ const attempts = 4
 //	commit: fits the ledger? ─▶ durable ─▶ decodes to its frames? ─▶ rename ─▶ journal ─▶ ledger ─▶ event
 type coordinator struct {
 	dir  jobdir.Dir
-	ctl  *controller
+	ctl  *Controller
 	emit func(Event) // publishes an event; counts are filled by fill
 	tmpl Task        // the job's part of every task
 	// decode counts the frames an independent decoder gets from an IVF
@@ -76,7 +76,7 @@ type attempt struct {
 
 // newCoordinator returns the coordinator of a planned job: its plan st,
 // its journal and the journal's records.
-func newCoordinator(dir jobdir.Dir, st *jobdir.State, j *jobdir.Journal, recs []jobdir.Record, ctl *controller, tmpl Task) *coordinator {
+func newCoordinator(dir jobdir.Dir, st *jobdir.State, j *jobdir.Journal, recs []jobdir.Record, ctl *Controller, tmpl Task) *coordinator {
 	c := &coordinator{dir: dir, ctl: ctl, tmpl: tmpl, emit: func(Event) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
 		running: map[int]*attempt{}}
 	c.setPlan(st, j, recs)
@@ -85,7 +85,7 @@ func newCoordinator(dir jobdir.Dir, st *jobdir.State, j *jobdir.Journal, recs []
 
 // newPlanningCoordinator returns the coordinator of a job whose chunks are
 // planned while it runs (addChunks); its results wait for setPlan.
-func newPlanningCoordinator(dir jobdir.Dir, ctl *controller, tmpl Task, expected int) *coordinator {
+func newPlanningCoordinator(dir jobdir.Dir, ctl *Controller, tmpl Task, expected int) *coordinator {
 	return &coordinator{dir: dir, ctl: ctl, tmpl: tmpl, emit: func(Event) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
 		running: map[int]*attempt{}, planning: true, expected: expected}
 }
@@ -137,7 +137,7 @@ func (c *coordinator) failPlan(err error) {
 	c.mu.Lock()
 	c.planErr, c.planning, c.queue = err, false, nil
 	c.mu.Unlock()
-	c.ctl.halt()
+	c.ctl.Halt()
 	close(c.ready)
 	c.signal()
 }
@@ -237,7 +237,7 @@ func (c *coordinator) pending() []plan.Chunk {
 func (c *coordinator) next() (ch plan.Chunk, ok, wait bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ctl.isHalted() {
+	if c.ctl.IsHalted() {
 		return plan.Chunk{}, false, false
 	}
 	// While chunks are still being planned, a chunk starts once there is
@@ -418,7 +418,7 @@ func (c *coordinator) run(ctx context.Context, ex Executor, workers int) error {
 		case <-c.ctl.Halted():
 		case <-ctx.Done():
 		}
-		if c.ctl.isHalted() || ctx.Err() != nil {
+		if c.ctl.IsHalted() || ctx.Err() != nil {
 			break
 		}
 		ch, ok, wait := c.next()
@@ -464,7 +464,7 @@ func (c *coordinator) run(ctx context.Context, ex Executor, workers int) error {
 		return planErr
 	case failure != nil:
 		return failure
-	case c.ctl.isStopped():
+	case c.ctl.IsStopped():
 		return ErrStopped
 	}
 	return nil
@@ -477,7 +477,7 @@ func (c *coordinator) fail(err error) {
 		c.failure = err
 	}
 	c.mu.Unlock()
-	c.ctl.halt()
+	c.ctl.Halt()
 }
 
 // A slot is a worker's place among the tasks that run at once. A task
@@ -518,7 +518,7 @@ func (c *coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk, 
 		if !s.acquire(ctx, c.ctl.Halted()) {
 			return
 		}
-		if err := c.ctl.wait(ctx); err != nil || c.ctl.isHalted() {
+		if err := c.ctl.Wait(ctx); err != nil || c.ctl.IsHalted() {
 			return
 		}
 		err := c.attempt(ctx, ex, c.task(ch, n), s)
@@ -533,11 +533,11 @@ func (c *coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk, 
 		}
 		last = err
 		c.noteFailure(ch.ID, err)
-		if n < attempts && !c.ctl.isHalted() {
+		if n < attempts && !c.ctl.IsHalted() {
 			c.emit(Event{Kind: EventRetry, Chunk: ch.ID, Err: err})
 		}
 	}
-	if !c.ctl.isHalted() {
+	if !c.ctl.IsHalted() {
 		c.fail(fmt.Errorf("%s failed %d times, giving up (finished chunks are kept; run the same command to resume): %w", ch, attempts, last))
 	}
 }
@@ -662,7 +662,7 @@ func (c *coordinator) commit(ctx context.Context, res Result) error {
 		return err
 	}
 	// An independent decoder must get every frame back.
-	if err := c.ctl.waitPause(ctx); err != nil {
+	if err := c.ctl.WaitPause(ctx); err != nil {
 		return err
 	}
 	n, err := c.decode(ctx, res.File)
@@ -716,7 +716,7 @@ func (c *coordinator) commit(ctx context.Context, res Result) error {
 		delete(c.running, res.Chunk)
 		// A task that ended short without a stop (its worker was lost)
 		// leaves the rest to run now.
-		if rest, ok := c.led.Chunk(rec.Rest); ok && rec.Rest != 0 && !c.ctl.isHalted() {
+		if rest, ok := c.led.Chunk(rec.Rest); ok && rec.Rest != 0 && !c.ctl.IsHalted() {
 			c.queue = append(c.queue, rest)
 		}
 	}

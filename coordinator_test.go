@@ -163,7 +163,7 @@ func openRig(t *testing.T, d jobdir.Dir) *rig {
 	tmpl := Task{Job: st.ID, Source: SourceRef{Path: "in.mkv", Size: 1, Content: "x", Width: 16, Height: 16, PixFmt: "yuv420p", TimeBase: "1/24"},
 		Encoder: EncoderRef{Name: "rav1e", Version: "0.5.1"}, Settings: EncoderOptions{Speed: 10, Quantizer: 100}}
 	r := &rig{dir: d}
-	r.c = newCoordinator(d, st, j, recs, newController(), tmpl)
+	r.c = newCoordinator(d, st, j, recs, NewController(), tmpl)
 	r.c.decode = countUnits
 	r.c.emit = func(e Event) {
 		r.c.fill(&e)
@@ -383,7 +383,7 @@ func TestCoordinatorStop(t *testing.T) {
 	var once sync.Once
 	ex := &fakeExec{unit: func(task Task, n int) error {
 		if n == 15 {
-			once.Do(r.c.ctl.stop)
+			once.Do(r.c.ctl.Stop)
 		}
 		return nil
 	}}
@@ -548,7 +548,7 @@ func TestCoordinatorPause(t *testing.T) {
 		if task.Chunk == 0 && n == 1 {
 			detach := r.c.ctl.Steer().Attach(fp)
 			defer detach()
-			if err := r.c.ctl.pause(true); err != nil {
+			if err := r.c.ctl.Pause(true); err != nil {
 				return err
 			}
 			mu.Lock()
@@ -571,7 +571,7 @@ func TestCoordinatorPause(t *testing.T) {
 		mu.Lock()
 		isPaused = false
 		mu.Unlock()
-		if err := r.c.ctl.resume(true); err != nil {
+		if err := r.c.ctl.Resume(true); err != nil {
 			t.Error(err)
 		}
 		close(resumed)
@@ -657,7 +657,7 @@ func planningRig(t *testing.T, frames int) (*rig, *jobdir.State) {
 	tmpl := Task{Job: "job1", Source: SourceRef{Path: "in.mkv", Size: 1, Content: "x", Width: 16, Height: 16, PixFmt: "yuv420p", TimeBase: "1/24"},
 		Encoder: EncoderRef{Name: "rav1e", Version: "0.5.1"}, Settings: EncoderOptions{Speed: 10, Quantizer: 100}}
 	r := &rig{dir: d}
-	r.c = newPlanningCoordinator(d, newController(), tmpl, frames)
+	r.c = newPlanningCoordinator(d, NewController(), tmpl, frames)
 	r.c.decode = countUnits
 	r.c.emit = func(e Event) {
 		r.c.fill(&e)

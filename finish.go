@@ -72,7 +72,7 @@ func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coordinat
 			return diskFull(o.Output, tmp, err)
 		}
 		jb.publish(Event{Kind: EventFinishing, Msg: "muxing"})
-		if err := jb.ctl.waitPause(ctx); err != nil {
+		if err := jb.ctl.WaitPause(ctx); err != nil {
 			return err
 		}
 		err = mux.Mux(ctx, pl, joined, p.src, p.layout.Color, tmp)
@@ -88,7 +88,7 @@ func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coordinat
 	// each one again; what is left to check is that the container holds
 	// every one of those frames.
 	jb.publish(Event{Kind: EventFinishing, Msg: "checking"})
-	if err := jb.ctl.waitPause(ctx); err != nil {
+	if err := jb.ctl.WaitPause(ctx); err != nil {
 		return err
 	}
 	n, err := verify.CountPackets(ctx, tmp)

@@ -27,7 +27,7 @@ import (
 // an event handler too). A Job runs once.
 type Job struct {
 	o   Options
-	ctl *controller
+	ctl *Controller
 	bus *bus
 
 	mu     sync.Mutex // guards what follows
@@ -42,7 +42,7 @@ type Job struct {
 // it is subscribed to every event.
 func New(o Options) *Job {
 	o.defaults()
-	jb := &Job{o: o, ctl: newController(), bus: newBus(), dir: jobdir.At(o.JobDir)}
+	jb := &Job{o: o, ctl: NewController(), bus: newBus(), dir: jobdir.At(o.JobDir)}
 	jb.ctl.OnChange = func(ch Change) { jb.publish(Event{Kind: changeKinds[ch]}) }
 	if o.Events != nil {
 		jb.bus.subscribe(o.Events)
@@ -91,7 +91,7 @@ func (jb *Job) publish(e Event) {
 	} else {
 		e.FramesTotal = total
 	}
-	_, _, e.Paused = jb.ctl.pauseState()
+	_, _, e.Paused = jb.ctl.PauseState()
 	jb.bus.publish(e)
 }
 
@@ -104,30 +104,30 @@ func (jb *Job) warn(format string, a ...any) {
 // Resume. The encoders keep their state in memory; from the moment Pause
 // returns the job uses no CPU, and its output is the same as if it had
 // never paused.
-func (jb *Job) Pause() error { return jb.ctl.pause(true) }
+func (jb *Job) Pause() error { return jb.ctl.Pause(true) }
 
 // Resume continues a paused job.
-func (jb *Job) Resume() error { return jb.ctl.resume(true) }
+func (jb *Job) Resume() error { return jb.ctl.Resume(true) }
 
 // Stop ends the job without losing work: every chunk in flight stops at
 // its current frame, the encoder flushes what it was given, the encoded
 // part is recorded and the rest becomes a new chunk; a job still probing
 // or detecting scenes stops at once. Run then returns ErrStopped. Stop
 // returns at once.
-func (jb *Job) Stop() { jb.ctl.stop() }
+func (jb *Job) Stop() { jb.ctl.Stop() }
 
 // Paused reports whether the job is paused by Pause.
 func (jb *Job) Paused() bool {
-	p, _, _ := jb.ctl.pauseState()
+	p, _, _ := jb.ctl.PauseState()
 	return p
 }
 
 // Freeze freezes the job's processes like Pause, for a terminal stop
 // (Ctrl+Z): Thaw undoes it but leaves a Pause in place.
-func (jb *Job) Freeze() error { return jb.ctl.pause(false) }
+func (jb *Job) Freeze() error { return jb.ctl.Pause(false) }
 
 // Thaw continues what Freeze froze, unless the job is paused by Pause.
-func (jb *Job) Thaw() error { return jb.ctl.resume(false) }
+func (jb *Job) Thaw() error { return jb.ctl.Resume(false) }
 
 // Status returns the job's state, the same as `av1job status --json`
 // prints for it.
@@ -144,10 +144,10 @@ func (jb *Job) Status() *StatusInfo {
 		return info
 	}
 	info.State = StateRunning
-	if paused, since, _ := jb.ctl.pauseState(); paused {
+	if paused, since, _ := jb.ctl.PauseState(); paused {
 		info.State, info.PausedSince = StatePaused, since
 	}
-	if jb.ctl.isStopped() {
+	if jb.ctl.IsStopped() {
 		info.State = StateStopping
 	}
 	return info
@@ -173,11 +173,11 @@ func (jb *Job) handle(cmd string) (any, error) {
 	var err error
 	switch cmd {
 	case "pause":
-		err = jb.ctl.pause(true)
+		err = jb.ctl.Pause(true)
 	case "resume":
-		err = jb.ctl.resume(true)
+		err = jb.ctl.Resume(true)
 	case "stop":
-		jb.ctl.stop()
+		jb.ctl.Stop()
 	case "status":
 	default:
 		return nil, errors.New("unknown command " + cmd)
@@ -240,7 +240,7 @@ func (jb *Job) run(ctx context.Context) error {
 		}
 	}()
 	stopped := func(err error) error {
-		if err != nil && jb.ctl.isStopped() && ctx.Err() == nil {
+		if err != nil && jb.ctl.IsStopped() && ctx.Err() == nil {
 			return ErrStopped
 		}
 		return err
@@ -335,7 +335,7 @@ func (jb *Job) encode(ctx context.Context, o *Options, p *prepared, st *jobdir.S
 	}
 	jb.publish(Event{Kind: EventPlanned})
 	jb.warnStreams(o, p)
-	if jb.ctl.isStopped() {
+	if jb.ctl.IsStopped() {
 		return ErrStopped
 	}
 	if todo := c.pending(); len(todo) > 0 {

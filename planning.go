@@ -111,7 +111,7 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 	sf, err := findScenes(passCtx, p.src, *o, jb.dir.Scenes(), func(n int) {
 		jb.publish(Event{Kind: EventAnalyzing, Decoded: n})
 	}, final)
-	if err != nil && passCtx.Err() != nil && jb.ctl.isStopped() && ctx.Err() == nil {
+	if err != nil && passCtx.Err() != nil && jb.ctl.IsStopped() && ctx.Err() == nil {
 		// A pass ended by a stop may fail in any way (ffmpeg killed
 		// mid-frame): it was stopped, and the parts stay.
 		err = ErrStopped

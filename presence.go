@@ -82,7 +82,7 @@ type presence struct {
 	draining atomic.Bool
 
 	mu      sync.Mutex
-	running map[*controller]*link
+	running map[*Controller]*link
 }
 
 // snapshot is the announcement as things stand.
@@ -98,7 +98,7 @@ func (p *presence) snapshot() WorkerInfo {
 		if cur == nil {
 			continue
 		}
-		pz, _, _ := ctl.pauseState()
+		pz, _, _ := ctl.PauseState()
 		if pz {
 			paused++
 		}
@@ -146,7 +146,7 @@ func (p *presence) announce(ctx context.Context, nc *nats.Conn, done <-chan stru
 	}
 }
 
-func newPresence(name string, slots int, encs []EncoderRef, running map[*controller]*link) *presence {
+func newPresence(name string, slots int, encs []EncoderRef, running map[*Controller]*link) *presence {
 	host, _ := os.Hostname()
 	return &presence{info: WorkerInfo{Name: name, Host: host, Cores: runtime.NumCPU(), Slots: slots, Encoders: encs}, running: running}
 }

@@ -153,7 +153,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer cancelRun()
 	var wg sync.WaitGroup
 	slots := max(1, w.Slots)
-	pr := newPresence(w.name(), slots, offered, map[*controller]*link{})
+	pr := newPresence(w.name(), slots, offered, map[*Controller]*link{})
 	w.frames = &pr.frames
 	mu, running := &pr.mu, pr.running
 	announced := make(chan struct{})
@@ -178,7 +178,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		for ctl, l := range running {
 			// Marked even when a process would not freeze in time: the
 			// thaw after the heartbeat must undo what was done.
-			_ = ctl.pause(false)
+			_ = ctl.Pause(false)
 			l.down.Store(true)
 		}
 		n := len(running)
@@ -222,7 +222,7 @@ func (w *Worker) Run(ctx context.Context) error {
 						_ = m.Nak() // draining: another worker takes it
 						continue
 					}
-					ctl, l := newController(), &link{recheck: make(chan struct{}, 1)}
+					ctl, l := NewController(), &link{recheck: make(chan struct{}, 1)}
 					mu.Lock()
 					running[ctl] = l
 					mu.Unlock()
@@ -237,7 +237,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	<-ctx.Done()
 	mu.Lock()
 	for ctl := range running {
-		ctl.stop()
+		ctl.Stop()
 	}
 	mu.Unlock()
 	log.Info("draining")
@@ -255,7 +255,7 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // runMsg runs one delivered task.
-func (w *Worker) runMsg(ctx context.Context, log *slog.Logger, m jetstream.Msg, ctl *controller, l *link, ackWait time.Duration) {
+func (w *Worker) runMsg(ctx context.Context, log *slog.Logger, m jetstream.Msg, ctl *Controller, l *link, ackWait time.Duration) {
 	tm, err := decodeTaskMsg(m.Data())
 	if err != nil {
 		log.Error("task refused", "err", err)
@@ -323,7 +323,7 @@ var errDropped = errors.New("task dropped")
 
 // runTask fetches the task's segment and encodes it, returning the number
 // of frames encoded.
-func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg, tm taskMsg, claim string, pub *unitPublisher, ctl *controller, l *link, ackWait time.Duration) (int, error) {
+func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg, tm taskMsg, claim string, pub *unitPublisher, ctl *Controller, l *link, ackWait time.Duration) (int, error) {
 	t := tm.Task
 	tctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -368,30 +368,30 @@ func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 			case err != nil:
 				if l.down.Load() && time.Since(heard) > orphanAfter {
 					log.Warn("coordinator unreachable; task dropped", "for", time.Since(heard).Round(time.Second))
-					ctl.halt()
+					ctl.Halt()
 					cancel(errDropped)
 					return
 				}
 				continue
 			case !resp.OK:
 				log.Info("coordinator took the task back", "units_sent", pub.units())
-				ctl.halt()
+				ctl.Halt()
 				cancel(errDropped)
 				return
 			}
 			heard = time.Now()
 			switch {
 			case resp.Stop:
-				ctl.stop()
+				ctl.Stop()
 			case resp.Paused:
-				_ = ctl.pause(true)
+				_ = ctl.Pause(true)
 			default:
-				if p, _, _ := ctl.pauseState(); p {
-					_ = ctl.resume(true)
+				if p, _, _ := ctl.PauseState(); p {
+					_ = ctl.Resume(true)
 				}
 			}
 			if l.down.Swap(false) {
-				_ = ctl.resume(false) // leaves a pause the coordinator asked for
+				_ = ctl.Resume(false) // leaves a pause the coordinator asked for
 			}
 		}
 	}()
@@ -431,14 +431,14 @@ func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 }
 
 // steerOp applies a coordinator's request to a running task.
-func steerOp(ctl *controller, op string) error {
+func steerOp(ctl *Controller, op string) error {
 	switch op {
 	case "pause":
-		return ctl.pause(true)
+		return ctl.Pause(true)
 	case "resume":
-		return ctl.resume(true)
+		return ctl.Resume(true)
 	case "stop":
-		ctl.stop()
+		ctl.Stop()
 		return nil
 	}
 	return fmt.Errorf("unknown op %q", op)
