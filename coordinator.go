@@ -15,6 +15,7 @@ import (
 	"github.com/av1job/av1job/internal/journal"
 	"github.com/av1job/av1job/internal/ledger"
 	"github.com/av1job/av1job/internal/plan"
+	"github.com/av1job/av1job/internal/steer"
 )
 
 // attempts is how many times a chunk is tried before the job fails.
@@ -32,7 +33,7 @@ const attempts = 4
 //	commit: fits the ledger? ─▶ durable ─▶ decodes to its frames? ─▶ rename ─▶ journal ─▶ ledger ─▶ event
 type coordinator struct {
 	dir  jobdir.Dir
-	ctl  *Controller
+	ctl  *steer.Controller
 	emit func(Event) // publishes an event; counts are filled by fill
 	tmpl Task        // the job's part of every task
 	// decode counts the frames an independent decoder gets from an IVF
@@ -76,7 +77,7 @@ type attempt struct {
 
 // newCoordinator returns the coordinator of a planned job: its plan st,
 // its journal and the journal's records.
-func newCoordinator(dir jobdir.Dir, st *jobdir.State, j *jobdir.Journal, recs []jobdir.Record, ctl *Controller, tmpl Task) *coordinator {
+func newCoordinator(dir jobdir.Dir, st *jobdir.State, j *jobdir.Journal, recs []jobdir.Record, ctl *steer.Controller, tmpl Task) *coordinator {
 	c := &coordinator{dir: dir, ctl: ctl, tmpl: tmpl, emit: func(Event) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
 		running: map[int]*attempt{}}
 	c.setPlan(st, j, recs)
@@ -85,7 +86,7 @@ func newCoordinator(dir jobdir.Dir, st *jobdir.State, j *jobdir.Journal, recs []
 
 // newPlanningCoordinator returns the coordinator of a job whose chunks are
 // planned while it runs (addChunks); its results wait for setPlan.
-func newPlanningCoordinator(dir jobdir.Dir, ctl *Controller, tmpl Task, expected int) *coordinator {
+func newPlanningCoordinator(dir jobdir.Dir, ctl *steer.Controller, tmpl Task, expected int) *coordinator {
 	return &coordinator{dir: dir, ctl: ctl, tmpl: tmpl, emit: func(Event) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
 		running: map[int]*attempt{}, planning: true, expected: expected}
 }

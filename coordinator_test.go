@@ -16,6 +16,7 @@ import (
 	"github.com/av1job/av1job/internal/jobdir"
 	"github.com/av1job/av1job/internal/ledger"
 	"github.com/av1job/av1job/internal/plan"
+	"github.com/av1job/av1job/internal/steer"
 )
 
 // The coordinator's rules, run with a fake Executor: no ffmpeg, no
@@ -163,7 +164,7 @@ func openRig(t *testing.T, d jobdir.Dir) *rig {
 	tmpl := Task{Job: st.ID, Source: SourceRef{Path: "in.mkv", Size: 1, Content: "x", Width: 16, Height: 16, PixFmt: "yuv420p", TimeBase: "1/24"},
 		Encoder: EncoderRef{Name: "rav1e", Version: "0.5.1"}, Settings: EncoderOptions{Speed: 10, Quantizer: 100}}
 	r := &rig{dir: d}
-	r.c = newCoordinator(d, st, j, recs, NewController(), tmpl)
+	r.c = newCoordinator(d, st, j, recs, steer.New(), tmpl)
 	r.c.decode = countUnits
 	r.c.emit = func(e Event) {
 		r.c.fill(&e)
@@ -171,7 +172,7 @@ func openRig(t *testing.T, d jobdir.Dir) *rig {
 		r.events = append(r.events, e)
 		r.mu.Unlock()
 	}
-	r.c.ctl.OnChange = func(ch Change) { r.c.emit(Event{Kind: changeKinds[ch]}) }
+	r.c.ctl.OnChange = func(ch steer.Change) { r.c.emit(Event{Kind: changeKinds[ch]}) }
 	return r
 }
 
@@ -657,7 +658,7 @@ func planningRig(t *testing.T, frames int) (*rig, *jobdir.State) {
 	tmpl := Task{Job: "job1", Source: SourceRef{Path: "in.mkv", Size: 1, Content: "x", Width: 16, Height: 16, PixFmt: "yuv420p", TimeBase: "1/24"},
 		Encoder: EncoderRef{Name: "rav1e", Version: "0.5.1"}, Settings: EncoderOptions{Speed: 10, Quantizer: 100}}
 	r := &rig{dir: d}
-	r.c = newPlanningCoordinator(d, NewController(), tmpl, frames)
+	r.c = newPlanningCoordinator(d, steer.New(), tmpl, frames)
 	r.c.decode = countUnits
 	r.c.emit = func(e Event) {
 		r.c.fill(&e)
@@ -665,7 +666,7 @@ func planningRig(t *testing.T, frames int) (*rig, *jobdir.State) {
 		r.events = append(r.events, e)
 		r.mu.Unlock()
 	}
-	r.c.ctl.OnChange = func(ch Change) { r.c.emit(Event{Kind: changeKinds[ch]}) }
+	r.c.ctl.OnChange = func(ch steer.Change) { r.c.emit(Event{Kind: changeKinds[ch]}) }
 	return r, st
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/av1job/av1job/internal/steer"
 )
 
 // EventKind says what an Event reports.
@@ -212,4 +214,4 @@ func (s *subscriber) run() {
 }
 
 // changeKinds are the events of a controller's changes.
-var changeKinds = map[Change]EventKind{Paused: EventPaused, Resumed: EventResumed, Stopping: EventStopping}
+var changeKinds = map[steer.Change]EventKind{steer.Paused: EventPaused, steer.Resumed: EventResumed, steer.Stopping: EventStopping}

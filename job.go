@@ -17,6 +17,7 @@ import (
 	"github.com/av1job/av1job/internal/journal"
 	"github.com/av1job/av1job/internal/mux"
 	"github.com/av1job/av1job/internal/probe"
+	"github.com/av1job/av1job/internal/steer"
 	"github.com/av1job/av1job/internal/tools"
 	"github.com/av1job/av1job/internal/verify"
 	"github.com/av1job/av1job/task"
@@ -27,7 +28,7 @@ import (
 // an event handler too). A Job runs once.
 type Job struct {
 	o   Options
-	ctl *Controller
+	ctl *steer.Controller
 	bus *bus
 
 	mu     sync.Mutex // guards what follows
@@ -42,8 +43,8 @@ type Job struct {
 // it is subscribed to every event.
 func New(o Options) *Job {
 	o.defaults()
-	jb := &Job{o: o, ctl: NewController(), bus: newBus(), dir: jobdir.At(o.JobDir)}
-	jb.ctl.OnChange = func(ch Change) { jb.publish(Event{Kind: changeKinds[ch]}) }
+	jb := &Job{o: o, ctl: steer.New(), bus: newBus(), dir: jobdir.At(o.JobDir)}
+	jb.ctl.OnChange = func(ch steer.Change) { jb.publish(Event{Kind: changeKinds[ch]}) }
 	if o.Events != nil {
 		jb.bus.subscribe(o.Events)
 	}

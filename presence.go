@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/av1job/av1job/internal/steer"
 )
 
 // workersSubject is where workers announce themselves.
@@ -82,7 +84,7 @@ type presence struct {
 	draining atomic.Bool
 
 	mu      sync.Mutex
-	running map[*Controller]*link
+	running map[*steer.Controller]*link
 }
 
 // snapshot is the announcement as things stand.
@@ -146,7 +148,7 @@ func (p *presence) announce(ctx context.Context, nc *nats.Conn, done <-chan stru
 	}
 }
 
-func newPresence(name string, slots int, encs []EncoderRef, running map[*Controller]*link) *presence {
+func newPresence(name string, slots int, encs []EncoderRef, running map[*steer.Controller]*link) *presence {
 	host, _ := os.Hostname()
 	return &presence{info: WorkerInfo{Name: name, Host: host, Cores: runtime.NumCPU(), Slots: slots, Encoders: encs}, running: running}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/av1job/av1job/internal/plan"
 	"github.com/av1job/av1job/internal/probe"
 	"github.com/av1job/av1job/internal/source"
+	"github.com/av1job/av1job/internal/steer"
 	"github.com/av1job/av1job/internal/tools"
 )
 
@@ -153,7 +154,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer cancelRun()
 	var wg sync.WaitGroup
 	slots := max(1, w.Slots)
-	pr := newPresence(w.name(), slots, offered, map[*Controller]*link{})
+	pr := newPresence(w.name(), slots, offered, map[*steer.Controller]*link{})
 	w.frames = &pr.frames
 	mu, running := &pr.mu, pr.running
 	announced := make(chan struct{})
@@ -222,7 +223,7 @@ func (w *Worker) Run(ctx context.Context) error {
 						_ = m.Nak() // draining: another worker takes it
 						continue
 					}
-					ctl, l := NewController(), &link{recheck: make(chan struct{}, 1)}
+					ctl, l := steer.New(), &link{recheck: make(chan struct{}, 1)}
 					mu.Lock()
 					running[ctl] = l
 					mu.Unlock()
@@ -255,7 +256,7 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // runMsg runs one delivered task.
-func (w *Worker) runMsg(ctx context.Context, log *slog.Logger, m jetstream.Msg, ctl *Controller, l *link, ackWait time.Duration) {
+func (w *Worker) runMsg(ctx context.Context, log *slog.Logger, m jetstream.Msg, ctl *steer.Controller, l *link, ackWait time.Duration) {
 	tm, err := decodeTaskMsg(m.Data())
 	if err != nil {
 		log.Error("task refused", "err", err)
@@ -323,7 +324,7 @@ var errDropped = errors.New("task dropped")
 
 // runTask fetches the task's segment and encodes it, returning the number
 // of frames encoded.
-func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg, tm taskMsg, claim string, pub *unitPublisher, ctl *Controller, l *link, ackWait time.Duration) (int, error) {
+func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg, tm taskMsg, claim string, pub *unitPublisher, ctl *steer.Controller, l *link, ackWait time.Duration) (int, error) {
 	t := tm.Task
 	tctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -431,7 +432,7 @@ func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 }
 
 // steerOp applies a coordinator's request to a running task.
-func steerOp(ctl *Controller, op string) error {
+func steerOp(ctl *steer.Controller, op string) error {
 	switch op {
 	case "pause":
 		return ctl.Pause(true)

@@ -1,4 +1,8 @@
-package av1job
+// Package steer holds the pause and stop state of a job, or of one task a
+// cluster worker runs: the Controller that Job.Pause, Resume and Stop act
+// on, that the coordinator's gates wait on, and whose Steer every task's
+// executor is given.
+package steer
 
 import (
 	"context"
@@ -7,6 +11,7 @@ import (
 	"time"
 
 	"github.com/av1job/av1job/internal/procs"
+	"github.com/av1job/av1job/task"
 )
 
 // freezeTimeout bounds how long Pause waits for every process to stop.
@@ -27,7 +32,7 @@ type Controller struct {
 	pausedAt    time.Time
 	pausedTotal time.Duration
 	unpaused    chan struct{} // closed on resume
-	pausers     map[Pauser]bool
+	pausers     map[task.Pauser]bool
 
 	// pmu orders pause and resume as a whole: the pausers' Pause and
 	// Resume run outside mu (a pauser's Pause waits for its encoder's
@@ -40,7 +45,7 @@ type Controller struct {
 	halted   chan struct{} // closed by a stop or a failure: running tasks end at their current frame
 }
 
-func NewController() *Controller {
+func New() *Controller {
 	return &Controller{group: procs.NewGroup(), stopped: make(chan struct{}), halted: make(chan struct{}), OnChange: func(Change) {}}
 }
 
@@ -111,11 +116,11 @@ func (c *Controller) Resume(user bool) error {
 
 // Attach makes p pause and resume with the job until the returned
 // function detaches it; p starts paused if the job is paused.
-func (c *Controller) Attach(p Pauser) (detach func()) {
+func (c *Controller) Attach(p task.Pauser) (detach func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pausers == nil {
-		c.pausers = map[Pauser]bool{}
+		c.pausers = map[task.Pauser]bool{}
 	}
 	c.pausers[p] = true
 	if c.paused {
@@ -130,8 +135,8 @@ func (c *Controller) Attach(p Pauser) (detach func()) {
 }
 
 // pauserList returns the attached pausers; c.mu is held.
-func (c *Controller) pauserList() []Pauser {
-	ps := make([]Pauser, 0, len(c.pausers))
+func (c *Controller) pauserList() []task.Pauser {
+	ps := make([]task.Pauser, 0, len(c.pausers))
 	for p := range c.pausers {
 		ps = append(ps, p)
 	}
@@ -191,7 +196,7 @@ func (c *Controller) gate(ctx context.Context, stopEnds bool) error {
 	}
 	for {
 		if stopEnds && c.IsStopped() {
-			return ErrStopped
+			return task.ErrStopped
 		}
 		c.mu.Lock()
 		if !c.paused {
@@ -214,7 +219,7 @@ type view struct{ c *Controller }
 
 func (s view) Stopping() <-chan struct{} { return s.c.halted }
 
-func (s view) Attach(p Pauser) (detach func()) { return s.c.Attach(p) }
+func (s view) Attach(p task.Pauser) (detach func()) { return s.c.Attach(p) }
 
 // A Change is what a controller tells OnChange.
 type Change int
@@ -237,4 +242,4 @@ func (c *Controller) Halted() <-chan struct{} { return c.halted }
 func (c *Controller) Group() *procs.Group { return c.group }
 
 // Steer returns the Steer of a task the controller steers.
-func (c *Controller) Steer() Steer { return view{c} }
+func (c *Controller) Steer() task.Steer { return view{c} }
