@@ -71,7 +71,7 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 	}
 
 	rule := newCostRule(o, p.src)
-	planner := &plan.Planner{MinLen: o.MinSceneLen, MaxLen: maxLen(*o, fps), Split: rule.split}
+	planner := &plan.Planner{MinLen: o.MinSceneLen, MaxLen: maxLen(*o, fps), Split: rule.Split}
 	var chunks []plan.Chunk
 	var vfrErr error
 	vfrChecked := 1
@@ -96,12 +96,12 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 					cuts = append(cuts, scanned)
 				}
 			}
-			rule.a = a
+			rule.See(a.Detail, a.Motion, a.Bytes)
 			new := planner.Add(n, cuts, a.Scores[:n])
 			if len(new) == 0 {
 				return
 			}
-			rule.price(new)
+			rule.Price(new)
 			chunks = append(chunks, new...)
 			// Final frames' timestamps never change: the pass only
 			// appends, so the coordinator may share them.
@@ -163,16 +163,16 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 }
 
 // writePlan plans what the pass left and writes the job's state.
-func (jb *Job) writePlan(o *Options, p *prepared, sf *sceneFile, planner *plan.Planner, rule *costRule, chunks *[]plan.Chunk, c *coordinator) (*jobdir.State, error) {
+func (jb *Job) writePlan(o *Options, p *prepared, sf *sceneFile, planner *plan.Planner, rule *plan.CostRule, chunks *[]plan.Chunk, c *coordinator) (*jobdir.State, error) {
 	v := p.src.Video
 	a := sf.analysis()
 	fps, _ := v.FrameRate.Float64()
 	if vfr, at := a.VariableRate(fps); vfr {
 		return nil, vfrError(p, a, at, fps)
 	}
-	rule.a = a
+	rule.See(a.Detail, a.Motion, a.Bytes)
 	rest := planner.Finish(a.Frames, sf.Cuts, a.Scores)
-	rule.price(rest)
+	rule.Price(rest)
 	*chunks = append(*chunks, rest...)
 	c.addChunks(rest, a.PTS)
 	opts, err := jsonOptions(o)
@@ -231,29 +231,8 @@ func planningPrint(fp plan.Fingerprint) plan.Fingerprint {
 	return out
 }
 
-// costSpread is how far above the cost of a maximum-length chunk of the
-// source's average content a chunk may be predicted before it is split.
-const costSpread = 1.5
-
-// typicalMotion is the median motion of the cost model's calibration
-// shots (tools/costfit).
-const typicalMotion = 2.5
-
-// A costRule prices chunks with the cost model and splits those whose
-// predicted cost is far above what a chunk of maximum length costs on
-// typical content, at their best keyframe near the middle of their cost:
-// so that no single chunk can hold up the job's end. It sees only what the
-// scene pass has made final.
-type costRule struct {
-	m      plan.CostModel
-	w, h   int
-	q      int
-	minLen int
-	limit  float64         // predicted seconds a chunk may cost
-	a      *scene.Analysis // the pass so far
-}
-
-func newCostRule(o *Options, src *probe.Source) *costRule {
+// newCostRule returns the plan's cost rule for the job's options and source.
+func newCostRule(o *Options, src *probe.Source) *plan.CostRule {
 	fps, _ := src.Video.FrameRate.Float64()
 	q := o.Quantizer
 	switch {
@@ -266,70 +245,5 @@ func newCostRule(o *Options, src *probe.Source) *costRule {
 		d.planningDefaults()
 		q = (d.MinQuantizer + d.MaxQuantizer) / 2
 	}
-	r := &costRule{m: plan.ModelFor(o.Speed), w: src.Video.Width, h: src.Video.Height, q: q, minLen: o.MinSceneLen}
-	// The yardstick: a chunk of maximum length at the source's mean bit
-	// rate (known from the container before the pass).
-	average := plan.Features{BPP: src.Video.BitsPerPixel(), Motion: typicalMotion}
-	r.limit = costSpread * r.m.Predict(average, maxLen(*o, fps), r.w, r.h, q)
-	return r
-}
-
-// cost predicts frames [s,e).
-func (r *costRule) cost(s, e int) float64 {
-	if r.a == nil || len(r.a.Detail) < e || len(r.a.Motion) < e {
-		return 0
-	}
-	return r.m.Predict(plan.Measure(r.a.Detail, r.a.Motion, r.a.Bytes, r.w, r.h, s, e), e-s, r.w, r.h, r.q)
-}
-
-// price sets the chunks' predicted costs.
-func (r *costRule) price(chunks []plan.Chunk) {
-	for i := range chunks {
-		chunks[i].Cost = r.cost(chunks[i].Start, chunks[i].End)
-	}
-}
-
-// split is the plan.Planner's Split rule.
-func (r *costRule) split(start, end int, score []float64) []int {
-	total := r.cost(start, end)
-	if total <= r.limit || end-start < 2*r.minLen {
-		return nil
-	}
-	parts := int(math.Ceil(total / r.limit))
-	// Cut where the cost before reaches its share, at the best-scoring
-	// frame within a quarter of a part of it.
-	target := float64(parts/2) / float64(parts)
-	var costs []float64
-	var sum float64
-	for i := start; i < end; i++ {
-		costs = append(costs, r.cost(i, i+1))
-		sum += costs[len(costs)-1]
-	}
-	at, acc := start+1, 0.0
-	for ; at < end-1; at++ {
-		acc += costs[at-1-start]
-		if acc >= target*sum {
-			break
-		}
-	}
-	span := max(1, (end-start)/(4*parts))
-	lo, hi := max(start+r.minLen, at-span), min(end-r.minLen, at+span)
-	if lo > hi {
-		return nil
-	}
-	best := max(lo, min(hi, at))
-	for k := lo; k <= hi; k++ {
-		d, bd := abs(k-at), abs(best-at)
-		if k < len(score) && best < len(score) && (score[k] > score[best] || score[k] == score[best] && d < bd) {
-			best = k
-		}
-	}
-	return append(append(r.split(start, best, score), best), r.split(best, end, score)...)
-}
-
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
+	return plan.NewCostRule(o.Speed, src.Video.Width, src.Video.Height, q, o.MinSceneLen, maxLen(*o, fps), src.Video.BitsPerPixel())
 }

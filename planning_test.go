@@ -37,10 +37,10 @@ func TestCostRule(t *testing.T) {
 	plans := make([][]plan.Chunk, 2)
 	for k := range plans {
 		rule := newCostRule(&o, src)
-		rule.a = a
-		planner := &plan.Planner{MinLen: o.MinSceneLen, MaxLen: 240, Split: rule.split}
+		rule.See(a.Detail, a.Motion, a.Bytes)
+		planner := &plan.Planner{MinLen: o.MinSceneLen, MaxLen: 240, Split: rule.Split}
 		plans[k] = planner.Finish(frames, []int{0, 240, 480, 720}, a.Scores)
-		rule.price(plans[k])
+		rule.Price(plans[k])
 	}
 	if fmt.Sprint(plans[0]) != fmt.Sprint(plans[1]) {
 		t.Fatalf("two plans of the same measures differ:\n%v\n%v", plans[0], plans[1])

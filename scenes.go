@@ -84,8 +84,8 @@ func DetectScenes(ctx context.Context, input string, o Options, progress func(fr
 	fps, _ := src.Video.FrameRate.Float64()
 	// The chunks encode would plan: the same planner and cost rule.
 	rule := newCostRule(&o, src)
-	rule.a = sf.analysis()
-	planner := &plan.Planner{MinLen: o.MinSceneLen, MaxLen: maxLen(o, fps), Split: rule.split}
+	rule.See(sf.Detail, sf.Motion, sf.Bytes)
+	planner := &plan.Planner{MinLen: o.MinSceneLen, MaxLen: maxLen(o, fps), Split: rule.Split}
 	var starts []int
 	for _, c := range planner.Finish(sf.Frames, sf.Cuts, sf.Scores) {
 		starts = append(starts, c.Start)
