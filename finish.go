@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/av1job/av1job/internal/guard"
 	"github.com/av1job/av1job/internal/ivf"
 	"github.com/av1job/av1job/internal/jobdir"
 	"github.com/av1job/av1job/internal/journal"
@@ -53,15 +54,15 @@ func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coordinat
 		// The other streams come from the source as it is now: it must
 		// be the job's source before anything is read from it, and the
 		// same file after the mux, or they could be another file's.
-		var g sourceGuard
-		srcState, err := g.check(p.src.Path, p.size, p.sample)
+		var g guard.Source
+		srcState, err := g.Check(p.src.Path, p.size, p.sample)
 		if err != nil {
 			return err
 		}
 		for i := range pl.Covers {
 			pl.Covers[i].File = jb.dir.Cover(i, pl.Covers[i].Ext())
 			if err := mux.ExtractCover(ctx, p.src, pl.Covers[i]); err != nil {
-				if cerr := unchanged(p.src.Path, srcState); cerr != nil {
+				if cerr := guard.Unchanged(p.src.Path, srcState); cerr != nil {
 					return cerr
 				}
 				return err
@@ -76,7 +77,7 @@ func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coordinat
 			return err
 		}
 		err = mux.Mux(ctx, pl, joined, p.src, p.layout.Color, tmp)
-		if cerr := unchanged(p.src.Path, srcState); cerr != nil {
+		if cerr := guard.Unchanged(p.src.Path, srcState); cerr != nil {
 			return cerr
 		}
 		if err != nil {

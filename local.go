@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/av1job/av1job/internal/encode"
+	"github.com/av1job/av1job/internal/guard"
 	"github.com/av1job/av1job/internal/ivf"
 	"github.com/av1job/av1job/internal/quality"
 	"github.com/av1job/av1job/internal/source"
@@ -33,7 +34,7 @@ type LocalExecutor struct {
 
 	mu       sync.Mutex
 	versions map[string]string // encoder name -> version
-	src      sourceGuard
+	src      guard.Source
 }
 
 // Execute runs t; see Executor. The file at t's source path must be t's
@@ -51,7 +52,7 @@ func (x *LocalExecutor) Execute(ctx context.Context, t Task, out StreamWriter, s
 		return t.Start, err
 	}
 	end := t.Start
-	err = x.src.read(t.Source.Path, t.Source.Size, t.Source.Content, func() (err error) {
+	err = x.src.Read(t.Source.Path, t.Source.Size, t.Source.Content, func() (err error) {
 		end, err = x.execute(ctx, enc, t, out, steer)
 		return err
 	})

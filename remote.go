@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/av1job/av1job/internal/guard"
 	"github.com/av1job/av1job/internal/segment"
 	"github.com/av1job/av1job/task"
 )
@@ -57,7 +58,7 @@ type RemoteExecutor struct {
 	jobs     map[string][]*nats.Subscription
 	sent     map[string]map[int][]SentStream // by job and chunk: what an earlier run's tasks sent (Recover)
 	stats    RemoteStats
-	src      sourceGuard // segments are cut from the tasks' sources only
+	src      guard.Source // segments are cut from the tasks' sources only
 }
 
 // A StoreChecker reports on a NATS server's JetStream store. Its errors
@@ -447,7 +448,7 @@ func (x *RemoteExecutor) count(f func(*RemoteStats)) {
 func (x *RemoteExecutor) put(ctx context.Context, t Task, k segment.Kind) (segmentRef, error) {
 	tb, _ := new(big.Rat).SetString(t.Source.TimeBase)
 	var data []byte
-	err := x.src.read(t.Source.Path, t.Source.Size, t.Source.Content, func() (err error) {
+	err := x.src.Read(t.Source.Path, t.Source.Size, t.Source.Content, func() (err error) {
 		data, err = segment.Cut(ctx, segment.Range{Path: t.Source.Path, Stream: t.Source.Stream, TimeBase: tb, First: t.PTS[0], Last: t.PTS[len(t.PTS)-1]}, k)
 		return err
 	})

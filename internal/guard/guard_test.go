@@ -1,4 +1,4 @@
-package av1job
+package guard
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/av1job/av1job/internal/plan"
+	"github.com/av1job/av1job/task"
 )
 
 // TestSourceGuard: a source checked once is known again while it stays
@@ -46,12 +47,12 @@ func TestSourceGuard(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "in.mkv")
 			must(t, os.WriteFile(path, bytes.Repeat([]byte{'a'}, size), 0o644))
 			n, content := fileIdentity(t, path)
-			var g sourceGuard
-			if _, err := g.check(path, n, content); err != nil {
+			var g Source
+			if _, err := g.Check(path, n, content); err != nil {
 				t.Fatalf("the source itself: %v", err)
 			}
 			tc.change(t, path)
-			_, err := g.check(path, n, content)
+			_, err := g.Check(path, n, content)
 			if tc.why == "" {
 				if err != nil {
 					t.Fatalf("still the source, refused: %v", err)
@@ -70,10 +71,10 @@ func TestSourceGuardRead(t *testing.T) {
 	path := filepath.Join(dir, "in.mkv")
 	must(t, os.WriteFile(path, []byte("the source"), 0o644))
 	n, content := fileIdentity(t, path)
-	var g sourceGuard
+	var g Source
 	for _, ferr := range []error{nil, errors.New("read cut short")} {
 		must(t, os.WriteFile(path, []byte("the source"), 0o644))
-		err := g.read(path, n, content, func() error {
+		err := g.Read(path, n, content, func() error {
 			tmp := filepath.Join(dir, "other")
 			must(t, os.WriteFile(tmp, []byte("the source"), 0o644)) // even with the same bytes
 			must(t, os.Rename(tmp, path))
@@ -81,7 +82,7 @@ func TestSourceGuardRead(t *testing.T) {
 		})
 		wantChanged(t, err, path, "changed while it was being read")
 	}
-	if err := g.read(path, n, content, func() error { return nil }); err != nil {
+	if err := g.Read(path, n, content, func() error { return nil }); err != nil {
 		t.Fatalf("an unchanged source refused: %v", err)
 	}
 }
@@ -97,15 +98,12 @@ func fileIdentity(t *testing.T, path string) (int64, string) {
 
 func wantChanged(t *testing.T, err error, path, why string) {
 	t.Helper()
-	var sc *SourceChangedError
+	var sc *task.SourceChangedError
 	if !errors.As(err, &sc) {
 		t.Fatalf("want a *SourceChangedError, got %v", err)
 	}
 	if msg := err.Error(); !strings.HasPrefix(msg, path+" is not the job's source any more (") || !strings.Contains(msg, why) {
 		t.Errorf("error %q: want the path, then %q", msg, why)
-	}
-	if !permanent(err) {
-		t.Errorf("%v: not a permanent failure", err)
 	}
 }
 

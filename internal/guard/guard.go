@@ -1,4 +1,8 @@
-package av1job
+// Package guard makes sure that what is read from a path comes from a
+// job's source (a *task.SourceChangedError when it does not): the job's
+// finish, the local executor and the cluster's segment cutter read the
+// source between two of its checks.
+package guard
 
 import (
 	"errors"
@@ -9,15 +13,16 @@ import (
 	"sync"
 
 	"github.com/av1job/av1job/internal/plan"
+	"github.com/av1job/av1job/task"
 )
 
-// A sourceGuard makes sure that what is read from a path comes from a
+// A Source makes sure that what is read from a path comes from a
 // job's source: a file whose size and hash of its first and last MiB
 // (plan.SourceIdentity) are the job's. The hash is read once per state of
 // the file as stat(2) shows it (the same device and inode, size and
 // modification time) and trusted while that state stays. The zero value
 // is ready to use, by several goroutines at once.
-type sourceGuard struct {
+type Source struct {
 	mu      sync.Mutex
 	checked map[string]checkedFile // by path: the state last found to be a source
 }
@@ -33,10 +38,10 @@ type checkedFile struct {
 // new segment file for every task): past it, it starts afresh.
 const guardPaths = 64
 
-// check returns the state of the file at path once that file is the
+// Check returns the state of the file at path once that file is the
 // source of the given size and content hash. A different file, or none,
 // is a *SourceChangedError; a failure to read it is returned as it is.
-func (g *sourceGuard) check(path string, size int64, content string) (os.FileInfo, error) {
+func (g *Source) Check(path string, size int64, content string) (os.FileInfo, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, statError(path, err)
@@ -49,7 +54,7 @@ func (g *sourceGuard) check(path string, size int64, content string) (os.FileInf
 		return fi, nil
 	}
 	if fi.Size() != size {
-		return nil, &SourceChangedError{Path: path, Why: fmt.Sprintf("%d bytes, the job's source has %d", fi.Size(), size)}
+		return nil, &task.SourceChangedError{Path: path, Why: fmt.Sprintf("%d bytes, the job's source has %d", fi.Size(), size)}
 	}
 	n, _, sum, err := plan.SourceIdentity(path)
 	if err != nil {
@@ -57,11 +62,11 @@ func (g *sourceGuard) check(path string, size int64, content string) (os.FileInf
 	}
 	// The hash is of the state found before only if the same state is
 	// there after.
-	if err := unchanged(path, fi); err != nil {
+	if err := Unchanged(path, fi); err != nil {
 		return nil, err
 	}
 	if n != strconv.FormatInt(size, 10) || sum != content {
-		return nil, &SourceChangedError{Path: path, Why: fmt.Sprintf("the hash of its first and last MiB is %s, the job's source's %s", sum, content)}
+		return nil, &task.SourceChangedError{Path: path, Why: fmt.Sprintf("the hash of its first and last MiB is %s, the job's source's %s", sum, content)}
 	}
 	g.mu.Lock()
 	if g.checked == nil || len(g.checked) >= guardPaths {
@@ -72,33 +77,33 @@ func (g *sourceGuard) check(path string, size int64, content string) (os.FileInf
 	return fi, nil
 }
 
-// read runs f, which reads the file at path, between two checks: before,
+// Read runs f, which reads the file at path, between two checks: before,
 // that the file is the source of the given size and content hash; after,
 // that the same file is there in the same state, so that everything f
-// read came from that source. When the file changed, f's own error (a
-// read cut short by a truncation, say) gives way to the
+// Read came from that source. When the file changed, f's own error (a
+// Read cut short by a truncation, say) gives way to the
 // *SourceChangedError.
-func (g *sourceGuard) read(path string, size int64, content string, f func() error) error {
-	fi, err := g.check(path, size, content)
+func (g *Source) Read(path string, size int64, content string, f func() error) error {
+	fi, err := g.Check(path, size, content)
 	if err != nil {
 		return err
 	}
 	ferr := f()
-	if err := unchanged(path, fi); err != nil {
+	if err := Unchanged(path, fi); err != nil {
 		return err
 	}
 	return ferr
 }
 
-// unchanged returns a *SourceChangedError unless the file at path is in
+// Unchanged returns a *SourceChangedError unless the file at path is in
 // state fi: the same file (device and inode), size and modification time.
-func unchanged(path string, fi os.FileInfo) error {
+func Unchanged(path string, fi os.FileInfo) error {
 	now, err := os.Stat(path)
 	if err != nil {
 		return statError(path, err)
 	}
 	if !sameState(fi, now) {
-		return &SourceChangedError{Path: path, Why: "it changed while it was being read"}
+		return &task.SourceChangedError{Path: path, Why: "it changed while it was being read"}
 	}
 	return nil
 }
@@ -111,7 +116,7 @@ func sameState(a, b os.FileInfo) bool {
 // any other failure is returned wrapped.
 func statError(path string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
-		return &SourceChangedError{Path: path, Why: "there is no file there"}
+		return &task.SourceChangedError{Path: path, Why: "there is no file there"}
 	}
 	return fmt.Errorf("source: %w", err)
 }
