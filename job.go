@@ -20,6 +20,7 @@ import (
 	"github.com/av1job/av1job/internal/steer"
 	"github.com/av1job/av1job/internal/tools"
 	"github.com/av1job/av1job/internal/verify"
+	"github.com/av1job/av1job/local"
 	"github.com/av1job/av1job/task"
 )
 
@@ -414,6 +415,6 @@ func executor(o *Options, p *prepared, pending int) (Executor, int) {
 		}
 		return o.Executor, remoteInFlight
 	}
-	w := workers(o.Workers, p.enc, p.src, p.layout, pending)
+	w := local.Workers(o.Workers, p.enc, p.src, p.layout, pending)
 	return &LocalExecutor{Threads: max(1, runtime.NumCPU()/w)}, w
 }

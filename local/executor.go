@@ -1,4 +1,10 @@
-package av1job
+// Package local runs tasks on this machine: its Executor reads a task's
+// frames with ffmpeg, feeds them to the encoder (a rav1e process or
+// librav1e) and writes the encoder's temporal units to the task's
+// StreamWriter; a target-quality task first searches for its quantizer
+// with probe encodes scored against the source (search.go). Workers and
+// AutoWorkers say how many tasks run at once.
+package local
 
 import (
 	"context"
@@ -15,9 +21,10 @@ import (
 	"github.com/av1job/av1job/internal/ivf"
 	"github.com/av1job/av1job/internal/quality"
 	"github.com/av1job/av1job/internal/source"
+	"github.com/av1job/av1job/task"
 )
 
-// LocalExecutor runs tasks on this machine: ffmpeg reads the task's frames
+// Executor runs tasks on this machine: ffmpeg reads the task's frames
 // from the source as Y4M, the executor passes them to the encoder one
 // frame at a time (counting frames in), and the encoder's temporal units go
 // to the StreamWriter (counted out).
@@ -28,7 +35,7 @@ import (
 // the encoder (package source). Shutdown order: the feed loop ends after
 // the task's last frame, on a stop, or on an error; ffmpeg is reaped; then
 // the encoder's input is closed and the executor waits for its last unit.
-type LocalExecutor struct {
+type Executor struct {
 	// Threads is the encoder threads per task; 0 lets the encoder choose.
 	Threads int
 
@@ -43,7 +50,7 @@ type LocalExecutor struct {
 // *SourceChangedError and nothing it made counts (a task reads its source
 // more than once: each probe of a target-quality search, a reader's
 // retry).
-func (x *LocalExecutor) Execute(ctx context.Context, t Task, out StreamWriter, steer Steer) (int, error) {
+func (x *Executor) Execute(ctx context.Context, t task.Task, out task.StreamWriter, steer task.Steer) (int, error) {
 	if err := t.Validate(); err != nil {
 		return t.Start, err
 	}
@@ -63,7 +70,7 @@ func (x *LocalExecutor) Execute(ctx context.Context, t Task, out StreamWriter, s
 }
 
 // execute runs t with enc once its source is checked.
-func (x *LocalExecutor) execute(ctx context.Context, enc encode.Encoder, t Task, out StreamWriter, steer Steer) (int, error) {
+func (x *Executor) execute(ctx context.Context, enc encode.Encoder, t task.Task, out task.StreamWriter, steer task.Steer) (int, error) {
 	if p, ok := out.(interface{ RunsOn(worker string) }); ok {
 		p.RunsOn(thisMachine())
 	}
@@ -72,7 +79,7 @@ func (x *LocalExecutor) execute(ctx context.Context, enc encode.Encoder, t Task,
 		dist *ivfFile
 		err  error
 	)
-	rec, _ := out.(QualityRecorder)
+	rec, _ := out.(task.QualityRecorder)
 	if t.Target != nil {
 		// The search's probes first, then the chunk at the quantizer it
 		// decides, written to out and to a file to be scored.
@@ -127,7 +134,7 @@ func (x *LocalExecutor) execute(ctx context.Context, enc encode.Encoder, t Task,
 }
 
 // openSource starts reading t's frames from its source.
-func openSource(ctx context.Context, t Task) (*source.Frames, error) {
+func openSource(ctx context.Context, t task.Task) (*source.Frames, error) {
 	tb, _ := new(big.Rat).SetString(t.Source.TimeBase)
 	rng := source.Range{Path: t.Source.Path, Stream: t.Source.Stream, PixFmt: t.Source.PixFmt, Filter: t.Source.Filter,
 		PTS: t.PTS, TimeBase: tb, Base: t.Start, First: t.Source.FirstPTS, Start: 0, End: len(t.PTS)}
@@ -137,7 +144,7 @@ func openSource(ctx context.Context, t Task) (*source.Frames, error) {
 // encodeFrames encodes t's frames with s to out, and returns how many it
 // fed the encoder: all of them, or fewer after a stop (ErrStopped when
 // none). Every unit out gets is counted against the frames fed.
-func (x *LocalExecutor) encodeFrames(ctx context.Context, enc encode.Encoder, t Task, s encode.Settings, out StreamWriter, steer Steer) (int, error) {
+func (x *Executor) encodeFrames(ctx context.Context, enc encode.Encoder, t task.Task, s encode.Settings, out task.StreamWriter, steer task.Steer) (int, error) {
 	src, err := openSource(ctx, t)
 	if err != nil {
 		return 0, err
@@ -178,7 +185,7 @@ feed:
 	}
 	if fed == 0 {
 		sess.Abort()
-		return 0, ErrStopped
+		return 0, task.ErrStopped
 	}
 	if err := src.Close(); err != nil {
 		sess.Abort()
@@ -200,10 +207,10 @@ feed:
 
 // encoder returns t's encoder, checking that this machine has the version
 // the task names.
-func (x *LocalExecutor) encoder(ctx context.Context, t Task) (encode.Encoder, error) {
+func (x *Executor) encoder(ctx context.Context, t task.Task) (encode.Encoder, error) {
 	enc, err := encode.Lookup(t.Encoder.Name)
 	if err != nil {
-		return nil, &TaskError{Task: t, Msg: err.Error()}
+		return nil, &task.TaskError{Task: t, Msg: err.Error()}
 	}
 	x.mu.Lock()
 	ver, ok := x.versions[enc.Name()]
@@ -220,7 +227,7 @@ func (x *LocalExecutor) encoder(ctx context.Context, t Task) (encode.Encoder, er
 		x.mu.Unlock()
 	}
 	if ver != t.Encoder.Version {
-		return nil, &TaskError{Task: t, Msg: fmt.Sprintf("needs %s %s, this machine has %s", enc.Name(), t.Encoder.Version, ver)}
+		return nil, &task.TaskError{Task: t, Msg: fmt.Sprintf("needs %s %s, this machine has %s", enc.Name(), t.Encoder.Version, ver)}
 	}
 	return enc, nil
 }
@@ -228,12 +235,12 @@ func (x *LocalExecutor) encoder(ctx context.Context, t Task) (encode.Encoder, er
 // unitCounter passes an encoder's output to a StreamWriter, counting the
 // temporal units.
 type unitCounter struct {
-	out   StreamWriter
+	out   task.StreamWriter
 	units int
 }
 
 func (u *unitCounter) Header(h ivf.Header) error {
-	return u.out.Header(StreamHeader{Width: int(h.Width), Height: int(h.Height), RateNum: h.RateNum, RateDen: h.RateDen})
+	return u.out.Header(task.StreamHeader{Width: int(h.Width), Height: int(h.Height), RateNum: h.RateNum, RateDen: h.RateDen})
 }
 
 func (u *unitCounter) Frame(f ivf.Frame) error {

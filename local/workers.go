@@ -1,4 +1,4 @@
-package av1job
+package local
 
 import (
 	"fmt"
@@ -10,9 +10,9 @@ import (
 	"github.com/av1job/av1job/internal/probe"
 )
 
-// workers returns how many chunks to encode at once: n when set, else one
+// Workers returns how many chunks to encode at once: n when set, else one
 // per core as far as the encoders' memory fits; never more than pending.
-func workers(n int, enc encode.Encoder, src *probe.Source, l probe.Layout, pending int) int {
+func Workers(n int, enc encode.Encoder, src *probe.Source, l probe.Layout, pending int) int {
 	if n == 0 {
 		n = autoWorkers(enc, src.Video.Width, src.Video.Height, l.BitDepth)
 	}

@@ -1,4 +1,4 @@
-package av1job
+package local
 
 import (
 	"os"

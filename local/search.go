@@ -1,4 +1,4 @@
-package av1job
+package local
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/av1job/av1job/internal/encode"
 	"github.com/av1job/av1job/internal/ivf"
 	"github.com/av1job/av1job/internal/quality"
+	"github.com/av1job/av1job/task"
 )
 
 // probeFrames is about how many frames of a probe are scored: every k-th
@@ -31,10 +32,10 @@ func probeStep(n int) int {
 // search runs t's probe encodes until its target's search decides, each
 // reported to out when it is a QualityRecorder, and returns the quantizer.
 // A stop ends it with ErrStopped; the probes finished are kept.
-func (x *LocalExecutor) search(ctx context.Context, enc encode.Encoder, t Task, out StreamWriter, steer Steer) (int, error) {
+func (x *Executor) search(ctx context.Context, enc encode.Encoder, t task.Task, out task.StreamWriter, steer task.Steer) (int, error) {
 	tq := *t.Target
-	tq.Known = append([]Probe(nil), tq.Known...)
-	rec, _ := out.(QualityRecorder)
+	tq.Known = append([]task.Probe(nil), tq.Known...)
+	rec, _ := out.(task.QualityRecorder)
 	every := probeStep(t.End - t.Start)
 	if tq.Stat != quality.StatMean {
 		// The worst frames must be among those scored.
@@ -54,7 +55,7 @@ func (x *LocalExecutor) search(ctx context.Context, enc encode.Encoder, t Task, 
 		if err != nil {
 			return 0, err
 		}
-		p := Probe{Quantizer: next, Score: quality.Stat(scores, tq.Stat), Size: size}
+		p := task.Probe{Quantizer: next, Score: quality.Stat(scores, tq.Stat), Size: size}
 		if rec != nil {
 			if err := rec.Probe(p); err != nil {
 				return 0, err
@@ -66,7 +67,7 @@ func (x *LocalExecutor) search(ctx context.Context, enc encode.Encoder, t Task, 
 
 // measure encodes t's frames with s to a temporary file and scores them
 // (every k-th frame) against the source. It returns the stream's size.
-func (x *LocalExecutor) measure(ctx context.Context, enc encode.Encoder, t Task, s encode.Settings, steer Steer, every int) (int64, []float64, error) {
+func (x *Executor) measure(ctx context.Context, enc encode.Encoder, t task.Task, s encode.Settings, steer task.Steer, every int) (int64, []float64, error) {
 	f, err := tempFile()
 	if err != nil {
 		return 0, nil, fmt.Errorf("probe: %w", err)
@@ -75,7 +76,7 @@ func (x *LocalExecutor) measure(ctx context.Context, enc encode.Encoder, t Task,
 	w := &ivfFile{f: f}
 	fed, err := x.encodeFrames(ctx, enc, t, s, w, steer)
 	if err == nil && fed < t.End-t.Start {
-		err = ErrStopped // a probe of part of the chunk says nothing
+		err = task.ErrStopped // a probe of part of the chunk says nothing
 	}
 	if err != nil {
 		return 0, nil, err
@@ -101,7 +102,7 @@ func namedTempFile() (*os.File, error) {
 // score scores the IVF file dist (read through its descriptor), frames
 // [t.Start, t.Start+n) of t encoded, against the source's frames, every
 // k-th frame. The scoring pauses with the job, between frames.
-func (x *LocalExecutor) score(ctx context.Context, t Task, dist *os.File, n int, steer Steer, every int) ([]float64, error) {
+func (x *Executor) score(ctx context.Context, t task.Task, dist *os.File, n int, steer task.Steer, every int) ([]float64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rt := t
@@ -211,7 +212,7 @@ func (v *ivfFile) Write(b []byte) (int, error) {
 	return n, err
 }
 
-func (v *ivfFile) Header(h StreamHeader) error {
+func (v *ivfFile) Header(h task.StreamHeader) error {
 	w, err := ivf.NewWriter(v, ivf.Header{FourCC: [4]byte{'A', 'V', '0', '1'}, Width: uint16(h.Width), Height: uint16(h.Height),
 		RateNum: h.RateNum, RateDen: h.RateDen})
 	v.w = w
@@ -226,9 +227,9 @@ func (v *ivfFile) Unit(pts uint64, data []byte) error {
 }
 
 // tee is a StreamWriter that writes to two.
-type tee struct{ a, b StreamWriter }
+type tee struct{ a, b task.StreamWriter }
 
-func (t tee) Header(h StreamHeader) error {
+func (t tee) Header(h task.StreamHeader) error {
 	if err := t.a.Header(h); err != nil {
 		return err
 	}

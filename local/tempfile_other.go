@@ -1,6 +1,6 @@
 //go:build !linux
 
-package av1job
+package local
 
 import "os"
 
