@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/av1job/av1job"
+	"github.com/av1job/av1job/cluster"
 	"github.com/av1job/av1job/internal/testclip"
 )
 
@@ -78,9 +79,9 @@ func TestClusterConnectionDrop(t *testing.T) {
 
 	c := newCluster(t)
 	px := newProxy(t, strings.TrimPrefix(c.url, "nats://"))
-	via := &cluster{url: "nats://" + px.ln.Addr().String(), token: c.token}
+	via := &testCluster{url: "nats://" + px.ln.Addr().String(), token: c.token}
 	w := via.startWorkerEnv(t, "w", env)
-	ex := c.executor(av1job.DefaultSilence)
+	ex := c.executor(cluster.DefaultSilence)
 	defer ex.Close()
 	out := filepath.Join(dir, "out.mkv")
 	o := av1job.NewOptions(in, out)

@@ -18,25 +18,26 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/av1job/av1job"
+	"github.com/av1job/av1job/cluster"
 	"github.com/av1job/av1job/internal/broker"
 	"github.com/av1job/av1job/internal/testclip"
 )
 
-// cluster is an embedded NATS JetStream server for a test, with the
+// testCluster is an embedded NATS JetStream server for a test, with the
 // streams set up and a connection for the coordinator.
-type cluster struct {
+type testCluster struct {
 	url, token string
 	nc         *nats.Conn
 	js         jetstream.JetStream
 }
 
-func newCluster(t *testing.T) *cluster {
+func newCluster(t *testing.T) *testCluster {
 	t.Helper()
 	return newClusterOn(t, "127.0.0.1:0")
 }
 
 // newClusterOn starts the server on listen.
-func newClusterOn(t *testing.T, listen string) *cluster {
+func newClusterOn(t *testing.T, listen string) *testCluster {
 	t.Helper()
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "token")
@@ -49,7 +50,7 @@ func newClusterOn(t *testing.T, listen string) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
-	nc, err := av1job.Dial(srv.URL(), tokenFile, "", "test coordinator")
+	nc, err := cluster.Dial(srv.URL(), tokenFile, "", "test coordinator")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,10 +59,10 @@ func newClusterOn(t *testing.T, listen string) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := av1job.Setup(context.Background(), js); err != nil {
+	if err := cluster.Setup(context.Background(), js); err != nil {
 		t.Fatal(err)
 	}
-	return &cluster{url: srv.URL(), token: tokenFile, nc: nc, js: js}
+	return &testCluster{url: srv.URL(), token: tokenFile, nc: nc, js: js}
 }
 
 // workerProc is an `av1job worker` process.
@@ -84,20 +85,20 @@ func (w *workerProc) logged() string {
 }
 
 // startWorker starts a worker process that encodes one task at a time.
-func (c *cluster) startWorker(t *testing.T, name string, extra ...string) *workerProc {
+func (c *testCluster) startWorker(t *testing.T, name string, extra ...string) *workerProc {
 	t.Helper()
 	return c.startWorkerEnv(t, name, nil, extra...)
 }
 
 // startWorkerEnv starts a worker with more environment variables.
-func (c *cluster) startWorkerEnv(t *testing.T, name string, env []string, extra ...string) *workerProc {
+func (c *testCluster) startWorkerEnv(t *testing.T, name string, env []string, extra ...string) *workerProc {
 	t.Helper()
 	return c.startWorkerIn(t, "", name, env, extra...)
 }
 
 // startWorkerIn starts a worker in the network namespace ns ("" for this
 // one).
-func (c *cluster) startWorkerIn(t *testing.T, ns, name string, env []string, extra ...string) *workerProc {
+func (c *testCluster) startWorkerIn(t *testing.T, ns, name string, env []string, extra ...string) *workerProc {
 	t.Helper()
 	args := append([]string{"worker", "--connect", c.url, "--token-file", c.token, "--workers", "1", "--name", name, "--ack-wait", "4s"}, extra...)
 	w := &workerProc{cmd: exec.Command(binPath, args...)}
@@ -133,8 +134,8 @@ func countingEnv(t *testing.T, dir string) (env []string, counts string) {
 	return standIn(t, "AV1JOB_COUNT_FRAMES="+counts), counts
 }
 
-func (c *cluster) executor(silence time.Duration) *av1job.RemoteExecutor {
-	return &av1job.RemoteExecutor{NC: c.nc, JS: c.js, Silence: silence}
+func (c *testCluster) executor(silence time.Duration) *cluster.RemoteExecutor {
+	return &cluster.RemoteExecutor{NC: c.nc, JS: c.js, Silence: silence}
 }
 
 func sameFile(t *testing.T, a, b string) {
@@ -286,7 +287,7 @@ func TestClusterRefusesBadTasks(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("wrong\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if nc, err := av1job.Dial(c.url, bad, "", "intruder"); err == nil {
+	if nc, err := cluster.Dial(c.url, bad, "", "intruder"); err == nil {
 		nc.Close()
 		t.Fatal("a client with a wrong token was let in")
 	}

@@ -74,7 +74,7 @@ type Options struct {
 	Events func(Event) `json:"-"`
 
 	// Executor runs the job's tasks; nil runs them on this machine
-	// (LocalExecutor). With another executor (RemoteExecutor), Workers is
+	// (LocalExecutor). With another executor (cluster.RemoteExecutor), Workers is
 	// how many tasks are in flight at once, default 8. The output is the
 	// same bits whichever runs them.
 	Executor Executor `json:"-"`

@@ -16,7 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/av1job/av1job"
+	"github.com/av1job/av1job/cluster"
 	"github.com/av1job/av1job/internal/testclip"
 	"github.com/av1job/av1job/internal/testfs"
 	"github.com/av1job/av1job/server"
@@ -76,7 +76,7 @@ func (s *serverProc) cli(t *testing.T, args ...string) result {
 // namespace ns when it is not nil.
 func (s *serverProc) startWorker(t *testing.T, ns *netns, name string, env []string) *workerProc {
 	t.Helper()
-	c := &cluster{url: s.nats, token: filepath.Join(s.data, "token")}
+	c := &testCluster{url: s.nats, token: filepath.Join(s.data, "token")}
 	if ns != nil {
 		return c.startWorkerIn(t, ns.name, name, env)
 	}
@@ -305,7 +305,7 @@ func TestServerDiskFull(t *testing.T) {
 	// A worker's unit arrives now, as one would in a longer job: the
 	// NATS store fails to write it, and its stream refuses every later
 	// write until the store is restarted. (The subject is no job's.)
-	nc, err := av1job.Dial(s.nats, filepath.Join(data, "token"), "", "disk filler")
+	nc, err := cluster.Dial(s.nats, filepath.Join(data, "token"), "", "disk filler")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/av1job/av1job"
+	"github.com/av1job/av1job/cluster"
 	"github.com/av1job/av1job/internal/broker"
 	"github.com/av1job/av1job/internal/journal"
 )
@@ -67,7 +68,7 @@ type Config struct {
 	// AckWait is how long a silent worker keeps a task (0: the default).
 	AckWait time.Duration
 	// Silence is how long a worker running a task may go unheard before
-	// its task is taken back (0: av1job.DefaultSilence).
+	// its task is taken back (0: cluster.DefaultSilence).
 	Silence time.Duration
 	// Media are the folders the web page's file browser shows; it never
 	// leaves them.
@@ -148,7 +149,7 @@ func newServer(cfg Config) *Server {
 // run is a job the server runs now.
 type run struct {
 	jb      *av1job.Job
-	ex      *av1job.RemoteExecutor
+	ex      *cluster.RemoteExecutor
 	done    chan struct{}
 	rate    rate
 	stopped atomic.Bool // stopped on request: it stays stopped whatever ends the server
@@ -237,12 +238,12 @@ func Open(cfg Config) (s *Server, err error) {
 	if ca == "" {
 		ca = cfg.TLSCert
 	}
-	s.nc, err = av1job.Dial(url, tokenFile, ca, "av1job server")
+	s.nc, err = cluster.Dial(url, tokenFile, ca, "av1job server")
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	undo = append(undo, s.nc.Close)
-	stopWatch, err := av1job.WatchWorkers(s.nc, s.workers.heard)
+	stopWatch, err := cluster.WatchWorkers(s.nc, s.workers.heard)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -252,7 +253,7 @@ func Open(cfg Config) (s *Server, err error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := av1job.Setup(ctx, s.js); err != nil {
+	if err := cluster.Setup(ctx, s.js); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	if s.http, err = net.Listen("tcp", cfg.HTTP); err != nil {
@@ -295,7 +296,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan error, 1)
 	if s.cfg.Workers > 0 {
-		w := &av1job.Worker{NC: s.nc, JS: s.js, Name: "server", Slots: s.cfg.Workers, Threads: 1,
+		w := &cluster.Worker{NC: s.nc, JS: s.js, Name: "server", Slots: s.cfg.Workers, Threads: 1,
 			AckWait: s.cfg.AckWait, Dir: filepath.Join(s.cfg.Data, "work"), Log: s.log}
 		go func() { workerDone <- w.Run(wctx) }()
 	} else {
@@ -475,7 +476,7 @@ func (s *Server) mendStore(ctx context.Context) {
 	s.log.Info("NATS store restarted after a failed write", "dir", filepath.Join(s.cfg.Data, "nats"))
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := av1job.Setup(ctx, s.js); err != nil {
+	if err := cluster.Setup(ctx, s.js); err != nil {
 		s.log.Error("NATS store restarted: streams", "err", err)
 	}
 }
@@ -483,7 +484,7 @@ func (s *Server) mendStore(ctx context.Context) {
 // start runs e (s.mu held).
 func (s *Server) start(ctx context.Context, e *entry) {
 	o := e.Options
-	ex := &av1job.RemoteExecutor{NC: s.nc, JS: s.js, Silence: s.cfg.Silence}
+	ex := &cluster.RemoteExecutor{NC: s.nc, JS: s.js, Silence: s.cfg.Silence}
 	if s.broker != nil {
 		ex.Store = s.broker
 	}

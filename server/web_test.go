@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/av1job/av1job"
+	"github.com/av1job/av1job/cluster"
 )
 
 // TestMediaBrowser: the file browser lists a --media folder and never
@@ -243,7 +244,7 @@ func TestMove(t *testing.T) {
 func TestEvents(t *testing.T) {
 	s, hs := newQueue(t, false)
 	queued(t, s, 1)
-	s.workers.heard(av1job.WorkerInfo{Name: "w1", Host: "h", Cores: 4, Slots: 2, State: av1job.WorkerIdle, Time: time.Now()})
+	s.workers.heard(cluster.WorkerInfo{Name: "w1", Host: "h", Cores: 4, Slots: 2, State: cluster.WorkerIdle, Time: time.Now()})
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	stream := func(path string) *bufio.Scanner {
@@ -331,11 +332,11 @@ func TestFieldOf(t *testing.T) {
 func TestRegistry(t *testing.T) {
 	r := newRegistry()
 	t0 := time.Now()
-	r.heard(av1job.WorkerInfo{Name: "a", State: av1job.WorkerWorking, Frames: 0, Time: t0,
-		Tasks: []av1job.WorkerTask{{Job: "fp-1234abcd", Chunk: 3, Frames: 10}}})
-	r.heard(av1job.WorkerInfo{Name: "a", State: av1job.WorkerWorking, Frames: 60, Time: t0.Add(2 * time.Second),
-		Tasks: []av1job.WorkerTask{{Job: "fp-1234abcd", Chunk: 3, Frames: 70}}})
-	r.heard(av1job.WorkerInfo{Name: "b", State: av1job.WorkerIdle, Time: t0})
+	r.heard(cluster.WorkerInfo{Name: "a", State: cluster.WorkerWorking, Frames: 0, Time: t0,
+		Tasks: []cluster.WorkerTask{{Job: "fp-1234abcd", Chunk: 3, Frames: 10}}})
+	r.heard(cluster.WorkerInfo{Name: "a", State: cluster.WorkerWorking, Frames: 60, Time: t0.Add(2 * time.Second),
+		Tasks: []cluster.WorkerTask{{Job: "fp-1234abcd", Chunk: 3, Frames: 70}}})
+	r.heard(cluster.WorkerInfo{Name: "b", State: cluster.WorkerIdle, Time: t0})
 	// The first rate is taken as it is (60 frames in 2 s), later ones smoothed.
 	ws := r.list(func(job string) string {
 		if job == "fp-1234abcd" {
@@ -347,11 +348,11 @@ func TestRegistry(t *testing.T) {
 		t.Fatalf("workers: %+v", ws)
 	}
 	r.mu.Lock()
-	r.w["a"].heard = time.Now().Add(-4 * av1job.AnnounceEvery)
+	r.w["a"].heard = time.Now().Add(-4 * cluster.AnnounceEvery)
 	r.w["b"].heard = time.Now().Add(-forgetAfter - time.Minute)
 	r.mu.Unlock()
 	ws = r.list(func(string) string { return "" })
-	if len(ws) != 1 || ws[0].State != av1job.WorkerLost || ws[0].FPS != 0 || len(ws[0].Tasks) != 0 {
+	if len(ws) != 1 || ws[0].State != cluster.WorkerLost || ws[0].FPS != 0 || len(ws[0].Tasks) != 0 {
 		t.Errorf("after silence: %+v; want a lost, b forgotten", ws)
 	}
 }

@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"github.com/av1job/av1job"
+	"github.com/av1job/av1job/cluster"
 )
 
 // WorkerView is a worker as the page shows it: its announcement, its
 // encoding rate, when it was last heard, and its tasks with the IDs of
-// their jobs in the queue. State is av1job.WorkerLost for a worker
+// their jobs in the queue. State is cluster.WorkerLost for a worker
 // unheard for three announcements.
 type WorkerView struct {
-	av1job.WorkerInfo
+	cluster.WorkerInfo
 	FPS   float64    `json:"fps"`
 	Heard time.Time  `json:"heard"`
 	Tasks []TaskView `json:"tasks"`
@@ -22,7 +23,7 @@ type WorkerView struct {
 
 // TaskView is a task a worker runs.
 type TaskView struct {
-	av1job.WorkerTask
+	cluster.WorkerTask
 	JobID string `json:"job_id,omitempty"` // the queue's ID of its job, when it is this server's
 }
 
@@ -36,7 +37,7 @@ type registry struct {
 }
 
 type seen struct {
-	info  av1job.WorkerInfo
+	info  cluster.WorkerInfo
 	heard time.Time
 	fps   float64
 	// measured: fps holds a rate (the first one is taken as it is).
@@ -46,7 +47,7 @@ type seen struct {
 func newRegistry() *registry { return &registry{w: map[string]*seen{}} }
 
 // heard records an announcement.
-func (r *registry) heard(wi av1job.WorkerInfo) {
+func (r *registry) heard(wi cluster.WorkerInfo) {
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -74,17 +75,17 @@ func (r *registry) list(jobOf func(taskJob string) string) []WorkerView {
 	r.mu.Lock()
 	out := []WorkerView{}
 	for name, s := range r.w {
-		gone := s.info.State == av1job.WorkerGone
-		if now.Sub(s.heard) > forgetAfter && (gone || now.Sub(s.heard) > 3*av1job.AnnounceEvery) {
+		gone := s.info.State == cluster.WorkerGone
+		if now.Sub(s.heard) > forgetAfter && (gone || now.Sub(s.heard) > 3*cluster.AnnounceEvery) {
 			delete(r.w, name)
 			continue
 		}
 		v := WorkerView{WorkerInfo: s.info, FPS: float64(int(s.fps*10+0.5)) / 10, Heard: s.heard.UTC()}
 		v.Tasks = []TaskView{}
-		if !gone && now.Sub(s.heard) > 3*av1job.AnnounceEvery {
-			v.State = av1job.WorkerLost
+		if !gone && now.Sub(s.heard) > 3*cluster.AnnounceEvery {
+			v.State = cluster.WorkerLost
 		}
-		if v.State == av1job.WorkerLost || gone {
+		if v.State == cluster.WorkerLost || gone {
 			v.FPS = 0
 		} else {
 			for _, t := range s.info.Tasks {

@@ -232,7 +232,7 @@ type Pauser interface {
 var ErrStopped = errors.New("job stopped")
 
 // A Recoverer is an Executor whose tasks' output can outlive the
-// coordinator: RemoteExecutor's workers send their units through
+// coordinator: cluster.RemoteExecutor's workers send their units through
 // JetStream, which keeps them. When a run of a job ends before writing
 // all that a task sent (the server was killed), salvage asks the next
 // run's executor for what its tasks sent.

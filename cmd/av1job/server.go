@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/av1job/av1job"
+	"github.com/av1job/av1job/cluster"
 	"github.com/av1job/av1job/internal/broker"
 	"github.com/av1job/av1job/server"
 )
@@ -70,7 +71,7 @@ token (Authorization: Bearer, or the page's login).`,
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "key for --tls-cert")
 	f.IntVar(&cfg.Workers, "workers", 0, "chunks this machine encodes at once (default one per core; 0: none, remote workers only)")
 	f.IntVar(&cfg.Jobs, "jobs", 2, "jobs run at once; their chunks share the workers")
-	f.DurationVar(&cfg.AckWait, "ack-wait", av1job.DefaultAckWait, "how long a task stays with a worker that goes silent")
+	f.DurationVar(&cfg.AckWait, "ack-wait", cluster.DefaultAckWait, "how long a task stays with a worker that goes silent")
 	f.StringArrayVar(&cfg.Media, "media", nil, "a folder the web page's file browser shows (repeatable); the browser never leaves them (the API takes any path: it is a convenience, not an access limit)")
 	cmd.MarkFlagRequired("data") //nolint:errcheck // the flag exists
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageErr{err} })

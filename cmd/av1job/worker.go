@@ -10,7 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
-	"github.com/av1job/av1job"
+	"github.com/av1job/av1job/cluster"
 )
 
 func newWorkerCmd() *cobra.Command {
@@ -39,7 +39,7 @@ no new task, sends back what its encoders made, and exits.`,
 				workers = runtime.NumCPU()
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-			nc, err := av1job.Dial(url, tokenFile, ca, "av1job worker "+name)
+			nc, err := cluster.Dial(url, tokenFile, ca, "av1job worker "+name)
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
@@ -48,7 +48,7 @@ no new task, sends back what its encoders made, and exits.`,
 			if err != nil {
 				return err
 			}
-			w := &av1job.Worker{NC: nc, JS: js, Name: name, Slots: workers, Threads: threads, AckWait: ackWait, Log: log}
+			w := &cluster.Worker{NC: nc, JS: js, Name: name, Slots: workers, Threads: threads, AckWait: ackWait, Log: log}
 			return w.Run(cmd.Context())
 		},
 	}
@@ -59,7 +59,7 @@ no new task, sends back what its encoders made, and exits.`,
 	f.StringVar(&name, "name", "", "this worker's name in logs (default: host name and PID)")
 	f.IntVar(&workers, "workers", 0, "tasks encoded at once (0: one per core)")
 	f.IntVar(&threads, "threads", 1, "encoder threads per task")
-	f.DurationVar(&ackWait, "ack-wait", av1job.DefaultAckWait, "how long a task stays with this worker if it goes silent")
+	f.DurationVar(&ackWait, "ack-wait", cluster.DefaultAckWait, "how long a task stays with this worker if it goes silent")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageErr{err} })
 	return cmd
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/av1job/av1job"
+	"github.com/av1job/av1job/cluster"
 	"github.com/av1job/av1job/internal/broker"
 	"github.com/av1job/av1job/internal/testclip"
 )
@@ -171,12 +172,12 @@ func runCluster(ctx context.Context, dir, bin string, o av1job.Options, n int, s
 	srv, err := broker.Start(broker.Config{Dir: d, Listen: "127.0.0.1:0", Token: tok})
 	check(err)
 	defer srv.Shutdown()
-	nc, err := av1job.Dial(srv.URL(), tokFile, "", "bench coordinator")
+	nc, err := cluster.Dial(srv.URL(), tokFile, "", "bench coordinator")
 	check(err)
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	check(err)
-	check(av1job.Setup(ctx, js))
+	check(cluster.Setup(ctx, js))
 
 	var workers []*exec.Cmd
 	for i := range n {
@@ -199,7 +200,7 @@ func runCluster(ctx context.Context, dir, bin string, o av1job.Options, n int, s
 	}()
 	time.Sleep(time.Second) // the workers subscribe
 
-	ex := &av1job.RemoteExecutor{NC: nc, JS: js}
+	ex := &cluster.RemoteExecutor{NC: nc, JS: js}
 	defer ex.Close()
 	o.Output = filepath.Join(d, "out.mkv")
 	o.JobDir = ""

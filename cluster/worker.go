@@ -1,4 +1,4 @@
-package av1job
+package cluster
 
 import (
 	"context"
@@ -29,10 +29,12 @@ import (
 	"github.com/av1job/av1job/internal/source"
 	"github.com/av1job/av1job/internal/steer"
 	"github.com/av1job/av1job/internal/tools"
+	"github.com/av1job/av1job/local"
+	"github.com/av1job/av1job/task"
 )
 
 // A Worker takes tasks from a cluster's work queue and runs them on this
-// machine (LocalExecutor), streaming each temporal unit back as the
+// machine (local.Executor), streaming each temporal unit back as the
 // encoder makes it. It takes only tasks for the encoder versions this
 // machine has, checks every task before it runs anything (Task.Validate,
 // the segment's size and hash), and runs a task only once the coordinator
@@ -62,7 +64,7 @@ type Worker struct {
 	Encoders []string
 	Log      *slog.Logger
 
-	ex     LocalExecutor
+	ex     local.Executor
 	frames *atomic.Int64 // frames sent, for its announcements
 }
 
@@ -125,7 +127,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		names = encode.Names()
 	}
 	var consumers []jetstream.Consumer
-	var offered []EncoderRef
+	var offered []task.EncoderRef
 	for _, n := range names {
 		enc, err := encode.Lookup(n)
 		if err != nil {
@@ -136,7 +138,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			log.Info("encoder not offered", "encoder", n, "reason", err)
 			continue
 		}
-		ref := EncoderRef{Name: n, Version: ver}
+		ref := task.EncoderRef{Name: n, Version: ver}
 		c, err := consumerFor(ctx, w.JS, ref, ackWait)
 		if err != nil {
 			return err
@@ -297,14 +299,14 @@ func (w *Worker) runMsg(ctx context.Context, log *slog.Logger, m jetstream.Msg, 
 		log.Info("task dropped: the coordinator gave it to another worker")
 		_ = m.Term()
 		return
-	case err == nil || errors.Is(err, ErrStopped):
+	case err == nil || errors.Is(err, task.ErrStopped):
 		report = pub.send("end", endMsg{End: end}, nil)
 	default:
 		// Only a fault of the task itself is permanent: a problem of
 		// this machine (a full disk, a missing program, a segment file
 		// that changed under the task) is not the task's, and another
 		// worker may run it.
-		var te *TaskError
+		var te *task.TaskError
 		f := failMsg{Msg: err.Error(), Segment: errors.Is(err, source.ErrShort) || errors.Is(err, source.ErrMisplaced), Permanent: errors.As(err, &te)}
 		log.Error("task failed", "err", err)
 		report = pub.send("fail", f, nil)
@@ -537,7 +539,7 @@ type unitPublisher struct {
 	fail error
 }
 
-func (p *unitPublisher) Header(h StreamHeader) error { return p.send("header", h, nil) }
+func (p *unitPublisher) Header(h task.StreamHeader) error { return p.send("header", h, nil) }
 
 func (p *unitPublisher) Unit(pts uint64, data []byte) error {
 	if err := p.send("unit", nil, &unitData{pts, data}); err != nil {
@@ -552,7 +554,7 @@ func (p *unitPublisher) Unit(pts uint64, data []byte) error {
 
 // Probe sends a target-quality probe; see QualityRecorder. It returns
 // once JetStream keeps it; the coordinator journals it as it reads it.
-func (p *unitPublisher) Probe(pr Probe) error { return p.send("probe", pr, nil) }
+func (p *unitPublisher) Probe(pr task.Probe) error { return p.send("probe", pr, nil) }
 
 // Quality sends the quantizer and score of the stream; see
 // QualityRecorder.
@@ -625,7 +627,7 @@ func (p *unitPublisher) send(kind string, v any, u *unitData) error {
 // (a whole fraction of them): the timestamps are scaled by that whole
 // factor, so they stay exact. A segment of another time base is refused
 // (source.ErrMisplaced: the coordinator then sends the frames another way).
-func segmentTask(ctx context.Context, t Task, path string) (Task, error) {
+func segmentTask(ctx context.Context, t task.Task, path string) (task.Task, error) {
 	src, err := probe.Probe(ctx, path)
 	if err != nil {
 		return t, fmt.Errorf("segment: %w", err)

@@ -1,4 +1,4 @@
-package av1job
+package cluster
 
 import (
 	"bytes"
@@ -56,7 +56,7 @@ type RemoteExecutor struct {
 	tasks    map[string]*remoteTask // by taskKey
 	lossless map[string]bool        // job.chunk whose packets did not give its frames
 	jobs     map[string][]*nats.Subscription
-	sent     map[string]map[int][]SentStream // by job and chunk: what an earlier run's tasks sent (Recover)
+	sent     map[string]map[int][]task.SentStream // by job and chunk: what an earlier run's tasks sent (Recover)
 	stats    RemoteStats
 	src      guard.Source // segments are cut from the tasks' sources only
 }
@@ -119,8 +119,8 @@ func (x *RemoteExecutor) Stats() RemoteStats {
 
 // remoteTask is a task in flight.
 type remoteTask struct {
-	t        Task
-	out      StreamWriter
+	t        task.Task
+	out      task.StreamWriter
 	mu       sync.Mutex
 	owner    string // the granted claim, "" while none
 	worker   string
@@ -140,7 +140,7 @@ func (x *RemoteExecutor) silence() time.Duration {
 }
 
 // Execute runs t on a worker; see Executor.
-func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, steer Steer) (int, error) {
+func (x *RemoteExecutor) Execute(ctx context.Context, t task.Task, out task.StreamWriter, steer task.Steer) (int, error) {
 	if err := t.Validate(); err != nil {
 		return t.Start, err
 	}
@@ -254,7 +254,7 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 		case units > 0:
 			return t.Start + units, true, nil
 		case stopSent:
-			return t.Start, true, ErrStopped
+			return t.Start, true, task.ErrStopped
 		}
 		if err := requeue(); err != nil {
 			return t.Start, true, err
@@ -273,7 +273,7 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 			rt.done = owner == "" // no claim granted from now on
 			rt.mu.Unlock()
 			if owner == "" {
-				return t.Start, ErrStopped
+				return t.Start, task.ErrStopped
 			}
 			stopSent = true
 			go func() { _ = x.steerTask(ctx, t, "stop") }()
@@ -336,7 +336,7 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 			next++
 			switch kindOf {
 			case "header":
-				var sh StreamHeader
+				var sh task.StreamHeader
 				if err := json.Unmarshal(m.Data(), &sh); err != nil {
 					return t.Start, fmt.Errorf("cluster: chunk %d: header from %s: %w", t.Chunk, c, err)
 				}
@@ -358,11 +358,11 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 				units++
 				x.count(func(s *RemoteStats) { s.Units++; s.UnitBytes += int64(len(m.Data())) })
 			case "probe":
-				var p Probe
+				var p task.Probe
 				if err := json.Unmarshal(m.Data(), &p); err != nil {
 					return t.Start + units, fmt.Errorf("cluster: chunk %d: probe from %s: %w", t.Chunk, c, err)
 				}
-				if rec, ok := out.(QualityRecorder); ok && t.Target != nil {
+				if rec, ok := out.(task.QualityRecorder); ok && t.Target != nil {
 					if err := rec.Probe(p); err != nil {
 						return t.Start + units, err
 					}
@@ -376,7 +376,7 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 				if err := json.Unmarshal(m.Data(), &q); err != nil {
 					return t.Start + units, fmt.Errorf("cluster: chunk %d: quality from %s: %w", t.Chunk, c, err)
 				}
-				if rec, ok := out.(QualityRecorder); ok && t.Target != nil {
+				if rec, ok := out.(task.QualityRecorder); ok && t.Target != nil {
 					score := math.NaN()
 					if q.Score != nil {
 						score = *q.Score
@@ -424,7 +424,7 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t Task, out StreamWriter, 
 					}
 					continue
 				case f.Permanent:
-					return t.Start, &TaskError{Task: t, Msg: err.Error()}
+					return t.Start, &task.TaskError{Task: t, Msg: err.Error()}
 				}
 				return t.Start, err
 			default:
@@ -445,7 +445,7 @@ func (x *RemoteExecutor) count(f func(*RemoteStats)) {
 // the cut and the same file, unchanged, after it (a *SourceChangedError
 // otherwise). The worker cannot tell; it checks the segment against the
 // size and hash the task's message gives.
-func (x *RemoteExecutor) put(ctx context.Context, t Task, k segment.Kind) (segmentRef, error) {
+func (x *RemoteExecutor) put(ctx context.Context, t task.Task, k segment.Kind) (segmentRef, error) {
 	tb, _ := new(big.Rat).SetString(t.Source.TimeBase)
 	var data []byte
 	err := x.src.Read(t.Source.Path, t.Source.Size, t.Source.Content, func() (err error) {
@@ -480,7 +480,7 @@ func (x *RemoteExecutor) put(ctx context.Context, t Task, k segment.Kind) (segme
 
 // publish queues t with its segment; gen tells the messages of one task
 // apart. It returns the message's sequence in the stream.
-func (x *RemoteExecutor) publish(ctx context.Context, t Task, ref segmentRef, gen int) (uint64, error) {
+func (x *RemoteExecutor) publish(ctx context.Context, t task.Task, ref segmentRef, gen int) (uint64, error) {
 	b, err := json.Marshal(taskMsg{Task: t, Segment: ref})
 	if err != nil {
 		return 0, err
@@ -515,7 +515,7 @@ func (x *RemoteExecutor) deleteSegment(name string) error {
 
 // cleanup removes what a finished task left: its queued messages (taken
 // or not), its segment, its units.
-func (x *RemoteExecutor) cleanup(t Task, seg string, published []uint64) {
+func (x *RemoteExecutor) cleanup(t task.Task, seg string, published []uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if s, err := x.JS.Stream(ctx, tasksStream); err == nil {
@@ -528,7 +528,7 @@ func (x *RemoteExecutor) cleanup(t Task, seg string, published []uint64) {
 }
 
 // purge drops t's unit messages.
-func (x *RemoteExecutor) purge(t Task) {
+func (x *RemoteExecutor) purge(t task.Task) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if s, err := x.JS.Stream(ctx, unitsStream); err == nil {
@@ -632,7 +632,7 @@ func (x *RemoteExecutor) answerBeat(job string, m *nats.Msg) {
 }
 
 // steerTask sends op to the worker running t and waits for its answer.
-func (x *RemoteExecutor) steerTask(ctx context.Context, t Task, op string) error {
+func (x *RemoteExecutor) steerTask(ctx context.Context, t task.Task, op string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	var resp claimResp
@@ -685,7 +685,7 @@ const (
 // subject, taken in order from the header on and cut at the first gap.
 // The first call for a job reads what the job's tasks sent (all chunks),
 // once the stream is quiet; later calls answer from that.
-func (x *RemoteExecutor) Recover(ctx context.Context, job string, chunk int) ([]SentStream, error) {
+func (x *RemoteExecutor) Recover(ctx context.Context, job string, chunk int) ([]task.SentStream, error) {
 	x.mu.Lock()
 	sent, ok := x.sent[job]
 	x.mu.Unlock()
@@ -699,7 +699,7 @@ func (x *RemoteExecutor) Recover(ctx context.Context, job string, chunk int) ([]
 		// per chunk.
 		x.mu.Lock()
 		if x.sent == nil {
-			x.sent = map[string]map[int][]SentStream{}
+			x.sent = map[string]map[int][]task.SentStream{}
 		}
 		x.sent[job] = sent
 		x.mu.Unlock()
@@ -711,8 +711,8 @@ func (x *RemoteExecutor) Recover(ctx context.Context, job string, chunk int) ([]
 }
 
 // readSent reads the streams the job's tasks sent, by chunk.
-func (x *RemoteExecutor) readSent(ctx context.Context, job string) (map[int][]SentStream, error) {
-	prefix := "av1job.unit." + job + "."
+func (x *RemoteExecutor) readSent(ctx context.Context, job string) (map[int][]task.SentStream, error) {
+	prefix := unitPrefix(job)
 	cons, err := x.JS.OrderedConsumer(ctx, unitsStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{prefix + ">"}})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
@@ -721,7 +721,7 @@ func (x *RemoteExecutor) readSent(ctx context.Context, job string) (map[int][]Se
 		chunk  int
 		next   int // the sequence number expected; -1: unusable
 		header bool
-		st     SentStream
+		st     task.SentStream
 	}
 	groups := map[string]*group{}
 	var order []string
@@ -784,7 +784,7 @@ func (x *RemoteExecutor) readSent(ctx context.Context, job string) (map[int][]Se
 			break
 		}
 	}
-	out := map[int][]SentStream{}
+	out := map[int][]task.SentStream{}
 	for _, k := range order {
 		if g := groups[k]; g.header && len(g.st.Units) > 0 {
 			out[g.chunk] = append(out[g.chunk], g.st)

@@ -1,4 +1,11 @@
-package av1job
+// Package cluster runs a job's chunks on other machines over NATS
+// JetStream: RemoteExecutor is a task.Executor whose tasks run on Workers
+// (the `av1job worker` command), which run them with a local.Executor and
+// stream each temporal unit back. This file is the protocol: every
+// subject, stream, header and message, in one place. A program that runs
+// jobs only on its own machine does not import this package and links no
+// NATS.
+package cluster
 
 import (
 	"context"
@@ -16,6 +23,7 @@ import (
 
 	"github.com/av1job/av1job/internal/broker"
 	"github.com/av1job/av1job/internal/segment"
+	"github.com/av1job/av1job/task"
 )
 
 // A cluster's traffic, all over NATS (JetStream where it must survive a
@@ -58,23 +66,23 @@ func versionToken(v string) string {
 	return s + "-" + hex.EncodeToString(h[:4])
 }
 
-func taskSubject(e EncoderRef) string {
+func taskSubject(e task.EncoderRef) string {
 	return "av1job.task." + nameRE.ReplaceAllString(e.Name, "_") + "." + versionToken(e.Version)
 }
 
-func taskKey(t Task) string {
+func taskKey(t task.Task) string {
 	return t.Job + "." + strconv.Itoa(t.Chunk) + "." + strconv.Itoa(t.Attempt)
 }
 
-func unitSubject(t Task) string      { return "av1job.unit." + taskKey(t) }
-func ctlSubject(t Task) string       { return "av1job.ctl." + taskKey(t) }
+func unitSubject(t task.Task) string { return "av1job.unit." + taskKey(t) }
+func ctlSubject(t task.Task) string  { return "av1job.ctl." + taskKey(t) }
 func claimSubject(job string) string { return "av1job.claim." + job }
 func beatSubject(job string) string  { return "av1job.beat." + job }
 
 // taskMsg is a task as it travels to a worker, with the segment of the
 // source it reads.
 type taskMsg struct {
-	Task    Task       `json:"task"`
+	Task    task.Task  `json:"task"`
 	Segment segmentRef `json:"segment"`
 }
 
@@ -105,9 +113,9 @@ func decodeTaskMsg(b []byte) (taskMsg, error) {
 	s := m.Segment
 	switch {
 	case s.Object == "" || s.Size <= 0 || len(s.SHA256) != 64:
-		return m, &TaskError{Task: m.Task, Msg: "no segment"}
+		return m, &task.TaskError{Task: m.Task, Msg: "no segment"}
 	case s.Kind != segment.Copy && s.Kind != segment.Lossless:
-		return m, &TaskError{Task: m.Task, Msg: fmt.Sprintf("segment kind %q", s.Kind)}
+		return m, &task.TaskError{Task: m.Task, Msg: fmt.Sprintf("segment kind %q", s.Kind)}
 	}
 	return m, nil
 }
@@ -193,7 +201,7 @@ func Setup(ctx context.Context, js jetstream.JetStream) error {
 // consumerFor makes (or finds) the work-queue consumer that every worker
 // of an encoder version shares: a task goes to one of them, and comes back
 // after ackWait if its worker stops telling that it is working on it.
-func consumerFor(ctx context.Context, js jetstream.JetStream, e EncoderRef, ackWait time.Duration) (jetstream.Consumer, error) {
+func consumerFor(ctx context.Context, js jetstream.JetStream, e task.EncoderRef, ackWait time.Duration) (jetstream.Consumer, error) {
 	subj := taskSubject(e)
 	name := "workers-" + nameRE.ReplaceAllString(e.Name, "_") + "-" + versionToken(e.Version)
 	c, err := js.CreateOrUpdateConsumer(ctx, tasksStream, jetstream.ConsumerConfig{
@@ -246,3 +254,9 @@ func Dial(url, tokenFile, caFile, name string) (*nats.Conn, error) {
 	}
 	return nc, nil
 }
+
+// workersSubject is where workers announce themselves.
+const workersSubject = "av1job.workers"
+
+// unitPrefix begins the unit subjects of a job's tasks.
+func unitPrefix(job string) string { return "av1job.unit." + job + "." }

@@ -1,4 +1,4 @@
-package av1job
+package cluster
 
 import (
 	"os"

@@ -1,4 +1,4 @@
-package av1job
+package cluster
 
 import (
 	"context"
@@ -12,10 +12,8 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/av1job/av1job/internal/steer"
+	"github.com/av1job/av1job/task"
 )
-
-// workersSubject is where workers announce themselves.
-const workersSubject = "av1job.workers"
 
 // AnnounceEvery is how often a worker announces itself (WorkerInfo); a
 // worker unheard for three times as long is lost.
@@ -34,13 +32,13 @@ const (
 // WorkerInfo is what a worker tells the cluster about itself every
 // AnnounceEvery: who it is, what it offers and what it runs.
 type WorkerInfo struct {
-	Name     string       `json:"name"`
-	Host     string       `json:"host"`
-	Cores    int          `json:"cores"`
-	Slots    int          `json:"slots"`
-	Encoders []EncoderRef `json:"encoders"`
-	State    string       `json:"state"`
-	Tasks    []WorkerTask `json:"tasks"`
+	Name     string            `json:"name"`
+	Host     string            `json:"host"`
+	Cores    int               `json:"cores"`
+	Slots    int               `json:"slots"`
+	Encoders []task.EncoderRef `json:"encoders"`
+	State    string            `json:"state"`
+	Tasks    []WorkerTask      `json:"tasks"`
 	// Frames is how many frames it has encoded and sent since it started;
 	// a watcher derives its rate from two announcements.
 	Frames int64     `json:"frames"`
@@ -148,7 +146,7 @@ func (p *presence) announce(ctx context.Context, nc *nats.Conn, done <-chan stru
 	}
 }
 
-func newPresence(name string, slots int, encs []EncoderRef, running map[*steer.Controller]*link) *presence {
+func newPresence(name string, slots int, encs []task.EncoderRef, running map[*steer.Controller]*link) *presence {
 	host, _ := os.Hostname()
 	return &presence{info: WorkerInfo{Name: name, Host: host, Cores: runtime.NumCPU(), Slots: slots, Encoders: encs}, running: running}
 }
