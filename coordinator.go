@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/av1job/av1job/internal/jobdir"
@@ -16,6 +17,8 @@ import (
 	"github.com/av1job/av1job/internal/ledger"
 	"github.com/av1job/av1job/internal/plan"
 	"github.com/av1job/av1job/internal/steer"
+	"github.com/av1job/av1job/internal/tools"
+	"github.com/av1job/av1job/task"
 )
 
 // attempts is how many times a chunk is tried before the job fails.
@@ -34,8 +37,8 @@ const attempts = 4
 type coordinator struct {
 	dir  jobdir.Dir
 	ctl  *steer.Controller
-	emit func(Event) // publishes an event; counts are filled by fill
-	tmpl Task        // the job's part of every task
+	emit func(CoordEvent) // reports an event; the counts are Counts'
+	tmpl Task             // the job's part of every task
 	// decode counts the frames an independent decoder gets from an IVF
 	// file (verify.DecodeIVF); a test may count them otherwise.
 	decode func(ctx context.Context, path string) (int, error)
@@ -78,7 +81,7 @@ type attempt struct {
 // newCoordinator returns the coordinator of a planned job: its plan st,
 // its journal and the journal's records.
 func newCoordinator(dir jobdir.Dir, st *jobdir.State, j *jobdir.Journal, recs []jobdir.Record, ctl *steer.Controller, tmpl Task) *coordinator {
-	c := &coordinator{dir: dir, ctl: ctl, tmpl: tmpl, emit: func(Event) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
+	c := &coordinator{dir: dir, ctl: ctl, tmpl: tmpl, emit: func(CoordEvent) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
 		running: map[int]*attempt{}}
 	c.setPlan(st, j, recs)
 	return c
@@ -87,7 +90,7 @@ func newCoordinator(dir jobdir.Dir, st *jobdir.State, j *jobdir.Journal, recs []
 // newPlanningCoordinator returns the coordinator of a job whose chunks are
 // planned while it runs (addChunks); its results wait for setPlan.
 func newPlanningCoordinator(dir jobdir.Dir, ctl *steer.Controller, tmpl Task, expected int) *coordinator {
-	return &coordinator{dir: dir, ctl: ctl, tmpl: tmpl, emit: func(Event) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
+	return &coordinator{dir: dir, ctl: ctl, tmpl: tmpl, emit: func(CoordEvent) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
 		running: map[int]*attempt{}, planning: true, expected: expected}
 }
 
@@ -150,29 +153,9 @@ func (c *coordinator) signal() {
 	}
 }
 
-// fill sets e's counts from the ledger and the chunks in flight.
-func (c *coordinator) fill(e *Event) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var frames int
-	var bytes int64
-	if c.led != nil {
-		e.FramesTotal = c.st.Frames
-		e.Chunks, e.ChunksTotal = c.led.ChunksDone(), c.led.ChunksTotal()
-		frames, bytes = c.led.Frames(), c.led.Bytes()
-	} else {
-		e.FramesTotal, e.ChunksTotal = c.expected, c.planned
-	}
-	for _, a := range c.running {
-		u, s := a.part.progress()
-		frames, bytes = frames+u, bytes+s
-	}
-	e.Frames, e.Bytes, e.BytesFrames, e.Resumed = frames, bytes, frames, c.resumed
-}
-
-// warn publishes a warning.
+// warn reports a warning.
 func (c *coordinator) warn(format string, a ...any) {
-	c.emit(Event{Kind: EventWarning, Msg: fmt.Sprintf(format, a...)})
+	c.emit(CoordEvent{Kind: KindWarning, Msg: fmt.Sprintf(format, a...)})
 }
 
 // prepare readies the job directory for a run: chunk files that fail their
@@ -397,7 +380,7 @@ func (c *coordinator) probe(t Task, p Probe) error {
 	c.mu.Lock()
 	c.note(rec)
 	c.mu.Unlock()
-	c.emit(Event{Kind: EventFrames, Chunk: t.Chunk})
+	c.emit(CoordEvent{Kind: KindFrames, Chunk: t.Chunk})
 	return nil
 }
 
@@ -535,7 +518,7 @@ func (c *coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk, 
 		last = err
 		c.noteFailure(ch.ID, err)
 		if n < attempts && !c.ctl.IsHalted() {
-			c.emit(Event{Kind: EventRetry, Chunk: ch.ID, Err: err})
+			c.emit(CoordEvent{Kind: KindRetry, Chunk: ch.ID, Err: err})
 		}
 	}
 	if !c.ctl.IsHalted() {
@@ -553,7 +536,7 @@ func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot)
 	var units int
 	a.part.onUnit = func() {
 		if units++; units%8 == 0 {
-			c.emit(Event{Kind: EventFrames, Chunk: t.Chunk})
+			c.emit(CoordEvent{Kind: KindFrames, Chunk: t.Chunk})
 		}
 	}
 	c.mu.Lock()
@@ -579,7 +562,7 @@ func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot)
 			return ctx.Err()
 		}
 	}
-	c.emit(Event{Kind: EventChunkStart, Chunk: t.Chunk})
+	c.emit(CoordEvent{Kind: KindChunkStart, Chunk: t.Chunk})
 	end, err := ex.Execute(ctx, t, a.part, c.ctl.Steer())
 	if err != nil {
 		if ctx.Err() != nil {
@@ -726,7 +709,7 @@ func (c *coordinator) commit(ctx context.Context, res Result) error {
 	if err != nil {
 		return fmt.Errorf("journal: record for chunk %d does not fit the plan: %w", res.Chunk, err)
 	}
-	c.emit(Event{Kind: EventChunkDone, Chunk: res.Chunk})
+	c.emit(CoordEvent{Kind: KindChunkDone, Chunk: res.Chunk})
 	return nil
 }
 
@@ -776,3 +759,126 @@ func (c *coordinator) appendRecord(r jobdir.Record) error {
 // errResult reports a result the coordinator refuses: a duplicate, a late
 // answer to an older attempt, frames that no longer fit the plan.
 var errResult = errors.New("result refused")
+
+// Counts returns the job's counts, from the ledger and the chunks in
+// flight.
+func (c *coordinator) Counts() Counts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var n Counts
+	if c.led != nil {
+		n.FramesTotal = c.st.Frames
+		n.Chunks, n.ChunksTotal = c.led.ChunksDone(), c.led.ChunksTotal()
+		n.Frames, n.Bytes = c.led.Frames(), c.led.Bytes()
+	} else {
+		n.FramesTotal, n.ChunksTotal = c.expected, c.planned
+	}
+	for _, a := range c.running {
+		u, s := a.part.progress()
+		n.Frames, n.Bytes = n.Frames+u, n.Bytes+s
+	}
+	n.Resumed = c.resumed
+	return n
+}
+
+// WithLedger calls fn with the plan and the ledger under the coordinator's
+// lock, and reports whether it did: not while the plan is being made.
+func (c *coordinator) WithLedger(fn func(*jobdir.State, *ledger.Ledger)) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.led == nil {
+		return false
+	}
+	fn(c.st, c.led)
+	return true
+}
+
+// Frames is the number of frames in the plan.
+func (c *coordinator) Frames() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.st.Frames
+}
+
+// CloseJournal closes the journal; nothing is recorded after it.
+func (c *coordinator) CloseJournal() {
+	c.mu.Lock()
+	j := c.journal
+	c.mu.Unlock()
+	if j != nil {
+		j.Close()
+	}
+}
+
+// A Kind says what a coordinator's event reports.
+type Kind int
+
+// The coordinator's events.
+const (
+	KindChunkStart Kind = iota + 1 // a chunk's task started
+	KindFrames                     // a chunk's task wrote units or made a probe
+	KindChunkDone                  // a chunk was recorded done
+	KindRetry                      // a chunk's attempt failed and the chunk is tried again; Err says why
+	KindWarning                    // something the user should know; Msg
+)
+
+// A CoordEvent is something a coordinator reports; the job's counts at the
+// time are its Counts.
+type CoordEvent struct {
+	Kind  Kind
+	Chunk int // the chunk's ID, for chunk events
+	Msg   string
+	Err   error // for KindRetry
+}
+
+// Counts are a job's counts as its coordinator derives them from the
+// ledger and the chunks in flight.
+type Counts struct {
+	FramesTotal int   // frames in the source: the plan's, or the container's promise while planning
+	ChunksTotal int   // chunks in the plan, splits included (planned so far, while planning)
+	Chunks      int   // chunks recorded done
+	Frames      int   // frames encoded: recorded, and written by the chunks in flight
+	Bytes       int64 // bytes of the recorded chunks' files and of those in flight
+	Resumed     int   // frames that were recorded before this run started
+}
+
+// A stateError is a failure to write the job's own state (its journal,
+// its directory): the journal refuses every append after a failed one, so
+// trying a chunk again cannot help.
+type stateError struct{ err error }
+
+func (e *stateError) Error() string { return e.err.Error() }
+
+func (e *stateError) Unwrap() error { return e.err }
+
+// permanent reports errors that trying a chunk again cannot fix: a full
+// disk, a read-only file system, no permission, a missing program, a task
+// that is not valid, the job's state that cannot be written, a source
+// that is not the job's any more, a NATS store that takes no writes.
+func permanent(err error) bool {
+	var (
+		miss    *tools.MissingError
+		bad     *TaskError
+		state   *stateError
+		changed *SourceChangedError
+		store   *task.StoreError
+	)
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) ||
+		errors.Is(err, syscall.EDQUOT) || errors.As(err, &miss) || errors.As(err, &bad) || errors.As(err, &state) ||
+		errors.As(err, &changed) || errors.As(err, &store)
+}
+
+// failed records the job's failure err in the journal, so that status
+// says why, and returns it. A stop or a cancellation is no failure, and a
+// journal that failed itself takes no more records.
+func (c *coordinator) failed(ctx context.Context, err error) error {
+	var state *stateError
+	if ctx.Err() != nil || errors.Is(err, ErrStopped) || errors.As(err, &state) {
+		return err
+	}
+	if aerr := c.appendRecord(jobdir.Record{Type: jobdir.RecFailed, Error: err.Error()}); aerr != nil {
+		// One line: what failed the job, then why it is not recorded.
+		return fmt.Errorf("%w (and the failure could not be recorded: %v)", err, aerr)
+	}
+	return err
+}

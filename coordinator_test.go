@@ -120,7 +120,7 @@ type rig struct {
 	c      *coordinator
 	dir    jobdir.Dir
 	mu     sync.Mutex
-	events []Event
+	events []event
 }
 
 // rigState makes a job directory and the state of a job of frames frames
@@ -166,22 +166,44 @@ func openRig(t *testing.T, d jobdir.Dir) *rig {
 	r := &rig{dir: d}
 	r.c = newCoordinator(d, st, j, recs, steer.New(), tmpl)
 	r.c.decode = countUnits
-	r.c.emit = func(e Event) {
-		r.c.fill(&e)
-		r.mu.Lock()
-		r.events = append(r.events, e)
-		r.mu.Unlock()
-	}
-	r.c.ctl.OnChange = func(ch steer.Change) { r.c.emit(Event{Kind: changeKinds[ch]}) }
+	r.c.emit = func(e CoordEvent) { r.add(event{CoordEvent: e}) }
+	r.c.ctl.OnChange = func(ch steer.Change) { r.add(event{Change: ch}) }
 	return r
 }
 
-func (r *rig) kinds(k EventKind) []Event {
+// An event is what a rig records: an event of the coordinator's or a
+// change of its controller's, and the counts at the time.
+type event struct {
+	CoordEvent
+	Counts
+	Change steer.Change
+}
+
+func (r *rig) add(e event) {
+	e.Counts = r.c.Counts()
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+}
+
+func (r *rig) kinds(k Kind) []event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []Event
+	var out []event
 	for _, e := range r.events {
 		if e.Kind == k {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (r *rig) changes(ch steer.Change) []event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []event
+	for _, e := range r.events {
+		if e.Change == ch {
 			out = append(out, e)
 		}
 	}
@@ -248,15 +270,15 @@ func TestCoordinatorRuns(t *testing.T) {
 	started := map[int]bool{}
 	for _, e := range r.events {
 		switch e.Kind {
-		case EventChunkStart:
+		case KindChunkStart:
 			started[e.Chunk] = true
-		case EventChunkDone:
+		case KindChunkDone:
 			if !started[e.Chunk] {
 				t.Errorf("chunk %d done before it started", e.Chunk)
 			}
 		}
 	}
-	done := r.kinds(EventChunkDone)
+	done := r.kinds(KindChunkDone)
 	if last := done[len(done)-1]; last.Frames != 50 || last.Chunks != 4 || last.ChunksTotal != 4 || last.FramesTotal != 50 {
 		t.Errorf("last event counts %+v", last)
 	}
@@ -322,7 +344,7 @@ func TestCoordinatorRetries(t *testing.T) {
 			if got := ex.attempts(1); got != tc.attempts {
 				t.Errorf("%d attempts, want %d", got, tc.attempts)
 			}
-			if got := len(r.kinds(EventRetry)); got != tc.retries {
+			if got := len(r.kinds(KindRetry)); got != tc.retries {
 				t.Errorf("%d retry events, want %d", got, tc.retries)
 			}
 			_, done := r.c.led.Done(1)
@@ -391,7 +413,7 @@ func TestCoordinatorStop(t *testing.T) {
 	if err := r.c.run(context.Background(), ex, 2); !errors.Is(err, ErrStopped) {
 		t.Fatalf("run: %v, want ErrStopped", err)
 	}
-	if len(r.kinds(EventStopping)) != 1 {
+	if len(r.changes(steer.Stopping)) != 1 {
 		t.Error("no stopping event")
 	}
 	recs := r.records(t)
@@ -586,8 +608,8 @@ func TestCoordinatorPause(t *testing.T) {
 	if fp.n != 1 || fp.paused {
 		t.Errorf("pauser paused %d times, paused now %v", fp.n, fp.paused)
 	}
-	if len(r.kinds(EventPaused)) != 1 || len(r.kinds(EventResumed)) != 1 {
-		t.Errorf("pause events %d, resume events %d", len(r.kinds(EventPaused)), len(r.kinds(EventResumed)))
+	if len(r.changes(steer.Paused)) != 1 || len(r.changes(steer.Resumed)) != 1 {
+		t.Errorf("pause events %d, resume events %d", len(r.changes(steer.Paused)), len(r.changes(steer.Resumed)))
 	}
 	r.checkTiles(t)
 }
@@ -642,7 +664,7 @@ func TestCoordinatorSalvage(t *testing.T) {
 	if _, err := os.Stat(r.dir.Part(2)); !errors.Is(err, os.ErrNotExist) {
 		t.Error("a part the decoder refused was kept")
 	}
-	if w := r.kinds(EventWarning); len(w) == 0 || !strings.Contains(w[len(w)-1].Msg, "kept 32 frames") {
+	if w := r.kinds(KindWarning); len(w) == 0 || !strings.Contains(w[len(w)-1].Msg, "kept 32 frames") {
 		t.Errorf("warnings %+v", w)
 	}
 	r.checkTiles(t)
@@ -660,13 +682,8 @@ func planningRig(t *testing.T, frames int) (*rig, *jobdir.State) {
 	r := &rig{dir: d}
 	r.c = newPlanningCoordinator(d, steer.New(), tmpl, frames)
 	r.c.decode = countUnits
-	r.c.emit = func(e Event) {
-		r.c.fill(&e)
-		r.mu.Lock()
-		r.events = append(r.events, e)
-		r.mu.Unlock()
-	}
-	r.c.ctl.OnChange = func(ch steer.Change) { r.c.emit(Event{Kind: changeKinds[ch]}) }
+	r.c.emit = func(e CoordEvent) { r.add(event{CoordEvent: e}) }
+	r.c.ctl.OnChange = func(ch steer.Change) { r.add(event{Change: ch}) }
 	return r, st
 }
 
@@ -763,7 +780,7 @@ func TestCoordinatorPlanFails(t *testing.T) {
 			if err := <-done; !errors.Is(err, tc.err) {
 				t.Fatalf("run: %v", err)
 			}
-			if len(r.kinds(EventChunkDone)) != 0 {
+			if len(r.kinds(KindChunkDone)) != 0 {
 				t.Error("a chunk was done without a plan")
 			}
 			parts, _ := filepath.Glob(filepath.Join(r.dir.Chunks(), "*"))

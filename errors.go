@@ -3,7 +3,6 @@ package av1job
 import (
 	"errors"
 	"fmt"
-	"syscall"
 
 	"github.com/av1job/av1job/internal/claim"
 	"github.com/av1job/av1job/internal/control"
@@ -11,7 +10,6 @@ import (
 	"github.com/av1job/av1job/internal/journal"
 	"github.com/av1job/av1job/internal/probe"
 	"github.com/av1job/av1job/internal/tools"
-	"github.com/av1job/av1job/task"
 )
 
 // ErrNotRunning is returned by PauseJob, ResumeJob and StopJob when no
@@ -72,29 +70,4 @@ func classify(err error) error {
 		return usage(err)
 	}
 	return err
-}
-
-// A stateError is a failure to write the job's own state (its journal,
-// its directory): the journal refuses every append after a failed one, so
-// trying a chunk again cannot help.
-type stateError struct{ err error }
-
-func (e *stateError) Error() string { return e.err.Error() }
-func (e *stateError) Unwrap() error { return e.err }
-
-// permanent reports errors that trying a chunk again cannot fix: a full
-// disk, a read-only file system, no permission, a missing program, a task
-// that is not valid, the job's state that cannot be written, a source
-// that is not the job's any more, a NATS store that takes no writes.
-func permanent(err error) bool {
-	var (
-		miss    *tools.MissingError
-		bad     *TaskError
-		state   *stateError
-		changed *SourceChangedError
-		store   *task.StoreError
-	)
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) ||
-		errors.Is(err, syscall.EDQUOT) || errors.As(err, &miss) || errors.As(err, &bad) || errors.As(err, &state) ||
-		errors.As(err, &changed) || errors.As(err, &store)
 }

@@ -215,3 +215,18 @@ func (s *subscriber) run() {
 
 // changeKinds are the events of a controller's changes.
 var changeKinds = map[steer.Change]EventKind{steer.Paused: EventPaused, steer.Resumed: EventResumed, steer.Stopping: EventStopping}
+
+// setCounts sets e's counts from its job's coordinator's.
+func (e *Event) setCounts(n Counts) {
+	e.FramesTotal, e.ChunksTotal, e.Chunks, e.Resumed = n.FramesTotal, n.ChunksTotal, n.Chunks, n.Resumed
+	e.Frames, e.Bytes, e.BytesFrames = n.Frames, n.Bytes, n.Frames
+}
+
+// coordKinds are the events of a coordinator's events.
+var coordKinds = map[Kind]EventKind{KindChunkStart: EventChunkStart, KindFrames: EventFrames, KindChunkDone: EventChunkDone,
+	KindRetry: EventRetry, KindWarning: EventWarning}
+
+// fromCoord publishes an event of the job's coordinator.
+func (jb *Job) fromCoord(e CoordEvent) {
+	jb.publish(Event{Kind: coordKinds[e.Kind], Chunk: e.Chunk, Msg: e.Msg, Err: e.Err})
+}

@@ -42,12 +42,12 @@ func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coordinat
 	if pl.Format == "ivf" {
 		// The joined stream is the output: write it beside the output,
 		// never across file systems.
-		if err := concat(tmp, c.files(), c.st.Frames); err != nil {
+		if err := concat(tmp, c.files(), c.Frames()); err != nil {
 			return diskFull(o.Output, tmp, err)
 		}
 	} else {
 		joined := jb.dir.Scratch()
-		if err := concat(joined, c.files(), c.st.Frames); err != nil {
+		if err := concat(joined, c.files(), c.Frames()); err != nil {
 			return diskFull(o.Output, joined, err)
 		}
 		defer os.Remove(joined)
@@ -96,8 +96,8 @@ func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coordinat
 	if err != nil {
 		return err
 	}
-	if n != c.st.Frames {
-		return fmt.Errorf("check %s: holds %d video frames, the source has %d; the output was not written", o.Output, n, c.st.Frames)
+	if n != c.Frames() {
+		return fmt.Errorf("check %s: holds %d video frames, the source has %d; the output was not written", o.Output, n, c.Frames())
 	}
 	if err := narrowMode(tmp, p.src.Path); err != nil {
 		return err
@@ -130,7 +130,7 @@ func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coordinat
 	}
 	jb.publish(Event{Kind: EventDone})
 	if !o.Keep {
-		c.journal.Close()
+		c.CloseJournal()
 		if err := jb.dir.Remove(); err != nil {
 			jb.warn("could not remove the job directory %s: %v", jb.dir, err)
 		}

@@ -89,7 +89,7 @@ func (jb *Job) publish(e Event) {
 	c, total := jb.coord, jb.total
 	jb.mu.Unlock()
 	if c != nil {
-		c.fill(&e)
+		e.setCounts(c.Counts())
 	} else {
 		e.FramesTotal = total
 	}
@@ -139,7 +139,7 @@ func (jb *Job) Status() *StatusInfo {
 	c := jb.coord
 	jb.mu.Unlock()
 	if c != nil {
-		c.status(info)
+		coordStatus(c, info)
 	}
 	if info.State != "" {
 		info.PID = 0
@@ -153,21 +153,6 @@ func (jb *Job) Status() *StatusInfo {
 		info.State = StateStopping
 	}
 	return info
-}
-
-// status sets info's counts: the ledger's, and the frames of the chunks in
-// flight.
-func (c *coordinator) status(info *StatusInfo) {
-	var e Event
-	c.fill(&e)
-	c.mu.Lock()
-	if c.led != nil {
-		info.fromLedger(c.st, c.led)
-	} else {
-		info.FramesTotal, info.ChunksTotal = e.FramesTotal, e.ChunksTotal
-	}
-	c.mu.Unlock()
-	info.FramesDone = e.Frames
 }
 
 // handle answers the control socket.
@@ -326,7 +311,7 @@ func (jb *Job) encode(ctx context.Context, o *Options, p *prepared, st *jobdir.S
 	defer j.Close()
 	_ = jb.dir.DonePlanning() // left by a kill between writing job.json and removing it
 	c := newCoordinator(jb.dir, st, j, recs, jb.ctl, p.task(st))
-	c.emit = jb.publish
+	c.emit = jb.fromCoord
 	c.decode = verify.DecodeIVF
 	c.recoverer, _ = o.Executor.(Recoverer)
 	jb.mu.Lock()
@@ -350,21 +335,6 @@ func (jb *Job) encode(ctx context.Context, o *Options, p *prepared, st *jobdir.S
 		return c.failed(ctx, err)
 	}
 	return nil
-}
-
-// failed records the job's failure err in the journal, so that status
-// says why, and returns it. A stop or a cancellation is no failure, and a
-// journal that failed itself takes no more records.
-func (c *coordinator) failed(ctx context.Context, err error) error {
-	var state *stateError
-	if ctx.Err() != nil || errors.Is(err, ErrStopped) || errors.As(err, &state) {
-		return err
-	}
-	if aerr := c.appendRecord(jobdir.Record{Type: jobdir.RecFailed, Error: err.Error()}); aerr != nil {
-		// One line: what failed the job, then why it is not recorded.
-		return fmt.Errorf("%w (and the failure could not be recorded: %v)", err, aerr)
-	}
-	return err
 }
 
 // alreadyDone ends a job whose output a previous run put in place (and
@@ -417,4 +387,14 @@ func executor(o *Options, p *prepared, pending int) (Executor, int) {
 	}
 	w := local.Workers(o.Workers, p.enc, p.src, p.layout, pending)
 	return &LocalExecutor{Threads: max(1, runtime.NumCPU()/w)}, w
+}
+
+// coordStatus sets info's counts from the job's coordinator: the ledger's,
+// and the frames of the chunks in flight.
+func coordStatus(c *coordinator, info *StatusInfo) {
+	n := c.Counts()
+	if !c.WithLedger(info.fromLedger) {
+		info.FramesTotal, info.ChunksTotal = n.FramesTotal, n.ChunksTotal
+	}
+	info.FramesDone = n.Frames
 }

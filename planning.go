@@ -30,7 +30,7 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 	fps, _ := v.FrameRate.Float64()
 	id := p.fp.Sum()
 	c := newPlanningCoordinator(jb.dir, jb.ctl, p.taskFor(id, v.Index, p.layout.PixFmt, p.layout.Filter, v.TimeBase.RatString()), v.ExpectedFrames())
-	c.emit = jb.publish
+	c.emit = jb.fromCoord
 	c.decode = verify.DecodeIVF
 	c.recoverer, _ = o.Executor.(Recoverer)
 	jb.mu.Lock()

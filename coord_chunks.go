@@ -1,0 +1,122 @@
+package av1job
+
+import (
+	"math"
+	"sort"
+
+	"github.com/av1job/av1job/internal/ledger"
+	"github.com/av1job/av1job/internal/plan"
+)
+
+// Chunk states in a ChunkReport.
+const (
+	Queued   = "queued"   // not started, or waiting to be tried again
+	Encoding = "encoding" // a task runs it; Frames is how far it got
+	Done     = "done"
+	Split    = "split"    // done, but short of its planned end: the rest is another chunk
+	Salvaged = "salvaged" // done with what a run that ended early left of it
+	Failed   = "failed"   // its last attempt failed; it waits to be tried again
+)
+
+// A ChunkReport is one chunk as the coordinator or the journal sees it
+// (av1job.ChunkReport has the same fields).
+type ChunkReport struct {
+	ID        int
+	Start     int
+	End       int
+	State     string
+	Frames    int
+	Bytes     int64
+	Seconds   float64
+	Worker    string
+	Error     string
+	Probes    int
+	Quantizer int
+	Score     *float64
+}
+
+// chunks reports every chunk: the ledger's when the plan is final, else
+// those planned so far.
+func (c *coordinator) chunks() []ChunkReport {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []ChunkReport
+	if c.led != nil {
+		out = ledgerChunks(c.led, c.probes)
+	} else {
+		seen := map[int]bool{}
+		for _, ch := range c.queue {
+			seen[ch.ID] = true
+			out = append(out, ChunkReport{ID: ch.ID, Start: ch.Start, End: ch.End, State: Queued})
+		}
+		for id, a := range c.running {
+			if !seen[id] {
+				out = append(out, ChunkReport{ID: id, Start: a.task.Start, End: a.task.End, State: Queued})
+			}
+		}
+	}
+	for i := range out {
+		ci := &out[i]
+		if ci.State != Queued {
+			continue
+		}
+		a, running := c.running[ci.ID]
+		var placed bool
+		if running {
+			units, size := a.part.progress()
+			w, d := a.part.placement()
+			// A task its executor has not placed yet waits for a worker.
+			if placed = w != "" || units > 0; placed {
+				ci.State, ci.Frames, ci.Bytes, ci.Worker, ci.Seconds = Encoding, units, size, w, seconds(d.Seconds())
+			}
+		}
+		if msg, ok := c.failures[ci.ID]; ok && !placed {
+			ci.State, ci.Error = Failed, msg
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Start < out[j].Start })
+	return out
+}
+
+// ledgerChunks reports the ledger's chunks, those not done as queued;
+// probes are the probes made of each chunk.
+func ledgerChunks(led *ledger.Ledger, probes map[int][]Probe) []ChunkReport {
+	cs := led.Chunks()
+	out := make([]ChunkReport, 0, len(cs))
+	for _, ch := range cs {
+		ci := chunkInfo(ch, led)
+		ci.Probes = len(probes[ch.ID])
+		out = append(out, ci)
+	}
+	return out
+}
+
+func chunkInfo(ch plan.Chunk, led *ledger.Ledger) ChunkReport {
+	ci := ChunkReport{ID: ch.ID, Start: ch.Start, End: ch.End, State: Queued}
+	r, ok := led.Done(ch.ID)
+	if !ok {
+		return ci
+	}
+	ci.State, ci.Frames, ci.Bytes, ci.Worker, ci.Seconds = Done, r.End-r.Start, r.Size, r.Worker, r.Secs
+	ci.Quantizer, ci.Score = r.Q, r.Score
+	switch {
+	case r.Salvaged:
+		ci.State = Salvaged
+	case r.Rest != 0:
+		ci.State = Split
+	}
+	return ci
+}
+
+func seconds(s float64) float64 { return math.Round(s*1000) / 1000 }
+
+// noteFailure remembers why chunk id's last attempt failed; it is shown
+// while the chunk waits to be tried again.
+func (c *coordinator) noteFailure(id int, err error) {
+	c.mu.Lock()
+	if c.failures == nil {
+		c.failures = map[int]string{}
+	}
+	c.failures[id] = err.Error()
+	c.mu.Unlock()
+}
