@@ -49,7 +49,7 @@ func (jb *Job) Chunks() []ChunkInfo {
 	if c == nil {
 		return nil
 	}
-	return fromReports(c.chunks())
+	return fromReports(c.Chunks())
 }
 
 // ReadChunks returns the chunks of the job in jobDir as its journal
@@ -74,7 +74,7 @@ func ReadChunks(jobDir string) ([]ChunkInfo, error) {
 			probes[r.Chunk] = append(probes[r.Chunk], Probe{Quantizer: r.Q, Score: *r.Score, Size: r.Size})
 		}
 	}
-	return fromReports(ledgerChunks(ledger.Replay(st.Chunks, recs), probes)), nil
+	return fromReports(LedgerChunks(ledger.Replay(st.Chunks, recs), probes)), nil
 }
 
 // fromReports converts the coordinator's chunk reports.

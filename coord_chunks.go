@@ -35,14 +35,14 @@ type ChunkReport struct {
 	Score     *float64
 }
 
-// chunks reports every chunk: the ledger's when the plan is final, else
+// Chunks reports every chunk: the ledger's when the plan is final, else
 // those planned so far.
-func (c *coordinator) chunks() []ChunkReport {
+func (c *Coordinator) Chunks() []ChunkReport {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []ChunkReport
 	if c.led != nil {
-		out = ledgerChunks(c.led, c.probes)
+		out = LedgerChunks(c.led, c.probes)
 	} else {
 		seen := map[int]bool{}
 		for _, ch := range c.queue {
@@ -78,9 +78,9 @@ func (c *coordinator) chunks() []ChunkReport {
 	return out
 }
 
-// ledgerChunks reports the ledger's chunks, those not done as queued;
+// LedgerChunks reports the ledger's chunks, those not done as queued;
 // probes are the probes made of each chunk.
-func ledgerChunks(led *ledger.Ledger, probes map[int][]Probe) []ChunkReport {
+func LedgerChunks(led *ledger.Ledger, probes map[int][]Probe) []ChunkReport {
 	cs := led.Chunks()
 	out := make([]ChunkReport, 0, len(cs))
 	for _, ch := range cs {
@@ -112,7 +112,7 @@ func seconds(s float64) float64 { return math.Round(s*1000) / 1000 }
 
 // noteFailure remembers why chunk id's last attempt failed; it is shown
 // while the chunk waits to be tried again.
-func (c *coordinator) noteFailure(id int, err error) {
+func (c *Coordinator) noteFailure(id int, err error) {
 	c.mu.Lock()
 	if c.failures == nil {
 		c.failures = map[int]string{}

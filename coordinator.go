@@ -24,7 +24,7 @@ import (
 // attempts is how many times a chunk is tried before the job fails.
 const attempts = 4
 
-// A coordinator runs one job's chunks and is the only writer of the job's
+// A Coordinator runs one job's chunks and is the only writer of the job's
 // state: the journal, the ledger and the events, and every count reported
 // is derived from them. Chunk work leaves it as Tasks for an Executor and
 // comes back through commit, the one path by which anything becomes done:
@@ -34,17 +34,17 @@ const attempts = 4
 //	pending chunks ──task──▶ Executor ──units──▶ partWriter (NNNNN.ivf.part)
 //	                                                   │
 //	commit: fits the ledger? ─▶ durable ─▶ decodes to its frames? ─▶ rename ─▶ journal ─▶ ledger ─▶ event
-type coordinator struct {
+type Coordinator struct {
 	dir  jobdir.Dir
 	ctl  *steer.Controller
-	emit func(CoordEvent) // reports an event; the counts are Counts'
+	Emit func(CoordEvent) // reports an event; the counts are Counts'
 	tmpl Task             // the job's part of every task
-	// decode counts the frames an independent decoder gets from an IVF
+	// Decode counts the frames an independent decoder gets from an IVF
 	// file (verify.DecodeIVF); a test may count them otherwise.
-	decode func(ctx context.Context, path string) (int, error)
-	// recoverer, when set, gives back units an earlier run's tasks sent
+	Decode func(ctx context.Context, path string) (int, error)
+	// Recoverer, when set, gives back units an earlier run's tasks sent
 	// that its part files lack (salvage).
-	recoverer Recoverer
+	Recoverer Recoverer
 
 	commitMu sync.Mutex    // orders commits: check, rename, append, apply
 	ready    chan struct{} // closed once the plan is final (or has failed): commits wait for it
@@ -78,25 +78,25 @@ type attempt struct {
 	part *partWriter
 }
 
-// newCoordinator returns the coordinator of a planned job: its plan st,
+// NewCoordinator returns the coordinator of a planned job: its plan st,
 // its journal and the journal's records.
-func newCoordinator(dir jobdir.Dir, st *jobdir.State, j *jobdir.Journal, recs []jobdir.Record, ctl *steer.Controller, tmpl Task) *coordinator {
-	c := &coordinator{dir: dir, ctl: ctl, tmpl: tmpl, emit: func(CoordEvent) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
+func NewCoordinator(dir jobdir.Dir, st *jobdir.State, j *jobdir.Journal, recs []jobdir.Record, ctl *steer.Controller, tmpl Task) *Coordinator {
+	c := &Coordinator{dir: dir, ctl: ctl, tmpl: tmpl, Emit: func(CoordEvent) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
 		running: map[int]*attempt{}}
-	c.setPlan(st, j, recs)
+	c.SetPlan(st, j, recs)
 	return c
 }
 
-// newPlanningCoordinator returns the coordinator of a job whose chunks are
+// NewPlanningCoordinator returns the coordinator of a job whose chunks are
 // planned while it runs (addChunks); its results wait for setPlan.
-func newPlanningCoordinator(dir jobdir.Dir, ctl *steer.Controller, tmpl Task, expected int) *coordinator {
-	return &coordinator{dir: dir, ctl: ctl, tmpl: tmpl, emit: func(CoordEvent) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
+func NewPlanningCoordinator(dir jobdir.Dir, ctl *steer.Controller, tmpl Task, expected int) *Coordinator {
+	return &Coordinator{dir: dir, ctl: ctl, tmpl: tmpl, Emit: func(CoordEvent) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
 		running: map[int]*attempt{}, planning: true, expected: expected}
 }
 
-// addChunks queues chunks planned while the scene pass runs; pts are the
+// AddChunks queues chunks planned while the scene pass runs; pts are the
 // timestamps of the frames final so far (at least up to their ends).
-func (c *coordinator) addChunks(chunks []plan.Chunk, pts []int64) {
+func (c *Coordinator) AddChunks(chunks []plan.Chunk, pts []int64) {
 	c.mu.Lock()
 	c.pts = pts
 	c.queue = append(c.queue, chunks...)
@@ -105,9 +105,9 @@ func (c *coordinator) addChunks(chunks []plan.Chunk, pts []int64) {
 	c.signal()
 }
 
-// setPlan makes the plan final: the job's state, its journal and its
+// SetPlan makes the plan final: the job's state, its journal and its
 // records (replayed into the ledger). Commits may then proceed.
-func (c *coordinator) setPlan(st *jobdir.State, j *jobdir.Journal, recs []jobdir.Record) {
+func (c *Coordinator) SetPlan(st *jobdir.State, j *jobdir.Journal, recs []jobdir.Record) {
 	led := ledger.New(st.Chunks)
 	c.mu.Lock()
 	for _, r := range recs {
@@ -135,9 +135,9 @@ func (c *coordinator) setPlan(st *jobdir.State, j *jobdir.Journal, recs []jobdir
 	c.signal()
 }
 
-// failPlan ends a plan that cannot be made: the job halts, and the results
+// FailPlan ends a plan that cannot be made: the job halts, and the results
 // of the tasks it ran are void.
-func (c *coordinator) failPlan(err error) {
+func (c *Coordinator) FailPlan(err error) {
 	c.mu.Lock()
 	c.planErr, c.planning, c.queue = err, false, nil
 	c.mu.Unlock()
@@ -146,7 +146,7 @@ func (c *coordinator) failPlan(err error) {
 	c.signal()
 }
 
-func (c *coordinator) signal() {
+func (c *Coordinator) signal() {
 	select {
 	case c.queued <- struct{}{}:
 	default:
@@ -154,14 +154,14 @@ func (c *coordinator) signal() {
 }
 
 // warn reports a warning.
-func (c *coordinator) warn(format string, a ...any) {
-	c.emit(CoordEvent{Kind: KindWarning, Msg: fmt.Sprintf(format, a...)})
+func (c *Coordinator) warn(format string, a ...any) {
+	c.Emit(CoordEvent{Kind: KindWarning, Msg: fmt.Sprintf(format, a...)})
 }
 
-// prepare readies the job directory for a run: chunk files that fail their
+// Prepare readies the job directory for a run: chunk files that fail their
 // record's check are dropped, what a crash left of unfinished chunks is
 // salvaged, and files the journal does not vouch for are removed.
-func (c *coordinator) prepare(ctx context.Context) error {
+func (c *Coordinator) Prepare(ctx context.Context) error {
 	c.mu.Lock()
 	done := c.led.DoneRecords()
 	c.mu.Unlock()
@@ -190,7 +190,7 @@ func (c *coordinator) prepare(ctx context.Context) error {
 }
 
 // removeStale deletes chunk files that the journal does not vouch for.
-func (c *coordinator) removeStale() {
+func (c *Coordinator) removeStale() {
 	entries, _ := os.ReadDir(c.dir.Chunks())
 	for _, e := range entries {
 		id, part, ok := jobdir.ChunkID(e.Name())
@@ -206,8 +206,8 @@ func (c *coordinator) removeStale() {
 	}
 }
 
-// pending returns the chunks not started yet, in the order to start them.
-func (c *coordinator) pending() []plan.Chunk {
+// Pending returns the chunks not started yet, in the order to start them.
+func (c *Coordinator) Pending() []plan.Chunk {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return plan.CostliestFirst(c.queue)
@@ -218,7 +218,7 @@ func (c *coordinator) pending() []plan.Chunk {
 // still come: chunks are still being planned, or a chunk being run may
 // end short (its worker was lost) and leave its rest to queue. Nothing
 // starts once the job halts.
-func (c *coordinator) next() (ch plan.Chunk, ok, wait bool) {
+func (c *Coordinator) next() (ch plan.Chunk, ok, wait bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ctl.IsHalted() {
@@ -245,14 +245,14 @@ func (c *coordinator) next() (ch plan.Chunk, ok, wait bool) {
 }
 
 // complete reports whether every chunk is done.
-func (c *coordinator) complete() bool {
+func (c *Coordinator) complete() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.led.Complete()
 }
 
-// files returns the chunk files in source order.
-func (c *coordinator) files() []string {
+// Files returns the chunk Files in source order.
+func (c *Coordinator) Files() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var paths []string
@@ -263,7 +263,7 @@ func (c *coordinator) files() []string {
 }
 
 // task returns the task of one attempt at chunk ch.
-func (c *coordinator) task(ch plan.Chunk, n int) Task {
+func (c *Coordinator) task(ch plan.Chunk, n int) Task {
 	t := c.tmpl
 	t.Chunk, t.Attempt, t.Start, t.End = ch.ID, n, ch.Start, ch.End
 	c.mu.Lock()
@@ -284,7 +284,7 @@ func (c *coordinator) task(ch plan.Chunk, n int) Task {
 
 // note keeps what a record says of a target-quality search: a probe, or
 // the chunk a split made. c.mu is held.
-func (c *coordinator) note(r jobdir.Record) {
+func (c *Coordinator) note(r jobdir.Record) {
 	switch {
 	case r.Type == jobdir.RecProbe && r.Score != nil:
 		if c.probes == nil {
@@ -303,7 +303,7 @@ func (c *coordinator) note(r jobdir.Record) {
 // first of the chunk and the chunks it was split from whose probes decide
 // (so that the rest of a chunk is encoded at the chunk's quantizer), else
 // the chunk's own.
-func (c *coordinator) known(id int) []Probe {
+func (c *Coordinator) known(id int) []Probe {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.tmpl.Target == nil {
@@ -328,7 +328,7 @@ func (c *coordinator) known(id int) []Probe {
 
 // decided returns the quantizer chunk id's probes decide, 0 when they do
 // not.
-func (c *coordinator) decided(id int) int {
+func (c *Coordinator) decided(id int) int {
 	if c.tmpl.Target == nil {
 		return 0
 	}
@@ -344,7 +344,7 @@ func (c *coordinator) decided(id int) int {
 // later tasks. A probe of another attempt, of frames that are no longer
 // the chunk's, or outside the search's range is refused; one of a
 // quantizer probed already is not kept twice.
-func (c *coordinator) probe(t Task, p Probe) error {
+func (c *Coordinator) probe(t Task, p Probe) error {
 	if t.Target == nil || c.tmpl.Target == nil {
 		return fmt.Errorf("%w: a probe of chunk %d, which has no target", errResult, t.Chunk)
 	}
@@ -380,17 +380,17 @@ func (c *coordinator) probe(t Task, p Probe) error {
 	c.mu.Lock()
 	c.note(rec)
 	c.mu.Unlock()
-	c.emit(CoordEvent{Kind: KindFrames, Chunk: t.Chunk})
+	c.Emit(CoordEvent{Kind: KindFrames, Chunk: t.Chunk})
 	return nil
 }
 
-// run encodes the chunks with ex, workers at a time, trying each up to
+// Run encodes the chunks with ex, workers at a time, trying each up to
 // attempts times: the queued chunks, the most expensive first, and while
 // the plan is being made those planned meanwhile. A stop or a chunk's
 // permanent failure halts the job: no task starts, and those running end
-// at their current frame and are committed. run returns ErrStopped after a
+// at their current frame and are committed. Run returns ErrStopped after a
 // stop, the failure after one, ctx's error when cancelled.
-func (c *coordinator) run(ctx context.Context, ex Executor, workers int) error {
+func (c *Coordinator) Run(ctx context.Context, ex Executor, workers int) error {
 	c.mu.Lock()
 	c.workers = workers
 	c.mu.Unlock()
@@ -455,7 +455,7 @@ func (c *coordinator) run(ctx context.Context, ex Executor, workers int) error {
 }
 
 // fail records the job's failure (the first one counts) and halts it.
-func (c *coordinator) fail(err error) {
+func (c *Coordinator) fail(err error) {
 	c.mu.Lock()
 	if c.failure == nil {
 		c.failure = err
@@ -496,7 +496,7 @@ func (s *slot) acquire(ctx context.Context, halted <-chan struct{}) bool {
 
 // runChunk runs chunk ch until it is committed, the job halts, or it has
 // failed attempts times. s is the worker's slot.
-func (c *coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk, s *slot) {
+func (c *Coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk, s *slot) {
 	var last error
 	for n := 1; n <= attempts; n++ {
 		if !s.acquire(ctx, c.ctl.Halted()) {
@@ -518,7 +518,7 @@ func (c *coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk, 
 		last = err
 		c.noteFailure(ch.ID, err)
 		if n < attempts && !c.ctl.IsHalted() {
-			c.emit(CoordEvent{Kind: KindRetry, Chunk: ch.ID, Err: err})
+			c.Emit(CoordEvent{Kind: KindRetry, Chunk: ch.ID, Err: err})
 		}
 	}
 	if !c.ctl.IsHalted() {
@@ -528,7 +528,7 @@ func (c *coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk, 
 
 // attempt runs one task and commits its result. A result made while the
 // plan is still being made gives up the slot s while it waits for it.
-func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot) error {
+func (c *Coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot) error {
 	a := &attempt{task: t, part: &partWriter{path: c.dir.Part(t.Chunk), width: c.tmpl.Source.Width, height: c.tmpl.Source.Height, begun: time.Now(), score: math.NaN()}}
 	if t.Target != nil {
 		a.part.onProbe = func(p Probe) error { return c.probe(t, p) }
@@ -536,7 +536,7 @@ func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot)
 	var units int
 	a.part.onUnit = func() {
 		if units++; units%8 == 0 {
-			c.emit(CoordEvent{Kind: KindFrames, Chunk: t.Chunk})
+			c.Emit(CoordEvent{Kind: KindFrames, Chunk: t.Chunk})
 		}
 	}
 	c.mu.Lock()
@@ -562,7 +562,7 @@ func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot)
 			return ctx.Err()
 		}
 	}
-	c.emit(CoordEvent{Kind: KindChunkStart, Chunk: t.Chunk})
+	c.Emit(CoordEvent{Kind: KindChunkStart, Chunk: t.Chunk})
 	end, err := ex.Execute(ctx, t, a.part, c.ctl.Steer())
 	if err != nil {
 		if ctx.Err() != nil {
@@ -599,7 +599,7 @@ func (c *coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot)
 
 // result makes the part file of a finished attempt durable and describes
 // it.
-func (c *coordinator) result(a *attempt, end int) (Result, error) {
+func (c *Coordinator) result(a *attempt, end int) (Result, error) {
 	t := a.task
 	res := Result{Job: t.Job, Chunk: t.Chunk, Attempt: t.Attempt, Start: t.Start, End: end, File: a.part.path}
 	if end <= t.Start || end > t.End {
@@ -635,7 +635,7 @@ var errDuplicate = fmt.Errorf("%w: the chunk is done already", errResult)
 // decoder; it is then renamed into place, recorded in the journal (fsync)
 // and applied to the ledger, in that order. A result that ends short of
 // its chunk splits it: the rest becomes a new chunk.
-func (c *coordinator) commit(ctx context.Context, res Result) error {
+func (c *Coordinator) commit(ctx context.Context, res Result) error {
 	// A result made while the plan was still being made waits for it.
 	select {
 	case <-c.ready:
@@ -649,7 +649,7 @@ func (c *coordinator) commit(ctx context.Context, res Result) error {
 	if err := c.ctl.WaitPause(ctx); err != nil {
 		return err
 	}
-	n, err := c.decode(ctx, res.File)
+	n, err := c.Decode(ctx, res.File)
 	if err == nil && n != res.Frames() {
 		err = fmt.Errorf("chunk file decodes to %d frames, want %d", n, res.Frames())
 	}
@@ -709,12 +709,12 @@ func (c *coordinator) commit(ctx context.Context, res Result) error {
 	if err != nil {
 		return fmt.Errorf("journal: record for chunk %d does not fit the plan: %w", res.Chunk, err)
 	}
-	c.emit(CoordEvent{Kind: KindChunkDone, Chunk: res.Chunk})
+	c.Emit(CoordEvent{Kind: KindChunkDone, Chunk: res.Chunk})
 	return nil
 }
 
 // fits returns why res cannot be committed, or nil.
-func (c *coordinator) fits(res Result) error {
+func (c *Coordinator) fits(res Result) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.planErr != nil {
@@ -739,9 +739,9 @@ func (c *coordinator) fits(res Result) error {
 	return nil
 }
 
-// appendRecord writes a record that is not a chunk's (the output's
+// AppendRecord writes a record that is not a chunk's (the output's
 // identity, the end of the job, a failure).
-func (c *coordinator) appendRecord(r jobdir.Record) error {
+func (c *Coordinator) AppendRecord(r jobdir.Record) error {
 	c.commitMu.Lock()
 	defer c.commitMu.Unlock()
 	c.mu.Lock()
@@ -762,7 +762,7 @@ var errResult = errors.New("result refused")
 
 // Counts returns the job's counts, from the ledger and the chunks in
 // flight.
-func (c *coordinator) Counts() Counts {
+func (c *Coordinator) Counts() Counts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var n Counts
@@ -783,7 +783,7 @@ func (c *coordinator) Counts() Counts {
 
 // WithLedger calls fn with the plan and the ledger under the coordinator's
 // lock, and reports whether it did: not while the plan is being made.
-func (c *coordinator) WithLedger(fn func(*jobdir.State, *ledger.Ledger)) bool {
+func (c *Coordinator) WithLedger(fn func(*jobdir.State, *ledger.Ledger)) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.led == nil {
@@ -794,14 +794,14 @@ func (c *coordinator) WithLedger(fn func(*jobdir.State, *ledger.Ledger)) bool {
 }
 
 // Frames is the number of frames in the plan.
-func (c *coordinator) Frames() int {
+func (c *Coordinator) Frames() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.st.Frames
 }
 
 // CloseJournal closes the journal; nothing is recorded after it.
-func (c *coordinator) CloseJournal() {
+func (c *Coordinator) CloseJournal() {
 	c.mu.Lock()
 	j := c.journal
 	c.mu.Unlock()
@@ -868,15 +868,15 @@ func permanent(err error) bool {
 		errors.As(err, &changed) || errors.As(err, &store)
 }
 
-// failed records the job's failure err in the journal, so that status
+// Failed records the job's failure err in the journal, so that status
 // says why, and returns it. A stop or a cancellation is no failure, and a
-// journal that failed itself takes no more records.
-func (c *coordinator) failed(ctx context.Context, err error) error {
+// journal that Failed itself takes no more records.
+func (c *Coordinator) Failed(ctx context.Context, err error) error {
 	var state *stateError
 	if ctx.Err() != nil || errors.Is(err, ErrStopped) || errors.As(err, &state) {
 		return err
 	}
-	if aerr := c.appendRecord(jobdir.Record{Type: jobdir.RecFailed, Error: err.Error()}); aerr != nil {
+	if aerr := c.AppendRecord(jobdir.Record{Type: jobdir.RecFailed, Error: err.Error()}); aerr != nil {
 		// One line: what failed the job, then why it is not recorded.
 		return fmt.Errorf("%w (and the failure could not be recorded: %v)", err, aerr)
 	}

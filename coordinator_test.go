@@ -117,7 +117,7 @@ func (f *fakeExec) attempts(chunk int) int {
 
 // rig is a coordinator over a plan of chunks, with its events recorded.
 type rig struct {
-	c      *coordinator
+	c      *Coordinator
 	dir    jobdir.Dir
 	mu     sync.Mutex
 	events []event
@@ -164,9 +164,9 @@ func openRig(t *testing.T, d jobdir.Dir) *rig {
 	tmpl := Task{Job: st.ID, Source: SourceRef{Path: "in.mkv", Size: 1, Content: "x", Width: 16, Height: 16, PixFmt: "yuv420p", TimeBase: "1/24"},
 		Encoder: EncoderRef{Name: "rav1e", Version: "0.5.1"}, Settings: EncoderOptions{Speed: 10, Quantizer: 100}}
 	r := &rig{dir: d}
-	r.c = newCoordinator(d, st, j, recs, steer.New(), tmpl)
-	r.c.decode = countUnits
-	r.c.emit = func(e CoordEvent) { r.add(event{CoordEvent: e}) }
+	r.c = NewCoordinator(d, st, j, recs, steer.New(), tmpl)
+	r.c.Decode = countUnits
+	r.c.Emit = func(e CoordEvent) { r.add(event{CoordEvent: e}) }
 	r.c.ctl.OnChange = func(ch steer.Change) { r.add(event{Change: ch}) }
 	return r
 }
@@ -256,7 +256,7 @@ func (r *rig) checkTiles(t *testing.T) {
 
 func TestCoordinatorRuns(t *testing.T) {
 	r := newRig(t, []int{0, 10, 30, 35}, 50)
-	if err := r.c.run(context.Background(), &fakeExec{}, 2); err != nil {
+	if err := r.c.Run(context.Background(), &fakeExec{}, 2); err != nil {
 		t.Fatal(err)
 	}
 	if !r.c.complete() {
@@ -289,14 +289,14 @@ func TestCoordinatorRuns(t *testing.T) {
 func TestCoordinatorOrder(t *testing.T) {
 	r := newRig(t, []int{0, 10, 30, 35}, 50)
 	var order []int
-	for _, c := range r.c.pending() {
+	for _, c := range r.c.Pending() {
 		order = append(order, c.ID)
 	}
 	if fmt.Sprint(order) != "[1 3 0 2]" {
 		t.Errorf("order %v, want [1 3 0 2]", order)
 	}
 	ex := &fakeExec{}
-	if err := r.c.run(context.Background(), ex, 1); err != nil {
+	if err := r.c.Run(context.Background(), ex, 1); err != nil {
 		t.Fatal(err)
 	}
 	order = nil
@@ -334,7 +334,7 @@ func TestCoordinatorRetries(t *testing.T) {
 				}
 				return nil
 			}}
-			err := r.c.run(context.Background(), ex, 1)
+			err := r.c.Run(context.Background(), ex, 1)
 			if (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Fatalf("run: %v, want %q", err, tc.wantErr)
 			}
@@ -384,7 +384,7 @@ func TestCoordinatorFailureHalts(t *testing.T) {
 			return nil
 		},
 	}
-	err := r.c.run(context.Background(), ex, 2)
+	err := r.c.Run(context.Background(), ex, 2)
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("run: %v", err)
 	}
@@ -410,7 +410,7 @@ func TestCoordinatorStop(t *testing.T) {
 		}
 		return nil
 	}}
-	if err := r.c.run(context.Background(), ex, 2); !errors.Is(err, ErrStopped) {
+	if err := r.c.Run(context.Background(), ex, 2); !errors.Is(err, ErrStopped) {
 		t.Fatalf("run: %v, want ErrStopped", err)
 	}
 	if len(r.changes(steer.Stopping)) != 1 {
@@ -435,11 +435,11 @@ func TestCoordinatorStop(t *testing.T) {
 	// The next run takes the job from the journal and encodes the rest.
 	r.c.journal.Close()
 	r2 := openRig(t, r.dir)
-	if err := r2.c.prepare(context.Background()); err != nil {
+	if err := r2.c.Prepare(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	ex2 := &fakeExec{}
-	if err := r2.c.run(context.Background(), ex2, 2); err != nil {
+	if err := r2.c.Run(context.Background(), ex2, 2); err != nil {
 		t.Fatal(err)
 	}
 	encoded := 0
@@ -467,7 +467,7 @@ func TestCoordinatorCancel(t *testing.T) {
 		}
 		return nil
 	}}
-	if err := r.c.run(ctx, ex, 1); !errors.Is(err, context.Canceled) {
+	if err := r.c.Run(ctx, ex, 1); !errors.Is(err, context.Canceled) {
 		t.Fatalf("run: %v", err)
 	}
 	if units, err := countUnits(context.Background(), r.dir.Part(0)); err != nil || units < 12 {
@@ -475,7 +475,7 @@ func TestCoordinatorCancel(t *testing.T) {
 	}
 	r.c.journal.Close()
 	r2 := openRig(t, r.dir)
-	if err := r2.c.prepare(context.Background()); err != nil {
+	if err := r2.c.Prepare(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if recs := r2.records(t); len(recs) != 1 || recs[0].End-recs[0].Start < 12 {
@@ -599,7 +599,7 @@ func TestCoordinatorPause(t *testing.T) {
 		}
 		close(resumed)
 	}()
-	if err := r.c.run(context.Background(), ex, 1); err != nil {
+	if err := r.c.Run(context.Background(), ex, 1); err != nil {
 		t.Fatal(err)
 	}
 	if len(startedWhilePaused) > 0 {
@@ -644,13 +644,13 @@ func TestCoordinatorSalvage(t *testing.T) {
 	write(r.dir.Part(0), 12, []byte{0x0c, 0, 0, 0, 7, 0}) // a torn unit header
 	write(r.dir.Chunk(1), 20, nil)                        // renamed, never recorded
 	write(r.dir.Part(2), 5, nil)
-	r.c.decode = func(ctx context.Context, path string) (int, error) {
+	r.c.Decode = func(ctx context.Context, path string) (int, error) {
 		if strings.HasSuffix(path, "00002.ivf.part") {
 			return 0, errors.New("decoder: no data decoded")
 		}
 		return countUnits(ctx, path)
 	}
-	if err := r.c.prepare(context.Background()); err != nil {
+	if err := r.c.Prepare(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	got := map[int][2]int{}
@@ -668,7 +668,7 @@ func TestCoordinatorSalvage(t *testing.T) {
 		t.Errorf("warnings %+v", w)
 	}
 	r.checkTiles(t)
-	if pending := r.c.pending(); len(pending) != 2 {
+	if pending := r.c.Pending(); len(pending) != 2 {
 		t.Errorf("pending %v, want chunk 2 and the rest of chunk 0", pending)
 	}
 }
@@ -680,9 +680,9 @@ func planningRig(t *testing.T, frames int) (*rig, *jobdir.State) {
 	tmpl := Task{Job: "job1", Source: SourceRef{Path: "in.mkv", Size: 1, Content: "x", Width: 16, Height: 16, PixFmt: "yuv420p", TimeBase: "1/24"},
 		Encoder: EncoderRef{Name: "rav1e", Version: "0.5.1"}, Settings: EncoderOptions{Speed: 10, Quantizer: 100}}
 	r := &rig{dir: d}
-	r.c = newPlanningCoordinator(d, steer.New(), tmpl, frames)
-	r.c.decode = countUnits
-	r.c.emit = func(e CoordEvent) { r.add(event{CoordEvent: e}) }
+	r.c = NewPlanningCoordinator(d, steer.New(), tmpl, frames)
+	r.c.Decode = countUnits
+	r.c.Emit = func(e CoordEvent) { r.add(event{CoordEvent: e}) }
 	r.c.ctl.OnChange = func(ch steer.Change) { r.add(event{Change: ch}) }
 	return r, st
 }
@@ -696,15 +696,15 @@ func TestCoordinatorPlanning(t *testing.T) {
 	ran := make(chan int, 10)
 	ex := &fakeExec{before: func(task Task) error { ran <- task.Chunk; return nil }}
 	done := make(chan error, 1)
-	go func() { done <- r.c.run(context.Background(), ex, 1) }()
+	go func() { done <- r.c.Run(context.Background(), ex, 1) }()
 	// One chunk known: the worker waits for a choice.
-	r.c.addChunks(chunks[:1], st.PTS[:40])
+	r.c.AddChunks(chunks[:1], st.PTS[:40])
 	select {
 	case got := <-ran:
 		t.Fatalf("chunk %d started with nothing to choose from", got)
 	case <-time.After(100 * time.Millisecond):
 	}
-	r.c.addChunks(chunks[1:], st.PTS)
+	r.c.AddChunks(chunks[1:], st.PTS)
 	select {
 	case err := <-done:
 		t.Fatalf("run ended before the plan: %v", err)
@@ -738,7 +738,7 @@ func TestCoordinatorPlanning(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	r.c.setPlan(st, j, recs)
+	r.c.SetPlan(st, j, recs)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -773,10 +773,10 @@ func TestCoordinatorPlanFails(t *testing.T) {
 				return nil
 			}}
 			done := make(chan error, 1)
-			go func() { done <- r.c.run(context.Background(), ex, 2) }()
-			r.c.addChunks([]plan.Chunk{{ID: 0, Start: 0, End: 20}, {ID: 1, Start: 20, End: 40}, {ID: 2, Start: 40, End: 60}}, st.PTS)
+			go func() { done <- r.c.Run(context.Background(), ex, 2) }()
+			r.c.AddChunks([]plan.Chunk{{ID: 0, Start: 0, End: 20}, {ID: 1, Start: 20, End: 40}, {ID: 2, Start: 40, End: 60}}, st.PTS)
 			<-started
-			r.c.failPlan(tc.err)
+			r.c.FailPlan(tc.err)
 			if err := <-done; !errors.Is(err, tc.err) {
 				t.Fatalf("run: %v", err)
 			}

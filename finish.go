@@ -34,7 +34,7 @@ import (
 // renamed over the output and the directory fsynced; then "finished" is
 // journalled. A crash between the rename and the last record leaves an
 // output the next run knows for the job's own.
-func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coordinator) error {
+func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *Coordinator) error {
 	jb.publish(Event{Kind: EventFinishing, Msg: "joining chunks"})
 	pl := mux.Streams(p.src, o.format())
 	tmp := tempOutput(o.Output)
@@ -42,12 +42,12 @@ func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coordinat
 	if pl.Format == "ivf" {
 		// The joined stream is the output: write it beside the output,
 		// never across file systems.
-		if err := concat(tmp, c.files(), c.Frames()); err != nil {
+		if err := concat(tmp, c.Files(), c.Frames()); err != nil {
 			return diskFull(o.Output, tmp, err)
 		}
 	} else {
 		joined := jb.dir.Scratch()
-		if err := concat(joined, c.files(), c.Frames()); err != nil {
+		if err := concat(joined, c.Files(), c.Frames()); err != nil {
 			return diskFull(o.Output, joined, err)
 		}
 		defer os.Remove(joined)
@@ -115,7 +115,7 @@ func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coordinat
 		return err
 	}
 	n64, _ := strconv.ParseInt(size, 10, 64)
-	if err := c.appendRecord(jobdir.Record{Type: jobdir.RecOutput, Size: n64, Mtime: mtime, Sample: sample}); err != nil {
+	if err := c.AppendRecord(jobdir.Record{Type: jobdir.RecOutput, Size: n64, Mtime: mtime, Sample: sample}); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, o.Output); err != nil {
@@ -124,7 +124,7 @@ func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coordinat
 	if err := journal.SyncDir(filepath.Dir(o.Output)); err != nil {
 		return err
 	}
-	if err := c.appendRecord(jobdir.Record{Type: jobdir.RecFinished}); err != nil {
+	if err := c.AppendRecord(jobdir.Record{Type: jobdir.RecFinished}); err != nil {
 		// The output is in place and recorded: the next run knows it.
 		jb.warn("%s: %v", jb.dir.Journal(), err)
 	}

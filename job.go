@@ -36,7 +36,7 @@ type Job struct {
 	state  string     // StatusInfo.State once Run has ended; "" before
 	dir    jobdir.Dir
 	total  int // the source's frames as the container promises, before planning
-	coord  *coordinator
+	coord  *Coordinator
 	errMsg string
 }
 
@@ -310,14 +310,14 @@ func (jb *Job) encode(ctx context.Context, o *Options, p *prepared, st *jobdir.S
 	}
 	defer j.Close()
 	_ = jb.dir.DonePlanning() // left by a kill between writing job.json and removing it
-	c := newCoordinator(jb.dir, st, j, recs, jb.ctl, p.task(st))
-	c.emit = jb.fromCoord
-	c.decode = verify.DecodeIVF
-	c.recoverer, _ = o.Executor.(Recoverer)
+	c := NewCoordinator(jb.dir, st, j, recs, jb.ctl, p.task(st))
+	c.Emit = jb.fromCoord
+	c.Decode = verify.DecodeIVF
+	c.Recoverer, _ = o.Executor.(Recoverer)
 	jb.mu.Lock()
 	jb.coord = c
 	jb.mu.Unlock()
-	if err := c.prepare(ctx); err != nil {
+	if err := c.Prepare(ctx); err != nil {
 		return err
 	}
 	jb.publish(Event{Kind: EventPlanned})
@@ -325,14 +325,14 @@ func (jb *Job) encode(ctx context.Context, o *Options, p *prepared, st *jobdir.S
 	if jb.ctl.IsStopped() {
 		return ErrStopped
 	}
-	if todo := c.pending(); len(todo) > 0 {
+	if todo := c.Pending(); len(todo) > 0 {
 		ex, w := executor(o, p, len(todo))
-		if err := c.run(ctx, ex, w); err != nil {
-			return c.failed(ctx, err)
+		if err := c.Run(ctx, ex, w); err != nil {
+			return c.Failed(ctx, err)
 		}
 	}
 	if err := jb.finish(ctx, o, p, c); err != nil {
-		return c.failed(ctx, err)
+		return c.Failed(ctx, err)
 	}
 	return nil
 }
@@ -391,7 +391,7 @@ func executor(o *Options, p *prepared, pending int) (Executor, int) {
 
 // coordStatus sets info's counts from the job's coordinator: the ledger's,
 // and the frames of the chunks in flight.
-func coordStatus(c *coordinator, info *StatusInfo) {
+func coordStatus(c *Coordinator, info *StatusInfo) {
 	n := c.Counts()
 	if !c.WithLedger(info.fromLedger) {
 		info.FramesTotal, info.ChunksTotal = n.FramesTotal, n.ChunksTotal

@@ -29,10 +29,10 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 	v := p.src.Video
 	fps, _ := v.FrameRate.Float64()
 	id := p.fp.Sum()
-	c := newPlanningCoordinator(jb.dir, jb.ctl, p.taskFor(id, v.Index, p.layout.PixFmt, p.layout.Filter, v.TimeBase.RatString()), v.ExpectedFrames())
-	c.emit = jb.fromCoord
-	c.decode = verify.DecodeIVF
-	c.recoverer, _ = o.Executor.(Recoverer)
+	c := NewPlanningCoordinator(jb.dir, jb.ctl, p.taskFor(id, v.Index, p.layout.PixFmt, p.layout.Filter, v.TimeBase.RatString()), v.ExpectedFrames())
+	c.Emit = jb.fromCoord
+	c.Decode = verify.DecodeIVF
+	c.Recoverer, _ = o.Executor.(Recoverer)
 	jb.mu.Lock()
 	jb.coord = c
 	jb.mu.Unlock()
@@ -55,7 +55,7 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 	ex, w := executor(o, p, math.MaxInt)
 	runDone := make(chan error, 1)
 	startRun := func() {
-		go func() { runDone <- c.run(ctx, ex, w) }()
+		go func() { runDone <- c.Run(ctx, ex, w) }()
 	}
 	// Chunks left by a run that was interrupted while it planned are
 	// salvaged before anything else starts: that run is planned first.
@@ -105,7 +105,7 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 			chunks = append(chunks, new...)
 			// Final frames' timestamps never change: the pass only
 			// appends, so the coordinator may share them.
-			c.addChunks(new, a.PTS[:n:n])
+			c.AddChunks(new, a.PTS[:n:n])
 		}
 	}
 	sf, err := findScenes(passCtx, p.src, *o, jb.dir.Scenes(), func(n int) {
@@ -131,7 +131,7 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 		})
 	}
 	if err != nil {
-		c.failPlan(err)
+		c.FailPlan(err)
 		if stream {
 			<-runDone
 		}
@@ -141,29 +141,29 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 		return err
 	}
 	defer j.Close()
-	c.setPlan(st, j, recs)
+	c.SetPlan(st, j, recs)
 	if err := jb.dir.DonePlanning(); err != nil {
 		// job.json is written and wins over planning.json: harmless.
 		jb.warn("%v", err)
 	}
 	if !stream {
-		if err := c.prepare(ctx); err != nil {
+		if err := c.Prepare(ctx); err != nil {
 			return err
 		}
 		startRun()
 	}
 	jb.publish(Event{Kind: EventPlanned})
 	if err := <-runDone; err != nil {
-		return c.failed(ctx, err)
+		return c.Failed(ctx, err)
 	}
 	if err := jb.finish(ctx, o, p, c); err != nil {
-		return c.failed(ctx, err)
+		return c.Failed(ctx, err)
 	}
 	return nil
 }
 
 // writePlan plans what the pass left and writes the job's state.
-func (jb *Job) writePlan(o *Options, p *prepared, sf *sceneFile, planner *plan.Planner, rule *plan.CostRule, chunks *[]plan.Chunk, c *coordinator) (*jobdir.State, error) {
+func (jb *Job) writePlan(o *Options, p *prepared, sf *sceneFile, planner *plan.Planner, rule *plan.CostRule, chunks *[]plan.Chunk, c *Coordinator) (*jobdir.State, error) {
 	v := p.src.Video
 	a := sf.analysis()
 	fps, _ := v.FrameRate.Float64()
@@ -174,7 +174,7 @@ func (jb *Job) writePlan(o *Options, p *prepared, sf *sceneFile, planner *plan.P
 	rest := planner.Finish(a.Frames, sf.Cuts, a.Scores)
 	rule.Price(rest)
 	*chunks = append(*chunks, rest...)
-	c.addChunks(rest, a.PTS)
+	c.AddChunks(rest, a.PTS)
 	opts, err := jsonOptions(o)
 	if err != nil {
 		return nil, err

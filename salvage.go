@@ -25,7 +25,7 @@ import (
 // chunk. It is then committed like any result (so an independent decoder
 // must get exactly n frames back), and the rest of the chunk becomes a new
 // chunk.
-func (c *coordinator) salvage(ctx context.Context) error {
+func (c *Coordinator) salvage(ctx context.Context) error {
 	kept := 0
 	c.mu.Lock()
 	todo := c.led.Pending()
@@ -56,7 +56,7 @@ func (c *coordinator) salvage(ctx context.Context) error {
 				_ = os.Remove(part)
 			}
 		}
-		if c.recoverer != nil && n < ch.Frames() {
+		if c.Recoverer != nil && n < ch.Frames() {
 			got, err := c.recoverUnits(ctx, part, ch, n)
 			if err != nil {
 				c.warn("chunk %d: %v", ch.ID, err)
@@ -100,8 +100,8 @@ func (c *coordinator) salvage(ctx context.Context) error {
 // it, so a sent stream continues the part when its first n units are the
 // part's, byte for byte, and it is no longer than the chunk; the longest
 // such stream is taken.
-func (c *coordinator) recoverUnits(ctx context.Context, part string, ch plan.Chunk, n int) (int, error) {
-	streams, err := c.recoverer.Recover(ctx, c.tmpl.Job, ch.ID)
+func (c *Coordinator) recoverUnits(ctx context.Context, part string, ch plan.Chunk, n int) (int, error) {
+	streams, err := c.Recoverer.Recover(ctx, c.tmpl.Job, ch.ID)
 	if err != nil || len(streams) == 0 {
 		return 0, err
 	}
