@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/av1job/av1job/internal/coord"
 	"github.com/av1job/av1job/internal/jobdir"
 	"github.com/av1job/av1job/internal/ledger"
 )
@@ -74,11 +75,11 @@ func ReadChunks(jobDir string) ([]ChunkInfo, error) {
 			probes[r.Chunk] = append(probes[r.Chunk], Probe{Quantizer: r.Q, Score: *r.Score, Size: r.Size})
 		}
 	}
-	return fromReports(LedgerChunks(ledger.Replay(st.Chunks, recs), probes)), nil
+	return fromReports(coord.LedgerChunks(ledger.Replay(st.Chunks, recs), probes)), nil
 }
 
 // fromReports converts the coordinator's chunk reports.
-func fromReports(rs []ChunkReport) []ChunkInfo {
+func fromReports(rs []coord.ChunkReport) []ChunkInfo {
 	if rs == nil {
 		return nil
 	}

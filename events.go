@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/av1job/av1job/internal/coord"
 	"github.com/av1job/av1job/internal/steer"
 )
 
@@ -217,16 +218,16 @@ func (s *subscriber) run() {
 var changeKinds = map[steer.Change]EventKind{steer.Paused: EventPaused, steer.Resumed: EventResumed, steer.Stopping: EventStopping}
 
 // setCounts sets e's counts from its job's coordinator's.
-func (e *Event) setCounts(n Counts) {
+func (e *Event) setCounts(n coord.Counts) {
 	e.FramesTotal, e.ChunksTotal, e.Chunks, e.Resumed = n.FramesTotal, n.ChunksTotal, n.Chunks, n.Resumed
 	e.Frames, e.Bytes, e.BytesFrames = n.Frames, n.Bytes, n.Frames
 }
 
 // coordKinds are the events of a coordinator's events.
-var coordKinds = map[Kind]EventKind{KindChunkStart: EventChunkStart, KindFrames: EventFrames, KindChunkDone: EventChunkDone,
-	KindRetry: EventRetry, KindWarning: EventWarning}
+var coordKinds = map[coord.Kind]EventKind{coord.KindChunkStart: EventChunkStart, coord.KindFrames: EventFrames, coord.KindChunkDone: EventChunkDone,
+	coord.KindRetry: EventRetry, coord.KindWarning: EventWarning}
 
 // fromCoord publishes an event of the job's coordinator.
-func (jb *Job) fromCoord(e CoordEvent) {
+func (jb *Job) fromCoord(e coord.Event) {
 	jb.publish(Event{Kind: coordKinds[e.Kind], Chunk: e.Chunk, Msg: e.Msg, Err: e.Err})
 }

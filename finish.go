@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/av1job/av1job/internal/coord"
 	"github.com/av1job/av1job/internal/guard"
 	"github.com/av1job/av1job/internal/ivf"
 	"github.com/av1job/av1job/internal/jobdir"
@@ -34,7 +35,7 @@ import (
 // renamed over the output and the directory fsynced; then "finished" is
 // journalled. A crash between the rename and the last record leaves an
 // output the next run knows for the job's own.
-func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *Coordinator) error {
+func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coord.Coordinator) error {
 	jb.publish(Event{Kind: EventFinishing, Msg: "joining chunks"})
 	pl := mux.Streams(p.src, o.format())
 	tmp := tempOutput(o.Output)

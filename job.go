@@ -13,6 +13,7 @@ import (
 
 	"github.com/av1job/av1job/internal/claim"
 	"github.com/av1job/av1job/internal/control"
+	"github.com/av1job/av1job/internal/coord"
 	"github.com/av1job/av1job/internal/jobdir"
 	"github.com/av1job/av1job/internal/journal"
 	"github.com/av1job/av1job/internal/mux"
@@ -36,7 +37,7 @@ type Job struct {
 	state  string     // StatusInfo.State once Run has ended; "" before
 	dir    jobdir.Dir
 	total  int // the source's frames as the container promises, before planning
-	coord  *Coordinator
+	coord  *coord.Coordinator
 	errMsg string
 }
 
@@ -310,7 +311,7 @@ func (jb *Job) encode(ctx context.Context, o *Options, p *prepared, st *jobdir.S
 	}
 	defer j.Close()
 	_ = jb.dir.DonePlanning() // left by a kill between writing job.json and removing it
-	c := NewCoordinator(jb.dir, st, j, recs, jb.ctl, p.task(st))
+	c := coord.New(jb.dir, st, j, recs, jb.ctl, p.task(st))
 	c.Emit = jb.fromCoord
 	c.Decode = verify.DecodeIVF
 	c.Recoverer, _ = o.Executor.(Recoverer)
@@ -391,7 +392,7 @@ func executor(o *Options, p *prepared, pending int) (Executor, int) {
 
 // coordStatus sets info's counts from the job's coordinator: the ledger's,
 // and the frames of the chunks in flight.
-func coordStatus(c *Coordinator, info *StatusInfo) {
+func coordStatus(c *coord.Coordinator, info *StatusInfo) {
 	n := c.Counts()
 	if !c.WithLedger(info.fromLedger) {
 		info.FramesTotal, info.ChunksTotal = n.FramesTotal, n.ChunksTotal

@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/av1job/av1job/internal/coord"
 	"github.com/av1job/av1job/internal/jobdir"
 	"github.com/av1job/av1job/internal/journal"
 	"github.com/av1job/av1job/internal/plan"
@@ -29,7 +30,7 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 	v := p.src.Video
 	fps, _ := v.FrameRate.Float64()
 	id := p.fp.Sum()
-	c := NewPlanningCoordinator(jb.dir, jb.ctl, p.taskFor(id, v.Index, p.layout.PixFmt, p.layout.Filter, v.TimeBase.RatString()), v.ExpectedFrames())
+	c := coord.NewPlanning(jb.dir, jb.ctl, p.taskFor(id, v.Index, p.layout.PixFmt, p.layout.Filter, v.TimeBase.RatString()), v.ExpectedFrames())
 	c.Emit = jb.fromCoord
 	c.Decode = verify.DecodeIVF
 	c.Recoverer, _ = o.Executor.(Recoverer)
@@ -163,7 +164,7 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 }
 
 // writePlan plans what the pass left and writes the job's state.
-func (jb *Job) writePlan(o *Options, p *prepared, sf *sceneFile, planner *plan.Planner, rule *plan.CostRule, chunks *[]plan.Chunk, c *Coordinator) (*jobdir.State, error) {
+func (jb *Job) writePlan(o *Options, p *prepared, sf *sceneFile, planner *plan.Planner, rule *plan.CostRule, chunks *[]plan.Chunk, c *coord.Coordinator) (*jobdir.State, error) {
 	v := p.src.Video
 	a := sf.analysis()
 	fps, _ := v.FrameRate.Float64()

@@ -1,4 +1,4 @@
-package av1job
+package coord
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/av1job/av1job/internal/ledger"
 	"github.com/av1job/av1job/internal/plan"
 	"github.com/av1job/av1job/internal/steer"
+	"github.com/av1job/av1job/task"
 )
 
 // The coordinator's rules, run with a fake Executor: no ffmpeg, no
@@ -56,15 +57,15 @@ func countUnits(_ context.Context, path string) (int, error) {
 // each call does.
 type fakeExec struct {
 	// before runs first; an error fails the task before it writes.
-	before func(t Task) error
+	before func(t task.Task) error
 	// unit runs after each unit is written; an error fails the task.
-	unit func(t Task, n int) error
+	unit func(t task.Task, n int) error
 
 	mu    sync.Mutex
-	calls []Task
+	calls []task.Task
 }
 
-func (f *fakeExec) Execute(ctx context.Context, t Task, out StreamWriter, s Steer) (int, error) {
+func (f *fakeExec) Execute(ctx context.Context, t task.Task, out task.StreamWriter, s task.Steer) (int, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, t)
 	f.mu.Unlock()
@@ -73,14 +74,14 @@ func (f *fakeExec) Execute(ctx context.Context, t Task, out StreamWriter, s Stee
 			return t.Start, err
 		}
 	}
-	if err := out.Header(StreamHeader{Width: 16, Height: 16, RateNum: 24, RateDen: 1}); err != nil {
+	if err := out.Header(task.StreamHeader{Width: 16, Height: 16, RateNum: 24, RateDen: 1}); err != nil {
 		return t.Start, err
 	}
 	for i := range t.End - t.Start {
 		select {
 		case <-s.Stopping():
 			if i == 0 {
-				return t.Start, ErrStopped
+				return t.Start, task.ErrStopped
 			}
 			return t.Start + i, nil
 		case <-ctx.Done():
@@ -161,12 +162,12 @@ func openRig(t *testing.T, d jobdir.Dir) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
-	tmpl := Task{Job: st.ID, Source: SourceRef{Path: "in.mkv", Size: 1, Content: "x", Width: 16, Height: 16, PixFmt: "yuv420p", TimeBase: "1/24"},
-		Encoder: EncoderRef{Name: "rav1e", Version: "0.5.1"}, Settings: EncoderOptions{Speed: 10, Quantizer: 100}}
+	tmpl := task.Task{Job: st.ID, Source: task.SourceRef{Path: "in.mkv", Size: 1, Content: "x", Width: 16, Height: 16, PixFmt: "yuv420p", TimeBase: "1/24"},
+		Encoder: task.EncoderRef{Name: "rav1e", Version: "0.5.1"}, Settings: task.EncoderOptions{Speed: 10, Quantizer: 100}}
 	r := &rig{dir: d}
-	r.c = NewCoordinator(d, st, j, recs, steer.New(), tmpl)
+	r.c = New(d, st, j, recs, steer.New(), tmpl)
 	r.c.Decode = countUnits
-	r.c.Emit = func(e CoordEvent) { r.add(event{CoordEvent: e}) }
+	r.c.Emit = func(e Event) { r.add(event{Event: e}) }
 	r.c.ctl.OnChange = func(ch steer.Change) { r.add(event{Change: ch}) }
 	return r
 }
@@ -174,7 +175,7 @@ func openRig(t *testing.T, d jobdir.Dir) *rig {
 // An event is what a rig records: an event of the coordinator's or a
 // change of its controller's, and the counts at the time.
 type event struct {
-	CoordEvent
+	Event
 	Counts
 	Change steer.Change
 }
@@ -323,12 +324,12 @@ func TestCoordinatorRetries(t *testing.T) {
 		{"three failures", 3, transient, "", 4, 3, true},
 		{"gives up after four", 4, transient, "failed 4 times", 4, 3, false},
 		{"a full disk is not retried", 1, fmt.Errorf("chunk file: %w", syscall.ENOSPC), "no space left", 1, 0, false},
-		{"a bad task is not retried", 1, &TaskError{Msg: "source changed"}, "source changed", 1, 0, false},
+		{"a bad task is not retried", 1, &task.TaskError{Msg: "source changed"}, "source changed", 1, 0, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t, []int{0, 20}, 30)
-			ex := &fakeExec{before: func(task Task) error {
+			ex := &fakeExec{before: func(task task.Task) error {
 				if task.Chunk == 1 && task.Attempt <= tc.failures {
 					return tc.err
 				}
@@ -369,14 +370,14 @@ func TestCoordinatorFailureHalts(t *testing.T) {
 	r := newRig(t, []int{0, 40, 60, 80}, 100)
 	at10 := make(chan struct{})
 	ex := &fakeExec{
-		before: func(task Task) error {
+		before: func(task task.Task) error {
 			if task.Chunk == 1 {
 				<-at10 // fail once chunk 0 is under way
 				return fmt.Errorf("write: %w", syscall.ENOSPC)
 			}
 			return nil
 		},
-		unit: func(task Task, n int) error {
+		unit: func(task task.Task, n int) error {
 			if task.Chunk == 0 && n == 10 {
 				close(at10)
 				<-r.c.ctl.Halted() // hold chunk 0 until chunk 1's failure has halted the job
@@ -404,13 +405,13 @@ func TestCoordinatorFailureHalts(t *testing.T) {
 func TestCoordinatorStop(t *testing.T) {
 	r := newRig(t, []int{0, 40}, 80)
 	var once sync.Once
-	ex := &fakeExec{unit: func(task Task, n int) error {
+	ex := &fakeExec{unit: func(task task.Task, n int) error {
 		if n == 15 {
 			once.Do(r.c.ctl.Stop)
 		}
 		return nil
 	}}
-	if err := r.c.Run(context.Background(), ex, 2); !errors.Is(err, ErrStopped) {
+	if err := r.c.Run(context.Background(), ex, 2); !errors.Is(err, task.ErrStopped) {
 		t.Fatalf("run: %v, want ErrStopped", err)
 	}
 	if len(r.changes(steer.Stopping)) != 1 {
@@ -460,7 +461,7 @@ func TestCoordinatorStop(t *testing.T) {
 func TestCoordinatorCancel(t *testing.T) {
 	r := newRig(t, []int{0, 40}, 80)
 	ctx, cancel := context.WithCancel(context.Background())
-	ex := &fakeExec{unit: func(task Task, n int) error {
+	ex := &fakeExec{unit: func(task task.Task, n int) error {
 		if task.Chunk == 0 && n == 12 {
 			cancel()
 			<-ctx.Done()
@@ -490,10 +491,10 @@ func TestCoordinatorRefusesResults(t *testing.T) {
 	r := newRig(t, []int{0, 10}, 20)
 	ctx := context.Background()
 	// A result as a worker would return it: frames in a part file.
-	result := func(chunk, attempt, start, end int) Result {
+	result := func(chunk, attempt, start, end int) task.Result {
 		t.Helper()
 		p := &partWriter{path: r.dir.Part(chunk), width: 16, height: 16}
-		if err := p.Header(StreamHeader{Width: 16, Height: 16, RateNum: 24, RateDen: 1}); err != nil {
+		if err := p.Header(task.StreamHeader{Width: 16, Height: 16, RateNum: 24, RateDen: 1}); err != nil {
 			t.Fatal(err)
 		}
 		for i := range end - start {
@@ -509,16 +510,16 @@ func TestCoordinatorRefusesResults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return Result{Job: "job1", Chunk: chunk, Attempt: attempt, Start: start, End: end, Size: size, SHA256: sum, File: p.path}
+		return task.Result{Job: "job1", Chunk: chunk, Attempt: attempt, Start: start, End: end, Size: size, SHA256: sum, File: p.path}
 	}
 	// Attempt 2 of chunk 0 is the one running.
-	r.c.running[0] = &attempt{task: Task{Job: "job1", Chunk: 0, Attempt: 2, Start: 0, End: 10}, part: &partWriter{}}
+	r.c.running[0] = &attempt{task: task.Task{Job: "job1", Chunk: 0, Attempt: 2, Start: 0, End: 10}, part: &partWriter{}}
 	cases := []struct {
 		name string
-		res  Result
+		res  task.Result
 		want error
 	}{
-		{"another job's", func() Result { x := result(0, 2, 0, 10); x.Job = "job2"; return x }(), errResult},
+		{"another job's", func() task.Result { x := result(0, 2, 0, 10); x.Job = "job2"; return x }(), errResult},
 		{"an older attempt's", result(0, 1, 0, 10), errResult},
 		{"frames outside the chunk", result(0, 2, 0, 12), errResult},
 		{"a chunk not in the plan", result(7, 1, 0, 10), errResult},
@@ -559,7 +560,7 @@ func TestCoordinatorPause(t *testing.T) {
 	var mu sync.Mutex
 	isPaused := false
 	ex := &fakeExec{}
-	ex.before = func(task Task) error {
+	ex.before = func(task task.Task) error {
 		mu.Lock()
 		if isPaused {
 			startedWhilePaused = append(startedWhilePaused, task.Chunk)
@@ -567,7 +568,7 @@ func TestCoordinatorPause(t *testing.T) {
 		mu.Unlock()
 		return nil
 	}
-	ex.unit = func(task Task, n int) error {
+	ex.unit = func(task task.Task, n int) error {
 		if task.Chunk == 0 && n == 1 {
 			detach := r.c.ctl.Steer().Attach(fp)
 			defer detach()
@@ -622,7 +623,7 @@ func TestCoordinatorSalvage(t *testing.T) {
 	r := newRig(t, []int{0, 20, 40}, 60)
 	write := func(path string, units int, tail []byte) {
 		p := &partWriter{path: path, width: 16, height: 16}
-		if err := p.Header(StreamHeader{Width: 16, Height: 16, RateNum: 24, RateDen: 1}); err != nil {
+		if err := p.Header(task.StreamHeader{Width: 16, Height: 16, RateNum: 24, RateDen: 1}); err != nil {
 			t.Fatal(err)
 		}
 		for i := range units {
@@ -677,12 +678,12 @@ func TestCoordinatorSalvage(t *testing.T) {
 func planningRig(t *testing.T, frames int) (*rig, *jobdir.State) {
 	t.Helper()
 	d, st := rigState(t, frames)
-	tmpl := Task{Job: "job1", Source: SourceRef{Path: "in.mkv", Size: 1, Content: "x", Width: 16, Height: 16, PixFmt: "yuv420p", TimeBase: "1/24"},
-		Encoder: EncoderRef{Name: "rav1e", Version: "0.5.1"}, Settings: EncoderOptions{Speed: 10, Quantizer: 100}}
+	tmpl := task.Task{Job: "job1", Source: task.SourceRef{Path: "in.mkv", Size: 1, Content: "x", Width: 16, Height: 16, PixFmt: "yuv420p", TimeBase: "1/24"},
+		Encoder: task.EncoderRef{Name: "rav1e", Version: "0.5.1"}, Settings: task.EncoderOptions{Speed: 10, Quantizer: 100}}
 	r := &rig{dir: d}
-	r.c = NewPlanningCoordinator(d, steer.New(), tmpl, frames)
+	r.c = NewPlanning(d, steer.New(), tmpl, frames)
 	r.c.Decode = countUnits
-	r.c.Emit = func(e CoordEvent) { r.add(event{CoordEvent: e}) }
+	r.c.Emit = func(e Event) { r.add(event{Event: e}) }
 	r.c.ctl.OnChange = func(ch steer.Change) { r.add(event{Change: ch}) }
 	return r, st
 }
@@ -694,7 +695,7 @@ func TestCoordinatorPlanning(t *testing.T) {
 	r, st := planningRig(t, 100)
 	chunks := []plan.Chunk{{ID: 0, Start: 0, End: 30, Cost: 1}, {ID: 1, Start: 30, End: 50, Cost: 9}, {ID: 2, Start: 50, End: 100, Cost: 3}}
 	ran := make(chan int, 10)
-	ex := &fakeExec{before: func(task Task) error { ran <- task.Chunk; return nil }}
+	ex := &fakeExec{before: func(task task.Task) error { ran <- task.Chunk; return nil }}
 	done := make(chan error, 1)
 	go func() { done <- r.c.Run(context.Background(), ex, 1) }()
 	// One chunk known: the worker waits for a choice.
@@ -762,13 +763,13 @@ func TestCoordinatorPlanFails(t *testing.T) {
 		parts bool // the parts stay for the next run's salvage
 	}{
 		{"damaged source", errors.New("in.mkv: truncated"), false},
-		{"stopped", ErrStopped, true},
+		{"stopped", task.ErrStopped, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, st := planningRig(t, 60)
 			started := make(chan struct{})
 			var once sync.Once
-			ex := &fakeExec{unit: func(task Task, n int) error {
+			ex := &fakeExec{unit: func(task task.Task, n int) error {
 				once.Do(func() { close(started) })
 				return nil
 			}}

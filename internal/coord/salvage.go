@@ -1,4 +1,4 @@
-package av1job
+package coord
 
 import (
 	"bufio"
@@ -16,6 +16,7 @@ import (
 	"github.com/av1job/av1job/internal/ivf"
 	"github.com/av1job/av1job/internal/jobdir"
 	"github.com/av1job/av1job/internal/plan"
+	"github.com/av1job/av1job/task"
 )
 
 // salvage keeps what a crash left of unfinished chunks. A chunk file that
@@ -74,7 +75,7 @@ func (c *Coordinator) salvage(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		r := Result{Job: c.tmpl.Job, Chunk: ch.ID, Start: ch.Start, End: ch.Start + n, Size: size, SHA256: sum, File: part}
+		r := task.Result{Job: c.tmpl.Job, Chunk: ch.ID, Start: ch.Start, End: ch.Start + n, Size: size, SHA256: sum, File: part}
 		// A part file is written only once the search has decided: its
 		// frames are at the quantizer the probes give.
 		r.Quantizer = c.decided(ch.ID)
@@ -111,7 +112,7 @@ func (c *Coordinator) recoverUnits(ctx context.Context, part string, ch plan.Chu
 			return 0, fmt.Errorf("salvage: %w", err)
 		}
 	}
-	var best *SentStream
+	var best *task.SentStream
 	for i, st := range streams {
 		if len(st.Units) > n && len(st.Units) <= ch.Frames() && samePrefix(st.Units, have) && (best == nil || len(st.Units) > len(best.Units)) {
 			best = &streams[i]

@@ -1,4 +1,4 @@
-package av1job
+package coord
 
 import (
 	"math"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/av1job/av1job/internal/ledger"
 	"github.com/av1job/av1job/internal/plan"
+	"github.com/av1job/av1job/task"
 )
 
 // Chunk states in a ChunkReport.
@@ -80,7 +81,7 @@ func (c *Coordinator) Chunks() []ChunkReport {
 
 // LedgerChunks reports the ledger's chunks, those not done as queued;
 // probes are the probes made of each chunk.
-func LedgerChunks(led *ledger.Ledger, probes map[int][]Probe) []ChunkReport {
+func LedgerChunks(led *ledger.Ledger, probes map[int][]task.Probe) []ChunkReport {
 	cs := led.Chunks()
 	out := make([]ChunkReport, 0, len(cs))
 	for _, ch := range cs {

@@ -1,4 +1,4 @@
-package av1job
+package coord
 
 import (
 	"crypto/sha256"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/av1job/av1job/internal/ivf"
 	"github.com/av1job/av1job/internal/journal"
+	"github.com/av1job/av1job/task"
 )
 
 // syncEvery bounds what a power cut can take of a chunk being written:
@@ -28,7 +29,7 @@ type partWriter struct {
 	onUnit        func() // called after each temporal unit is written
 	// onProbe keeps a target-quality probe (QualityRecorder); nil when
 	// the job has no target.
-	onProbe func(Probe) error
+	onProbe func(task.Probe) error
 	begun   time.Time
 
 	mu       sync.Mutex // guards what progress reads
@@ -56,7 +57,7 @@ func (p *partWriter) Write(b []byte) (int, error) {
 }
 
 // Header creates the part file with the stream's IVF header.
-func (p *partWriter) Header(h StreamHeader) error {
+func (p *partWriter) Header(h task.StreamHeader) error {
 	if h.Width != p.width || h.Height != p.height {
 		return fmt.Errorf("encoder output is %dx%d, source is %dx%d", h.Width, h.Height, p.width, p.height)
 	}
@@ -121,7 +122,7 @@ func (p *partWriter) RunsOn(worker string) {
 }
 
 // Probe keeps a target-quality probe; see QualityRecorder.
-func (p *partWriter) Probe(pr Probe) error {
+func (p *partWriter) Probe(pr task.Probe) error {
 	if p.onProbe == nil {
 		return errors.New("quality: a probe for a task without a target")
 	}

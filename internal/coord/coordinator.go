@@ -1,4 +1,9 @@
-package av1job
+// Package coord is a job's coordinator: the only writer of the job's
+// journal and ledger, it makes the chunks' tasks, gives each attempt a
+// part file (part.go), commits results through one path, and salvages
+// what a crash left (salvage.go). It reports Events and Counts; package
+// av1job turns them into the job's events and status.
+package coord
 
 import (
 	"context"
@@ -37,14 +42,14 @@ const attempts = 4
 type Coordinator struct {
 	dir  jobdir.Dir
 	ctl  *steer.Controller
-	Emit func(CoordEvent) // reports an event; the counts are Counts'
-	tmpl Task             // the job's part of every task
+	Emit func(Event) // reports an event; the counts are Counts'
+	tmpl task.Task   // the job's part of every task
 	// Decode counts the frames an independent decoder gets from an IVF
 	// file (verify.DecodeIVF); a test may count them otherwise.
 	Decode func(ctx context.Context, path string) (int, error)
 	// Recoverer, when set, gives back units an earlier run's tasks sent
 	// that its part files lack (salvage).
-	Recoverer Recoverer
+	Recoverer task.Recoverer
 
 	commitMu sync.Mutex    // orders commits: check, rename, append, apply
 	ready    chan struct{} // closed once the plan is final (or has failed): commits wait for it
@@ -68,29 +73,29 @@ type Coordinator struct {
 	failure  error
 	// A target-quality job's probes by chunk, and the chunk each chunk
 	// made by a split was split from (see known).
-	probes map[int][]Probe
+	probes map[int][]task.Probe
 	parent map[int]int
 }
 
 // An attempt is a task in flight and the part file its stream goes to.
 type attempt struct {
-	task Task
+	task task.Task
 	part *partWriter
 }
 
-// NewCoordinator returns the coordinator of a planned job: its plan st,
+// New returns the coordinator of a planned job: its plan st,
 // its journal and the journal's records.
-func NewCoordinator(dir jobdir.Dir, st *jobdir.State, j *jobdir.Journal, recs []jobdir.Record, ctl *steer.Controller, tmpl Task) *Coordinator {
-	c := &Coordinator{dir: dir, ctl: ctl, tmpl: tmpl, Emit: func(CoordEvent) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
+func New(dir jobdir.Dir, st *jobdir.State, j *jobdir.Journal, recs []jobdir.Record, ctl *steer.Controller, tmpl task.Task) *Coordinator {
+	c := &Coordinator{dir: dir, ctl: ctl, tmpl: tmpl, Emit: func(Event) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
 		running: map[int]*attempt{}}
 	c.SetPlan(st, j, recs)
 	return c
 }
 
-// NewPlanningCoordinator returns the coordinator of a job whose chunks are
+// NewPlanning returns the coordinator of a job whose chunks are
 // planned while it runs (addChunks); its results wait for setPlan.
-func NewPlanningCoordinator(dir jobdir.Dir, ctl *steer.Controller, tmpl Task, expected int) *Coordinator {
-	return &Coordinator{dir: dir, ctl: ctl, tmpl: tmpl, Emit: func(CoordEvent) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
+func NewPlanning(dir jobdir.Dir, ctl *steer.Controller, tmpl task.Task, expected int) *Coordinator {
+	return &Coordinator{dir: dir, ctl: ctl, tmpl: tmpl, Emit: func(Event) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
 		running: map[int]*attempt{}, planning: true, expected: expected}
 }
 
@@ -155,7 +160,7 @@ func (c *Coordinator) signal() {
 
 // warn reports a warning.
 func (c *Coordinator) warn(format string, a ...any) {
-	c.Emit(CoordEvent{Kind: KindWarning, Msg: fmt.Sprintf(format, a...)})
+	c.Emit(Event{Kind: KindWarning, Msg: fmt.Sprintf(format, a...)})
 }
 
 // Prepare readies the job directory for a run: chunk files that fail their
@@ -263,7 +268,7 @@ func (c *Coordinator) Files() []string {
 }
 
 // task returns the task of one attempt at chunk ch.
-func (c *Coordinator) task(ch plan.Chunk, n int) Task {
+func (c *Coordinator) task(ch plan.Chunk, n int) task.Task {
 	t := c.tmpl
 	t.Chunk, t.Attempt, t.Start, t.End = ch.ID, n, ch.Start, ch.End
 	c.mu.Lock()
@@ -288,9 +293,9 @@ func (c *Coordinator) note(r jobdir.Record) {
 	switch {
 	case r.Type == jobdir.RecProbe && r.Score != nil:
 		if c.probes == nil {
-			c.probes = map[int][]Probe{}
+			c.probes = map[int][]task.Probe{}
 		}
-		c.probes[r.Chunk] = append(c.probes[r.Chunk], Probe{Quantizer: r.Q, Score: *r.Score, Size: r.Size})
+		c.probes[r.Chunk] = append(c.probes[r.Chunk], task.Probe{Quantizer: r.Q, Score: *r.Score, Size: r.Size})
 	case r.Type == jobdir.RecDone && r.Rest != 0:
 		if c.parent == nil {
 			c.parent = map[int]int{}
@@ -303,7 +308,7 @@ func (c *Coordinator) note(r jobdir.Record) {
 // first of the chunk and the chunks it was split from whose probes decide
 // (so that the rest of a chunk is encoded at the chunk's quantizer), else
 // the chunk's own.
-func (c *Coordinator) known(id int) []Probe {
+func (c *Coordinator) known(id int) []task.Probe {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.tmpl.Target == nil {
@@ -344,7 +349,7 @@ func (c *Coordinator) decided(id int) int {
 // later tasks. A probe of another attempt, of frames that are no longer
 // the chunk's, or outside the search's range is refused; one of a
 // quantizer probed already is not kept twice.
-func (c *Coordinator) probe(t Task, p Probe) error {
+func (c *Coordinator) probe(t task.Task, p task.Probe) error {
 	if t.Target == nil || c.tmpl.Target == nil {
 		return fmt.Errorf("%w: a probe of chunk %d, which has no target", errResult, t.Chunk)
 	}
@@ -364,7 +369,7 @@ func (c *Coordinator) probe(t Task, p Probe) error {
 		ch, ok = c.led.Chunk(t.Chunk)
 	}
 	j := c.journal
-	dup := slices.ContainsFunc(c.probes[t.Chunk], func(k Probe) bool { return k.Quantizer == p.Quantizer })
+	dup := slices.ContainsFunc(c.probes[t.Chunk], func(k task.Probe) bool { return k.Quantizer == p.Quantizer })
 	c.mu.Unlock()
 	switch {
 	case !running || a.task.Attempt != t.Attempt:
@@ -380,7 +385,7 @@ func (c *Coordinator) probe(t Task, p Probe) error {
 	c.mu.Lock()
 	c.note(rec)
 	c.mu.Unlock()
-	c.Emit(CoordEvent{Kind: KindFrames, Chunk: t.Chunk})
+	c.Emit(Event{Kind: KindFrames, Chunk: t.Chunk})
 	return nil
 }
 
@@ -390,7 +395,7 @@ func (c *Coordinator) probe(t Task, p Probe) error {
 // permanent failure halts the job: no task starts, and those running end
 // at their current frame and are committed. Run returns ErrStopped after a
 // stop, the failure after one, ctx's error when cancelled.
-func (c *Coordinator) Run(ctx context.Context, ex Executor, workers int) error {
+func (c *Coordinator) Run(ctx context.Context, ex task.Executor, workers int) error {
 	c.mu.Lock()
 	c.workers = workers
 	c.mu.Unlock()
@@ -449,7 +454,7 @@ func (c *Coordinator) Run(ctx context.Context, ex Executor, workers int) error {
 	case failure != nil:
 		return failure
 	case c.ctl.IsStopped():
-		return ErrStopped
+		return task.ErrStopped
 	}
 	return nil
 }
@@ -496,7 +501,7 @@ func (s *slot) acquire(ctx context.Context, halted <-chan struct{}) bool {
 
 // runChunk runs chunk ch until it is committed, the job halts, or it has
 // failed attempts times. s is the worker's slot.
-func (c *Coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk, s *slot) {
+func (c *Coordinator) runChunk(ctx context.Context, ex task.Executor, ch plan.Chunk, s *slot) {
 	var last error
 	for n := 1; n <= attempts; n++ {
 		if !s.acquire(ctx, c.ctl.Halted()) {
@@ -509,7 +514,7 @@ func (c *Coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk, 
 		switch {
 		case err == nil, errors.Is(err, errDuplicate):
 			return
-		case ctx.Err() != nil, errors.Is(err, ErrStopped):
+		case ctx.Err() != nil, errors.Is(err, task.ErrStopped):
 			return
 		case permanent(err):
 			c.fail(fmt.Errorf("%s: %w", ch, err))
@@ -518,7 +523,7 @@ func (c *Coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk, 
 		last = err
 		c.noteFailure(ch.ID, err)
 		if n < attempts && !c.ctl.IsHalted() {
-			c.Emit(CoordEvent{Kind: KindRetry, Chunk: ch.ID, Err: err})
+			c.Emit(Event{Kind: KindRetry, Chunk: ch.ID, Err: err})
 		}
 	}
 	if !c.ctl.IsHalted() {
@@ -528,15 +533,15 @@ func (c *Coordinator) runChunk(ctx context.Context, ex Executor, ch plan.Chunk, 
 
 // attempt runs one task and commits its result. A result made while the
 // plan is still being made gives up the slot s while it waits for it.
-func (c *Coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot) error {
+func (c *Coordinator) attempt(ctx context.Context, ex task.Executor, t task.Task, s *slot) error {
 	a := &attempt{task: t, part: &partWriter{path: c.dir.Part(t.Chunk), width: c.tmpl.Source.Width, height: c.tmpl.Source.Height, begun: time.Now(), score: math.NaN()}}
 	if t.Target != nil {
-		a.part.onProbe = func(p Probe) error { return c.probe(t, p) }
+		a.part.onProbe = func(p task.Probe) error { return c.probe(t, p) }
 	}
 	var units int
 	a.part.onUnit = func() {
 		if units++; units%8 == 0 {
-			c.Emit(CoordEvent{Kind: KindFrames, Chunk: t.Chunk})
+			c.Emit(Event{Kind: KindFrames, Chunk: t.Chunk})
 		}
 	}
 	c.mu.Lock()
@@ -557,12 +562,12 @@ func (c *Coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot)
 		select {
 		case <-c.ready:
 		case <-c.ctl.Halted():
-			return ErrStopped
+			return task.ErrStopped
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	c.Emit(CoordEvent{Kind: KindChunkStart, Chunk: t.Chunk})
+	c.Emit(Event{Kind: KindChunkStart, Chunk: t.Chunk})
 	end, err := ex.Execute(ctx, t, a.part, c.ctl.Steer())
 	if err != nil {
 		if ctx.Err() != nil {
@@ -585,7 +590,7 @@ func (c *Coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot)
 	}
 	switch {
 	case err == nil, ctx.Err() != nil:
-	case errors.Is(err, ErrStopped):
+	case errors.Is(err, task.ErrStopped):
 		// Stopped before its plan was written: the part, durable by
 		// now, stays for the next run's salvage.
 		a.part.keep()
@@ -599,9 +604,9 @@ func (c *Coordinator) attempt(ctx context.Context, ex Executor, t Task, s *slot)
 
 // result makes the part file of a finished attempt durable and describes
 // it.
-func (c *Coordinator) result(a *attempt, end int) (Result, error) {
+func (c *Coordinator) result(a *attempt, end int) (task.Result, error) {
 	t := a.task
-	res := Result{Job: t.Job, Chunk: t.Chunk, Attempt: t.Attempt, Start: t.Start, End: end, File: a.part.path}
+	res := task.Result{Job: t.Job, Chunk: t.Chunk, Attempt: t.Attempt, Start: t.Start, End: end, File: a.part.path}
 	if end <= t.Start || end > t.End {
 		return res, fmt.Errorf("executor: the stream ends at frame %d, outside [%d,%d]", end, t.Start+1, t.End)
 	}
@@ -635,7 +640,7 @@ var errDuplicate = fmt.Errorf("%w: the chunk is done already", errResult)
 // decoder; it is then renamed into place, recorded in the journal (fsync)
 // and applied to the ledger, in that order. A result that ends short of
 // its chunk splits it: the rest becomes a new chunk.
-func (c *Coordinator) commit(ctx context.Context, res Result) error {
+func (c *Coordinator) commit(ctx context.Context, res task.Result) error {
 	// A result made while the plan was still being made waits for it.
 	select {
 	case <-c.ready:
@@ -709,12 +714,12 @@ func (c *Coordinator) commit(ctx context.Context, res Result) error {
 	if err != nil {
 		return fmt.Errorf("journal: record for chunk %d does not fit the plan: %w", res.Chunk, err)
 	}
-	c.Emit(CoordEvent{Kind: KindChunkDone, Chunk: res.Chunk})
+	c.Emit(Event{Kind: KindChunkDone, Chunk: res.Chunk})
 	return nil
 }
 
 // fits returns why res cannot be committed, or nil.
-func (c *Coordinator) fits(res Result) error {
+func (c *Coordinator) fits(res task.Result) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.planErr != nil {
@@ -822,9 +827,9 @@ const (
 	KindWarning                    // something the user should know; Msg
 )
 
-// A CoordEvent is something a coordinator reports; the job's counts at the
+// A Event is something a coordinator reports; the job's counts at the
 // time are its Counts.
-type CoordEvent struct {
+type Event struct {
 	Kind  Kind
 	Chunk int // the chunk's ID, for chunk events
 	Msg   string
@@ -858,9 +863,9 @@ func (e *stateError) Unwrap() error { return e.err }
 func permanent(err error) bool {
 	var (
 		miss    *tools.MissingError
-		bad     *TaskError
+		bad     *task.TaskError
 		state   *stateError
-		changed *SourceChangedError
+		changed *task.SourceChangedError
 		store   *task.StoreError
 	)
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) ||
@@ -873,7 +878,7 @@ func permanent(err error) bool {
 // journal that Failed itself takes no more records.
 func (c *Coordinator) Failed(ctx context.Context, err error) error {
 	var state *stateError
-	if ctx.Err() != nil || errors.Is(err, ErrStopped) || errors.As(err, &state) {
+	if ctx.Err() != nil || errors.Is(err, task.ErrStopped) || errors.As(err, &state) {
 		return err
 	}
 	if aerr := c.AppendRecord(jobdir.Record{Type: jobdir.RecFailed, Error: err.Error()}); aerr != nil {
