@@ -39,9 +39,13 @@ func requireLib(t testing.TB) {
 	}
 }
 
-// requireTool skips a test when a program is not installed.
+// requireTool skips a test when a program is not installed, and under
+// -short.
 func requireTool(t testing.TB, name string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs an external program: skipped under -short")
+	}
 	if _, err := exec.LookPath(name); err != nil {
 		t.Skipf("%s not installed", name)
 	}
