@@ -31,9 +31,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// requireLib skips a test in a build without librav1e.
+// requireLib skips a test in a build without librav1e, and under -short.
 func requireLib(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("encodes with librav1e: skipped under -short")
+	}
 	if !Available() {
 		t.Skip("built without librav1e")
 	}
