@@ -4,7 +4,7 @@ BIN     := bin/av1job
 # The race detector makes the encoders' Go side slower, not rav1e: keep it on.
 TESTFLAGS ?= -race -timeout 25m
 
-.PHONY: all build deps test lint bench bench-scenes bench-metric bench-tq demo chaos clean
+.PHONY: all build deps check test lint bench bench-scenes bench-metric bench-tq demo chaos clean
 
 all: build
 
@@ -22,6 +22,11 @@ lint:
 	CGO_ENABLED=0 $(GO) build ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 	$(GO) mod tidy -diff
+
+# The unit tier, for the edit loop: go test -short skips every test that
+# runs ffmpeg, rav1e or the av1job binary, and needs none of them.
+check:
+	$(GO) test -short ./...
 
 test: deps lint
 	$(GO) test -tags nolibrav1e ./rav1e/ ./internal/encode/
