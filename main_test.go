@@ -300,9 +300,9 @@ type fixture struct {
 	err  error
 }
 
-// shared returns the run's file for key, made by make(path) the first time
-// it is asked for; parallel callers of the same key wait for that one.
-func shared(key, ext string, make func(path string) error) (string, error) {
+// shared returns the run's file for key, made by build(path) the first
+// time it is asked for; parallel callers of the same key wait for that one.
+func shared(key, ext string, build func(path string) error) (string, error) {
 	fixtures.mu.Lock()
 	if fixtures.m == nil {
 		fixtures.m = map[string]*fixture{}
@@ -315,7 +315,7 @@ func shared(key, ext string, make func(path string) error) (string, error) {
 	fixtures.mu.Unlock()
 	f.once.Do(func() {
 		f.err = fmt.Errorf("%s: not made: the test making it ended first", key)
-		f.err = make(f.path)
+		f.err = build(f.path)
 	})
 	return f.path, f.err
 }
