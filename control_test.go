@@ -118,11 +118,11 @@ func childCPU(pid int) (ticks int, states string) {
 	return ticks, states
 }
 
-// TestPauseResume pauses and resumes a running job several times: while
-// paused every process is stopped and uses no CPU, status says paused,
-// and the output is byte-identical to a run never paused. Then SIGTSTP
-// (Ctrl+Z) and SIGCONT (fg): av1job and its children stop and continue
-// together, and the output is still unchanged.
+// TestPauseResume sends a running job SIGTSTP (Ctrl+Z) and SIGCONT (fg):
+// av1job and its children stop and continue together. Then it pauses and
+// resumes the job several times: while paused every process is stopped
+// and uses no CPU and status says paused. The output is byte-identical
+// to a run never paused.
 func TestPauseResume(t *testing.T) {
 	needTools(t)
 	for _, backend := range backendsUnderTest(t) {
@@ -132,18 +132,40 @@ func TestPauseResume(t *testing.T) {
 
 func testPauseResume(t *testing.T, backend string) {
 	dir := t.TempDir()
-	in := clip(t, dir, "in.mkv", medium)
+	long := medium
+	long.SegFrames = 72
+	in := clip(t, dir, "in.mkv", long)
 	// With --tune Psnr both backends give the same bits (TestLibBackend):
 	// one reference, made by the rav1e program, serves both.
-	ref := reference(t, medium, ".ivf", "--speed", "10", "--workers", "2", "--backend", "process", "--", "--tune", "Psnr")
+	ref := reference(t, long, ".ivf", "--speed", "10", "--workers", "2", "--backend", "process", "--", "--tune", "Psnr")
 	out := filepath.Join(dir, "out.ivf")
 	enc := startEncode(t, "encode", in, "-o", out, "--speed", "10", "--workers", "2", "--backend", backend, "--", "--tune", "Psnr")
 	pid := enc.cmd.Process.Pid
 	rng := newRand(t)
-	// Three pauses, then the suspend, spread over the first two thirds
-	// of the clip's 288 frames.
+	// First the suspend, early, then three pauses, 90 frames apart in the
+	// clip's 432: on an idle machine the encode runs up to 100 frames
+	// ahead of a status or pause command, and the job must still run
+	// when each comes.
+	waitFrames(t, out, 10+rng.IntN(10))
+	_ = syscall.Kill(pid, syscall.SIGTSTP)
+	if !waitFor(t, 5*time.Second, func() bool {
+		_, states := childCPU(pid)
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || len(s) < i+3 {
+			return false // gone
+		}
+		self := strings.Fields(s[i+2:])[0]
+		// The lib backend encodes in-process: it may have no child.
+		return self == "T" && (backend != "process" || states != "") && strings.Trim(states, "T") == ""
+	}) {
+		t.Fatal("av1job and its children did not all stop on SIGTSTP")
+	}
+	time.Sleep(300 * time.Millisecond)
+	_ = syscall.Kill(pid, syscall.SIGCONT)
 	for i := 0; i < 3; i++ {
-		before := waitFrames(t, out, 20+i*50+rng.IntN(25))
+		before := waitFrames(t, out, 20+i*90+rng.IntN(30))
 		r := run(t, nil, "pause", out)
 		// From the moment pause returns, neither av1job nor its children
 		// may use CPU: nothing is re-frozen or polled afterwards.
@@ -177,20 +199,6 @@ func testPauseResume(t *testing.T, backend string) {
 			t.Fatalf("resume: %d %s %s", r.code, r.stdout, r.stderr)
 		}
 	}
-	waitFrames(t, out, 170+rng.IntN(25))
-	_ = syscall.Kill(pid, syscall.SIGTSTP)
-	if !waitFor(t, 5*time.Second, func() bool {
-		_, states := childCPU(pid)
-		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		s := string(b)
-		self := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])[0]
-		// The lib backend encodes in-process: it may have no child.
-		return self == "T" && (backend != "process" || states != "") && strings.Trim(states, "T") == ""
-	}) {
-		t.Fatal("av1job and its children did not all stop on SIGTSTP")
-	}
-	time.Sleep(300 * time.Millisecond)
-	_ = syscall.Kill(pid, syscall.SIGCONT)
 	if c := enc.code(t); c != 0 {
 		t.Fatalf("exit %d: %s", c, enc.stderr)
 	}
@@ -235,8 +243,10 @@ func testStop(t *testing.T, backend string, hows []string) {
 	args := []string{"encode", in, "-o", out, "--speed", "10", "--workers", "2", "--keep", "--backend", backend}
 	for k, how := range hows {
 		enc := startEncode(t, args...)
-		// Stops at 30, 90 and 150 of the clip's 288 frames.
-		st := waitFrames(t, out, 30+60*k)
+		// Stops at 30, 70 and 110 of the clip's 288 frames: status lags
+		// the encode by up to 70 frames on a busy machine, and the job
+		// must still run when the stop comes.
+		st := waitFrames(t, out, 30+40*k)
 		switch how {
 		case "stop command":
 			if r := run(t, nil, "stop", out); r.code != 0 {
