@@ -118,11 +118,23 @@ func childCPU(pid int) (ticks int, states string) {
 	return ticks, states
 }
 
-// TestPauseResume sends a running job SIGTSTP (Ctrl+Z) and SIGCONT (fg):
-// av1job and its children stop and continue together. Then it pauses and
-// resumes the job several times: while paused every process is stopped
-// and uses no CPU and status says paused. The output is byte-identical
-// to a run never paused.
+// pauseClip is long enough to pause a job three times, 90 frames apart:
+// the encode runs up to 100 frames ahead of a status or pause command on
+// an idle machine, and the job must still run when each comes.
+var pauseClip = testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 72}
+
+// pauseReference is an encode of pauseClip never interrupted, for
+// TestPauseResume and TestSuspend. With --tune Psnr both backends give
+// the same bits (TestLibBackend): one reference, made by the rav1e
+// program, serves both.
+func pauseReference(t *testing.T) []byte {
+	t.Helper()
+	return reference(t, pauseClip, ".ivf", "--speed", "10", "--workers", "2", "--backend", "process", "--", "--tune", "Psnr")
+}
+
+// TestPauseResume pauses and resumes a running job several times: while
+// paused every process is stopped and uses no CPU, status says paused,
+// and the output is byte-identical to a run never paused.
 func TestPauseResume(t *testing.T) {
 	needTools(t)
 	for _, backend := range backendsUnderTest(t) {
@@ -132,38 +144,12 @@ func TestPauseResume(t *testing.T) {
 
 func testPauseResume(t *testing.T, backend string) {
 	dir := t.TempDir()
-	long := medium
-	long.SegFrames = 72
-	in := clip(t, dir, "in.mkv", long)
-	// With --tune Psnr both backends give the same bits (TestLibBackend):
-	// one reference, made by the rav1e program, serves both.
-	ref := reference(t, long, ".ivf", "--speed", "10", "--workers", "2", "--backend", "process", "--", "--tune", "Psnr")
+	in := clip(t, dir, "in.mkv", pauseClip)
+	ref := pauseReference(t)
 	out := filepath.Join(dir, "out.ivf")
 	enc := startEncode(t, "encode", in, "-o", out, "--speed", "10", "--workers", "2", "--backend", backend, "--", "--tune", "Psnr")
 	pid := enc.cmd.Process.Pid
 	rng := newRand(t)
-	// First the suspend, early, then three pauses, 90 frames apart in the
-	// clip's 432: on an idle machine the encode runs up to 100 frames
-	// ahead of a status or pause command, and the job must still run
-	// when each comes.
-	waitFrames(t, out, 10+rng.IntN(10))
-	_ = syscall.Kill(pid, syscall.SIGTSTP)
-	if !waitFor(t, 5*time.Second, func() bool {
-		_, states := childCPU(pid)
-		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 || len(s) < i+3 {
-			return false // gone
-		}
-		self := strings.Fields(s[i+2:])[0]
-		// The lib backend encodes in-process: it may have no child.
-		return self == "T" && (backend != "process" || states != "") && strings.Trim(states, "T") == ""
-	}) {
-		t.Fatal("av1job and its children did not all stop on SIGTSTP")
-	}
-	time.Sleep(300 * time.Millisecond)
-	_ = syscall.Kill(pid, syscall.SIGCONT)
 	for i := 0; i < 3; i++ {
 		before := waitFrames(t, out, 20+i*90+rng.IntN(30))
 		r := run(t, nil, "pause", out)
@@ -203,7 +189,7 @@ func testPauseResume(t *testing.T, backend string) {
 		t.Fatalf("exit %d: %s", c, enc.stderr)
 	}
 	if b, _ := os.ReadFile(out); string(ref) != string(b) {
-		t.Fatal("the output after pauses, Ctrl+Z and fg differs from a run never paused (of the rav1e program)")
+		t.Fatal("paused run's output differs from the unpaused run's (of the rav1e program)")
 	}
 }
 
@@ -291,6 +277,42 @@ func testStop(t *testing.T, backend string, hows []string) {
 	}
 	recordedOnce(t, out+".av1job", medium.Frames())
 	mustVerify(t, in, out, false)
+}
+
+// TestSuspend sends SIGTSTP (Ctrl+Z) and SIGCONT (fg): av1job and its
+// children stop and continue together, and the output is unchanged.
+// It shares TestPauseResume's clip and reference.
+func TestSuspend(t *testing.T) {
+	needTools(t)
+	dir := t.TempDir()
+	in := clip(t, dir, "in.mkv", pauseClip)
+	ref := pauseReference(t)
+	out := filepath.Join(dir, "out.ivf")
+	enc := startEncode(t, "encode", in, "-o", out, "--speed", "10", "--workers", "2", "--backend", "process", "--", "--tune", "Psnr")
+	waitFrames(t, out, 10)
+	pid := enc.cmd.Process.Pid
+	_ = syscall.Kill(pid, syscall.SIGTSTP)
+	if !waitFor(t, 5*time.Second, func() bool {
+		_, states := childCPU(pid)
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || len(s) < i+3 {
+			return false // gone
+		}
+		self := strings.Fields(s[i+2:])[0]
+		return self == "T" && states != "" && strings.Trim(states, "T") == ""
+	}) {
+		t.Fatal("av1job and its children did not all stop on SIGTSTP")
+	}
+	time.Sleep(300 * time.Millisecond)
+	_ = syscall.Kill(pid, syscall.SIGCONT)
+	if c := enc.code(t); c != 0 {
+		t.Fatalf("exit %d: %s", c, enc.stderr)
+	}
+	if b, _ := os.ReadFile(out); string(ref) != string(b) {
+		t.Fatal("output after Ctrl+Z and fg differs")
+	}
 }
 
 // TestDetach starts a job in the background, controls it, and waits for
