@@ -51,7 +51,7 @@ func childStates(pid int) map[int]byte {
 func TestClusterPause(t *testing.T) {
 	needTools(t)
 	dir := t.TempDir()
-	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: []string{"testsrc2", "mandelbrot", "life", "testsrc"}, SegFrames: 72}
+	spec := testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: []string{"testsrc2", "mandelbrot", "life", "testsrc"}, SegFrames: 72}
 	in := clip(t, dir, "in.mkv", spec)
 	local := filepath.Join(dir, "local.mkv")
 	o := av1job.NewOptions(in, local)
@@ -149,7 +149,7 @@ func TestClusterStopAndDrain(t *testing.T) {
 	needTools(t)
 	rng := newRand(t)
 	dir := t.TempDir()
-	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: []string{"testsrc2", "mandelbrot", "life"}, SegFrames: 96}
+	spec := testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: []string{"testsrc2", "mandelbrot", "life"}, SegFrames: 96}
 	in := clip(t, dir, "in.mkv", spec)
 	env, counts := countingEnv(t, dir)
 	c := newCluster(t)
@@ -162,18 +162,8 @@ func TestClusterStopAndDrain(t *testing.T) {
 	o.Speed, o.Workers, o.Executor = 10, 2, ex
 
 	// First run: a stop somewhere in the first chunks.
-	var once sync.Once
 	var jb *av1job.Job
-	o.Events = func(e av1job.Event) {
-		if e.Kind == av1job.EventFrames {
-			once.Do(func() {
-				go func() {
-					time.Sleep(time.Duration(rng.IntN(800)) * time.Millisecond)
-					jb.Stop()
-				}()
-			})
-		}
-	}
+	o.Events, _ = faultAt(t, rng, 1, 2*spec.SegFrames, func() { jb.Stop() })
 	jb = av1job.New(o)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -183,17 +173,7 @@ func TestClusterStopAndDrain(t *testing.T) {
 	stopped := framesFed(t, counts)
 
 	// Second run: SIGTERM drains w1 in the middle of its task.
-	var drain sync.Once
-	o.Events = func(e av1job.Event) {
-		if e.Kind == av1job.EventFrames {
-			drain.Do(func() {
-				go func() {
-					time.Sleep(time.Duration(rng.IntN(500)) * time.Millisecond)
-					_ = w1.cmd.Process.Signal(syscall.SIGTERM)
-				}()
-			})
-		}
-	}
+	o.Events, _ = faultAt(t, rng, 1, spec.SegFrames, func() { _ = w1.cmd.Process.Signal(syscall.SIGTERM) })
 	if err := av1job.New(o).Run(ctx); err != nil {
 		t.Fatal(err)
 	}

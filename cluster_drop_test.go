@@ -12,7 +12,6 @@ import (
 
 	"github.com/av1job/av1job"
 	"github.com/av1job/av1job/cluster"
-	"github.com/av1job/av1job/internal/testclip"
 )
 
 // proxy forwards TCP connections to a server, and can drop them all at
@@ -73,7 +72,7 @@ func TestClusterConnectionDrop(t *testing.T) {
 	t.Parallel()
 	rng := newRand(t)
 	dir := t.TempDir()
-	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: []string{"testsrc2", "mandelbrot"}, SegFrames: 120}
+	spec := clusterClip
 	in := clip(t, dir, "in.mkv", spec)
 	env, counts := countingEnv(t, dir)
 
@@ -86,21 +85,13 @@ func TestClusterConnectionDrop(t *testing.T) {
 	out := filepath.Join(dir, "out.mkv")
 	o := av1job.NewOptions(in, out)
 	o.Speed, o.Workers, o.Executor = 10, 1, ex
-	var once sync.Once
-	dropped := make(chan struct{})
-	o.Events = func(e av1job.Event) {
-		if e.Kind == av1job.EventFrames {
-			once.Do(func() {
-				go func() {
-					defer close(dropped)
-					time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
-					if n := px.drop(); n == 0 {
-						t.Error("no connection to drop")
-					}
-				}()
-			})
+	// In the middle of the first chunk.
+	var dropped <-chan struct{}
+	o.Events, dropped = faultAt(t, rng, 1, spec.SegFrames-10, func() {
+		if n := px.drop(); n == 0 {
+			t.Error("no connection to drop")
 		}
-	}
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := av1job.New(o).Run(ctx); err != nil {

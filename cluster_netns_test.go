@@ -7,12 +7,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/av1job/av1job"
-	"github.com/av1job/av1job/internal/testclip"
 )
 
 // netns is a network namespace joined to this one by a veth pair: the
@@ -84,7 +82,7 @@ func TestClusterPartition(t *testing.T) {
 	ns := newNetns(t, 1)
 	rng := newRand(t)
 	dir := t.TempDir()
-	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: []string{"mandelbrot", "testsrc2"}, SegFrames: 120}
+	spec := clusterClip
 	in := clip(t, dir, "in.mkv", spec)
 	env, counts := countingEnv(t, dir)
 
@@ -95,22 +93,14 @@ func TestClusterPartition(t *testing.T) {
 	out := filepath.Join(dir, "out.mkv")
 	o := av1job.NewOptions(in, out)
 	o.Speed, o.Workers, o.Executor = 10, 1, ex
-	var once sync.Once
-	healed := make(chan struct{})
-	o.Events = func(e av1job.Event) {
-		if e.Kind == av1job.EventFrames {
-			once.Do(func() {
-				go func() {
-					defer close(healed)
-					time.Sleep(time.Duration(rng.IntN(800)) * time.Millisecond)
-					ns.cut(t, true)
-					c.startWorkerEnv(t, "local", env)
-					time.Sleep(3 * time.Second) // past the coordinator's Silence
-					ns.cut(t, false)
-				}()
-			})
-		}
-	}
+	// In the middle of the remote worker's first chunk.
+	var healed <-chan struct{}
+	o.Events, healed = faultAt(t, rng, 1, spec.SegFrames-10, func() {
+		ns.cut(t, true)
+		c.startWorkerEnv(t, "local", env)
+		time.Sleep(3 * time.Second) // past the coordinator's Silence
+		ns.cut(t, false)
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if err := av1job.New(o).Run(ctx); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -120,6 +121,33 @@ func (c *testCluster) startWorkerIn(t *testing.T, ns, name string, env []string,
 	return w
 }
 
+// clusterClip is the clip of the cluster's fault tests: two chunks of
+// 120 frames at 160x90. The faults are placed by frames encoded, not by
+// time, so they land inside a chunk however fast the machine encodes.
+var clusterClip = testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: []string{"testsrc2", "mandelbrot"}, SegFrames: 120}
+
+// faultAt returns an Events function that runs fault once, in its own
+// goroutine, when this run of the job has encoded n frames, n drawn
+// from [lo, hi) with rng and logged; and a channel closed when fault has
+// returned.
+func faultAt(t *testing.T, rng *rand.Rand, lo, hi int, fault func()) (func(av1job.Event), <-chan struct{}) {
+	t.Helper()
+	n := lo + rng.IntN(hi-lo)
+	t.Logf("fault after %d frames", n)
+	var once sync.Once
+	done := make(chan struct{})
+	return func(e av1job.Event) {
+		if e.Kind == av1job.EventFrames && e.Frames-e.Resumed >= n {
+			once.Do(func() {
+				go func() {
+					defer close(done)
+					fault()
+				}()
+			})
+		}
+	}, done
+}
+
 // executor returns a RemoteExecutor that takes a task back from a worker
 // unheard for silence.
 // countingEnv returns the environment that makes workers feed their
@@ -168,7 +196,7 @@ func TestClusterWorkerKilled(t *testing.T) {
 	t.Parallel()
 	rng := newRand(t)
 	dir := t.TempDir()
-	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: []string{"testsrc2", "mandelbrot"}, SegFrames: 120}
+	spec := clusterClip
 	in := clip(t, dir, "in.mkv", spec)
 	env, counts := countingEnv(t, dir)
 	wtmp := filepath.Join(dir, "worker-tmp") // the workers' segments
@@ -185,28 +213,20 @@ func TestClusterWorkerKilled(t *testing.T) {
 	out := filepath.Join(dir, "out.mkv")
 	o := av1job.NewOptions(in, out)
 	o.Speed, o.Workers, o.Executor = 10, 1, ex
-	var once sync.Once
-	o.Events = func(e av1job.Event) {
-		if e.Kind == av1job.EventFrames {
-			once.Do(func() {
-				go func() {
-					// Somewhere in the victim's first chunk, or after it.
-					time.Sleep(time.Duration(rng.IntN(1200)) * time.Millisecond)
-					_ = victim.cmd.Process.Signal(syscall.SIGKILL)
-					_, _ = victim.cmd.Process.Wait()
-					// Killed during a task, it left its segment: aged
-					// past the sweep's grace, the rescuer's start removes it.
-					segs, _ := filepath.Glob(filepath.Join(wtmp, "av1job-segment-*"))
-					past := time.Now().Add(-2 * time.Minute)
-					for _, s := range segs {
-						_ = os.Chtimes(s, past, past)
-					}
-					left.Store(int32(len(segs)))
-					c.startWorkerEnv(t, "rescuer", env)
-				}()
-			})
+	// Somewhere in the victim's first chunk.
+	o.Events, _ = faultAt(t, rng, 1, spec.SegFrames-10, func() {
+		_ = victim.cmd.Process.Signal(syscall.SIGKILL)
+		_, _ = victim.cmd.Process.Wait()
+		// Killed during a task, it left its segment: aged
+		// past the sweep's grace, the rescuer's start removes it.
+		segs, _ := filepath.Glob(filepath.Join(wtmp, "av1job-segment-*"))
+		past := time.Now().Add(-2 * time.Minute)
+		for _, s := range segs {
+			_ = os.Chtimes(s, past, past)
 		}
-	}
+		left.Store(int32(len(segs)))
+		c.startWorkerEnv(t, "rescuer", env)
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := av1job.New(o).Run(ctx); err != nil {

@@ -236,6 +236,8 @@ func TestJobDirectoryOwnership(t *testing.T) {
 	in := clip(t, dir, "in.mkv", medium)
 
 	t.Run("an empty folder is used and left", func(t *testing.T) {
+		// Any clip will do: small, made once for the run.
+		in := clip(t, dir, "small.mkv", small)
 		empty := filepath.Join(dir, "empty")
 		must(os.Mkdir(empty, 0o755))
 		out := filepath.Join(dir, "empty.mkv")

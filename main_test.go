@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -44,6 +45,15 @@ func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "av1job-test-")
 	if err != nil {
 		panic(err)
+	}
+	fixtures.dir = dir
+	flag.Parse()
+	if testing.Short() {
+		// Every test that runs the binary calls needTools, which skips
+		// it under -short.
+		code := m.Run()
+		os.RemoveAll(dir)
+		os.Exit(code)
 	}
 	binPath = filepath.Join(dir, "av1job")
 	if out, err := exec.Command("go", "build", "-race", "-o", binPath, "./cmd/av1job").CombinedOutput(); err != nil {
@@ -261,8 +271,13 @@ func must(err error) {
 	}
 }
 
+// needTools skips a test that encodes (every test that runs the binary,
+// ffmpeg or rav1e calls it) under -short, or where the tools are missing.
 func needTools(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("encodes: skipped under -short")
+	}
 	for _, tool := range []string{"ffmpeg", "ffprobe", "rav1e"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s not installed (run scripts/install-deps.sh)", tool)
@@ -270,14 +285,99 @@ func needTools(t *testing.T) {
 	}
 }
 
-// clip makes a test clip in dir and returns its path.
-func clip(t *testing.T, dir, name string, s testclip.Spec) string {
+// fixtures are the clips and reference encodes made once per test run,
+// in the run's directory, and shared by the tests that ask for the same.
+var fixtures struct {
+	dir string
+	mu  sync.Mutex
+	m   map[string]*fixture
+}
+
+// A fixture is one shared file, made by the first test that asks for it.
+type fixture struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// shared returns the run's file for key, made by build(path) the first
+// time it is asked for; parallel callers of the same key wait for that one.
+func shared(key, ext string, build func(path string) error) (string, error) {
+	fixtures.mu.Lock()
+	if fixtures.m == nil {
+		fixtures.m = map[string]*fixture{}
+	}
+	f, ok := fixtures.m[key]
+	if !ok {
+		f = &fixture{path: filepath.Join(fixtures.dir, fmt.Sprintf("fixture-%d%s", len(fixtures.m), ext))}
+		fixtures.m[key] = f
+	}
+	fixtures.mu.Unlock()
+	f.once.Do(func() {
+		f.err = fmt.Errorf("%s: not made: the test making it ended first", key)
+		f.err = build(f.path)
+	})
+	return f.path, f.err
+}
+
+// copyFile copies src to a new file dst.
+func copyFile(t *testing.T, src, dst string) {
 	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := testclip.Make(context.Background(), s, p); err != nil {
+	b, err := os.ReadFile(src)
+	if err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// clip puts a test clip of spec s in dir and returns its path. Each spec
+// (and container) is made once per run and copied, so that a test may
+// change its copy.
+func clip(t *testing.T, dir, name string, s testclip.Spec) string {
+	t.Helper()
+	cached, err := sharedClip(s, filepath.Ext(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	copyFile(t, cached, p)
 	return p
+}
+
+// sharedClip returns the run's clip of spec s in container ext.
+func sharedClip(s testclip.Spec, ext string) (string, error) {
+	return shared(fmt.Sprintf("clip %#v %s", s, ext), ext, func(p string) error {
+		return testclip.Make(context.Background(), s, p)
+	})
+}
+
+// reference returns the output of an encode of a clip of spec s that is
+// never paused, stopped or killed: av1job encode IN -o OUT.ext args...,
+// made once per run for each spec, ext and args. Tests compare the output
+// of interrupted runs with it.
+func reference(t *testing.T, s testclip.Spec, ext string, args ...string) []byte {
+	t.Helper()
+	key := fmt.Sprintf("reference %#v %s %q", s, ext, args)
+	p, err := shared(key, ext, func(p string) error {
+		in, err := sharedClip(s, ".mkv")
+		if err != nil {
+			return err
+		}
+		if r := run(t, nil, append([]string{"encode", in, "-o", p}, args...)...); r.code != 0 {
+			return fmt.Errorf("reference encode: exit %d: %s", r.code, r.stderr)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil || len(b) == 0 {
+		t.Fatalf("reference encode: %d bytes: %v", len(b), err)
+	}
+	return b
 }
 
 // small is a 90-frame clip with three scenes, audio and subtitles.

@@ -31,17 +31,24 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// requireLib skips a test in a build without librav1e.
+// requireLib skips a test in a build without librav1e, and under -short.
 func requireLib(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("encodes with librav1e: skipped under -short")
+	}
 	if !Available() {
 		t.Skip("built without librav1e")
 	}
 }
 
-// requireTool skips a test when a program is not installed.
+// requireTool skips a test when a program is not installed, and under
+// -short.
 func requireTool(t testing.TB, name string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs an external program: skipped under -short")
+	}
 	if _, err := exec.LookPath(name); err != nil {
 		t.Skipf("%s not installed", name)
 	}

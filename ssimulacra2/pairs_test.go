@@ -157,9 +157,13 @@ type pairFiles struct {
 	md5             string // of ref and dist, "refmd5/distmd5"
 }
 
-// needTools skips the test when ffmpeg or rav1e is not installed.
+// needTools skips the test when ffmpeg or rav1e is not installed, and
+// under -short.
 func needTools(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs ffmpeg and rav1e: skipped under -short")
+	}
 	for _, tool := range []string{"ffmpeg", "rav1e"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s not found in PATH: the reference pairs are generated with ffmpeg and rav1e", tool)

@@ -41,6 +41,9 @@ func backends(t *testing.T) map[string]Encoder {
 // clipFrames returns the Y4M header and frames of a generated clip.
 func clipFrames(t *testing.T, pixfmt string, frames int) (source.Header, [][]byte) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs ffmpeg: skipped under -short")
+	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "clip.y4m")
 	spec := testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: []string{"testsrc2", "mandelbrot"}, SegFrames: frames / 2, PixFmt: pixfmt}

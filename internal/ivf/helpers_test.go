@@ -32,9 +32,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// needTools skips t unless every named program is in PATH.
+// needTools skips t unless every named program is in PATH, and under
+// -short.
 func needTools(t testing.TB, names ...string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs external programs: skipped under -short")
+	}
 	for _, n := range names {
 		if _, err := exec.LookPath(n); err != nil {
 			t.Skipf("%s not in PATH", n)

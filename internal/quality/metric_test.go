@@ -8,8 +8,12 @@ import (
 )
 
 // y4m makes a 64x36 Y4M clip of 6 frames with ffmpeg; vf distorts it.
+// Under -short it skips the test.
 func y4m(t *testing.T, vf string) []byte {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs ffmpeg: skipped under -short")
+	}
 	args := []string{"-v", "error", "-f", "lavfi", "-i", "testsrc2=s=64x36:r=24:d=0.25"}
 	if vf != "" {
 		args = append(args, "-vf", vf)

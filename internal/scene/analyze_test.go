@@ -16,8 +16,13 @@ import (
 	"github.com/av1job/av1job/internal/scenebench"
 )
 
+// needFFmpeg skips a test unless ffmpeg and ffprobe are installed, and
+// under -short.
 func needFFmpeg(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs ffmpeg: skipped under -short")
+	}
 	for _, p := range []string{"ffmpeg", "ffprobe"} {
 		if _, err := exec.LookPath(p); err != nil {
 			t.Skip(p + " not installed")

@@ -49,6 +49,9 @@ func keyframes(t *testing.T, path string) (*big.Rat, []int64) {
 // in containers that seek by decode time (Matroska) and by presentation
 // time (MP4), with and without B-frames.
 func TestCopyStartsAtTheKeyframe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs ffmpeg: skipped under -short")
+	}
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Skip("ffmpeg not installed")
 	}

@@ -17,8 +17,12 @@ import (
 	"github.com/av1job/av1job/internal/testclip"
 )
 
+// needFFmpeg skips a test unless ffmpeg is installed, and under -short.
 func needFFmpeg(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs ffmpeg: skipped under -short")
+	}
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Skip("ffmpeg not installed (run scripts/install-deps.sh)")
 	}

@@ -12,9 +12,13 @@ import (
 	"github.com/av1job/av1job/internal/tools"
 )
 
-// needFFmpeg skips the test unless ffmpeg with librav1e is installed.
+// needFFmpeg skips the test unless ffmpeg with librav1e is installed, and
+// under -short.
 func needFFmpeg(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs ffmpeg: skipped under -short")
+	}
 	if err := tools.Check(tools.FFmpeg, tools.FFprobe); err != nil {
 		t.Skip(err)
 	}
