@@ -15,7 +15,10 @@
 // (the chunk list as the journal leaves it) and its events. Chunk work
 // leaves the coordinator as a Task, a plain value an Executor runs
 // (LocalExecutor encodes on this machine), and comes back through one commit
-// path that refuses duplicate and late results.
+// path that refuses duplicate and late results. The seam's values live in
+// package task, the local executor in package local and the coordinator in
+// internal/coord; chunks on other machines are package cluster's, so a
+// program that imports this package alone links no NATS.
 //
 // Write order: a chunk file is fsynced, decoded by an independent decoder
 // and renamed into place before the journal records it; the record is
