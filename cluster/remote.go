@@ -424,7 +424,7 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t task.Task, out task.Stre
 					}
 					continue
 				case f.Permanent:
-					return t.Start, &task.TaskError{Task: t, Msg: err.Error()}
+					return t.Start, &task.TaskError{Task: t, Msg: err.Error(), Err: err}
 				}
 				return t.Start, err
 			default:

@@ -210,7 +210,7 @@ feed:
 func (x *Executor) encoder(ctx context.Context, t task.Task) (encode.Encoder, error) {
 	enc, err := encode.Lookup(t.Encoder.Name)
 	if err != nil {
-		return nil, &task.TaskError{Task: t, Msg: err.Error()}
+		return nil, &task.TaskError{Task: t, Msg: err.Error(), Err: err}
 	}
 	x.mu.Lock()
 	ver, ok := x.versions[enc.Name()]

@@ -96,15 +96,20 @@ type Result struct {
 func (r Result) Frames() int { return r.End - r.Start }
 
 // TaskError reports a task that cannot be run as it is: trying it again
-// cannot help.
+// cannot help. Err, when set, is the cause (Msg then says it, and
+// errors.Is and errors.As see it through Unwrap).
 type TaskError struct {
 	Task Task
 	Msg  string
+	Err  error
 }
 
 func (e *TaskError) Error() string {
 	return fmt.Sprintf("task for chunk %d [%d,%d) of job %s: %s", e.Task.Chunk, e.Task.Start, e.Task.End, e.Task.Job, e.Msg)
 }
+
+// Unwrap returns the cause, if any.
+func (e *TaskError) Unwrap() error { return e.Err }
 
 // Validate checks that a task holds together, without touching its source
 // or running anything: a task that arrives from elsewhere is checked

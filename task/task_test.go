@@ -3,8 +3,11 @@ package task
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -75,5 +78,23 @@ func TestTaskValidate(t *testing.T) {
 		if !errors.As(err, &te) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want a TaskError with %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestTaskErrorCause: a TaskError made from an error keeps it for
+// errors.Is and errors.As.
+func TestTaskErrorCause(t *testing.T) {
+	cause := &os.PathError{Op: "open", Path: "/x", Err: syscall.ENOENT}
+	err := fmt.Errorf("chunk 3: %w", &TaskError{Task: Task{Chunk: 3}, Msg: cause.Error(), Err: cause})
+	var pe *os.PathError
+	if !errors.Is(err, syscall.ENOENT) || !errors.As(err, &pe) || pe.Path != "/x" {
+		t.Errorf("%v: the cause is lost", err)
+	}
+	var te *TaskError
+	if !errors.As(err, &te) || !strings.Contains(te.Error(), "chunk 3 ") {
+		t.Errorf("%v: no TaskError", err)
+	}
+	if (&TaskError{Msg: "bad"}).Unwrap() != nil {
+		t.Error("a TaskError without a cause unwraps to one")
 	}
 }
