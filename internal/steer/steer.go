@@ -65,11 +65,15 @@ func (c *Controller) IsHalted() bool {
 // Pause freezes the job's processes and encoders; user says whether the
 // user asked (and not a terminal stop, which resumes on its own). It
 // returns once everything is halted; from then on the job uses no CPU.
+// The pausers are asked all at once, so that pausers that take their time
+// (a remote worker that does not answer) cost the slowest one's time, not
+// the sum. A stop that comes meanwhile does not wait for them: Pause then
+// freezes nothing and the stop's thaw follows it.
 func (c *Controller) Pause(user bool) error {
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
 	if c.IsStopped() {
-		return errors.New("the job is stopping")
+		return errStopping
 	}
 	c.mu.Lock()
 	if c.paused {
@@ -81,14 +85,31 @@ func (c *Controller) Pause(user bool) error {
 	c.unpaused = make(chan struct{})
 	ps := c.pauserList()
 	c.mu.Unlock()
-	for _, p := range ps {
-		p.Pause()
+	each(ps, task.Pauser.Pause)
+	if c.IsStopped() {
+		return errStopping
 	}
 	err := c.group.Freeze(freezeTimeout)
 	if user {
 		c.OnChange(Paused)
 	}
 	return err
+}
+
+// errStopping refuses a pause once the job is stopping.
+var errStopping = errors.New("the job is stopping")
+
+// each calls f on every pauser at once and returns when every call has.
+func each(ps []task.Pauser, f func(task.Pauser)) {
+	if len(ps) == 1 {
+		f(ps[0])
+		return
+	}
+	var wg sync.WaitGroup
+	for _, p := range ps {
+		wg.Go(func() { f(p) })
+	}
+	wg.Wait()
 }
 
 // Resume continues the job; user resumes only a user's pause (Ctrl+Z's
@@ -101,29 +122,44 @@ func (c *Controller) Resume(user bool) error {
 		c.mu.Unlock()
 		return nil
 	}
+	ps := c.unpause()
+	c.mu.Unlock()
+	return c.thaw(ps)
+}
+
+// unpause marks the job running and returns the pausers to resume; c.mu
+// is held.
+func (c *Controller) unpause() []task.Pauser {
 	c.paused, c.user = false, false
 	c.pausedTotal += time.Since(c.pausedAt)
 	close(c.unpaused)
-	ps := c.pauserList()
-	c.mu.Unlock()
+	return c.pauserList()
+}
+
+// thaw continues the job's processes and resumes ps; c.pmu is held.
+func (c *Controller) thaw(ps []task.Pauser) error {
 	err := c.group.Thaw()
-	for _, p := range ps {
-		p.Resume()
-	}
+	each(ps, task.Pauser.Resume)
 	c.OnChange(Resumed)
 	return err
 }
 
 // Attach makes p pause and resume with the job until the returned
-// function detaches it; p starts paused if the job is paused.
+// function detaches it; p starts paused if the job is paused. A pause or
+// resume under way finishes first (pmu), and p's Pause is called without
+// c.mu held: a remote pauser's takes a round trip, and the job's status
+// must not wait for it.
 func (c *Controller) Attach(p task.Pauser) (detach func()) {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.pausers == nil {
 		c.pausers = map[task.Pauser]bool{}
 	}
 	c.pausers[p] = true
-	if c.paused {
+	paused := c.paused
+	c.mu.Unlock()
+	if paused {
 		// p is new: no call of its encoder runs, so Pause returns at once.
 		p.Pause()
 	}
@@ -156,7 +192,11 @@ func (c *Controller) PauseState() (bool, time.Time, time.Duration) {
 }
 
 // Stop makes the job Stop at the current frames; a paused job is thawed
-// so that its encoders can flush.
+// so that its encoders can flush. Stop returns at once: the job counts as
+// running again before it returns, and its processes and pausers are
+// thawed then too, unless a pause or resume is under way (a remote
+// pauser waiting for a worker that does not answer), in which case the
+// thaw follows it in the background.
 func (c *Controller) Stop() {
 	first := false
 	c.stopOnce.Do(func() {
@@ -168,9 +208,27 @@ func (c *Controller) Stop() {
 		c.OnChange(Stopping)
 	}
 	c.mu.Lock()
-	c.user = false
+	if !c.paused {
+		c.user = false
+		c.mu.Unlock()
+		return
+	}
+	ps := c.unpause()
 	c.mu.Unlock()
-	_ = c.Resume(true)
+	thaw := func() {
+		defer c.pmu.Unlock()
+		_ = c.thaw(ps)
+	}
+	// A pause under way holds pmu while its pausers answer; it freezes
+	// nothing once it sees the stop.
+	if c.pmu.TryLock() {
+		thaw()
+		return
+	}
+	go func() {
+		c.pmu.Lock()
+		thaw()
+	}()
 }
 
 func (c *Controller) IsStopped() bool {
