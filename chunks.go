@@ -11,13 +11,14 @@ import (
 )
 
 // Chunk states reported by ChunkInfo.
+// (the coordinator's own, package internal/coord).
 const (
-	ChunkQueued   = "queued"   // not started, or waiting to be tried again
-	ChunkEncoding = "encoding" // a task runs it; Frames is how far it got
-	ChunkDone     = "done"
-	ChunkSplit    = "split"    // done, but short of its planned end: the rest is another chunk
-	ChunkSalvaged = "salvaged" // done with what a run that ended early left of it
-	ChunkFailed   = "failed"   // its last attempt failed; it waits to be tried again
+	ChunkQueued   = coord.Queued   // not started, or waiting to be tried again
+	ChunkEncoding = coord.Encoding // a task runs it; Frames is how far it got
+	ChunkDone     = coord.Done
+	ChunkSplit    = coord.Split    // done, but short of its planned end: the rest is another chunk
+	ChunkSalvaged = coord.Salvaged // done with what a run that ended early left of it
+	ChunkFailed   = coord.Failed   // its last attempt failed; it waits to be tried again
 )
 
 // ChunkInfo is one chunk of a job as its coordinator or its journal sees
