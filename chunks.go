@@ -10,8 +10,8 @@ import (
 	"github.com/av1job/av1job/internal/ledger"
 )
 
-// Chunk states reported by ChunkInfo.
-// (the coordinator's own, package internal/coord).
+// Chunk states reported by ChunkInfo: the coordinator's own (package
+// internal/coord).
 const (
 	ChunkQueued   = coord.Queued   // not started, or waiting to be tried again
 	ChunkEncoding = coord.Encoding // a task runs it; Frames is how far it got
