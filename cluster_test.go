@@ -148,8 +148,6 @@ func faultAt(t *testing.T, rng *rand.Rand, lo, hi int, fault func()) (func(av1jo
 	}, done
 }
 
-// executor returns a RemoteExecutor that takes a task back from a worker
-// unheard for silence.
 // countingEnv returns the environment that makes workers feed their
 // encoders through the counting stand-in (see countingRav1e), and the
 // directory framesFed sums.
@@ -162,6 +160,8 @@ func countingEnv(t *testing.T, dir string) (env []string, counts string) {
 	return standIn(t, "AV1JOB_COUNT_FRAMES="+counts), counts
 }
 
+// executor returns a RemoteExecutor that takes a task back from a worker
+// unheard for silence.
 func (c *testCluster) executor(silence time.Duration) *cluster.RemoteExecutor {
 	return &cluster.RemoteExecutor{NC: c.nc, JS: c.js, Silence: silence}
 }
