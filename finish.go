@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -111,12 +110,11 @@ func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coord.Coo
 			return fmt.Errorf("%s: appeared while encoding; not overwritten (use -y)", o.Output)
 		}
 	}
-	size, mtime, sample, err := plan.SourceIdentity(tmp)
+	id, err := plan.SourceIdentity(tmp)
 	if err != nil {
 		return err
 	}
-	n64, _ := strconv.ParseInt(size, 10, 64)
-	if err := c.AppendRecord(jobdir.Record{Type: jobdir.RecOutput, Size: n64, Mtime: mtime, Sample: sample}); err != nil {
+	if err := c.AppendRecord(jobdir.Record{Type: jobdir.RecOutput, Size: id.Size, Mtime: id.Mtime, Sample: id.Sample}); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, o.Output); err != nil {

@@ -153,8 +153,8 @@ func lastOutput(dir jobdir.Dir, output string) (finished, ok bool) {
 	if out == nil {
 		return false, false
 	}
-	size, mtime, sample, err := plan.SourceIdentity(output)
-	if err != nil || size != strconv.FormatInt(out.Size, 10) || mtime != out.Mtime || sample != out.Sample {
+	id, err := plan.SourceIdentity(output)
+	if err != nil || id.Size != out.Size || id.Mtime != out.Mtime || id.Sample != out.Sample {
 		return false, false
 	}
 	return finished, true
@@ -190,20 +190,19 @@ func prepare(ctx context.Context, o *Options, src *probe.Source, enc encode.Enco
 	if err := p.trial(ctx); err != nil {
 		return nil, err
 	}
-	size, mtime, sample, err := plan.SourceIdentity(src.Path)
+	id, err := plan.SourceIdentity(src.Path)
 	if err != nil {
 		return nil, err
 	}
-	p.size, _ = strconv.ParseInt(size, 10, 64)
-	p.sample = sample
+	p.size, p.sample = id.Size, id.Sample
 	scenes, err := sceneKey(o, dir)
 	if err != nil {
 		return nil, err
 	}
 	p.fp = plan.Fingerprint{
-		"source size":    size,
-		"source mtime":   mtime,
-		"source content": sample,
+		"source size":    strconv.FormatInt(id.Size, 10),
+		"source mtime":   id.Mtime,
+		"source content": id.Sample,
 		"encoder":        enc.Name() + " " + ver,
 		"speed":          fmt.Sprint(o.Speed),
 		"rate control":   o.rateControl(),

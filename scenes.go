@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"math/big"
 	"os"
-	"strconv"
 
 	"github.com/av1job/av1job/internal/journal"
 	"github.com/av1job/av1job/internal/plan"
@@ -141,15 +140,11 @@ func findScenes(ctx context.Context, src *probe.Source, o Options, cache string,
 // the fingerprint it leaves out the modification time, so that a copied
 // source keeps its scenes.
 func identity(path string) (int64, string, error) {
-	size, _, content, err := plan.SourceIdentity(path)
+	id, err := plan.SourceIdentity(path)
 	if err != nil {
 		return 0, "", err
 	}
-	n, err := strconv.ParseInt(size, 10, 64)
-	if err != nil {
-		return 0, "", fmt.Errorf("scenes: source size %q: %w", size, err)
-	}
-	return n, content, nil
+	return id.Size, id.Sample, nil
 }
 
 // matches checks that the scenes were detected on this source.

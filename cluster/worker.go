@@ -404,11 +404,10 @@ func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 		return 0, err
 	}
 	defer release()
-	size, _, content, err := plan.SourceIdentity(path)
+	id, err := plan.SourceIdentity(path)
 	if err != nil {
 		return 0, err
 	}
-	n, _ := strconv.ParseInt(size, 10, 64)
 	// Every process of the task (the segment's probe too) is in its
 	// group, so that a pause freezes it.
 	gctx := tools.WithGroup(tctx, ctl.Group())
@@ -422,7 +421,7 @@ func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 	// before it names the segment's size and hash in the task's message;
 	// fetchSegment held the segment to those. What the local executor
 	// checks from here on is that the segment file stays as fetched.
-	lt.Source.Size, lt.Source.Content = n, content
+	lt.Source.Size, lt.Source.Content = id.Size, id.Sample
 	end, err := w.ex.Execute(gctx, lt, pub, ctl.Steer())
 	if c := context.Cause(tctx); errors.Is(c, errDropped) {
 		return 0, errDropped

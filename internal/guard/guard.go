@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strconv"
 	"sync"
 
 	"github.com/av1job/av1job/internal/plan"
@@ -56,7 +55,7 @@ func (g *Source) Check(path string, size int64, content string) (os.FileInfo, er
 	if fi.Size() != size {
 		return nil, &task.SourceChangedError{Path: path, Why: fmt.Sprintf("%d bytes, the job's source has %d", fi.Size(), size)}
 	}
-	n, _, sum, err := plan.SourceIdentity(path)
+	id, err := plan.SourceIdentity(path)
 	if err != nil {
 		return nil, err
 	}
@@ -65,8 +64,8 @@ func (g *Source) Check(path string, size int64, content string) (os.FileInfo, er
 	if err := Unchanged(path, fi); err != nil {
 		return nil, err
 	}
-	if n != strconv.FormatInt(size, 10) || sum != content {
-		return nil, &task.SourceChangedError{Path: path, Why: fmt.Sprintf("the hash of its first and last MiB is %s, the job's source's %s", sum, content)}
+	if id.Size != size || id.Sample != content {
+		return nil, &task.SourceChangedError{Path: path, Why: fmt.Sprintf("the hash of its first and last MiB is %s, the job's source's %s", id.Sample, content)}
 	}
 	g.mu.Lock()
 	if g.checked == nil || len(g.checked) >= guardPaths {

@@ -80,30 +80,36 @@ func FormatChanges(cs []Change) string {
 // sampleSize is how much of the head and of the tail of a source is hashed.
 const sampleSize = 1 << 20
 
-// SourceIdentity describes a file cheaply but well enough to notice that a
-// different file now stands at the same path: its size, modification time,
-// and a hash of its first and last MiB.
-func SourceIdentity(path string) (size, mtime, sample string, err error) {
+// An Identity describes a file cheaply but well enough to notice that a
+// different file now stands at the same path.
+type Identity struct {
+	Size   int64
+	Mtime  string // the modification time, UTC, to the nanosecond
+	Sample string // a hash of the first and last MiB
+}
+
+// SourceIdentity returns the identity of the file at path.
+func SourceIdentity(path string) (Identity, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", "", "", fmt.Errorf("fingerprint: %w", err)
+		return Identity{}, fmt.Errorf("fingerprint: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return "", "", "", fmt.Errorf("fingerprint: %w", err)
+		return Identity{}, fmt.Errorf("fingerprint: %w", err)
 	}
 	h := sha256.New()
 	if _, err := io.Copy(h, io.LimitReader(f, sampleSize)); err != nil {
-		return "", "", "", fmt.Errorf("fingerprint: read %s: %w", path, err)
+		return Identity{}, fmt.Errorf("fingerprint: read %s: %w", path, err)
 	}
 	if fi.Size() > 2*sampleSize {
 		if _, err := f.Seek(-sampleSize, io.SeekEnd); err != nil {
-			return "", "", "", fmt.Errorf("fingerprint: %w", err)
+			return Identity{}, fmt.Errorf("fingerprint: %w", err)
 		}
 		if _, err := io.Copy(h, f); err != nil {
-			return "", "", "", fmt.Errorf("fingerprint: read %s: %w", path, err)
+			return Identity{}, fmt.Errorf("fingerprint: read %s: %w", path, err)
 		}
 	}
-	return fmt.Sprint(fi.Size()), fi.ModTime().UTC().Format("2006-01-02T15:04:05.000000000Z"), hex.EncodeToString(h.Sum(nil))[:16], nil
+	return Identity{Size: fi.Size(), Mtime: fi.ModTime().UTC().Format("2006-01-02T15:04:05.000000000Z"), Sample: hex.EncodeToString(h.Sum(nil))[:16]}, nil
 }
