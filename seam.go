@@ -22,6 +22,7 @@ type (
 	TargetQuality   = task.TargetQuality
 	Probe           = task.Probe
 	QualityRecorder = task.QualityRecorder
+	Placed          = task.Placed
 	// A SourceChangedError reports that the file at a job's source path
 	// is no longer the file the job was planned from.
 	SourceChangedError = task.SourceChangedError

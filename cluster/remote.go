@@ -600,7 +600,7 @@ func (x *RemoteExecutor) answerClaim(job string, m *nats.Msg) {
 			rt.owner = fmt.Sprintf("%s#%s#%d#%d", req.Worker, rt.nonce, req.Delivery, rt.claims)
 			rt.worker, rt.heard = req.Worker, time.Now()
 			resp.OK, resp.Claim = true, rt.owner
-			if p, ok := rt.out.(interface{ RunsOn(worker string) }); ok {
+			if p, ok := rt.out.(task.Placed); ok {
 				p.RunsOn(req.Worker)
 			}
 		}

@@ -71,7 +71,7 @@ func (x *Executor) Execute(ctx context.Context, t task.Task, out task.StreamWrit
 
 // execute runs t with enc once its source is checked.
 func (x *Executor) execute(ctx context.Context, enc encode.Encoder, t task.Task, out task.StreamWriter, steer task.Steer) (int, error) {
-	if p, ok := out.(interface{ RunsOn(worker string) }); ok {
+	if p, ok := out.(task.Placed); ok {
 		p.RunsOn(thisMachine())
 	}
 	var (

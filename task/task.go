@@ -217,9 +217,18 @@ type Steer interface {
 // less when steer stopped it (with no frame encoded it returns t.Start and
 // ErrStopped). An error for which trying again cannot help wraps a
 // *TaskError (or is a full disk, a missing program: see package
-// documentation).
+// documentation). When out is also a Placed, Execute tells it where the
+// task runs as soon as it knows; when it is a QualityRecorder, a
+// target-quality task reports its probes and score through it.
 type Executor interface {
 	Execute(ctx context.Context, t Task, out StreamWriter, steer Steer) (end int, err error)
+}
+
+// A Placed is a StreamWriter that keeps where its task runs: the name of
+// the machine or worker, told by the executor once it knows it (a remote
+// task's worker is known when the worker claims the task).
+type Placed interface {
+	RunsOn(worker string)
 }
 
 // A Pauser is an encoder that pauses without signals: an in-process

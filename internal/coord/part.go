@@ -112,9 +112,9 @@ func (p *partWriter) Unit(pts uint64, data []byte) error {
 	return nil
 }
 
-// RunsOn tells the part where its task runs: a worker's name. An
-// executor that places tasks calls it when the task starts there; the
-// time counts from then.
+// RunsOn tells the part where its task runs: a worker's name (a part is
+// a task.Placed). An executor that places tasks calls it when the task
+// starts there; the time counts from then.
 func (p *partWriter) RunsOn(worker string) {
 	p.mu.Lock()
 	p.worker, p.started = worker, time.Now()

@@ -22,3 +22,10 @@ func TestPermanent(t *testing.T) {
 		t.Error("a crash is permanent")
 	}
 }
+
+// The part writer the coordinator hands executors keeps where its task
+// runs and the probes of a target-quality task.
+var (
+	_ task.Placed          = (*partWriter)(nil)
+	_ task.QualityRecorder = (*partWriter)(nil)
+)
