@@ -108,6 +108,9 @@ type RemoteStats struct {
 	UnitBytes    int64
 	Refused      int64 // messages refused: another claim's, out of order
 	Lost         int   // tasks taken back from a silent worker
+	// StopsUnanswered counts stop requests no worker answered: the
+	// worker's next heartbeat answer tells it to stop instead.
+	StopsUnanswered int
 }
 
 // Stats returns the counts so far.
@@ -276,7 +279,13 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t task.Task, out task.Stre
 				return t.Start, task.ErrStopped
 			}
 			stopSent = true
-			go func() { _ = x.steerTask(ctx, t, "stop") }()
+			go func() {
+				// A stop that does not arrive is caught up by the
+				// heartbeat's answer, which carries Stop.
+				if err := x.steerTask(ctx, t, "stop"); err != nil {
+					x.count(func(s *RemoteStats) { s.StopsUnanswered++ })
+				}
+			}()
 		case <-tick.C:
 			if err := x.storeFailed(); err != nil {
 				// Nothing more can be sent or received: the task
