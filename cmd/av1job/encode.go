@@ -105,7 +105,7 @@ func checkFlags(f *pflag.FlagSet, o *av1job.Options) error {
 func addJobFlags(f *pflag.FlagSet, o *av1job.Options, workers string) {
 	f.StringVarP(&o.Output, "output", "o", "", "output file (.mkv, .webm, .mp4 or .ivf)")
 	f.IntVarP(&o.Speed, "speed", "s", o.Speed, "rav1e speed, 0 (best) to 10 (fastest)")
-	f.IntVarP(&o.Quantizer, "quantizer", "q", o.Quantizer, "rav1e quantizer, 0-255 (lower is better quality)")
+	f.IntVarP(&o.Quantizer, "quantizer", "q", o.Quantizer, "rav1e quantizer, 1-255 (lower is better quality; rav1e 0.5.1 has no lossless 0)")
 	f.IntVarP(&o.Bitrate, "bitrate", "b", 0, "target bitrate in kbit/s instead of a quantizer")
 	f.IntVarP(&o.Workers, "workers", "w", 0, workers)
 	f.Float64Var(&o.TargetQuality, "target-quality", 0, "encode each chunk at the highest quantizer that reaches this score (SSIMULACRA2: 90 visually lossless, 70 high, 50 medium)")
