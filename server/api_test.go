@@ -226,14 +226,21 @@ func job(in, out string) string {
 	return string(b)
 }
 
-func TestSubmitAndControl(t *testing.T) {
+// submitRig returns a queue of the server's own user, a one-second
+// input and an output path beside it, for tests that submit real jobs.
+func submitRig(t *testing.T) (s *Server, hs *httptest.Server, in, out string) {
+	t.Helper()
 	if _, err := exec.LookPath("rav1e"); err != nil {
 		t.Skip("rav1e not installed")
 	}
-	s, hs := newQueue(t, false)
+	s, hs = newQueue(t, false)
 	dir := t.TempDir()
-	in := clip(t, dir)
-	out := filepath.Join(dir, "out.mkv")
+	return s, hs, clip(t, dir), filepath.Join(dir, "out.mkv")
+}
+
+func TestSubmitAndControl(t *testing.T) {
+	s, hs, in, out := submitRig(t)
+	dir := filepath.Dir(out)
 	for _, tc := range []struct {
 		name, body string
 		code       int
@@ -467,13 +474,8 @@ func TestParseProcAddr(t *testing.T) {
 // it is submitted, with the field it is about; nothing is queued and
 // nothing is written.
 func TestSubmitRefused(t *testing.T) {
-	if _, err := exec.LookPath("rav1e"); err != nil {
-		t.Skip("rav1e not installed")
-	}
-	s, hs := newQueue(t, false)
-	dir := t.TempDir()
-	in := clip(t, dir)
-	out := filepath.Join(dir, "out.mkv")
+	s, hs, in, out := submitRig(t)
+	dir := filepath.Dir(out)
 	extra := func(args ...string) string {
 		o := av1job.NewOptions(in, out)
 		o.JobDir, o.Extra = "", args
