@@ -59,6 +59,16 @@ func panning(n int) [][]byte {
 	return frames
 }
 
+// blend returns a picture at fraction t of the way from a to b, as an
+// encoder that repeats most of its previous picture makes.
+func blend(a, b []byte, t float64) []byte {
+	f := make([]byte, len(a))
+	for i := range a {
+		f[i] = byte(float64(a[i]) + t*(float64(b[i])-float64(a[i])) + 0.5)
+	}
+	return f
+}
+
 // static returns n copies of one picture.
 func static(n int) [][]byte {
 	tex := texture(2)
@@ -116,6 +126,8 @@ func TestCompare(t *testing.T) {
 		{"duplicated", src, append(slices.Clone(src[:11]), src[10:]...), n + 1, seq(11, n), 0, 20},
 		{"swapped", src, append(append(slices.Clone(src[:20]), src[21], src[20]), src[22:]...), n, []int{20, 21}, 0, 20},
 		{"two ahead", src, append(append(slices.Clone(src[:30]), src[32]), src[31:]...), n, []int{30}, 0, 20},
+		{"last frame mostly repeated", src, append(slices.Clone(src[:n-1]), blend(src[n-1], src[n-2], 0.78)), n, nil, 0, 30},
+		{"last frame shifted", src, append(slices.Clone(src[:n-1]), blend(src[n-1], src[n-2], 0.95)), n, []int{n - 1}, 0, 30},
 		{"static", static(n), noisy(static(n), 3, 3), n, nil, 40, 45},
 		{"static with grain, denoised", noisy(static(n), 4, 4), static(n), n, nil, 35, 45},
 		{"different content", src, noisy(static(n), 1, 5), n, nil, 0, 15},

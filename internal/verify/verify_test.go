@@ -241,6 +241,30 @@ func TestRunStatic(t *testing.T) {
 	}
 }
 
+// TestRunRepeatedLast: rav1e at speed 10 codes the last frame of a short
+// mandelbrot stream as mostly its previous picture (about 78 % of the way to
+// the previous source frame); that is the encoder's choice, not a shift.
+func TestRunRepeatedLast(t *testing.T) {
+	needFFmpeg(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "mandelbrot.mkv")
+	ffmpeg(t, "-f", "lavfi", "-i", "mandelbrot=size=160x90:rate=24,trim=end_frame=10,format=yuv420p", "-c:v", "ffv1", src)
+	for _, qp := range []string{"100", "120"} {
+		t.Run("qp"+qp, func(t *testing.T) {
+			out := filepath.Join(dir, "qp"+qp+".mkv")
+			encode(t, src, out, "-qp", qp)
+			r, err := Run(context.Background(), src, out, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Log(r.Summary())
+			if !r.OK() || len(r.Misaligned) > 0 {
+				t.Errorf("%s (misaligned %v)", r.Summary(), r.Misaligned)
+			}
+		})
+	}
+}
+
 func TestRunBadInput(t *testing.T) {
 	needFFmpeg(t)
 	dir := t.TempDir()
