@@ -102,6 +102,8 @@ func fma(a, b, c float32) float32 {
 }
 
 // blurRow blurs one row: out[i] for every i of in, len(out) == len(in).
+//
+//go:norace
 func (g *recursiveGaussian) blurRow(in, out []float32) {
 	w := len(in)
 	N := g.radius
@@ -177,6 +179,8 @@ func newVState(width int) *vstate {
 // step advances the vertical recursion by one row given the rows entering
 // (top) and leaving (bottom) the window, either of which may be all zeros,
 // and writes the output row to out.
+//
+//go:norace
 func (g *recursiveGaussian) step(s *vstate, top, bottom, out []float32) {
 	n21, n23, n25 := float64(g.n2[0]), float64(g.n2[1]), float64(g.n2[2])
 	d11, d13, d15 := float64(g.d1[0]), float64(g.d1[1]), float64(g.d1[2])

@@ -169,24 +169,7 @@ func compareChannel(workers int, a, b []float32, w, h int, tmp [5][]float32) (ss
 	g := gauss()
 	// Horizontal pass over a, b, a*a, b*b and a*b, by bands of rows.
 	forBands(workers, h, rowBand(w), func(_, lo, hi int) {
-		prod := make([]float32, w)
-		for y := lo; y < hi; y++ {
-			ra, rb := a[y*w:(y+1)*w], b[y*w:(y+1)*w]
-			g.blurRow(ra, tmp[0][y*w:(y+1)*w])
-			g.blurRow(rb, tmp[1][y*w:(y+1)*w])
-			for i := range prod {
-				prod[i] = ra[i] * ra[i]
-			}
-			g.blurRow(prod, tmp[2][y*w:(y+1)*w])
-			for i := range prod {
-				prod[i] = rb[i] * rb[i]
-			}
-			g.blurRow(prod, tmp[3][y*w:(y+1)*w])
-			for i := range prod {
-				prod[i] = ra[i] * rb[i]
-			}
-			g.blurRow(prod, tmp[4][y*w:(y+1)*w])
-		}
+		g.blurBand(a, b, tmp, w, lo, hi)
 	})
 
 	// Vertical pass by bands of columns, pooling each output row as soon as
@@ -235,10 +218,37 @@ func compareChannel(workers int, a, b []float32, w, h int, tmp [5][]float32) (ss
 	return norm(total[0], total[1]), norm(total[2], total[3]), norm(total[4], total[5])
 }
 
+// blurBand is the horizontal pass of compareChannel over rows [lo, hi): it
+// writes those rows of tmp[0..4], the blurred a, b, a*a, b*b and a*b.
+//
+//go:norace
+func (g *recursiveGaussian) blurBand(a, b []float32, tmp [5][]float32, w, lo, hi int) {
+	prod := make([]float32, w)
+	for y := lo; y < hi; y++ {
+		ra, rb := a[y*w:(y+1)*w], b[y*w:(y+1)*w]
+		g.blurRow(ra, tmp[0][y*w:(y+1)*w])
+		g.blurRow(rb, tmp[1][y*w:(y+1)*w])
+		for i := range prod {
+			prod[i] = ra[i] * ra[i]
+		}
+		g.blurRow(prod, tmp[2][y*w:(y+1)*w])
+		for i := range prod {
+			prod[i] = rb[i] * rb[i]
+		}
+		g.blurRow(prod, tmp[3][y*w:(y+1)*w])
+		for i := range prod {
+			prod[i] = ra[i] * rb[i]
+		}
+		g.blurRow(prod, tmp[4][y*w:(y+1)*w])
+	}
+}
+
 // poolRow adds one row's error terms to sum: the SSIM error and its 4th
 // power, then the same for the artifact and the detail-lost maps. a and b
 // are the row of the reference and distorted images; blurred their local
 // means, mean squares and mean product.
+//
+//go:norace
 func poolRow(sum *[6]float64, a, b []float32, blurred [5][]float32) {
 	mu1s, mu2s, s11s, s22s, s12s := blurred[0], blurred[1], blurred[2], blurred[3], blurred[4]
 	mu2s, s11s, s22s, s12s, b = mu2s[:len(a)], s11s[:len(a)], s22s[:len(a)], s12s[:len(a)], b[:len(a)]

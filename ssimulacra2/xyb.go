@@ -23,6 +23,8 @@ var (
 // toXYB converts rows [y0, y1) of the linear RGB planes in to the rescaled
 // XYB planes out: X, Y and B-Y shifted and scaled into roughly 0..1 so that
 // pixel differences stay below 1 (the reference's MakePositiveXYB).
+//
+//go:norace
 func toXYB(in, out [3][]float32, w, y0, y1 int) {
 	lo, hi := y0*w, y1*w
 	r, g, b := in[0][lo:hi], in[1][lo:hi], in[2][lo:hi]
@@ -61,6 +63,8 @@ func cbrt(x float32) float32 {
 // downsample2 halves a linear RGB image by averaging 2x2 boxes; an odd last
 // row or column is averaged with itself. It writes rows [oy0, oy1) of out,
 // which is (w+1)/2 wide.
+//
+//go:norace
 func downsample2(in, out [3][]float32, w, h, oy0, oy1 int) {
 	ow := (w + 1) / 2
 	for c := 0; c < 3; c++ {

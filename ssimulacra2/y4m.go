@@ -224,6 +224,8 @@ func noEOF(err error) error {
 }
 
 // samples decodes n samples from p and returns them and the rest of p.
+//
+//go:norace
 func samples(p []byte, n, depth int) ([]uint16, []byte) {
 	s := make([]uint16, n)
 	if depth <= 8 {

@@ -51,6 +51,8 @@ func (m Matrix) coefficients() (kr, kb float64) {
 // unspecified), R'G'B' is clipped to 0..1 and linearised with the sRGB
 // transfer function, as it would be if the frame were written to an RGB PNG
 // and read by the reference tool.
+//
+//go:norace
 func (f *YUVFrame) Image(c Color) *Image {
 	h := f.Header
 	w, ht := h.Width, h.Height
@@ -108,6 +110,8 @@ func (f *YUVFrame) Image(c Color) *Image {
 // upsample returns a chroma plane at the luma size, interpolated bilinearly
 // between the chroma samples' positions (see Siting) and clamped at the
 // edges.
+//
+//go:norace
 func upsample(p []uint16, h Y4MHeader) []float32 {
 	cw, ch := h.chromaWidth(), h.chromaHeight()
 	w, ht := h.Width, h.Height

@@ -288,6 +288,8 @@ func ffmpegSSIM(ctx context.Context, ref io.Reader, distFile *os.File, dist io.R
 }
 
 // planePSNR returns one plane's PSNR in dB, 100 when it is identical.
+//
+//go:norace
 func planePSNR(a, b []uint16, peak float64) float64 {
 	if len(a) == 0 {
 		return 100 // mono: no chroma to differ
