@@ -7,7 +7,6 @@ import (
 
 	"github.com/av1job/av1job/internal/coord"
 	"github.com/av1job/av1job/internal/jobdir"
-	"github.com/av1job/av1job/internal/ledger"
 )
 
 // Chunk states reported by ChunkInfo: the coordinator's own (package
@@ -70,13 +69,7 @@ func ReadChunks(jobDir string) ([]ChunkInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chunks: %w", err)
 	}
-	probes := map[int][]Probe{}
-	for _, r := range recs {
-		if r.Type == jobdir.RecProbe && r.Score != nil {
-			probes[r.Chunk] = append(probes[r.Chunk], Probe{Quantizer: r.Q, Score: *r.Score, Size: r.Size})
-		}
-	}
-	return fromReports(coord.LedgerChunks(ledger.Replay(st.Chunks, recs), probes)), nil
+	return fromReports(coord.ReplayChunks(st.Chunks, recs)), nil
 }
 
 // fromReports converts the coordinator's chunk reports.

@@ -55,7 +55,7 @@ func TestClusterPause(t *testing.T) {
 	in := clip(t, dir, "in.mkv", spec)
 	local := filepath.Join(dir, "local.mkv")
 	o := av1job.NewOptions(in, local)
-	o.Speed, o.Workers = 10, 2
+	o.Speed, o.Workers = av1job.SpeedOf(10), 2
 	if err := av1job.New(o).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestClusterPause(t *testing.T) {
 	defer ex.Close()
 	out := filepath.Join(dir, "out.mkv")
 	o = av1job.NewOptions(in, out)
-	o.Speed, o.Workers, o.Executor = 10, 2, ex
+	o.Speed, o.Workers, o.Executor = av1job.SpeedOf(10), 2, ex
 	var once sync.Once
 	both := make(chan struct{})
 	var mu sync.Mutex
@@ -159,7 +159,7 @@ func TestClusterStopAndDrain(t *testing.T) {
 	defer ex.Close()
 	out := filepath.Join(dir, "out.mkv")
 	o := av1job.NewOptions(in, out)
-	o.Speed, o.Workers, o.Executor = 10, 2, ex
+	o.Speed, o.Workers, o.Executor = av1job.SpeedOf(10), 2, ex
 
 	// First run: a stop somewhere in the first chunks.
 	var jb *av1job.Job

@@ -84,7 +84,7 @@ func TestClusterConnectionDrop(t *testing.T) {
 	defer ex.Close()
 	out := filepath.Join(dir, "out.mkv")
 	o := av1job.NewOptions(in, out)
-	o.Speed, o.Workers, o.Executor = 10, 1, ex
+	o.Speed, o.Workers, o.Executor = av1job.SpeedOf(10), 1, ex
 	// In the middle of the first chunk.
 	var dropped <-chan struct{}
 	o.Events, dropped = faultAt(t, rng, 1, spec.SegFrames-10, func() {

@@ -92,7 +92,7 @@ func TestClusterPartition(t *testing.T) {
 	defer ex.Close()
 	out := filepath.Join(dir, "out.mkv")
 	o := av1job.NewOptions(in, out)
-	o.Speed, o.Workers, o.Executor = 10, 1, ex
+	o.Speed, o.Workers, o.Executor = av1job.SpeedOf(10), 1, ex
 	// In the middle of the remote worker's first chunk.
 	var healed <-chan struct{}
 	o.Events, healed = faultAt(t, rng, 1, spec.SegFrames-10, func() {

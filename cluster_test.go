@@ -212,7 +212,7 @@ func TestClusterWorkerKilled(t *testing.T) {
 	defer ex.Close()
 	out := filepath.Join(dir, "out.mkv")
 	o := av1job.NewOptions(in, out)
-	o.Speed, o.Workers, o.Executor = 10, 1, ex
+	o.Speed, o.Workers, o.Executor = av1job.SpeedOf(10), 1, ex
 	// Somewhere in the victim's first chunk.
 	o.Events, _ = faultAt(t, rng, 1, spec.SegFrames-10, func() {
 		_ = victim.cmd.Process.Signal(syscall.SIGKILL)

@@ -101,8 +101,8 @@ func Load(name string) (Options, error) {
 	if len(st.Options) == 0 {
 		return Options{}, fmt.Errorf("%s: the job does not record its options; run the encode command again", d.State())
 	}
-	var o Options
-	if err := json.Unmarshal(st.Options, &o); err != nil {
+	o, err := parseOptions(st.Options)
+	if err != nil {
 		return Options{}, usage(&jobdir.DamagedError{Path: d.State(), Why: "damaged options (" + err.Error() + ")", Err: err})
 	}
 	o.Command, o.Dir = st.Command, st.Dir
@@ -113,6 +113,15 @@ func Load(name string) (Options, error) {
 	}
 	o.Restart = false
 	return o, nil
+}
+
+// parseOptions decodes the options job.json holds. One written before
+// every speed was recorded leaves a speed of 0 out (jsonOptions, since,
+// always writes one: its options have their defaults filled in).
+func parseOptions(b json.RawMessage) (Options, error) {
+	o := Options{Speed: SpeedOf(0)}
+	err := json.Unmarshal(b, &o)
+	return o, err
 }
 
 // jsonOptions encodes the options for job.json.

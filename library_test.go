@@ -37,7 +37,7 @@ func TestLibrary(t *testing.T) {
 		}
 	}
 	o := av1job.NewOptions(in, out)
-	o.Speed, o.Workers, o.Keep, o.Events = 10, 2, true, events
+	o.Speed, o.Workers, o.Keep, o.Events = av1job.SpeedOf(10), 2, true, events
 	if slices.Contains(backendsUnderTest(t), "lib") {
 		o.Backend = "lib"
 	}
@@ -91,7 +91,7 @@ func TestLibrary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if loaded.Input != in || loaded.Output != out || loaded.Speed != 10 || loaded.Backend != o.Backend || loaded.Workers != 2 {
+	if loaded.Input != in || loaded.Output != out || loaded.Speed != av1job.SpeedOf(10) || loaded.Backend != o.Backend || loaded.Workers != 2 {
 		t.Fatalf("Load returned %+v", loaded)
 	}
 	loaded.Events = events
@@ -119,7 +119,7 @@ func TestEventsSteer(t *testing.T) {
 	var jb *av1job.Job
 	var once sync.Once
 	o := av1job.NewOptions(in, out)
-	o.Speed, o.Workers, o.MinSceneLen = 10, 1, 24
+	o.Speed, o.Workers, o.MinSceneLen = av1job.SpeedOf(10), 1, 24
 	o.Events = func(e av1job.Event) {
 		if e.Kind == av1job.EventChunkDone {
 			once.Do(func() {

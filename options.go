@@ -16,8 +16,11 @@ import (
 	"github.com/av1job/av1job/internal/tools"
 )
 
-// Options describe a job. Zero planning fields take their defaults; zero
-// encoder settings are values as they are.
+// Options describe a job. A field left at its zero value takes its
+// default, so Options{Input: in, Output: out} is a job at speed 6 and
+// quantizer 100 with av1job's planning defaults (NewOptions returns them
+// filled in). Speed is the one setting whose 0 is a value of its own
+// (rav1e's slowest speed): it is a Speed, set with SpeedOf.
 type Options struct {
 	Input  string `json:"input,omitempty"`
 	Output string `json:"output,omitempty"`  // its extension picks the container: .mkv, .webm, .mp4 or .ivf
@@ -29,15 +32,17 @@ type Options struct {
 	// package encode), so a job resumes only with the encoder it started
 	// with.
 	Encoder   string   `json:"encoder,omitempty"`
-	Speed     int      `json:"speed,omitempty"`     // 0-10; default 6
-	Quantizer int      `json:"quantizer,omitempty"` // 1-255; default 100; ignored when Bitrate is set
+	Speed     Speed    `json:"speed,omitzero"`      // 0-10 with SpeedOf; unset: DefaultSpeed (6)
+	Quantizer int      `json:"quantizer,omitempty"` // 1-255; 0: DefaultQuantizer (100); ignored when Bitrate is set
 	Bitrate   int      `json:"bitrate,omitempty"`   // kbit/s; 0 for constant quantizer
 	Extra     []string `json:"extra,omitempty"`     // arguments passed through to the encoder, in the rav1e program's spelling
 	// TargetQuality, when above 0, replaces the fixed quantizer: each chunk
 	// is encoded at the highest quantizer in [MinQuantizer, MaxQuantizer]
 	// at which it reaches this score of Metric, its frames summed up with
 	// QualityStat; the quantizer is found with at most Probes probe
-	// encodes per chunk, at ProbeSpeed (0: Speed).
+	// encodes per chunk, at ProbeSpeed (0: Speed). Zero fields take the
+	// defaults below (ssimulacra2, mean, DefaultMinQuantizer to
+	// DefaultMaxQuantizer, DefaultProbes).
 	TargetQuality float64 `json:"target_quality,omitempty"`
 	Metric        string  `json:"metric,omitempty"`       // "ssimulacra2" (default), "psnr" or "ssim"
 	QualityStat   string  `json:"quality_stat,omitempty"` // "mean" (default), "p5" or "min"
@@ -91,23 +96,36 @@ const (
 // told.
 const remoteInFlight = 8
 
-// NewOptions returns options with rav1e's own defaults (speed 6,
-// quantizer 100) and av1job's planning defaults.
+// NewOptions returns options with the defaults a zero field stands for
+// filled in: rav1e's own speed and quantizer (DefaultSpeed,
+// DefaultQuantizer) and av1job's planning defaults. A program that shows
+// or edits the defaults (a command's flags, a form) starts from them.
 func NewOptions(input, output string) Options {
-	o := Options{Input: input, Output: output, Speed: 6, Quantizer: 100}
+	o := Options{Input: input, Output: output}
+	o.encoderDefaults()
 	o.planningDefaults()
 	return o
 }
 
-// defaults fills unset planning fields and the encoder's name (from
-// Backend, when set); zero encoder settings are valid values and stay as
-// they are.
+// defaults fills unset fields: the encoder settings, the planning fields
+// and the encoder's name (from Backend, when set).
 func (o *Options) defaults() {
+	o.encoderDefaults()
 	o.planningDefaults()
 	if o.Encoder == "" {
 		if name, err := encode.Backend(o.Backend); err == nil {
 			o.Encoder = name
 		}
+	}
+}
+
+// encoderDefaults fills an unset speed and quantizer.
+func (o *Options) encoderDefaults() {
+	if o.Speed.IsZero() {
+		o.Speed = SpeedOf(DefaultSpeed)
+	}
+	if o.Quantizer == 0 {
+		o.Quantizer = DefaultQuantizer
 	}
 }
 
@@ -150,9 +168,17 @@ func (o *Options) target() *TargetQuality {
 		Probes: o.Probes, ProbeSpeed: o.ProbeSpeed}
 }
 
-// Validate checks the options without touching the disk or running
-// anything; its error is a *UsageError naming the option.
+// Validate checks the options, their unset fields taken as their
+// defaults, without touching the disk or running anything; its error is a
+// *UsageError naming the option.
 func (o *Options) Validate() error {
+	d := *o
+	d.defaults()
+	return d.validate()
+}
+
+// validate checks options whose defaults are filled in.
+func (o *Options) validate() error {
 	if o.Input == "" {
 		return usagef("no input file given")
 	}
@@ -249,7 +275,7 @@ func (o *Options) format() string { return mux.Format(o.Output) }
 // settings are the encoder settings the options give (without the
 // source's colour description).
 func (o *Options) settings() encode.Settings {
-	return encode.Settings{Speed: o.Speed, Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra}
+	return encode.Settings{Speed: o.Speed.Int(), Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra}
 }
 
 // rateControl describes the rate control in the fingerprint.

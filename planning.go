@@ -246,5 +246,5 @@ func newCostRule(o *Options, src *probe.Source) *plan.CostRule {
 		d.planningDefaults()
 		q = (d.MinQuantizer + d.MaxQuantizer) / 2
 	}
-	return plan.NewCostRule(o.Speed, src.Video.Width, src.Video.Height, q, o.MinSceneLen, maxLen(*o, fps), src.Video.BitsPerPixel())
+	return plan.NewCostRule(o.Speed.Int(), src.Video.Width, src.Video.Height, q, o.MinSceneLen, maxLen(*o, fps), src.Video.BitsPerPixel())
 }

@@ -33,7 +33,7 @@ func TestCostRule(t *testing.T) {
 	// The source's bit rate is what its frames' sizes add up to.
 	src := &probe.Source{Video: probe.Video{Width: 640, Height: 360, FrameRate: big.NewRat(24, 1), BitRate: float64(total) * 8 / (frames / 24.0)}}
 	o := NewOptions("in.mkv", "out.mkv")
-	o.Speed, o.MinSceneLen, o.MaxSceneLen = 10, 24, 10
+	o.Speed, o.MinSceneLen, o.MaxSceneLen = SpeedOf(10), 24, 10
 	plans := make([][]plan.Chunk, 2)
 	for k := range plans {
 		rule := newCostRule(&o, src)

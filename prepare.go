@@ -204,7 +204,7 @@ func prepare(ctx context.Context, o *Options, src *probe.Source, enc encode.Enco
 		"source mtime":   id.Mtime,
 		"source content": id.Sample,
 		"encoder":        enc.Name() + " " + ver,
-		"speed":          fmt.Sprint(o.Speed),
+		"speed":          fmt.Sprint(o.Speed.Int()),
 		"rate control":   o.rateControl(),
 		"encoder args":   strings.Join(o.Extra, " "),
 		"min scene len":  fmt.Sprint(o.MinSceneLen),
@@ -324,7 +324,7 @@ func (p *prepared) taskFor(id string, stream int, pixFmt, filter, timeBase strin
 func (p *prepared) options() EncoderOptions {
 	o := p.opts
 	c := p.layout.Color
-	return EncoderOptions{Speed: o.Speed, Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra,
+	return EncoderOptions{Speed: o.Speed.Int(), Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra,
 		Primaries: c.Primaries, Transfer: c.Transfer, Matrix: c.Matrix, FullRange: p.layout.FullRange()}
 }
 

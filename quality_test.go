@@ -204,7 +204,7 @@ func TestClusterTargetQuality(t *testing.T) {
 	in := clip(t, dir, "in.mkv", spec)
 	opts := func(out string) av1job.Options {
 		o := av1job.NewOptions(in, out)
-		o.Speed, o.Workers, o.MinSceneLen, o.Keep = 10, 2, 12, true
+		o.Speed, o.Workers, o.MinSceneLen, o.Keep = av1job.SpeedOf(10), 2, 12, true
 		o.TargetQuality, o.Probes = 70, 2
 		return o
 	}

@@ -95,7 +95,7 @@ func TestClusterSourceSwapped(t *testing.T) {
 	defer ex.Close()
 	out := filepath.Join(dir, "out.mkv")
 	o := av1job.NewOptions(in, out)
-	o.Speed, o.Workers, o.MaxSceneLen = 10, 1, 1
+	o.Speed, o.Workers, o.MaxSceneLen = av1job.SpeedOf(10), 1, 1
 	twoDone := make(chan struct{})
 	var done, retries atomic.Int32
 	o.Events = func(e av1job.Event) {
@@ -158,7 +158,7 @@ func TestSourceSwappedBeforeFinish(t *testing.T) {
 	}
 
 	o := av1job.NewOptions(in, out)
-	o.Speed, o.Workers, o.Overwrite = 10, 1, true
+	o.Speed, o.Workers, o.Overwrite = av1job.SpeedOf(10), 1, true
 	// One chunk: once its task has ended, only the mux reads the source.
 	o.Executor = &hookedExecutor{Executor: &av1job.LocalExecutor{}, after: func(context.Context, int) {
 		if err := replaceByRename(other, in); err != nil {

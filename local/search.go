@@ -213,8 +213,7 @@ func (v *ivfFile) Write(b []byte) (int, error) {
 }
 
 func (v *ivfFile) Header(h task.StreamHeader) error {
-	w, err := ivf.NewWriter(v, ivf.Header{FourCC: [4]byte{'A', 'V', '0', '1'}, Width: uint16(h.Width), Height: uint16(h.Height),
-		RateNum: h.RateNum, RateDen: h.RateDen})
+	w, err := ivf.NewWriter(v, ivf.AV1Header(h.Width, h.Height, h.RateNum, h.RateDen))
 	v.w = w
 	return err
 }

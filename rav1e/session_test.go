@@ -3,7 +3,6 @@ package rav1e
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"os"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/av1job/av1job/internal/ivf"
 	"github.com/av1job/av1job/internal/verify"
 )
 
@@ -59,21 +59,14 @@ func samePackets(t *testing.T, got, want []*Packet) {
 func writeIVF(t *testing.T, path string, cfg Config, pkts []*Packet) {
 	t.Helper()
 	var b bytes.Buffer
-	h := make([]byte, 32)
-	copy(h, "DKIF")
-	binary.LittleEndian.PutUint16(h[6:], 32)
-	copy(h[8:], "AV01")
-	binary.LittleEndian.PutUint16(h[12:], uint16(cfg.Width))
-	binary.LittleEndian.PutUint16(h[14:], uint16(cfg.Height))
-	binary.LittleEndian.PutUint32(h[16:], uint32(cfg.TimeBase.Den))
-	binary.LittleEndian.PutUint32(h[20:], uint32(cfg.TimeBase.Num))
-	b.Write(h)
+	w, err := ivf.NewWriter(&b, ivf.AV1Header(cfg.Width, cfg.Height, uint32(cfg.TimeBase.Den), uint32(cfg.TimeBase.Num)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range pkts {
-		var fh [12]byte
-		binary.LittleEndian.PutUint32(fh[:], uint32(len(p.Data)))
-		binary.LittleEndian.PutUint64(fh[4:], p.Input)
-		b.Write(fh[:])
-		b.Write(p.Data)
+		if err := w.WriteFrame(p.Input, p.Data); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)

@@ -59,7 +59,7 @@ func Ended(st string) bool {
 // info reports e (s.mu held).
 func (s *Server) info(e *entry) JobInfo {
 	o := e.Options
-	ji := JobInfo{StatusInfo: e.Last, ID: e.ID, Input: o.Input, Paused: e.Paused, Encoder: o.Encoder, Speed: o.Speed,
+	ji := JobInfo{StatusInfo: e.Last, ID: e.ID, Input: o.Input, Paused: e.Paused, Encoder: o.Encoder, Speed: o.Speed.Int(),
 		Workers: o.Workers, Extra: o.Extra, Submitted: e.Submitted, Started: e.Started, Ended: e.Ended}
 	switch {
 	case o.TargetQuality > 0:

@@ -182,22 +182,34 @@ func TestMethods(t *testing.T) {
 	}
 }
 
-// TestClientSendsZero: a zero speed or quantizer reaches the server as
-// zero, not as "left out" (which takes encode's default).
+// TestClientSendsZero: a speed of 0 chosen (SpeedOf(0)) reaches the
+// server as 0, not as "left out" (which takes encode's default); an
+// unset speed or quantizer is left out, for the server's default.
 func TestClientSendsZero(t *testing.T) {
 	var got map[string]any
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = nil
 		_ = json.NewDecoder(r.Body).Decode(&got)
 		_, _ = w.Write([]byte(`{"id": "1"}`))
 	}))
 	defer hs.Close()
-	o := av1job.NewOptions("/a.mkv", "/b.mkv")
-	o.Speed, o.JobDir = 0, ""
-	if _, err := (&Client{URL: hs.URL}).Submit(t.Context(), o); err != nil {
-		t.Fatal(err)
+	submit := func(o av1job.Options) {
+		t.Helper()
+		if _, err := (&Client{URL: hs.URL}).Submit(t.Context(), o); err != nil {
+			t.Fatal(err)
+		}
 	}
+	o := av1job.NewOptions("/a.mkv", "/b.mkv")
+	o.Speed, o.JobDir = av1job.SpeedOf(0), ""
+	submit(o)
 	if v, ok := got["speed"]; !ok || v != float64(0) {
 		t.Errorf("speed sent as %v (present %v), want 0", v, ok)
+	}
+	submit(av1job.Options{Input: "/a.mkv", Output: "/b.mkv"})
+	for _, f := range []string{"speed", "quantizer"} {
+		if v, ok := got[f]; ok {
+			t.Errorf("unset %s sent as %v, want it left out", f, v)
+		}
 	}
 }
 
@@ -355,6 +367,32 @@ func TestLoad(t *testing.T) {
 				t.Errorf("loaded %+v", s.q)
 			}
 		})
+	}
+}
+
+// TestLoadSpeeds: a queue written before every speed was recorded left a
+// speed of 0 out, so a job without one is at speed 0; a job's speed
+// survives a save and a load.
+func TestLoadSpeeds(t *testing.T) {
+	data := t.TempDir()
+	file := `{"version": 1, "next": 3, "jobs": [{"id": "1", "state": "queued", "options": {"input": "/a.mkv"}},
+		{"id": "2", "state": "queued", "options": {"input": "/b.mkv", "speed": 6}}]}`
+	if err := os.WriteFile(filepath.Join(data, "queue.json"), []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{cfg: Config{Data: data}}
+	for round := range 2 {
+		if err := s.load(); err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []av1job.Speed{av1job.SpeedOf(0), av1job.SpeedOf(6)} {
+			if got := s.q.Jobs[i].Options.Speed; got != want {
+				t.Errorf("round %d: job %s: speed %v (set %v), want %v", round, s.q.Jobs[i].ID, got, !got.IsZero(), want)
+			}
+		}
+		if err := s.save(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

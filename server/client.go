@@ -117,19 +117,10 @@ func (c *Client) Submit(ctx context.Context, o av1job.Options) (*JobInfo, error)
 			*p = abs
 		}
 	}
-	// Options leave a zero speed or quantizer out of their JSON; the
-	// server would read that as its default, so they are always sent.
-	b, err := json.Marshal(o)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	m["speed"], m["quantizer"] = o.Speed, o.Quantizer
+	// The options' JSON leaves out what is unset (the server fills in its
+	// defaults) and carries a speed chosen, 0 included.
 	var ji JobInfo
-	if err := c.do(ctx, http.MethodPost, "/api/jobs", m, &ji); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/api/jobs", o, &ji); err != nil {
 		return nil, err
 	}
 	return &ji, nil

@@ -101,6 +101,19 @@ type entry struct {
 	outputKey string
 }
 
+// UnmarshalJSON reads an entry of queue.json. A queue written before
+// Options recorded every speed left a speed of 0 out: such a job was
+// submitted at speed 0.
+func (e *entry) UnmarshalJSON(b []byte) error {
+	type plain entry
+	p := plain{Options: av1job.Options{Speed: av1job.SpeedOf(0)}}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*e = entry(p)
+	return nil
+}
+
 // queueFile is queue.json.
 type queueFile struct {
 	Version int      `json:"version"`

@@ -8,9 +8,9 @@ import (
 )
 
 // TargetQuality asks for each chunk to be encoded at the highest quantizer
-// whose output reaches a quality score, found by probe encodes (package
-// quality's search). A Task carries it with the probes already made of
-// the chunk, so that a search cut short goes on where it stopped.
+// whose output reaches a quality score, found by probe encodes (Next and
+// Decide). A Task carries it with the probes already made of the chunk,
+// so that a search cut short goes on where it stopped.
 type TargetQuality struct {
 	Score  float64 `json:"score"`
 	Metric string  `json:"metric"` // "ssimulacra2", "psnr" or "ssim"
@@ -45,30 +45,37 @@ type QualityRecorder interface {
 	Quality(q int, score float64)
 }
 
-func (tq TargetQuality) target() quality.Target {
-	return quality.Target{Score: tq.Score, Metric: tq.Metric, Stat: tq.Stat, MinQ: tq.MinQ, MaxQ: tq.MaxQ, Probes: tq.Probes}
-}
-
-func (tq TargetQuality) known() []quality.Probe {
-	ps := make([]quality.Probe, len(tq.Known))
-	for i, p := range tq.Known {
-		ps[i] = quality.Probe{Quantizer: p.Quantizer, Score: p.Score, Size: p.Size}
-	}
-	return ps
-}
-
 // check returns why the target cannot be searched for, or nil.
 func (tq TargetQuality) check() error {
-	if err := tq.target().Check(); err != nil {
-		return err
-	}
-	if tq.ProbeSpeed < 0 || tq.ProbeSpeed > 10 {
+	switch {
+	case math.IsNaN(tq.Score) || math.IsInf(tq.Score, 0):
+		return fmt.Errorf("target score %g is not a number", tq.Score)
+	case tq.MinQ < 1 || tq.MaxQ > 255 || tq.MinQ > tq.MaxQ:
+		return fmt.Errorf("quantizer range %d-%d: must be within 1-255, low to high", tq.MinQ, tq.MaxQ)
+	case tq.Probes < 1 || tq.Probes > 16:
+		return fmt.Errorf("%d probes: must be 1-16", tq.Probes)
+	case tq.ProbeSpeed < 0 || tq.ProbeSpeed > 10:
 		return fmt.Errorf("probe speed %d: must be 0-10", tq.ProbeSpeed)
 	}
+	if err := quality.CheckMetric(tq.Metric); err != nil {
+		return err
+	}
+	if err := quality.CheckStat(tq.Stat); err != nil {
+		return err
+	}
 	for _, p := range tq.Known {
-		if p.Quantizer < tq.MinQ || p.Quantizer > tq.MaxQ || math.IsNaN(p.Score) || math.IsInf(p.Score, 0) {
-			return fmt.Errorf("probe at quantizer %d scoring %g is outside the search", p.Quantizer, p.Score)
+		if err := tq.CheckProbe(p); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// CheckProbe returns an error unless p can be a probe of the search: a
+// finite score at a quantizer in the range, and a size not below 0.
+func (tq TargetQuality) CheckProbe(p Probe) error {
+	if p.Quantizer < tq.MinQ || p.Quantizer > tq.MaxQ || math.IsNaN(p.Score) || math.IsInf(p.Score, 0) || p.Size < 0 {
+		return fmt.Errorf("probe at quantizer %d scoring %g is outside the search", p.Quantizer, p.Score)
 	}
 	return nil
 }
@@ -76,13 +83,13 @@ func (tq TargetQuality) check() error {
 // Decide returns the quantizer a target-quality task is encoded at, from
 // its known probes: ok is false while the search needs more probes.
 func (tq TargetQuality) Decide() (q int, predicted float64, reached, ok bool) {
-	next, d := quality.Next(tq.target(), tq.known())
+	next, d := tq.search()
 	return d.Quantizer, d.Predicted, d.Reached, next == 0
 }
 
 // Next returns the quantizer to probe next, 0 once the search has decided,
 // and the quantizer the probes decide so far.
 func (tq TargetQuality) Next() (probe, decided int) {
-	next, d := quality.Next(tq.target(), tq.known())
+	next, d := tq.search()
 	return next, d.Quantizer
 }

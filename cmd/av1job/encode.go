@@ -86,7 +86,7 @@ func checkFlags(f *pflag.FlagSet, o *av1job.Options) error {
 	if f.Changed("target-quality") && f.Changed("quantizer") {
 		return &usageErr{errors.New("--quantizer and --target-quality exclude each other (use --quantizer-range to bound the search)")}
 	}
-	for _, name := range []string{"bitrate", "min-scene-len", "max-scene-len", "scene-threshold", "target-quality", "probes"} {
+	for _, name := range []string{"quantizer", "bitrate", "min-scene-len", "max-scene-len", "scene-threshold", "target-quality", "probes"} {
 		if !f.Changed(name) {
 			continue
 		}
@@ -104,7 +104,7 @@ func checkFlags(f *pflag.FlagSet, o *av1job.Options) error {
 // and submit.
 func addJobFlags(f *pflag.FlagSet, o *av1job.Options, workers string) {
 	f.StringVarP(&o.Output, "output", "o", "", "output file (.mkv, .webm, .mp4 or .ivf)")
-	f.IntVarP(&o.Speed, "speed", "s", o.Speed, "rav1e speed, 0 (best) to 10 (fastest)")
+	f.VarP(speedFlag{&o.Speed}, "speed", "s", "rav1e speed, 0 (best) to 10 (fastest)")
 	f.IntVarP(&o.Quantizer, "quantizer", "q", o.Quantizer, "rav1e quantizer, 1-255 (lower is better quality; rav1e 0.5.1 has no lossless 0)")
 	f.IntVarP(&o.Bitrate, "bitrate", "b", 0, "target bitrate in kbit/s instead of a quantizer")
 	f.IntVarP(&o.Workers, "workers", "w", 0, workers)
@@ -121,6 +121,27 @@ func addJobFlags(f *pflag.FlagSet, o *av1job.Options, workers string) {
 	f.BoolVarP(&o.Overwrite, "overwrite", "y", false, "overwrite an existing output")
 	f.BoolVar(&o.Keep, "keep", false, "keep the job directory after success")
 }
+
+// speedFlag is the value of --speed: a number, 0 included (SpeedOf).
+type speedFlag struct{ s *av1job.Speed }
+
+func (f speedFlag) String() string {
+	if f.s == nil {
+		return ""
+	}
+	return f.s.String()
+}
+
+func (f speedFlag) Set(v string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", v)
+	}
+	*f.s = av1job.SpeedOf(n)
+	return nil
+}
+
+func (f speedFlag) Type() string { return "int" }
 
 // quantizerRange is the value of --quantizer-range: MIN-MAX.
 type quantizerRange struct{ o *av1job.Options }

@@ -37,7 +37,7 @@ func run(input, output string) error {
 	defer cancel()
 
 	o := av1job.NewOptions(input, output)
-	o.Speed = 10
+	o.Speed = av1job.SpeedOf(10)
 	var once sync.Once
 	pauseAt := make(chan struct{})
 	o.Events = func(e av1job.Event) {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/av1job/av1job/internal/jobdir"
 	"github.com/av1job/av1job/internal/ledger"
 	"github.com/av1job/av1job/internal/plan"
 	"github.com/av1job/av1job/task"
@@ -43,7 +44,7 @@ func (c *Coordinator) Chunks() []ChunkReport {
 	defer c.mu.Unlock()
 	var out []ChunkReport
 	if c.led != nil {
-		out = LedgerChunks(c.led, c.probes)
+		out = ledgerChunks(c.led, c.probes)
 	} else {
 		seen := map[int]bool{}
 		for _, ch := range c.queue {
@@ -79,9 +80,53 @@ func (c *Coordinator) Chunks() []ChunkReport {
 	return out
 }
 
-// LedgerChunks reports the ledger's chunks, those not done as queued;
+// ReplayChunks reports the chunks of a job's plan as its journal's
+// records leave them, for a job no process of this one runs: the records
+// are read as a run of the job reads them (replay), probes included.
+func ReplayChunks(chunks []plan.Chunk, recs []jobdir.Record) []ChunkReport {
+	probes := map[int][]task.Probe{}
+	led := replay(chunks, recs, func(r jobdir.Record) {
+		if p, ok := probeOf(r); ok {
+			probes[r.Chunk] = append(probes[r.Chunk], p)
+		}
+	})
+	return ledgerChunks(led, probes)
+}
+
+// replay applies a journal's records to a ledger of the plan's chunks and
+// calls keep with each record that counts: a record the ledger takes (one
+// that does not fit is skipped: its chunk is encoded again), and a probe
+// of its chunk's frames at that point of the journal, the chunk not done
+// yet.
+func replay(chunks []plan.Chunk, recs []jobdir.Record, keep func(jobdir.Record)) *ledger.Ledger {
+	led := ledger.New(chunks)
+	for _, r := range recs {
+		if r.Type == jobdir.RecProbe {
+			ch, ok := led.Chunk(r.Chunk)
+			if _, done := led.Done(r.Chunk); ok && !done && ch.Start == r.Start && ch.End == r.End {
+				keep(r)
+			}
+			continue
+		}
+		if led.Apply(r) == nil {
+			keep(r)
+		}
+	}
+	return led
+}
+
+// probeOf returns the probe a "probe" record keeps; ok is false for any
+// other record.
+func probeOf(r jobdir.Record) (p task.Probe, ok bool) {
+	if r.Type != jobdir.RecProbe || r.Score == nil {
+		return task.Probe{}, false
+	}
+	return task.Probe{Quantizer: r.Q, Score: *r.Score, Size: r.Size}, true
+}
+
+// ledgerChunks reports the ledger's chunks, those not done as queued;
 // probes are the probes made of each chunk.
-func LedgerChunks(led *ledger.Ledger, probes map[int][]task.Probe) []ChunkReport {
+func ledgerChunks(led *ledger.Ledger, probes map[int][]task.Probe) []ChunkReport {
 	cs := led.Chunks()
 	out := make([]ChunkReport, 0, len(cs))
 	for _, ch := range cs {

@@ -113,23 +113,8 @@ func (c *Coordinator) AddChunks(chunks []plan.Chunk, pts []int64) {
 // SetPlan makes the plan final: the job's state, its journal and its
 // records (replayed into the ledger). Commits may then proceed.
 func (c *Coordinator) SetPlan(st *jobdir.State, j *jobdir.Journal, recs []jobdir.Record) {
-	led := ledger.New(st.Chunks)
 	c.mu.Lock()
-	for _, r := range recs {
-		if r.Type == jobdir.RecProbe {
-			// A probe counts for the frames it was made of: those of its
-			// chunk when it was made, not done yet.
-			ch, ok := led.Chunk(r.Chunk)
-			if _, done := led.Done(r.Chunk); ok && !done && ch.Start == r.Start && ch.End == r.End {
-				c.note(r)
-			}
-			continue
-		}
-		// A record that does not fit is skipped: its chunk is encoded again.
-		if led.Apply(r) == nil {
-			c.note(r)
-		}
-	}
+	led := replay(st.Chunks, recs, c.note)
 	c.st, c.journal, c.led = st, j, led
 	if !c.planning {
 		c.queue = led.Pending()
@@ -290,12 +275,14 @@ func (c *Coordinator) task(ch plan.Chunk, n int) task.Task {
 // note keeps what a record says of a target-quality search: a probe, or
 // the chunk a split made. c.mu is held.
 func (c *Coordinator) note(r jobdir.Record) {
-	switch {
-	case r.Type == jobdir.RecProbe && r.Score != nil:
+	if p, ok := probeOf(r); ok {
 		if c.probes == nil {
 			c.probes = map[int][]task.Probe{}
 		}
-		c.probes[r.Chunk] = append(c.probes[r.Chunk], task.Probe{Quantizer: r.Q, Score: *r.Score, Size: r.Size})
+		c.probes[r.Chunk] = append(c.probes[r.Chunk], p)
+		return
+	}
+	switch {
 	case r.Type == jobdir.RecDone && r.Rest != 0:
 		if c.parent == nil {
 			c.parent = map[int]int{}
@@ -353,9 +340,8 @@ func (c *Coordinator) probe(t task.Task, p task.Probe) error {
 	if t.Target == nil || c.tmpl.Target == nil {
 		return fmt.Errorf("%w: a probe of chunk %d, which has no target", errResult, t.Chunk)
 	}
-	tq := c.tmpl.Target
-	if math.IsNaN(p.Score) || math.IsInf(p.Score, 0) || p.Quantizer < tq.MinQ || p.Quantizer > tq.MaxQ || p.Size < 0 {
-		return fmt.Errorf("%w: chunk %d: probe at quantizer %d scoring %g is outside the search", errResult, t.Chunk, p.Quantizer, p.Score)
+	if err := c.tmpl.Target.CheckProbe(p); err != nil {
+		return fmt.Errorf("%w: chunk %d: %v", errResult, t.Chunk, err)
 	}
 	score := p.Score
 	rec := jobdir.Record{Type: jobdir.RecProbe, Chunk: t.Chunk, Start: t.Start, End: t.End, Q: p.Quantizer, Score: &score, Size: p.Size}

@@ -74,8 +74,7 @@ func (p *partWriter) Header(h task.StreamHeader) error {
 		return err
 	}
 	p.f, p.h, p.lastSync = f, sha256.New(), time.Now()
-	w, err := ivf.NewWriter(p, ivf.Header{FourCC: [4]byte{'A', 'V', '0', '1'}, Width: uint16(h.Width), Height: uint16(h.Height),
-		RateNum: h.RateNum, RateDen: h.RateDen})
+	w, err := ivf.NewWriter(p, ivf.AV1Header(h.Width, h.Height, h.RateNum, h.RateDen))
 	if err != nil {
 		return fmt.Errorf("chunk file: %w", err)
 	}

@@ -112,10 +112,8 @@ func (Lib) Start(ctx context.Context, hdr source.Header, s Settings, sink Sink) 
 		return nil, fmt.Errorf("librav1e: %w", err)
 	}
 	l.sess = sess
-	// The same IVF header the rav1e program writes: the frame rate as
-	// the time base, no frame count.
-	if err := sink.Header(ivf.Header{FourCC: [4]byte{'A', 'V', '0', '1'}, Width: uint16(hdr.Width), Height: uint16(hdr.Height),
-		RateNum: uint32(hdr.RateNum), RateDen: uint32(hdr.RateDen)}); err != nil {
+	// The same IVF header the rav1e program writes.
+	if err := sink.Header(ivf.AV1Header(hdr.Width, hdr.Height, uint32(hdr.RateNum), uint32(hdr.RateDen))); err != nil {
 		sess.Close()
 		return nil, err
 	}

@@ -56,6 +56,17 @@ type Header struct {
 	Frames           uint32
 }
 
+// AV1 is the FourCC of an AV1 stream.
+var AV1 = [4]byte{'A', 'V', '0', '1'}
+
+// AV1Header returns the header the rav1e program writes for a stream of
+// width x height pictures at rateNum/rateDen frames a second: FourCC AV1,
+// the frame rate as the time base (a timestamp counts frames), no frame
+// count. Width and height must be at most 65535.
+func AV1Header(width, height int, rateNum, rateDen uint32) Header {
+	return Header{FourCC: AV1, Width: uint16(width), Height: uint16(height), RateNum: rateNum, RateDen: rateDen}
+}
+
 // ParseHeader decodes the first HeaderSize bytes of b. It checks the
 // "DKIF" signature, version 0 and a header length field of 32, and returns
 // an error wrapping ErrTruncated if b is shorter than HeaderSize or

@@ -29,6 +29,14 @@ func TestHeaderGolden(t *testing.T) {
 	}
 }
 
+// TestAV1Header: the header built for a stream is byte for byte the one
+// the rav1e program wrote for it.
+func TestAV1Header(t *testing.T) {
+	if got := AV1Header(160, 90, 24, 1).Marshal(); !bytes.Equal(got, rav1eHeader) {
+		t.Fatalf("AV1Header(160, 90, 24, 1) = % x\nwant                       % x", got, rav1eHeader)
+	}
+}
+
 func TestHeaderRoundTrip(t *testing.T) {
 	for _, h := range []Header{
 		{},

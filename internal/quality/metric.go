@@ -1,6 +1,7 @@
 // Package quality measures how close an encoded stream is to its source,
-// frame by frame, and searches for the quantizer that reaches a target
-// score (Next).
+// frame by frame, and sums a chunk's scores up (Stat). The search for the
+// quantizer that reaches a target score is package task's
+// (TargetQuality.Next), beside the values it works on.
 //
 // Three metrics are built in. Two are computed here in Go from the decoded
 // frames: SSIMULACRA 2.1 (package ssimulacra2; higher is better, 100 for

@@ -3,6 +3,7 @@ package quality
 import (
 	"bytes"
 	"context"
+	"math"
 	"os/exec"
 	"testing"
 )
@@ -64,5 +65,23 @@ func TestScores(t *testing.T) {
 	}
 	if _, err := Scores(context.Background(), PSNR, bytes.NewReader(ref), bytes.NewReader(ref[:len(ref)/2]), color, ScoreOptions{}); err == nil {
 		t.Error("a stream that ends early gives no error")
+	}
+}
+
+func TestStat(t *testing.T) {
+	scores := make([]float64, 40)
+	for i := range scores {
+		scores[i] = float64(i)
+	}
+	for _, tc := range []struct {
+		stat string
+		want float64
+	}{{StatMean, 19.5}, {StatMin, 0}, {StatP5, 1}} {
+		if got := Stat(scores, tc.stat); got != tc.want {
+			t.Errorf("Stat(%s) = %g, want %g", tc.stat, got, tc.want)
+		}
+	}
+	if !math.IsNaN(Stat(nil, StatMean)) {
+		t.Error("Stat of no scores is not NaN")
 	}
 }

@@ -124,7 +124,7 @@ type chunkRun struct {
 func benchJob(ctx context.Context, dir, name, src string, speed int) jobRun {
 	out := filepath.Join(dir, fmt.Sprintf("%s-s%d.ivf", name, speed))
 	o := av1job.NewOptions(src, out)
-	o.Speed, o.Overwrite, o.Restart, o.Keep = speed, true, true, true
+	o.Speed, o.Overwrite, o.Restart, o.Keep = av1job.SpeedOf(speed), true, true, true
 	o.JobDir = out + ".job"
 	type span struct{ start, end time.Time }
 	var mu sync.Mutex

@@ -127,7 +127,7 @@ type latencies struct {
 func benchControl(ctx context.Context, dir, src string, speed int, backend string) latencies {
 	out := filepath.Join(dir, fmt.Sprintf("control-%s-s%d.ivf", backend, speed))
 	o := av1job.NewOptions(src, out)
-	o.Speed, o.Overwrite, o.Restart, o.Workers, o.Encoder = speed, true, true, 2, backend
+	o.Speed, o.Overwrite, o.Restart, o.Workers, o.Encoder = av1job.SpeedOf(speed), true, true, 2, backend
 	childrenCPU := func() time.Duration { return selfCPU() + childCPU() }
 	var mu sync.Mutex
 	frames := 0
@@ -213,7 +213,7 @@ func childrenCPU() time.Duration {
 func benchAv1job(ctx context.Context, dir, src string, speed int, backend string, width, height int) result {
 	out := filepath.Join(dir, fmt.Sprintf("av1job-%s-s%d.mkv", backend, speed))
 	o := av1job.NewOptions(src, out)
-	o.Speed, o.Overwrite, o.Restart, o.Encoder = speed, true, true, backend
+	o.Speed, o.Overwrite, o.Restart, o.Encoder = av1job.SpeedOf(speed), true, true, backend
 	var mu sync.Mutex
 	active := 0
 	var busy time.Duration

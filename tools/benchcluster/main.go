@@ -67,7 +67,7 @@ func benchScaling(ctx context.Context, dir, bin string, seconds, share float64, 
 	check(testclip.Make(ctx, spec, src))
 	// The scenes are found once: the bench times the chunks.
 	o := av1job.NewOptions(src, filepath.Join(dir, "out.mkv"))
-	o.MaxSceneLen, o.Speed = chunk, speed
+	o.MaxSceneLen, o.Speed = chunk, av1job.SpeedOf(speed)
 	sc, err := av1job.DetectScenes(ctx, src, o, nil)
 	check(err)
 	scenes := filepath.Join(dir, "scenes.json")
@@ -143,7 +143,7 @@ func segmentBytes(ctx context.Context, dir, bin string) {
 		src := filepath.Join(dir, "gop.mkv")
 		check(testclip.Make(ctx, spec, src))
 		o := av1job.NewOptions(src, "")
-		o.Speed = 10
+		o.Speed = av1job.SpeedOf(10)
 		res := runCluster(ctx, dir, bin, o, 2, 0)
 		fi, err := os.Stat(src)
 		check(err)

@@ -87,7 +87,7 @@ func run(ctx context.Context, target float64, size string, frames, speed, probes
 	encode := func(name string, tq float64, lo, hi, n int) ([]chunk, time.Duration, int64, error) {
 		out := filepath.Join(dir, name+".mkv")
 		o := av1job.NewOptions(in, out)
-		o.Speed, o.Keep, o.Overwrite, o.Restart = speed, true, true, true
+		o.Speed, o.Keep, o.Overwrite, o.Restart = av1job.SpeedOf(speed), true, true, true
 		o.TargetQuality, o.MinQuantizer, o.MaxQuantizer, o.Probes = tq, lo, hi, n
 		_ = os.RemoveAll(out + ".av1job")
 		t0 := time.Now()
@@ -165,7 +165,7 @@ func run(ctx context.Context, target float64, size string, frames, speed, probes
 		}
 		out := filepath.Join(dir, fmt.Sprintf("fixed-%d.mkv", q))
 		o := av1job.NewOptions(in, out)
-		o.Speed, o.Quantizer, o.Overwrite, o.Restart = speed, q, true, true
+		o.Speed, o.Quantizer, o.Overwrite, o.Restart = av1job.SpeedOf(speed), q, true, true
 		if err := av1job.New(o).Run(ctx); err != nil {
 			return fixed{}, err
 		}

@@ -1,4 +1,4 @@
-package quality
+package task
 
 import (
 	"os"

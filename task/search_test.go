@@ -1,18 +1,21 @@
-package quality
+package task
 
 import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/av1job/av1job/internal/quality"
 )
 
-// run searches with score curve f and returns the probes made and the
-// decision.
-func run(t *testing.T, tg Target, f func(q int) float64) ([]Probe, Decision) {
+// run searches with score curve f, from tg's known probes on, and
+// returns the probes made and the decision.
+func run(t *testing.T, tg TargetQuality, f func(q int) float64) ([]Probe, decision) {
 	t.Helper()
-	var probes []Probe
-	for i := 0; ; i++ {
-		next, d := Next(tg, probes)
+	probes := tg.Known
+	for i := len(probes); ; i++ {
+		tg.Known = probes
+		next, d := tg.search()
 		if next == 0 {
 			return probes, d
 		}
@@ -39,10 +42,10 @@ func TestNext(t *testing.T) {
 		noise[i] = 2*rng.Float64() - 1 // bounded: ±1 point
 	}
 	linear := func(q int) float64 { return 95 - 0.25*float64(q) } // 80 at q 60
-	tg := Target{Score: 80, Metric: SSIMULACRA2, Stat: StatMean, MinQ: 20, MaxQ: 220, Probes: 4}
+	tg := TargetQuality{Score: 80, Metric: quality.SSIMULACRA2, Stat: quality.StatMean, MinQ: 20, MaxQ: 220, Probes: 4}
 	tests := []struct {
 		name    string
-		target  Target
+		target  TargetQuality
 		f       func(q int) float64
 		wantQ   [2]int // the decision's quantizer must fall in this range
 		reached bool
@@ -52,20 +55,20 @@ func TestNext(t *testing.T) {
 		{"noisy", tg, func(q int) float64 { return linear(q) + noise[q] }, [2]int{44, 70}, true},
 		{"flat above", tg, func(int) float64 { return 90 }, [2]int{220, 220}, true},
 		{"flat below", tg, func(int) float64 { return 60 }, [2]int{20, 20}, false},
-		{"unreachable", Target{Score: 99, Metric: PSNR, Stat: StatMin, MinQ: 20, MaxQ: 220, Probes: 6}, linear, [2]int{20, 20}, false},
+		{"unreachable", TargetQuality{Score: 99, Metric: quality.PSNR, Stat: quality.StatMin, MinQ: 20, MaxQ: 220, Probes: 6}, linear, [2]int{20, 20}, false},
 		{"steep", tg, func(q int) float64 { return 100 - 2*float64(q) }, [2]int{8, 10}, true},
-		{"easy scene", Target{Score: 80, Metric: SSIMULACRA2, Stat: StatMean, MinQ: 20, MaxQ: 220, Probes: 4},
+		{"easy scene", TargetQuality{Score: 80, Metric: quality.SSIMULACRA2, Stat: quality.StatMean, MinQ: 20, MaxQ: 220, Probes: 4},
 			func(q int) float64 { return 99 - 0.08*float64(q) }, [2]int{200, 220}, true},
-		{"one probe", Target{Score: 80, Metric: SSIMULACRA2, Stat: StatMean, MinQ: 20, MaxQ: 220, Probes: 1}, linear, [2]int{20, 120}, false},
+		{"one probe", TargetQuality{Score: 80, Metric: quality.SSIMULACRA2, Stat: quality.StatMean, MinQ: 20, MaxQ: 220, Probes: 1}, linear, [2]int{20, 120}, false},
 		// Scores that hold up, then fall off a cliff (a flat scene at high
 		// quantizers): 80 at 170.
-		{"cliff", Target{Score: 80, Metric: SSIMULACRA2, Stat: StatMean, MinQ: 40, MaxQ: 255, Probes: 4}, func(q int) float64 {
+		{"cliff", TargetQuality{Score: 80, Metric: quality.SSIMULACRA2, Stat: quality.StatMean, MinQ: 40, MaxQ: 255, Probes: 4}, func(q int) float64 {
 			if q < 200 {
 				return 95 - 0.1*float64(q-40) - 0.1*float64(max(q-150, 0))
 			}
 			return 76 - 1.5*float64(q-200)
 		}, [2]int{166, 170}, true},
-		{"narrow range", Target{Score: 80, Metric: SSIMULACRA2, Stat: StatMean, MinQ: 59, MaxQ: 61, Probes: 4}, linear, [2]int{59, 60}, true},
+		{"narrow range", TargetQuality{Score: 80, Metric: quality.SSIMULACRA2, Stat: quality.StatMean, MinQ: 59, MaxQ: 61, Probes: 4}, linear, [2]int{59, 60}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,7 +87,9 @@ func TestNext(t *testing.T) {
 			for k := 0; k <= len(probes); k++ {
 				prefix := append([]Probe(nil), probes[:k]...)
 				rng.Shuffle(len(prefix), func(i, j int) { prefix[i], prefix[j] = prefix[j], prefix[i] })
-				rest, d2 := run(t, tc.target, func(q int) float64 {
+				resumed := tc.target
+				resumed.Known = prefix
+				_, d2 := run(t, resumed, func(q int) float64 {
 					for _, p := range probes {
 						if p.Quantizer == q {
 							return p.Score
@@ -93,7 +98,6 @@ func TestNext(t *testing.T) {
 					t.Fatalf("resumed search probes %d, which the first did not", q)
 					return 0
 				})
-				_ = rest
 				if d2 != d {
 					t.Errorf("resumed after %d probes: decision %+v, want %+v", k, d2, d)
 				}
@@ -103,30 +107,13 @@ func TestNext(t *testing.T) {
 }
 
 func TestNextKeepsTheBracketOnNonMonotoneScores(t *testing.T) {
-	tg := Target{Score: 80, Metric: SSIMULACRA2, Stat: StatMean, MinQ: 20, MaxQ: 220, Probes: 4}
+	tg := TargetQuality{Score: 80, Metric: quality.SSIMULACRA2, Stat: quality.StatMean, MinQ: 20, MaxQ: 220, Probes: 4}
 	// q 100 passes again after 80 failed: the bracket is [60, 80).
 	probes := []Probe{{Quantizer: 60, Score: 82}, {Quantizer: 80, Score: 78}, {Quantizer: 100, Score: 81}, {Quantizer: 70, Score: 79}}
-	next, d := Next(tg, probes)
+	tg.Known = probes
+	next, d := tg.search()
 	if next != 0 || d.Quantizer < 60 || d.Quantizer >= 70 || !d.Reached {
 		t.Errorf("Next = %d, %+v; want a decision in [60,70)", next, d)
-	}
-}
-
-func TestStat(t *testing.T) {
-	scores := make([]float64, 40)
-	for i := range scores {
-		scores[i] = float64(i)
-	}
-	for _, tc := range []struct {
-		stat string
-		want float64
-	}{{StatMean, 19.5}, {StatMin, 0}, {StatP5, 1}} {
-		if got := Stat(scores, tc.stat); got != tc.want {
-			t.Errorf("Stat(%s) = %g, want %g", tc.stat, got, tc.want)
-		}
-	}
-	if !math.IsNaN(Stat(nil, StatMean)) {
-		t.Error("Stat of no scores is not NaN")
 	}
 }
 
@@ -138,7 +125,7 @@ func TestNextProperties(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seedFromEnv(t), 2))
 	for i := 0; i < 5000; i++ {
 		lo := 1 + rng.IntN(200)
-		tg := Target{Score: 20 + 80*rng.Float64(), Metric: SSIMULACRA2, Stat: StatMean, MinQ: lo, MaxQ: lo + rng.IntN(256-lo), Probes: 1 + rng.IntN(8)}
+		tg := TargetQuality{Score: 20 + 80*rng.Float64(), Metric: quality.SSIMULACRA2, Stat: quality.StatMean, MinQ: lo, MaxQ: lo + rng.IntN(256-lo), Probes: 1 + rng.IntN(8)}
 		a, b, noise := 100*rng.Float64(), rng.Float64(), rng.Float64()*3
 		cliff := tg.MinQ + rng.IntN(tg.MaxQ-tg.MinQ+1)
 		f := func(q int) float64 {

@@ -1,59 +1,22 @@
-package quality
+package task
 
 import (
-	"fmt"
 	"math"
 	"sort"
 )
 
-// A Target is what a target-quality chunk must reach: Score of Metric,
-// summed over its frames with Stat, at the highest quantizer in [MinQ,
-// MaxQ] that reaches it, found with at most Probes probe encodes.
-type Target struct {
-	Score  float64 `json:"score"`
-	Metric string  `json:"metric"`
-	Stat   string  `json:"stat"`
-	MinQ   int     `json:"min_q"`
-	MaxQ   int     `json:"max_q"`
-	Probes int     `json:"probes"`
-}
-
-// Check returns an error unless the target can be searched for.
-func (t Target) Check() error {
-	switch {
-	case math.IsNaN(t.Score) || math.IsInf(t.Score, 0):
-		return fmt.Errorf("target score %g is not a number", t.Score)
-	case t.MinQ < 1 || t.MaxQ > 255 || t.MinQ > t.MaxQ:
-		return fmt.Errorf("quantizer range %d-%d: must be within 1-255, low to high", t.MinQ, t.MaxQ)
-	case t.Probes < 1 || t.Probes > 16:
-		return fmt.Errorf("%d probes: must be 1-16", t.Probes)
-	}
-	if err := CheckMetric(t.Metric); err != nil {
-		return err
-	}
-	return CheckStat(t.Stat)
-}
-
-// A Probe is one probe encode's outcome: the chunk's score at Quantizer,
-// and the size of the probe's stream.
-type Probe struct {
-	Quantizer int     `json:"q"`
-	Score     float64 `json:"score"`
-	Size      int64   `json:"size"`
-}
-
-// A Decision ends a search: the quantizer to encode at, the score it is
+// A decision ends a search: the quantizer to encode at, the score it is
 // expected to give (interpolated between probes), and whether the target
 // is reached within the range (false when even MinQ scores below it).
-type Decision struct {
+type decision struct {
 	Quantizer int
 	Predicted float64
 	Reached   bool
 }
 
-// Next is the quantizer search: given the probes so far, it returns the
-// quantizer to probe next (next > 0), or the decision (next == 0). It is
-// a function of its arguments only, so a search resumed from journaled
+// search is the quantizer search: given the probes so far (tq.Known), it
+// returns the quantizer to probe next (next > 0), or the decision (next
+// == 0). It is a function of tq only, so a search resumed from journaled
 // probes goes on exactly as it would have.
 //
 // Scores are taken to fall as the quantizer rises, but the search holds
@@ -65,7 +28,7 @@ type Decision struct {
 // end of the range after one probe; after more, along the line through
 // the nearest probe and the farthest (a wide base: probes close together
 // would give noise's slope), or to the end of the range when their scores
-// do not fall; never beyond the range. The search ends after t.Probes
+// do not fall; never beyond the range. The search ends after tq.Probes
 // probes, when the bracket is closed (fail = pass + 1), or when the end of
 // the range is probed and still on the same side; the decision then
 // interpolates inside the bracket, rounding towards quality. Without a
@@ -73,63 +36,63 @@ type Decision struct {
 // where the line through the lowest and the highest probe meets the
 // target (MinQ if it does not fall), Reached false; without one that misses it, the
 // highest quantizer probed.
-func Next(t Target, probes []Probe) (next int, d Decision) {
-	ps := sortedProbes(probes)
-	pass, fail := bracket(ps, t.Score)
+func (tq TargetQuality) search() (next int, d decision) {
+	ps := sortedProbes(tq.Known)
+	pass, fail := bracket(ps, tq.Score)
 	switch {
 	case len(ps) == 0:
-		return (t.MinQ + t.MaxQ + 1) / 2, Decision{}
+		return (tq.MinQ + tq.MaxQ + 1) / 2, decision{}
 	case pass != nil && fail != nil:
-		q := meet(*pass, *fail, t.Score)
-		if fail.Quantizer-pass.Quantizer <= 1 || len(ps) >= t.Probes {
-			return 0, Decision{Quantizer: q, Predicted: along(*pass, *fail, q), Reached: true}
+		q := meet(*pass, *fail, tq.Score)
+		if fail.Quantizer-pass.Quantizer <= 1 || len(ps) >= tq.Probes {
+			return 0, decision{Quantizer: q, Predicted: along(*pass, *fail, q), Reached: true}
 		}
 		// Not too near either end: scores that hold up and then drop
 		// steeply would otherwise draw probe after probe to the same
 		// side (regula falsi's slow end), so a probe stays a quarter of
 		// the bracket away from its ends.
 		w := fail.Quantizer - pass.Quantizer
-		return clamp(q, pass.Quantizer+max(1, w/4), fail.Quantizer-max(1, w/4)), Decision{}
+		return clamp(q, pass.Quantizer+max(1, w/4), fail.Quantizer-max(1, w/4)), decision{}
 	case fail == nil: // every probe reaches the target: go higher
 		hi := ps[len(ps)-1]
-		if hi.Quantizer >= t.MaxQ || len(ps) >= t.Probes {
-			return 0, Decision{Quantizer: hi.Quantizer, Predicted: hi.Score, Reached: true}
+		if hi.Quantizer >= tq.MaxQ || len(ps) >= tq.Probes {
+			return 0, decision{Quantizer: hi.Quantizer, Predicted: hi.Score, Reached: true}
 		}
-		q := (hi.Quantizer + t.MaxQ + 1) / 2 // one probe: halfway to the end
+		q := (hi.Quantizer + tq.MaxQ + 1) / 2 // one probe: halfway to the end
 		if len(ps) >= 2 {
-			q = t.MaxQ // flat: the end is likely to reach it too
-			if e, ok := extrapolate(ps[0], hi, t.Score); ok {
+			q = tq.MaxQ // flat: the end is likely to reach it too
+			if e, ok := extrapolate(ps[0], hi, tq.Score); ok {
 				q = e
 			}
 		}
-		return clamp(q, hi.Quantizer+1, t.MaxQ), Decision{}
+		return clamp(q, hi.Quantizer+1, tq.MaxQ), decision{}
 	default: // no probe reaches it: go lower
 		lo := ps[0]
 		e, falling := 0, false
 		if len(ps) >= 2 {
-			e, falling = extrapolate(lo, ps[len(ps)-1], t.Score)
+			e, falling = extrapolate(lo, ps[len(ps)-1], tq.Score)
 		}
 		switch {
-		case lo.Quantizer <= t.MinQ:
+		case lo.Quantizer <= tq.MinQ:
 			// Not reached: the best the range allows.
-			return 0, Decision{Quantizer: t.MinQ, Predicted: lo.Score}
-		case len(ps) >= t.Probes:
+			return 0, decision{Quantizer: tq.MinQ, Predicted: lo.Score}
+		case len(ps) >= tq.Probes:
 			// Out of probes: where the scores point, else the best the
 			// range allows.
 			if !falling {
-				return 0, Decision{Quantizer: t.MinQ, Predicted: lo.Score}
+				return 0, decision{Quantizer: tq.MinQ, Predicted: lo.Score}
 			}
-			q := clamp(e, t.MinQ, lo.Quantizer-1)
-			return 0, Decision{Quantizer: q, Predicted: along(lo, ps[len(ps)-1], q)}
+			q := clamp(e, tq.MinQ, lo.Quantizer-1)
+			return 0, decision{Quantizer: q, Predicted: along(lo, ps[len(ps)-1], q)}
 		}
-		q := (lo.Quantizer + t.MinQ) / 2 // one probe: halfway to the end
+		q := (lo.Quantizer + tq.MinQ) / 2 // one probe: halfway to the end
 		if len(ps) >= 2 {
-			q = t.MinQ // flat: only the end can tell
+			q = tq.MinQ // flat: only the end can tell
 			if falling {
 				q = e
 			}
 		}
-		return clamp(q, t.MinQ, lo.Quantizer-1), Decision{}
+		return clamp(q, tq.MinQ, lo.Quantizer-1), decision{}
 	}
 }
 
