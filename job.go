@@ -218,15 +218,8 @@ func (jb *Job) run(ctx context.Context) error {
 	ctx = tools.WithGroup(ctx, jb.ctl.Group())
 	// Stop works at every stage: until the chunks run, it cancels what
 	// runs (probing, hashing, scene detection).
-	sctx, cancel := context.WithCancel(ctx)
+	sctx, cancel := steer.CancelOn(ctx, jb.ctl.Stopped())
 	defer cancel()
-	go func() {
-		select {
-		case <-jb.ctl.Stopped():
-			cancel()
-		case <-sctx.Done():
-		}
-	}()
 	stopped := func(err error) error {
 		if err != nil && jb.ctl.IsStopped() && ctx.Err() == nil {
 			return ErrStopped

@@ -12,6 +12,7 @@ import (
 	"github.com/av1job/av1job/internal/plan"
 	"github.com/av1job/av1job/internal/probe"
 	"github.com/av1job/av1job/internal/scene"
+	"github.com/av1job/av1job/internal/steer"
 	"github.com/av1job/av1job/internal/verify"
 )
 
@@ -41,15 +42,8 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 	// The pass stops with the job: the chunks in flight end at their
 	// current frame and their parts stay, with planning.json, for the
 	// next run, which plans first and then salvages them.
-	passCtx, cancelPass := context.WithCancel(ctx)
+	passCtx, cancelPass := steer.CancelOn(ctx, jb.ctl.Stopped())
 	defer cancelPass()
-	go func() {
-		select {
-		case <-jb.ctl.Stopped():
-			cancelPass()
-		case <-passCtx.Done():
-		}
-	}()
 
 	jb.warnConversion(p)
 	jb.warnStreams(o, p)
