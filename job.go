@@ -205,6 +205,10 @@ func (jb *Job) Run(ctx context.Context) error {
 	return err
 }
 
+// run takes the job from its options to its output: check, claim the
+// output, probe, prepare, make or adopt the job directory (lock, control
+// socket), load the plan (loadPlan) and encode, the one pipeline of a new
+// and a resumed job.
 func (jb *Job) run(ctx context.Context) error {
 	o := jb.o
 	enc, err := o.check(jb.dir)
@@ -218,15 +222,8 @@ func (jb *Job) run(ctx context.Context) error {
 	ctx = tools.WithGroup(ctx, jb.ctl.Group())
 	// Stop works at every stage: until the chunks run, it cancels what
 	// runs (probing, hashing, scene detection).
-	sctx, cancel := context.WithCancel(ctx)
+	sctx, cancel := steer.CancelOn(ctx, jb.ctl.Stopped())
 	defer cancel()
-	go func() {
-		select {
-		case <-jb.ctl.Stopped():
-			cancel()
-		case <-sctx.Done():
-		}
-	}()
 	stopped := func(err error) error {
 		if err != nil && jb.ctl.IsStopped() && ctx.Err() == nil {
 			return ErrStopped
@@ -278,64 +275,118 @@ func (jb *Job) run(ctx context.Context) error {
 	}
 	defer srv.Close()
 
-	st, err := jb.plan(sctx, &o, p, fresh)
-	if err == nil && st == nil {
-		err = jb.planAndRun(ctx, &o, p)
-		if err == nil || !fresh {
-			return stopped(classify(err))
-		}
-		if _, serr := os.Stat(jb.dir.State()); serr == nil || jb.dir.HasParts() {
-			// Planned, or stopped while planning with parts to
-			// salvage: the job stays.
-			return stopped(classify(err))
-		}
+	st, err := jb.loadPlan(sctx, &o, p, fresh)
+	if err == nil {
+		err = jb.encode(ctx, sctx, &o, p, st)
 	}
-	if err != nil {
-		if fresh && st == nil {
-			// Nothing was planned: leave no job directory behind.
+	if err != nil && fresh {
+		if _, serr := os.Stat(jb.dir.State()); serr != nil && !jb.dir.HasParts() {
+			// Nothing was planned, and no part was left to salvage:
+			// leave no job directory behind.
 			srv.Close()
 			_ = d.Remove()
 		}
-		return stopped(classify(err))
 	}
-	return jb.encode(ctx, &o, p, st)
+	return stopped(classify(err))
 }
 
-// encode runs the planned job's chunks and finishes the output.
-func (jb *Job) encode(ctx context.Context, o *Options, p *prepared, st *jobdir.State) error {
+// encode is a job's one pipeline, whether it is new or resumed: it makes
+// the job's coordinator, gives it the plan, salvages what earlier runs
+// left, runs the chunks and finishes the output.
+//
+//	coord.NewPlanning ──▶ plan: st, set at once (setPlan); or, st nil, made by
+//	                      the scene pass while the first chunks run (makePlan)
+//	                  ──▶ Prepare: checks and salvage, unless chunks run already
+//	                  ──▶ EventPlanned ──▶ Run ──▶ finish
+//
+// ctx is the run's; sctx is also cancelled by a stop, which ends the scene
+// pass at once but lets the chunks in flight flush. A failure once the
+// plan is set is recorded in the journal (Coordinator.Failed).
+func (jb *Job) encode(ctx, sctx context.Context, o *Options, p *prepared, st *jobdir.State) error {
+	planned := st != nil
+	c := coord.NewPlanning(jb.dir, jb.ctl, p.task(st), p.src.Video.ExpectedFrames())
+	c.Emit = jb.fromCoord
+	c.Decode = verify.DecodeIVF
+	c.Recoverer, _ = o.Executor.(Recoverer)
+	defer c.CloseJournal()
+	if planned {
+		if err := jb.setPlan(c, st); err != nil {
+			return err
+		}
+	}
+	jb.mu.Lock()
+	jb.coord = c
+	jb.mu.Unlock()
+
+	var chunks chunkRun
+	if !planned {
+		if err := jb.makePlan(ctx, sctx, o, p, c, &chunks); err != nil {
+			return err
+		}
+	}
+	if !chunks.started() {
+		if err := c.Prepare(ctx); err != nil {
+			return err
+		}
+	}
+	jb.publish(Event{Kind: EventPlanned})
+	if planned {
+		jb.warnStreams(o, p) // a new job's were said before its scene pass
+	}
+	if !chunks.started() {
+		if jb.ctl.IsStopped() {
+			return ErrStopped
+		}
+		if todo := c.Pending(); len(todo) > 0 {
+			ex, w := executor(o, p, len(todo))
+			chunks.start(ctx, c, ex, w)
+		}
+	}
+	if err := chunks.wait(); err != nil {
+		return c.Failed(ctx, err)
+	}
+	if err := jb.finish(ctx, o, p, c); err != nil {
+		return c.Failed(ctx, err)
+	}
+	return nil
+}
+
+// setPlan makes st the plan of c, with the job's journal, and removes
+// planning.json: from now on the plan is final. (A planned job may find
+// planning.json left by a kill between writing job.json and removing it.)
+func (jb *Job) setPlan(c *coord.Coordinator, st *jobdir.State) error {
 	j, recs, err := jb.dir.OpenJournal(func(d journal.Dropped) {
 		jb.warn("%s: ignored a damaged journal record at byte %d (%s)", jb.dir.Journal(), d.Offset, d.Reason)
 	})
 	if err != nil {
 		return err
 	}
-	defer j.Close()
-	_ = jb.dir.DonePlanning() // left by a kill between writing job.json and removing it
-	c := coord.New(jb.dir, st, j, recs, jb.ctl, p.task(st))
-	c.Emit = jb.fromCoord
-	c.Decode = verify.DecodeIVF
-	c.Recoverer, _ = o.Executor.(Recoverer)
-	jb.mu.Lock()
-	jb.coord = c
-	jb.mu.Unlock()
-	if err := c.Prepare(ctx); err != nil {
-		return err
-	}
-	jb.publish(Event{Kind: EventPlanned})
-	jb.warnStreams(o, p)
-	if jb.ctl.IsStopped() {
-		return ErrStopped
-	}
-	if todo := c.Pending(); len(todo) > 0 {
-		ex, w := executor(o, p, len(todo))
-		if err := c.Run(ctx, ex, w); err != nil {
-			return c.Failed(ctx, err)
-		}
-	}
-	if err := jb.finish(ctx, o, p, c); err != nil {
-		return c.Failed(ctx, err)
+	c.SetPlan(st, j, recs)
+	if err := jb.dir.DonePlanning(); err != nil {
+		// job.json is written and wins over planning.json: harmless.
+		jb.warn("%v", err)
 	}
 	return nil
+}
+
+// A chunkRun is the coordinator's Run in the background: started while
+// the plan is being made (makePlan), or once the plan is set and what
+// earlier runs left is salvaged.
+type chunkRun struct{ done chan error }
+
+func (r *chunkRun) start(ctx context.Context, c *coord.Coordinator, ex Executor, workers int) {
+	r.done = make(chan error, 1)
+	go func() { r.done <- c.Run(ctx, ex, workers) }()
+}
+
+func (r *chunkRun) started() bool { return r.done != nil }
+
+// wait returns what Run returned once it has; nil when it never started.
+func (r *chunkRun) wait() error {
+	if r.done == nil {
+		return nil
+	}
+	return <-r.done
 }
 
 // alreadyDone ends a job whose output a previous run put in place (and

@@ -8,56 +8,40 @@ import (
 
 	"github.com/av1job/av1job/internal/coord"
 	"github.com/av1job/av1job/internal/jobdir"
-	"github.com/av1job/av1job/internal/journal"
 	"github.com/av1job/av1job/internal/plan"
 	"github.com/av1job/av1job/internal/probe"
 	"github.com/av1job/av1job/internal/scene"
-	"github.com/av1job/av1job/internal/verify"
 )
 
-// planAndRun plans a new job while its first chunks already encode: the
-// scene pass reports the frames whose scores are final as it goes, the
+// makePlan makes a new job's plan while its first chunks already encode:
+// the scene pass reports the frames whose scores are final as it goes, the
 // planner (plan.Planner) turns them into chunks that no later frame can
-// change, and the coordinator starts each as soon as a worker is free, the
-// most expensive first. The chunks are the same as those of a job that
-// detected first, so is the output. Once the pass has ended the plan is
-// written (job.json) and the results that waited for it are committed;
-// from then on the job is like any other. A pass that fails (a damaged or
-// variable-frame-rate source) voids what was encoded; a stop ends the pass
-// at once, and the parts of the chunks in flight are kept for the next
-// run's salvage (like those of a killed run).
-func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
+// change, and the coordinator c starts each as soon as a worker is free,
+// the most expensive first (its Run, started on run). The chunks are the
+// same as those of a job that detected first, so is the output. Once the
+// pass has ended the plan is written (job.json) and set (setPlan): the
+// results that waited for it are committed, and from then on the job goes
+// on like any other (encode). A pass that fails (a damaged or
+// variable-frame-rate source) voids what was encoded, and makePlan returns
+// once the chunks have ended; a stop (sctx) ends the pass at once, and the
+// parts of the chunks in flight are kept for the next run's salvage (like
+// those of a killed run).
+//
+// After a run that was interrupted while it planned (planning.json), no
+// chunk starts here: encode salvages what that run left once the same
+// plan is made again, and starts the chunks then.
+func (jb *Job) makePlan(ctx, sctx context.Context, o *Options, p *prepared, c *coord.Coordinator, run *chunkRun) error {
 	v := p.src.Video
 	fps, _ := v.FrameRate.Float64()
-	id := p.fp.Sum()
-	c := coord.NewPlanning(jb.dir, jb.ctl, p.taskFor(id, v.Index, p.layout.PixFmt, p.layout.Filter, v.TimeBase.RatString()), v.ExpectedFrames())
-	c.Emit = jb.fromCoord
-	c.Decode = verify.DecodeIVF
-	c.Recoverer, _ = o.Executor.(Recoverer)
-	jb.mu.Lock()
-	jb.coord = c
-	jb.mu.Unlock()
 
 	// The pass stops with the job: the chunks in flight end at their
 	// current frame and their parts stay, with planning.json, for the
 	// next run, which plans first and then salvages them.
-	passCtx, cancelPass := context.WithCancel(ctx)
+	passCtx, cancelPass := context.WithCancel(sctx)
 	defer cancelPass()
-	go func() {
-		select {
-		case <-jb.ctl.Stopped():
-			cancelPass()
-		case <-passCtx.Done():
-		}
-	}()
 
 	jb.warnConversion(p)
 	jb.warnStreams(o, p)
-	ex, w := executor(o, p, math.MaxInt)
-	runDone := make(chan error, 1)
-	startRun := func() {
-		go func() { runDone <- c.Run(ctx, ex, w) }()
-	}
 	// Chunks left by a run that was interrupted while it planned are
 	// salvaged before anything else starts: that run is planned first.
 	// Otherwise the chunks start as they are planned, once the plan's
@@ -68,7 +52,8 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 		if err := jb.dir.WritePlanning(planningPrint(p.fp)); err != nil {
 			return err
 		}
-		startRun()
+		ex, w := executor(o, p, math.MaxInt)
+		run.start(ctx, c, ex, w)
 	}
 
 	rule := newCostRule(o, p.src)
@@ -124,41 +109,16 @@ func (jb *Job) planAndRun(ctx context.Context, o *Options, p *prepared) error {
 	if err == nil {
 		st, err = jb.writePlan(o, p, sf, planner, rule, &chunks, c)
 	}
-	var j *jobdir.Journal
-	var recs []jobdir.Record
 	if err == nil {
-		j, recs, err = jb.dir.OpenJournal(func(d journal.Dropped) {
-			jb.warn("%s: ignored a damaged journal record at byte %d (%s)", jb.dir.Journal(), d.Offset, d.Reason)
-		})
+		err = jb.setPlan(c, st)
 	}
 	if err != nil {
 		c.FailPlan(err)
-		if stream {
-			<-runDone
-		}
+		_ = run.wait() // the plan's error says why
 		if !errors.Is(err, ErrStopped) && ctx.Err() == nil {
 			_ = jb.dir.DonePlanning() // the parts are gone: nothing to salvage
 		}
 		return err
-	}
-	defer j.Close()
-	c.SetPlan(st, j, recs)
-	if err := jb.dir.DonePlanning(); err != nil {
-		// job.json is written and wins over planning.json: harmless.
-		jb.warn("%v", err)
-	}
-	if !stream {
-		if err := c.Prepare(ctx); err != nil {
-			return err
-		}
-		startRun()
-	}
-	jb.publish(Event{Kind: EventPlanned})
-	if err := <-runDone; err != nil {
-		return c.Failed(ctx, err)
-	}
-	if err := jb.finish(ctx, o, p, c); err != nil {
-		return c.Failed(ctx, err)
 	}
 	return nil
 }

@@ -284,8 +284,13 @@ func trialHeader(src *probe.Source, l probe.Layout) source.Header {
 		Colorspace: cs, AspectNum: 1, AspectDen: 1}
 }
 
-// task returns the part every task of the job shares, from its plan.
+// task returns the part every task of the job shares, from its plan st;
+// from the source and the fingerprint when the job is not planned yet.
 func (p *prepared) task(st *jobdir.State) Task {
+	if st == nil {
+		v := p.src.Video
+		return p.taskFor(p.fp.Sum(), v.Index, p.layout.PixFmt, p.layout.Filter, v.TimeBase.RatString())
+	}
 	return p.taskFor(st.ID, st.Stream, st.PixFmt, st.Filter, st.TimeBase)
 }
 
@@ -328,10 +333,11 @@ func (p *prepared) options() EncoderOptions {
 		Primaries: c.Primaries, Transfer: c.Transfer, Matrix: c.Matrix, FullRange: p.layout.FullRange()}
 }
 
-// plan returns the job's plan in its job directory when the fingerprint
-// matches, or nil when the job is to be planned (planAndRun). A plan made
-// with other settings is refused unless Restart, which discards it.
-func (jb *Job) plan(ctx context.Context, o *Options, p *prepared, fresh bool) (*jobdir.State, error) {
+// loadPlan returns the job's plan in its job directory when the
+// fingerprint matches, or nil when the job is to be planned (makePlan). A
+// plan made with other settings is refused unless Restart, which discards
+// it.
+func (jb *Job) loadPlan(ctx context.Context, o *Options, p *prepared, fresh bool) (*jobdir.State, error) {
 	st, err := jb.dir.ReadState()
 	var damaged *jobdir.DamagedError
 	switch {

@@ -21,6 +21,7 @@ import (
 	"github.com/av1job/av1job/internal/ivf"
 	"github.com/av1job/av1job/internal/quality"
 	"github.com/av1job/av1job/internal/source"
+	"github.com/av1job/av1job/internal/steer"
 	"github.com/av1job/av1job/task"
 )
 
@@ -70,7 +71,7 @@ func (x *Executor) Execute(ctx context.Context, t task.Task, out task.StreamWrit
 }
 
 // execute runs t with enc once its source is checked.
-func (x *Executor) execute(ctx context.Context, enc encode.Encoder, t task.Task, out task.StreamWriter, steer task.Steer) (int, error) {
+func (x *Executor) execute(ctx context.Context, enc encode.Encoder, t task.Task, out task.StreamWriter, sr task.Steer) (int, error) {
 	if p, ok := out.(task.Placed); ok {
 		p.RunsOn(thisMachine())
 	}
@@ -83,7 +84,7 @@ func (x *Executor) execute(ctx context.Context, enc encode.Encoder, t task.Task,
 	if t.Target != nil {
 		// The search's probes first, then the chunk at the quantizer it
 		// decides, written to out and to a file to be scored.
-		if q, err = x.search(ctx, enc, t, out, steer); err != nil {
+		if q, err = x.search(ctx, enc, t, out, sr); err != nil {
 			return t.Start, err
 		}
 		t.Settings.Quantizer = q
@@ -97,7 +98,7 @@ func (x *Executor) execute(ctx context.Context, enc encode.Encoder, t task.Task,
 	}
 	s := t.Settings.EncodeSettings()
 	s.Threads = x.Threads
-	fed, err := x.encodeFrames(ctx, enc, t, s, out, steer)
+	fed, err := x.encodeFrames(ctx, enc, t, s, out, sr)
 	if err != nil {
 		return t.Start, err
 	}
@@ -108,15 +109,8 @@ func (x *Executor) execute(ctx context.Context, enc encode.Encoder, t task.Task,
 			// task's is left to verify: scoring would hold the stop up).
 			// A stop ends the scoring, not the task: the chunk is kept
 			// without a score.
-			sctx, cancel := context.WithCancel(ctx)
-			go func() {
-				select {
-				case <-steer.Stopping():
-					cancel()
-				case <-sctx.Done():
-				}
-			}()
-			scores, err := x.score(sctx, t, dist.f, fed, steer, 1)
+			sctx, cancel := steer.CancelOn(ctx, sr.Stopping())
+			scores, err := x.score(sctx, t, dist.f, fed, sr, 1)
 			stopped := sctx.Err() != nil && ctx.Err() == nil
 			cancel()
 			switch {

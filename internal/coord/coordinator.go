@@ -92,8 +92,11 @@ func New(dir jobdir.Dir, st *jobdir.State, j *jobdir.Journal, recs []jobdir.Reco
 	return c
 }
 
-// NewPlanning returns the coordinator of a job whose chunks are
-// planned while it runs (addChunks); its results wait for setPlan.
+// NewPlanning returns the coordinator of a job whose plan is not set yet:
+// chunks planned while it runs are queued by AddChunks, and its results
+// wait for SetPlan. The job (package av1job) makes every coordinator so,
+// and gives a planned job's its plan at once; Prepare then queues the
+// chunks left to do.
 func NewPlanning(dir jobdir.Dir, ctl *steer.Controller, tmpl task.Task, expected int) *Coordinator {
 	return &Coordinator{dir: dir, ctl: ctl, tmpl: tmpl, Emit: func(Event) {}, ready: make(chan struct{}), queued: make(chan struct{}, 1),
 		running: map[int]*attempt{}, planning: true, expected: expected}

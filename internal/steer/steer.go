@@ -296,6 +296,22 @@ func (c *Controller) Stopped() <-chan struct{} { return c.stopped }
 // current frame.
 func (c *Controller) Halted() <-chan struct{} { return c.halted }
 
+// CancelOn returns a copy of ctx that is also cancelled once done is
+// closed: for work that a stop ends at once instead of at a frame, with
+// done a Controller's Stopped or a Steer's Stopping. Calling cancel
+// releases it, as for context.WithCancel.
+func CancelOn(ctx context.Context, done <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
 // Group is the process group whose processes a pause freezes.
 func (c *Controller) Group() *procs.Group { return c.group }
 

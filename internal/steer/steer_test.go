@@ -1,6 +1,7 @@
 package steer
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -167,5 +168,32 @@ func TestPauseResumeStop(t *testing.T) {
 		if changes[i] != want[i] {
 			t.Fatalf("changes %v, want %v", changes, want)
 		}
+	}
+}
+
+func TestCancelOn(t *testing.T) {
+	done := make(chan struct{})
+	ctx, cancel := CancelOn(context.Background(), done)
+	defer cancel()
+	select {
+	case <-ctx.Done():
+		t.Fatal("cancelled before done was closed")
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(done)
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("not cancelled once done was closed")
+	}
+
+	parent, cancelParent := context.WithCancel(context.Background())
+	ctx, cancel = CancelOn(parent, make(chan struct{}))
+	defer cancel()
+	cancelParent()
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("not cancelled with its parent")
 	}
 }
