@@ -410,7 +410,7 @@ func (w *Worker) runMsg(ctx context.Context, log *slog.Logger, m jetstream.Msg, 
 var errDropped = errors.New("task dropped")
 
 // runTask fetches the task's segment and encodes it, returning the number
-// of frames encoded.
+// of frames encoded. Its heartbeat has ended when it returns.
 func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg, seg segmentRef, rt *runningTask, cur *current, ackWait time.Duration) (int, error) {
 	t, ctl, pub := cur.t, rt.ctl, cur.pub
 	tctx, cancel := context.WithCancelCause(ctx)
@@ -433,7 +433,17 @@ func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 		return 0, err
 	}
 	defer sub.Unsubscribe() //nolint:errcheck // the connection may be gone
-	go w.heartbeat(tctx, cancel, log, m, rt, cur, min(beatEvery, ackWait/3))
+	beating := make(chan struct{})
+	go func() {
+		defer close(beating)
+		w.heartbeat(tctx, cancel, log, m, rt, cur, min(beatEvery, ackWait/3))
+	}()
+	// The heartbeat ends before the task does: nothing steers the task,
+	// or asks about it, once its slot has gone on.
+	defer func() {
+		cancel(nil)
+		<-beating
+	}()
 
 	path, release, err := w.fetchSegment(tctx, seg)
 	if err != nil {
