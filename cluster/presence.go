@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"os"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/av1job/av1job/internal/steer"
 	"github.com/av1job/av1job/task"
 )
 
@@ -68,43 +66,29 @@ func WatchWorkers(nc *nats.Conn, fn func(WorkerInfo)) (stop func(), err error) {
 	return func() { _ = sub.Unsubscribe() }, nil
 }
 
-// current is the task a worker's slot runs.
-type current struct {
-	job   string
-	chunk int
-	pub   *unitPublisher
-}
-
-// presence keeps what a worker announces.
+// presence announces a worker. It owns the announcement's fixed part and
+// whether the worker drains; what the worker runs and has sent it asks
+// the worker (state) each time.
 type presence struct {
 	info     WorkerInfo // the fixed part
-	frames   atomic.Int64
+	state    func() (tasks []WorkerTask, frames int64)
 	draining atomic.Bool
-
-	mu      sync.Mutex
-	running map[*steer.Controller]*link
 }
 
 // snapshot is the announcement as things stand.
 func (p *presence) snapshot() WorkerInfo {
 	wi := p.info
 	wi.Time = time.Now().UTC()
-	wi.Frames = p.frames.Load()
-	wi.Tasks = []WorkerTask{}
+	wi.Tasks, wi.Frames = p.state()
+	if wi.Tasks == nil {
+		wi.Tasks = []WorkerTask{}
+	}
 	paused := 0
-	p.mu.Lock()
-	for ctl, l := range p.running {
-		cur := l.cur.Load()
-		if cur == nil {
-			continue
-		}
-		pz, _, _ := ctl.PauseState()
-		if pz {
+	for _, t := range wi.Tasks {
+		if t.Paused {
 			paused++
 		}
-		wi.Tasks = append(wi.Tasks, WorkerTask{Job: cur.job, Chunk: cur.chunk, Frames: cur.pub.units(), Paused: pz})
 	}
-	p.mu.Unlock()
 	switch {
 	case p.draining.Load():
 		wi.State = WorkerDraining
@@ -146,7 +130,7 @@ func (p *presence) announce(ctx context.Context, nc *nats.Conn, done <-chan stru
 	}
 }
 
-func newPresence(name string, slots int, encs []task.EncoderRef, running map[*steer.Controller]*link) *presence {
+func newPresence(name string, slots int, encs []task.EncoderRef, state func() ([]WorkerTask, int64)) *presence {
 	host, _ := os.Hostname()
-	return &presence{info: WorkerInfo{Name: name, Host: host, Cores: runtime.NumCPU(), Slots: slots, Encoders: encs}, running: running}
+	return &presence{info: WorkerInfo{Name: name, Host: host, Cores: runtime.NumCPU(), Slots: slots, Encoders: encs}, state: state}
 }

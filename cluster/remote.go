@@ -8,9 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
 	"math/big"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,19 +118,22 @@ func (x *RemoteExecutor) Stats() RemoteStats {
 	return x.stats
 }
 
-// remoteTask is a task in flight.
+// remoteTask is a task in flight: its claim, which the answers to claims
+// and heartbeats (NATS callbacks), the job's pause (remotePauser) and the
+// task's receiver (Execute's loop) share under mu. The rest of the task's
+// receive state is the receiver's alone.
 type remoteTask struct {
 	t        task.Task
 	out      task.StreamWriter
 	mu       sync.Mutex
 	owner    string // the granted claim, "" while none
-	worker   string
+	worker   string // the owner's name
 	heard    time.Time
 	claims   int
 	nonce    string // the executor's: claims of another run never match
 	paused   bool
 	stopping bool
-	done     bool // the executor has finished with it
+	done     bool // no claim is granted any more: the task ended, or ends with what arrived
 }
 
 func (x *RemoteExecutor) silence() time.Duration {
@@ -163,14 +164,13 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t task.Task, out task.Stre
 	x.tasks[key] = rt
 	rt.nonce = x.nonce
 	kind := segment.Copy
-	if x.lossless[t.Job+"."+strconv.Itoa(t.Chunk)] {
+	if x.lossless[losslessKey(t)] {
 		kind = segment.Lossless
 	}
 	x.mu.Unlock()
+	q := &jsQueue{x: x, ctx: ctx}
 	// Cleanup runs in this order: no claim is granted from the moment
 	// Execute ends; then what the task left in JetStream goes.
-	var seg string
-	var published []uint64
 	done := make(chan struct{})
 	defer func() {
 		rt.mu.Lock()
@@ -180,7 +180,7 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t task.Task, out task.Stre
 		delete(x.tasks, key)
 		x.mu.Unlock()
 		close(done)
-		x.cleanup(t, seg, published)
+		x.cleanup(t, q.ref.Object, q.published)
 	}()
 	// The task's pause follows the job's: a paused job's workers freeze
 	// their encoders, and no new claim is granted.
@@ -214,234 +214,90 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t task.Task, out task.Stre
 		}
 	}()
 
-	ref, err := x.put(ctx, t, kind)
-	seg = ref.Object
-	if err != nil {
+	if err := q.recut(t, kind); err != nil {
 		return t.Start, err
 	}
-	gen := 0
-	seq, err := x.publish(ctx, t, ref, gen)
-	if err != nil {
+	if err := q.offer(t); err != nil {
 		return t.Start, err
 	}
-	published = append(published, seq)
-
+	// From here on the loop only takes messages and events and hands them
+	// to the receiver, which holds the task's state.
+	r := &receiver{t: t, out: out, rt: rt, q: q, silence: x.silence(), kind: kind}
 	tick := time.NewTicker(x.silence() / 4)
 	defer tick.Stop()
 	stopping := steer.Stopping()
-	stopSent := false
-	headerSent := false
-	var claim string // the claim whose messages are being taken
-	next, units := 0, 0
-	// requeue offers the task again under a new message: its worker was
-	// lost or failed before sending a unit.
-	requeue := func() error {
-		rt.mu.Lock()
-		rt.owner = ""
-		rt.mu.Unlock()
-		claim, next = "", 0
-		gen++
-		seq, err := x.publish(ctx, t, ref, gen)
-		if err != nil {
-			return err
-		}
-		published = append(published, seq)
-		return nil
-	}
-	// settle ends the task with what arrived once its worker is gone:
-	// what arrived is kept and the rest becomes a new chunk; with nothing,
-	// a stopped task ends stopped, and any other goes to another worker
-	// (done is false).
-	settle := func() (end int, done bool, err error) {
-		switch {
-		case units > 0:
-			return t.Start + units, true, nil
-		case stopSent:
-			return t.Start, true, task.ErrStopped
-		}
-		if err := requeue(); err != nil {
-			return t.Start, true, err
-		}
-		return t.Start, false, nil
-	}
 	for {
+		var v verdict
 		select {
 		case <-ctx.Done():
-			return t.Start + units, ctx.Err()
+			v = r.onCancel(ctx.Err())
 		case <-stopping:
 			stopping = nil
-			rt.mu.Lock()
-			owner := rt.owner
-			rt.stopping = true
-			rt.done = owner == "" // no claim granted from now on
-			rt.mu.Unlock()
-			if owner == "" {
-				return t.Start, task.ErrStopped
-			}
-			stopSent = true
-			go func() {
-				// A stop that does not arrive is caught up by the
-				// heartbeat's answer, which carries Stop.
-				if err := x.steerTask(ctx, t, "stop"); err != nil {
-					x.count(func(s *RemoteStats) { s.StopsUnanswered++ })
-				}
-			}()
+			v = r.onStop()
 		case <-tick.C:
-			if err := x.storeFailed(); err != nil {
-				// Nothing more can be sent or received: the task
-				// ends with what arrived, like a lost worker's.
-				rt.mu.Lock()
-				rt.owner, rt.done = "", true
-				rt.mu.Unlock()
-				if units > 0 {
-					return t.Start + units, nil
-				}
-				return t.Start, err
-			}
-			rt.mu.Lock()
-			silent := rt.owner != "" && time.Since(rt.heard) > x.silence() && !rt.paused
-			if silent {
-				rt.owner = ""
-				if units > 0 || stopSent {
-					rt.done = true
-				}
-			}
-			rt.mu.Unlock()
-			if !silent {
-				continue
-			}
-			x.count(func(s *RemoteStats) { s.Lost++ })
-			if end, done, err := settle(); done {
-				return end, err
-			}
+			v = r.onTick(time.Now())
 		case m, ok := <-in:
 			if !ok {
-				return t.Start + units, fmt.Errorf("cluster: the result stream of chunk %d ended", t.Chunk)
+				v = r.onClosed()
+			} else {
+				v = r.receive(decodeUnitMsg(m.Headers(), m.Data()), time.Now())
 			}
-			h := m.Headers()
-			c, kindOf := h.Get(hdrClaim), h.Get(hdrKind)
-			seq, serr := strconv.Atoi(h.Get(hdrSeq))
-			rt.mu.Lock()
-			owner := rt.owner
-			if c == owner && owner != "" {
-				rt.heard = time.Now()
-			}
-			rt.mu.Unlock()
-			if c != owner || owner == "" || serr != nil || seq != next {
-				if c == claim && seq < next {
-					continue // sent again: taken already
-				}
-				x.count(func(s *RemoteStats) { s.Refused++ })
-				continue
-			}
-			if claim != c {
-				if units > 0 {
-					// Another worker's units cannot follow these.
-					x.count(func(s *RemoteStats) { s.Refused++ })
-					continue
-				}
-				claim = c
-			}
-			next++
-			switch kindOf {
-			case "header":
-				var sh task.StreamHeader
-				if err := json.Unmarshal(m.Data(), &sh); err != nil {
-					return t.Start, fmt.Errorf("cluster: chunk %d: header from %s: %w", t.Chunk, c, err)
-				}
-				if headerSent {
-					continue // a second worker's: the stream is the same
-				}
-				if err := out.Header(sh); err != nil {
-					return t.Start, err
-				}
-				headerSent = true
-			case "unit":
-				pts, err := strconv.ParseUint(h.Get(hdrPTS), 10, 64)
-				if err != nil {
-					return t.Start + units, fmt.Errorf("cluster: chunk %d: unit %d from %s: timestamp: %w", t.Chunk, seq, c, err)
-				}
-				if err := out.Unit(pts, m.Data()); err != nil {
-					return t.Start + units, err
-				}
-				units++
-				x.count(func(s *RemoteStats) { s.Units++; s.UnitBytes += int64(len(m.Data())) })
-			case "probe":
-				var p task.Probe
-				if err := json.Unmarshal(m.Data(), &p); err != nil {
-					return t.Start + units, fmt.Errorf("cluster: chunk %d: probe from %s: %w", t.Chunk, c, err)
-				}
-				if rec, ok := out.(task.QualityRecorder); ok && t.Target != nil {
-					if err := rec.Probe(p); err != nil {
-						return t.Start + units, err
-					}
-					// Offered again, the task goes on from this probe.
-					tq := *t.Target
-					tq.Known = append(slices.Clone(tq.Known), p)
-					t.Target = &tq
-				}
-			case "quality":
-				var q qualityMsg
-				if err := json.Unmarshal(m.Data(), &q); err != nil {
-					return t.Start + units, fmt.Errorf("cluster: chunk %d: quality from %s: %w", t.Chunk, c, err)
-				}
-				if rec, ok := out.(task.QualityRecorder); ok && t.Target != nil {
-					score := math.NaN()
-					if q.Score != nil {
-						score = *q.Score
-					}
-					rec.Quality(q.Q, score)
-				}
-			case "end":
-				var e endMsg
-				if err := json.Unmarshal(m.Data(), &e); err != nil {
-					return t.Start + units, fmt.Errorf("cluster: chunk %d: end from %s: %w", t.Chunk, c, err)
-				}
-				if e.End != units {
-					return t.Start + units, fmt.Errorf("cluster: chunk %d: %s ended at %d frames, %d units came", t.Chunk, c, e.End, units)
-				}
-				// (A worker drained before its first frame: another
-				// takes the task.)
-				if end, done, err := settle(); done {
-					return end, err
-				}
-			case "fail":
-				var f failMsg
-				if err := json.Unmarshal(m.Data(), &f); err != nil {
-					f.Msg = fmt.Sprintf("a failure that does not parse (%v)", err)
-				}
-				err := fmt.Errorf("chunk %d on worker %s: %s", t.Chunk, c, f.Msg)
-				switch {
-				case f.Segment && kind == segment.Copy:
-					// The packets do not give the frames: from now on
-					// the chunk's frames go losslessly coded.
-					x.mu.Lock()
-					x.lossless[t.Job+"."+strconv.Itoa(t.Chunk)] = true
-					x.mu.Unlock()
-					if units > 0 {
-						return t.Start, err // the next attempt sends them so
-					}
-					kind = segment.Lossless
-					_ = x.deleteSegment(ref.Object)
-					if ref, err = x.put(ctx, t, kind); err != nil {
-						seg = ""
-						return t.Start, err
-					}
-					seg = ref.Object
-					if err := requeue(); err != nil {
-						return t.Start, err
-					}
-					continue
-				case f.Permanent:
-					return t.Start, &task.TaskError{Task: t, Msg: err.Error(), Err: err}
-				}
-				return t.Start, err
-			default:
-				return t.Start + units, fmt.Errorf("cluster: chunk %d: message of kind %q from %s", t.Chunk, kindOf, c)
-			}
+		}
+		if v.ended {
+			return v.end, v.err
 		}
 	}
 }
+
+// losslessKey names t's chunk in RemoteExecutor.lossless.
+func losslessKey(t task.Task) string { return t.Job + "." + strconv.Itoa(t.Chunk) }
+
+// jsQueue is a task's taskQueue: its segment in the object store and its
+// messages on the work queue, what the executor removes once the task
+// ends.
+type jsQueue struct {
+	x         *RemoteExecutor
+	ctx       context.Context
+	ref       segmentRef // the segment cut last; its Object is "" while none is stored
+	gen       int        // the number of messages queued: each has its own ID
+	published []uint64   // their sequences in the stream
+}
+
+func (q *jsQueue) offer(t task.Task) error {
+	gen := q.gen
+	q.gen++
+	seq, err := q.x.publish(q.ctx, t, q.ref, gen)
+	if err != nil {
+		return err
+	}
+	q.published = append(q.published, seq)
+	return nil
+}
+
+func (q *jsQueue) recut(t task.Task, k segment.Kind) error {
+	_ = q.x.deleteSegment(q.ref.Object)
+	var err error
+	q.ref, err = q.x.put(q.ctx, t, k)
+	return err
+}
+
+func (q *jsQueue) markLossless(t task.Task) {
+	q.x.mu.Lock()
+	q.x.lossless[losslessKey(t)] = true
+	q.x.mu.Unlock()
+}
+
+func (q *jsQueue) stop(t task.Task) {
+	go func() {
+		if err := q.x.steerTask(q.ctx, t, "stop"); err != nil {
+			q.x.count(func(s *RemoteStats) { s.StopsUnanswered++ })
+		}
+	}()
+}
+
+func (q *jsQueue) storeFailed() error { return q.x.storeFailed() }
+
+func (q *jsQueue) count(f func(*RemoteStats)) { q.x.count(f) }
 
 func (x *RemoteExecutor) count(f func(*RemoteStats)) {
 	x.mu.Lock()
@@ -596,27 +452,38 @@ func (x *RemoteExecutor) answerClaim(job string, m *nats.Msg) {
 	} else if rt := x.lookup(job, req.Chunk, req.Attempt); rt == nil {
 		resp.Reason = "the task is not wanted any more"
 	} else {
-		rt.mu.Lock()
-		switch {
-		case rt.done:
-			resp.Reason = "the task is not wanted any more"
-		case rt.owner != "":
-			resp.Reason = "the task runs on " + rt.worker
-		case rt.paused:
-			resp.Reason, resp.Retry = "the job is paused", true
-		default:
-			rt.claims++
-			rt.owner = fmt.Sprintf("%s#%s#%d#%d", req.Worker, rt.nonce, req.Delivery, rt.claims)
-			rt.worker, rt.heard = req.Worker, time.Now()
-			resp.OK, resp.Claim = true, rt.owner
-			if p, ok := rt.out.(task.Placed); ok {
-				p.RunsOn(req.Worker)
-			}
-		}
-		rt.mu.Unlock()
+		resp = rt.grant(req, time.Now())
 	}
 	b, _ := json.Marshal(resp)
 	_ = m.Respond(b)
+}
+
+// grant answers a worker's claim on rt: the claim is granted when the
+// task is wanted, owned by no worker and not paused. It names the worker,
+// the executor's nonce, the delivery and the claim's number, so that no
+// two claims are the same. The task's StreamWriter learns where it runs.
+func (rt *remoteTask) grant(req claimReq, now time.Time) claimResp {
+	var resp claimResp
+	rt.mu.Lock()
+	switch {
+	case rt.done:
+		resp.Reason = "the task is not wanted any more"
+	case rt.owner != "":
+		resp.Reason = "the task runs on " + rt.worker
+	case rt.paused:
+		resp.Reason, resp.Retry = "the job is paused", true
+	default:
+		rt.claims++
+		rt.owner = fmt.Sprintf("%s#%s#%d#%d", req.Worker, rt.nonce, req.Delivery, rt.claims)
+		rt.worker, rt.heard = req.Worker, now
+		resp.OK, resp.Claim = true, rt.owner
+	}
+	rt.mu.Unlock()
+	// Told before the answer goes, so before any unit can come.
+	if p, ok := rt.out.(task.Placed); ok && resp.OK {
+		p.RunsOn(req.Worker)
+	}
+	return resp
 }
 
 // answerBeat notes that a worker is alive, and tells it to drop a task it
@@ -626,18 +493,25 @@ func (x *RemoteExecutor) answerBeat(job string, m *nats.Msg) {
 	var r claimResp
 	if json.Unmarshal(m.Data, &b) == nil {
 		if rt := x.lookup(job, b.Chunk, b.Attempt); rt != nil {
-			rt.mu.Lock()
-			if r.OK = rt.owner == b.Claim && !rt.done; r.OK {
-				rt.heard = time.Now()
-				// The state the task should be in: a worker that missed
-				// a pause, resume or stop catches up.
-				r.Paused, r.Stop = rt.paused, rt.stopping
-			}
-			rt.mu.Unlock()
+			r = rt.beat(b, time.Now())
 		}
 	}
 	resp, _ := json.Marshal(r)
 	_ = m.Respond(resp)
+}
+
+// beat answers a heartbeat for rt: OK while the claim it is sent under
+// owns the task, with the state the task should be in, so that a worker
+// that missed a pause, resume or stop catches up.
+func (rt *remoteTask) beat(b beat, now time.Time) claimResp {
+	var r claimResp
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if r.OK = rt.owner == b.Claim && !rt.done; r.OK {
+		rt.heard = now
+		r.Paused, r.Stop = rt.paused, rt.stopping
+	}
+	return r
 }
 
 // steerTask sends op to the worker running t and waits for its answer.

@@ -64,8 +64,9 @@ type Worker struct {
 	Encoders []string
 	Log      *slog.Logger
 
-	ex     local.Executor
-	frames *atomic.Int64 // frames sent, for its announcements
+	ex      local.Executor
+	frames  atomic.Int64 // frames sent since it started, for its announcements
+	running taskSet      // the tasks its slots run
 }
 
 // DefaultAckWait is the default bound on how long a silent worker keeps a
@@ -79,11 +80,113 @@ const beatEvery = time.Second
 // its coordinator before the worker drops it.
 const orphanAfter = 30 * time.Second
 
-// link is a running task's view of the worker's connection.
-type link struct {
-	down    atomic.Bool   // frozen because the connection went down
-	recheck chan struct{} // the connection is back: ask the coordinator now
-	cur     atomic.Pointer[current]
+// A runningTask is a task one of a worker's slots runs, from its
+// delivery to its end: its steering, its view of the worker's connection,
+// and, once it is claimed, what the worker announces of it.
+type runningTask struct {
+	ctl     *steer.Controller
+	down    atomic.Bool             // frozen because the connection went down
+	recheck chan struct{}           // the connection is back: ask the coordinator now
+	cur     atomic.Pointer[current] // set while the task is claimed
+}
+
+func newRunningTask() *runningTask {
+	return &runningTask{ctl: steer.New(), recheck: make(chan struct{}, 1)}
+}
+
+// current is a claimed task: the claim it runs under and the publisher
+// of its stream.
+type current struct {
+	t     task.Task
+	claim string
+	pub   *unitPublisher
+}
+
+// A taskSet is the tasks a worker's slots run. Its lock guards the set
+// alone: it is held to change or copy the set, never while a task is
+// frozen, thawed, stopped or asked about, which can take seconds.
+type taskSet struct {
+	mu       sync.Mutex
+	tasks    map[*runningTask]struct{}
+	draining bool
+}
+
+// add adds rt, unless the worker drains; it reports whether it did.
+func (s *taskSet) add(rt *runningTask) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return false
+	}
+	if s.tasks == nil {
+		s.tasks = map[*runningTask]struct{}{}
+	}
+	s.tasks[rt] = struct{}{}
+	return true
+}
+
+func (s *taskSet) remove(rt *runningTask) {
+	s.mu.Lock()
+	delete(s.tasks, rt)
+	s.mu.Unlock()
+}
+
+// list returns the tasks running.
+func (s *taskSet) list() []*runningTask {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := make([]*runningTask, 0, len(s.tasks))
+	for rt := range s.tasks {
+		l = append(l, rt)
+	}
+	return l
+}
+
+// drain makes add refuse every task from now on, and returns the tasks
+// running.
+func (s *taskSet) drain() []*runningTask {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+	return s.list()
+}
+
+// freeze stops the encoders of every running task, while the connection
+// is down, and returns how many tasks there are.
+func (s *taskSet) freeze() int {
+	l := s.list()
+	for _, rt := range l {
+		// Marked even when a process would not freeze in time: the thaw
+		// after the heartbeat must undo what was done. Marked after the
+		// pause, so that a heartbeat answered meanwhile does not thaw it.
+		_ = rt.ctl.Pause(false)
+		rt.down.Store(true)
+	}
+	return len(l)
+}
+
+// recheck makes every running task's heartbeat ask the coordinator now.
+func (s *taskSet) recheck() {
+	for _, rt := range s.list() {
+		select {
+		case rt.recheck <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// announced returns what the worker announces of its claimed tasks.
+func (s *taskSet) announced() []WorkerTask {
+	var ts []WorkerTask
+	for _, rt := range s.list() {
+		cur := rt.cur.Load()
+		if cur == nil {
+			continue
+		}
+		p, _, _ := rt.ctl.PauseState()
+		ts = append(ts, WorkerTask{Job: cur.t.Job, Chunk: cur.t.Chunk, Frames: cur.pub.units(), Paused: p})
+	}
+	return ts
 }
 
 func (w *Worker) logger() *slog.Logger {
@@ -156,9 +259,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer cancelRun()
 	var wg sync.WaitGroup
 	slots := max(1, w.Slots)
-	pr := newPresence(w.name(), slots, offered, map[*steer.Controller]*link{})
-	w.frames = &pr.frames
-	mu, running := &pr.mu, pr.running
+	pr := newPresence(w.name(), slots, offered, func() ([]WorkerTask, int64) {
+		return w.running.announced(), w.frames.Load()
+	})
 	announced := make(chan struct{})
 	stopAnnounce := make(chan struct{})
 	go func() {
@@ -177,16 +280,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	// are they thawed.
 	onDown, onUp := w.NC.Opts.DisconnectedErrCB, w.NC.Opts.ReconnectedCB
 	w.NC.SetDisconnectErrHandler(func(nc *nats.Conn, err error) {
-		mu.Lock()
-		for ctl, l := range running {
-			// Marked even when a process would not freeze in time: the
-			// thaw after the heartbeat must undo what was done.
-			_ = ctl.Pause(false)
-			l.down.Store(true)
-		}
-		n := len(running)
-		mu.Unlock()
-		if n > 0 {
+		if n := w.running.freeze(); n > 0 {
 			log.Warn("connection lost; encoders frozen until it is back", "tasks", n, "err", err)
 		}
 		if onDown != nil {
@@ -194,14 +288,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 	})
 	w.NC.SetReconnectHandler(func(nc *nats.Conn) {
-		mu.Lock()
-		for _, l := range running {
-			select {
-			case l.recheck <- struct{}{}:
-			default:
-			}
-		}
-		mu.Unlock()
+		w.running.recheck()
 		log.Info("connection back", "url", nc.ConnectedUrlRedacted())
 		if onUp != nil {
 			onUp(nc)
@@ -225,24 +312,21 @@ func (w *Worker) Run(ctx context.Context) error {
 						_ = m.Nak() // draining: another worker takes it
 						continue
 					}
-					ctl, l := steer.New(), &link{recheck: make(chan struct{}, 1)}
-					mu.Lock()
-					running[ctl] = l
-					mu.Unlock()
-					w.runMsg(runCtx, log, m, ctl, l, ackWait)
-					mu.Lock()
-					delete(running, ctl)
-					mu.Unlock()
+					rt := newRunningTask()
+					if !w.running.add(rt) {
+						_ = m.Nak() // draining since the check above
+						continue
+					}
+					w.runMsg(runCtx, log, m, rt, ackWait)
+					w.running.remove(rt)
 				}
 			}
 		})
 	}
 	<-ctx.Done()
-	mu.Lock()
-	for ctl := range running {
-		ctl.Stop()
+	for _, rt := range w.running.drain() {
+		rt.ctl.Stop()
 	}
-	mu.Unlock()
 	log.Info("draining")
 	wg.Wait()
 	return nil
@@ -258,7 +342,7 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // runMsg runs one delivered task.
-func (w *Worker) runMsg(ctx context.Context, log *slog.Logger, m jetstream.Msg, ctl *steer.Controller, l *link, ackWait time.Duration) {
+func (w *Worker) runMsg(ctx context.Context, log *slog.Logger, m jetstream.Msg, rt *runningTask, ackWait time.Duration) {
 	tm, err := decodeTaskMsg(m.Data())
 	if err != nil {
 		log.Error("task refused", "err", err)
@@ -289,10 +373,11 @@ func (w *Worker) runMsg(ctx context.Context, log *slog.Logger, m jetstream.Msg, 
 		return
 	}
 	log.Info("task claimed", "segment", tm.Segment.Kind, "bytes", tm.Segment.Size)
-	pub := &unitPublisher{js: w.JS, subj: unitSubject(t), claim: cr.Claim, total: w.frames}
-	l.cur.Store(&current{job: t.Job, chunk: t.Chunk, pub: pub})
-	defer l.cur.Store(nil)
-	end, err := w.runTask(ctx, log, m, tm, cr.Claim, pub, ctl, l, ackWait)
+	pub := &unitPublisher{js: w.JS, subj: unitSubject(t), claim: cr.Claim, total: &w.frames}
+	cur := &current{t: t, claim: cr.Claim, pub: pub}
+	rt.cur.Store(cur)
+	defer rt.cur.Store(nil)
+	end, err := w.runTask(ctx, log, m, tm.Segment, rt, cur, ackWait)
 	var report error
 	switch {
 	case errors.Is(err, errDropped):
@@ -325,9 +410,9 @@ func (w *Worker) runMsg(ctx context.Context, log *slog.Logger, m jetstream.Msg, 
 var errDropped = errors.New("task dropped")
 
 // runTask fetches the task's segment and encodes it, returning the number
-// of frames encoded.
-func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg, tm taskMsg, claim string, pub *unitPublisher, ctl *steer.Controller, l *link, ackWait time.Duration) (int, error) {
-	t := tm.Task
+// of frames encoded. Its heartbeat has ended when it returns.
+func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg, seg segmentRef, rt *runningTask, cur *current, ackWait time.Duration) (int, error) {
+	t, ctl, pub := cur.t, rt.ctl, cur.pub
 	tctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	// Steering and heartbeats start with the claim, before the segment
@@ -348,58 +433,19 @@ func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 		return 0, err
 	}
 	defer sub.Unsubscribe() //nolint:errcheck // the connection may be gone
-	// Heartbeats: to JetStream, so the task is not delivered again; to
-	// the coordinator, which may say that the task is no longer ours, or
-	// that it should be paused or stopped (a request that was lost).
+	beating := make(chan struct{})
 	go func() {
-		tick := time.NewTicker(min(beatEvery, ackWait/3))
-		defer tick.Stop()
-		heard := time.Now()
-		for {
-			select {
-			case <-tctx.Done():
-				return
-			case <-tick.C:
-			case <-l.recheck:
-			}
-			_ = m.InProgress()
-			var resp claimResp
-			bctx, bcancel := context.WithTimeout(tctx, beatEvery)
-			err := request(bctx, w.NC, beatSubject(t.Job), beat{Chunk: t.Chunk, Attempt: t.Attempt, Claim: claim, Frames: pub.units()}, &resp)
-			bcancel()
-			switch {
-			case err != nil:
-				if l.down.Load() && time.Since(heard) > orphanAfter {
-					log.Warn("coordinator unreachable; task dropped", "for", time.Since(heard).Round(time.Second))
-					ctl.Halt()
-					cancel(errDropped)
-					return
-				}
-				continue
-			case !resp.OK:
-				log.Info("coordinator took the task back", "units_sent", pub.units())
-				ctl.Halt()
-				cancel(errDropped)
-				return
-			}
-			heard = time.Now()
-			switch {
-			case resp.Stop:
-				ctl.Stop()
-			case resp.Paused:
-				_ = ctl.Pause(true)
-			default:
-				if p, _, _ := ctl.PauseState(); p {
-					_ = ctl.Resume(true)
-				}
-			}
-			if l.down.Swap(false) {
-				_ = ctl.Resume(false) // leaves a pause the coordinator asked for
-			}
-		}
+		defer close(beating)
+		w.heartbeat(tctx, cancel, log, m, rt, cur, min(beatEvery, ackWait/3))
+	}()
+	// The heartbeat ends before the task does: nothing steers the task,
+	// or asks about it, once its slot has gone on.
+	defer func() {
+		cancel(nil)
+		<-beating
 	}()
 
-	path, release, err := w.fetchSegment(tctx, tm.Segment)
+	path, release, err := w.fetchSegment(tctx, seg)
 	if err != nil {
 		return 0, err
 	}
@@ -430,6 +476,63 @@ func (w *Worker) runTask(ctx context.Context, log *slog.Logger, m jetstream.Msg,
 		err = pub.err()
 	}
 	return end, err
+}
+
+// heartbeat tells, every period until ctx ends and at once when the
+// connection comes back, JetStream that the task is being worked on (so
+// it is not delivered again) and the coordinator that its worker is
+// alive. The coordinator's answer may say that the task is no longer this
+// worker's (then it is halted and drop is called with errDropped), or
+// that it should be paused or stopped (a request that was lost). A task
+// frozen by a lost connection is thawed once the coordinator answers, and
+// dropped when it has not for orphanAfter.
+func (w *Worker) heartbeat(ctx context.Context, drop context.CancelCauseFunc, log *slog.Logger, m jetstream.Msg, rt *runningTask, cur *current, period time.Duration) {
+	t, ctl, pub := cur.t, rt.ctl, cur.pub
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	heard := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-rt.recheck:
+		}
+		_ = m.InProgress()
+		var resp claimResp
+		bctx, bcancel := context.WithTimeout(ctx, beatEvery)
+		err := request(bctx, w.NC, beatSubject(t.Job), beat{Chunk: t.Chunk, Attempt: t.Attempt, Claim: cur.claim, Frames: pub.units()}, &resp)
+		bcancel()
+		switch {
+		case err != nil:
+			if rt.down.Load() && time.Since(heard) > orphanAfter {
+				log.Warn("coordinator unreachable; task dropped", "for", time.Since(heard).Round(time.Second))
+				ctl.Halt()
+				drop(errDropped)
+				return
+			}
+			continue
+		case !resp.OK:
+			log.Info("coordinator took the task back", "units_sent", pub.units())
+			ctl.Halt()
+			drop(errDropped)
+			return
+		}
+		heard = time.Now()
+		switch {
+		case resp.Stop:
+			ctl.Stop()
+		case resp.Paused:
+			_ = ctl.Pause(true)
+		default:
+			if p, _, _ := ctl.PauseState(); p {
+				_ = ctl.Resume(true)
+			}
+		}
+		if rt.down.Swap(false) {
+			_ = ctl.Resume(false) // leaves a pause the coordinator asked for
+		}
+	}
 }
 
 // steerOp applies a coordinator's request to a running task.
