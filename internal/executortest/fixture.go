@@ -149,7 +149,7 @@ type reference struct {
 
 // reference returns the encode of r by an executor of the suite, run
 // once and shared by the subtests that ask for it.
-func (s *suite) reference(t *testing.T, r frameRange) (*recorder, int, error) {
+func (s *suite) reference(t *testing.T, r frameRange) *reference {
 	t.Helper()
 	s.mu.Lock()
 	ref := s.refs[r]
@@ -162,10 +162,9 @@ func (s *suite) reference(t *testing.T, r frameRange) (*recorder, int, error) {
 		ref.err = fmt.Errorf("frames [%d,%d): the subtest encoding them ended first", r.start, r.end)
 		ref.rec = newRecorder()
 		x := s.executor(t)
-		run := s.start(t, x, x.task(r), ref.rec, nil)
-		ref.end, ref.err = run.wait(t)
+		ref.end, ref.err = s.start(t, x, x.task(r), ref.rec, nil).wait(t)
 	})
-	return ref.rec, ref.end, ref.err
+	return ref
 }
 
 // sourceFrames is a range of the clip's frames as Y4M, the picture an

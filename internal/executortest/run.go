@@ -39,6 +39,7 @@ type recorder struct {
 
 	first     chan struct{} // closed at the first unit
 	firstOnce sync.Once
+	firstAt   time.Time
 }
 
 func newRecorder() *recorder { return &recorder{first: make(chan struct{})} }
@@ -63,8 +64,20 @@ func (r *recorder) Unit(pts uint64, data []byte) error {
 	}
 	r.units = append(r.units, bytes.Clone(data))
 	r.mu.Unlock()
-	r.firstOnce.Do(func() { close(r.first) })
+	r.firstOnce.Do(func() {
+		r.mu.Lock()
+		r.firstAt = time.Now()
+		r.mu.Unlock()
+		close(r.first)
+	})
 	return nil
+}
+
+// firstUnitAt returns when the first unit came (zero before).
+func (r *recorder) firstUnitAt() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.firstAt
 }
 
 func (r *recorder) count() int {
@@ -93,11 +106,12 @@ func (p *placed) RunsOn(worker string) {
 // A run is one Execute, steered as a job steers its tasks: by its own
 // controller, whose process group its context carries.
 type run struct {
-	ctl    *steer.Controller
-	cancel context.CancelFunc
-	done   chan struct{}
-	end    int
-	err    error
+	started time.Time
+	ctl     *steer.Controller
+	cancel  context.CancelFunc
+	done    chan struct{}
+	end     int
+	err     error
 }
 
 // start calls x.Execute(t) in its own goroutine, steered by ctl (a new
@@ -108,7 +122,7 @@ func (s *suite) start(tt *testing.T, x task.Executor, t task.Task, out task.Stre
 		ctl = steer.New()
 	}
 	ctx, cancel := context.WithCancel(tools.WithGroup(context.Background(), ctl.Group()))
-	r := &run{ctl: ctl, cancel: cancel, done: make(chan struct{})}
+	r := &run{started: time.Now(), ctl: ctl, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
 		r.end, r.err = x.Execute(ctx, t, out, ctl.Steer())
