@@ -81,7 +81,10 @@ func startWorker(t *testing.T, url, tokenFile, name string) {
 		t.Fatal(err)
 	}
 	var log syncBuffer
-	w := &cluster.Worker{NC: nc, JS: js, Name: name, Slots: 2, Threads: 1, Dir: t.TempDir(),
+	// It offers rav1e only, the suite's encoder: a worker that offers
+	// two polls their queues in turn, a second at a time, and a task
+	// would wait for its turn.
+	w := &cluster.Worker{NC: nc, JS: js, Name: name, Slots: 2, Threads: 1, Dir: t.TempDir(), Encoders: []string{"rav1e"},
 		Log: slog.New(slog.NewTextHandler(&log, nil))}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
