@@ -152,11 +152,13 @@ func (s *suite) testStopBeforeStart(t *testing.T) {
 	}
 }
 
-// Pause checks: units sent before a pause are given settle to arrive,
+// Pause checks: units sent before a pause arrive until none has come
+// for settle (within settleMax: a remote executor's are on their way),
 // then none may arrive for frozen.
 const (
-	settle = 300 * time.Millisecond
-	frozen = 700 * time.Millisecond
+	settle    = 150 * time.Millisecond
+	settleMax = 500 * time.Millisecond
+	frozen    = 700 * time.Millisecond
 )
 
 // testPauseResume: once a pause returns, the task makes no progress;
@@ -223,12 +225,20 @@ func (s *suite) testPausedAtStart(t *testing.T) {
 	sameUnits(t, rec, ref.rec)
 }
 
-// checkFrozen checks that a paused task neither ends nor sends a unit
-// for d.
+// checkFrozen checks that a paused task, once the units sent before the
+// pause have come, neither ends nor sends a unit for d.
 func (s *suite) checkFrozen(t *testing.T, r *run, rec *recorder, d time.Duration) {
 	t.Helper()
-	time.Sleep(settle)
 	n := rec.count()
+	for deadline := time.Now().Add(settleMax); ; n = rec.count() {
+		time.Sleep(settle)
+		if rec.count() == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("units still came %v after the pause", settleMax)
+		}
+	}
 	time.Sleep(d)
 	if r.ended() {
 		t.Fatalf("the task ended while paused: Execute returned (%d, %v) with %d units", r.end, r.err, rec.count())
@@ -310,7 +320,7 @@ func (s *suite) testInvalid(t *testing.T) {
 // does not have waits: no unit, no error, until its context ends.
 func (s *suite) checkQueued(t *testing.T, r *run, rec *recorder) {
 	t.Helper()
-	time.Sleep(settle + frozen)
+	time.Sleep(frozen)
 	if r.ended() {
 		t.Fatalf("Execute returned (%d, %v), want it to wait for a worker with the version", r.end, r.err)
 	}
