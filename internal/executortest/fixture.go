@@ -139,12 +139,14 @@ func (e *executor) task(r frameRange) task.Task {
 }
 
 // A reference is an unpaused, unstopped encode of a range: what an
-// interrupted one must equal.
+// interrupted one must equal. Its writer is a task.Placed (the other
+// runs' are not).
 type reference struct {
-	once sync.Once
-	rec  *recorder
-	end  int
-	err  error
+	once   sync.Once
+	rec    *recorder
+	placed *placed
+	end    int
+	err    error
 }
 
 // reference returns the encode of r by an executor of the suite, run
@@ -161,8 +163,9 @@ func (s *suite) reference(t *testing.T, r frameRange) *reference {
 	ref.once.Do(func() {
 		ref.err = fmt.Errorf("frames [%d,%d): the subtest encoding them ended first", r.start, r.end)
 		ref.rec = newRecorder()
+		ref.placed = &placed{recorder: ref.rec}
 		x := s.executor(t)
-		ref.end, ref.err = s.start(t, x, x.task(r), ref.rec, nil).wait(t)
+		ref.end, ref.err = s.start(t, x, x.task(r), ref.placed, nil).wait(t)
 	})
 	return ref
 }
