@@ -266,7 +266,7 @@ func (s *suite) testCancel(t *testing.T, paused bool) {
 	r.cancel()
 	start := time.Now()
 	end, err := r.waitFor(t, cancelWithin)
-	t.Logf("Execute returned %v after the cancellation", time.Since(start).Round(time.Millisecond))
+	t.Logf("Execute returned %v after the cancellation: %v", time.Since(start).Round(time.Millisecond), err)
 	if err == nil || errors.Is(err, task.ErrStopped) {
 		t.Errorf("Execute returned (%d, %v) for a cancelled task, want an error", end, err)
 	}
