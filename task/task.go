@@ -211,15 +211,21 @@ type Steer interface {
 	Attach(Pauser) (detach func())
 }
 
-// An Executor runs tasks. It writes the encoded stream to out and never
-// touches the job directory: the coordinator owns the file out writes,
-// and commits it. Execute returns the frame the stream ends at: t.End, or
-// less when steer stopped it (with no frame encoded it returns t.Start and
-// ErrStopped). An error for which trying again cannot help wraps a
-// *TaskError (or is a full disk, a missing program: see package
+// An Executor runs tasks, several at once. It writes the encoded stream to
+// out and never touches the job directory: the coordinator owns the file
+// out writes, and commits it. Execute returns the frame the stream ends
+// at: t.End, or less when steer stopped it (with no frame encoded it
+// returns t.Start and ErrStopped). While the job is paused the task makes
+// no progress, also when it starts paused: its processes are in ctx's
+// process group, an in-process encoder is attached to steer. A cancelled
+// ctx makes Execute return promptly with an error, and ends the processes
+// it started (a remote worker's, once the worker hears of it). An error
+// for which trying again cannot help wraps a *TaskError or a
+// *SourceChangedError (or is a full disk, a missing program: see package
 // documentation). When out is also a Placed, Execute tells it where the
 // task runs as soon as it knows; when it is a QualityRecorder, a
 // target-quality task reports its probes and score through it.
+// Package internal/executortest checks executors against this contract.
 type Executor interface {
 	Execute(ctx context.Context, t Task, out StreamWriter, steer Steer) (end int, err error)
 }

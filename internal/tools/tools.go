@@ -85,7 +85,8 @@ type Cmd struct {
 }
 
 // Command returns a Cmd for name that is tied to ctx: on cancellation the
-// process gets SIGTERM, and SIGKILL if it has not exited 5 s later. The
+// process gets SIGTERM (and SIGCONT, should it be frozen), and SIGKILL if
+// it has not exited 5 s later. The
 // process also gets SIGKILL if av1job itself dies (Linux parent-death
 // signal).
 func Command(ctx context.Context, name string, args ...string) (*Cmd, error) {
@@ -94,7 +95,13 @@ func Command(ctx context.Context, name string, args ...string) (*Cmd, error) {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, p, args...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.Cancel = func() error {
+		err := cmd.Process.Signal(syscall.SIGTERM)
+		// A frozen process (a paused job's) takes the signal only once
+		// it runs again: without this it would be killed WaitDelay later.
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+		return err
+	}
 	cmd.WaitDelay = 5 * time.Second
 	cmd.SysProcAttr = sysProcAttr()
 	g, _ := ctx.Value(groupKey{}).(*procs.Group)
