@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     := bin/av1job
 # The race detector makes the encoders' Go side slower, not rav1e: keep it on.
-TESTFLAGS ?= -race -timeout 25m
+TESTFLAGS ?= -race -timeout 25m -parallel 4
 
 .PHONY: all build deps check test lint bench bench-scenes bench-metric bench-tq demo chaos clean
 

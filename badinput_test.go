@@ -14,6 +14,7 @@ import (
 // problem, a non-zero exit, no output, and existing files untouched.
 func TestBadInput(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	good := clip(t, dir, "good.mkv", small)
 	text := filepath.Join(dir, "notes.txt")
@@ -114,6 +115,7 @@ func listDir(t *testing.T, dir string) string {
 // (unwritable output directory) and a tiny one (full disk).
 func TestDiskErrors(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to mount a tmpfs")
 	}

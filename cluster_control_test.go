@@ -50,6 +50,7 @@ func childStates(pid int) map[int]byte {
 // its frames.
 func TestClusterPause(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	spec := testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: []string{"testsrc2", "mandelbrot", "life", "testsrc"}, SegFrames: 72}
 	in := clip(t, dir, "in.mkv", spec)
@@ -147,6 +148,7 @@ func TestClusterPause(t *testing.T) {
 // passes verify.
 func TestClusterStopAndDrain(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	rng := newRand(t)
 	dir := t.TempDir()
 	spec := testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: []string{"testsrc2", "mandelbrot", "life"}, SegFrames: 96}

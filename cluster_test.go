@@ -263,6 +263,7 @@ func TestClusterWorkerKilled(t *testing.T) {
 // anything runs; a client without the token is refused by the server.
 func TestClusterRefusesBadTasks(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	c := newCluster(t)
 	w := c.startWorker(t, "guard")
 	dir := t.TempDir()

@@ -137,6 +137,7 @@ func pauseReference(t *testing.T) []byte {
 // and the output is byte-identical to a run never paused.
 func TestPauseResume(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	for _, backend := range backendsUnderTest(t) {
 		t.Run(backend, func(t *testing.T) { testPauseResume(t, backend) })
 	}
@@ -212,6 +213,7 @@ func ownCPU(pid int) int {
 // chunks cover every frame exactly once and the output passes verify.
 func TestStop(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	// SIGINT takes the same path as SIGTERM (signals in cmd/av1job).
 	hows := map[string][]string{
 		"process": {"stop command", "SIGTERM", "stop while paused"},
@@ -284,6 +286,7 @@ func testStop(t *testing.T, backend string, hows []string) {
 // It shares TestPauseResume's clip and reference.
 func TestSuspend(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", pauseClip)
 	ref := pauseReference(t)
@@ -319,6 +322,7 @@ func TestSuspend(t *testing.T) {
 // it to finish.
 func TestDetach(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", medium)
 	out := filepath.Join(dir, "out.mkv")
@@ -354,6 +358,7 @@ func TestDetach(t *testing.T) {
 // the output passes verify.
 func TestPowerCut(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", medium)
 	out := filepath.Join(dir, "out.mkv")
@@ -416,6 +421,7 @@ func TestPowerCut(t *testing.T) {
 // p key pauses the job and pressing it again resumes it.
 func TestPauseKey(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	if _, err := exec.LookPath("script"); err != nil {
 		t.Skip("script (util-linux) not installed")
 	}

@@ -209,6 +209,7 @@ func liveInSession(sid int) string {
 // touched; the error names each change; --restart starts over.
 func TestChangedSettingsRefused(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", small)
 	out := filepath.Join(dir, "out.mkv")
@@ -264,6 +265,7 @@ func TestChangedSettingsRefused(t *testing.T) {
 // a later run resumes from them.
 func TestEncoderCrash(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", small)
 
@@ -326,6 +328,7 @@ func TestEncoderCrash(t *testing.T) {
 // same), so resumed and parallel runs give the same bits as a serial one.
 func TestDeterministic(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", small)
 	var outs [][]byte
@@ -350,6 +353,7 @@ func TestDeterministic(t *testing.T) {
 // job that detected first, and writes the same bits.
 func TestPlanWhileDetecting(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	long := medium
 	long.Width, long.Height, long.SegFrames = 160, 90, 60

@@ -126,6 +126,7 @@ func TestInputsUsersHave(t *testing.T) {
 // the problem, with exit 2, before anything is created.
 func TestRefusedBeforeAnything(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", small)
 	work := filepath.Join(dir, "work")
@@ -289,6 +290,7 @@ func TestJobDirectoryOwnership(t *testing.T) {
 // program it waits for does not answer.
 func TestStopWhileProbing(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", small)
 	self, err := os.Executable()
@@ -321,6 +323,7 @@ func TestStopWhileProbing(t *testing.T) {
 // record, so that the same command says done instead of refusing.
 func TestFinishedOutputKnown(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", small)
 	out := filepath.Join(dir, "out.mkv")
@@ -372,6 +375,7 @@ func TestFinishedOutputKnown(t *testing.T) {
 // TestVersion: a bug report needs the versions of everything av1job runs.
 func TestVersion(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	r := run(t, nil, "--version")
 	for _, want := range []string{"av1job ", "encoder rav1e 0.", "ffmpeg ", "ffprobe ", "dav1d "} {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {

@@ -19,6 +19,7 @@ import (
 // every kind of event on the way.
 func TestLibrary(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", medium)
 	out := filepath.Join(dir, "out.mkv")
@@ -113,6 +114,7 @@ func TestLibrary(t *testing.T) {
 // event, in order; Job.Status is what status --json prints.
 func TestEventsSteer(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", medium)
 	out := filepath.Join(dir, "out.mkv")

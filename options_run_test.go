@@ -33,6 +33,7 @@ func (x *settingsExecutor) Execute(_ context.Context, t av1job.Task, _ av1job.St
 // directory records the speed, so Load gives it back.
 func TestOptionsThroughRun(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", small)
 	for _, tc := range []struct {

@@ -17,6 +17,7 @@ import (
 // --restart the detection.
 func TestScenesFile(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	in := clip(t, dir, "in.mkv", small)
 	saved := filepath.Join(dir, "scenes.json")

@@ -91,6 +91,7 @@ func (s *serverProc) startWorker(t *testing.T, ns *netns, name string, env []str
 // finishes them: `wait` exits 0 and the outputs pass verify.
 func TestServerQueue(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	spec := testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: []string{"mandelbrot", "testsrc2", "life"}, SegFrames: 72}
 	a := clip(t, dir, "a.mkv", spec)
@@ -273,6 +274,7 @@ func TestServerKilled(t *testing.T) {
 // the output passes verify.
 func TestServerDiskFull(t *testing.T) {
 	needTools(t)
+	t.Parallel()
 	dir := t.TempDir()
 	data := testfs.Tmpfs(t, filepath.Join(dir, "data"), "size=16m")
 	spec := testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: []string{"testsrc2", "mandelbrot", "life", "smptehdbars"}, SegFrames: 24}
