@@ -3,6 +3,10 @@ GO      ?= go
 BIN     := bin/av1job
 # The race detector makes the encoders' Go side slower, not rav1e: keep it on.
 TESTFLAGS ?= -race -timeout 25m -parallel 4
+# A race-built program sleeps 1 s before it exits (so that late reports
+# surface), and the tests run race-built programs by the hundred: av1job
+# for every status, pause and stop, the test binaries as stand-ins.
+export GORACE ?= atexit_sleep_ms=0
 
 .PHONY: all build deps check test lint bench bench-scenes bench-metric bench-tq demo chaos clean
 

@@ -84,11 +84,14 @@ func TestEncodeContainers(t *testing.T) {
 }
 
 // TestKillAndResume kills av1job and its encoders with SIGKILL at random
-// moments and runs the same command again each time: the final output must
+// points and runs the same command again each time: the final output must
 // pass verify, no chunk the journal recorded may be encoded again, and the
 // frames fed to encoders over all runs may exceed the source's by at most
-// kills x workers x (rav1e's lookahead + 2). AV1JOB_CHAOS_KILLS sets the
-// number of kills (make chaos: 50).
+// kills x workers x (rav1e's lookahead + 2). The points are placed by
+// frames fed to the encoders in the run (anywhere from before the first
+// frame to after the last), and one kill in three comes a random time
+// after that point, so that kills land in the flush, the commit and the
+// finish too. AV1JOB_CHAOS_KILLS sets the number of kills (make chaos: 50).
 func TestKillAndResume(t *testing.T) {
 	needTools(t)
 	t.Parallel()
@@ -98,7 +101,7 @@ func TestKillAndResume(t *testing.T) {
 	}
 	dir := t.TempDir()
 	counts := t.TempDir()
-	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 12 + 6*kills, Audio: true, Subtitles: true}
+	spec := testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 12 + 6*kills, Audio: true, Subtitles: true}
 	in := clip(t, dir, "in.mkv", spec)
 	out := filepath.Join(dir, "out.mkv")
 	jobDir := out + ".av1job"
@@ -132,17 +135,46 @@ func TestKillAndResume(t *testing.T) {
 				t.Error("status never reported the job as running with its PID")
 			}
 		}
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Fatalf("run after %d kills: %v: %s", killed, err, stderr.String())
+		// The point: the frames fed reach a random share of half of
+		// what is left (plus a lookahead, which can carry it past the
+		// last frame), then one time in three a random wait of up to 1 s.
+		left := spec.Frames() - framesFed(t, counts)
+		at := framesFed(t, counts) + rng.IntN(max(left/2, 1)+lookahead)
+		var wait time.Duration
+		if rng.IntN(3) == 0 {
+			wait = time.Duration(rng.IntN(1000)) * time.Millisecond
+		}
+		tick := time.NewTicker(5 * time.Millisecond)
+	place:
+		for {
+			select {
+			case err := <-exited:
+				if err != nil {
+					t.Fatalf("run after %d kills: %v: %s", killed, err, stderr.String())
+				}
+				done = 1
+				break place
+			case <-tick.C:
+				if framesFed(t, counts) >= at {
+					break place
+				}
 			}
-			done = 1
-		case <-time.After(time.Duration(400+rng.IntN(1200)) * time.Millisecond):
+		}
+		tick.Stop()
+		if done == 0 && wait > 0 {
+			select {
+			case err := <-exited:
+				if err != nil {
+					t.Fatalf("run after %d kills: %v: %s", killed, err, stderr.String())
+				}
+				done = 1
+			case <-time.After(wait):
+			}
 		}
 		if done == 1 {
 			break
 		}
+		t.Logf("kill %d at %d frames fed (point %d, then %v)", killed+1, framesFed(t, counts), at, wait)
 		if killed%2 == 0 {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // av1job's process group: its children must die with it
 		} else {
