@@ -1,9 +1,13 @@
 package scene
 
 // Measures on downscaled 8-bit luma frames (w x h bytes, no padding). All
-// return figures on the 0-255 scale of one luma sample.
+// return figures on the 0-255 scale of one luma sample. They read frames
+// only the detector's goroutine holds, and are not race-instrumented
+// (//go:norace): instrumented, they were most of a race-built scene pass.
 
 // mad returns the mean absolute difference of two frames.
+//
+//go:norace
 func mad(a, b []byte) float64 {
 	var s int
 	for i, x := range a {
@@ -15,6 +19,8 @@ func mad(a, b []byte) float64 {
 
 // detail returns the mean absolute luma gradient of a frame: the average of
 // the horizontal and vertical differences between neighbouring samples.
+//
+//go:norace
 func detail(p []byte, w, h int) float64 {
 	if w < 2 || h < 2 {
 		return 0
@@ -43,6 +49,8 @@ const (
 // matching tile of prev within the search range. Motion (pans, shake,
 // moving objects) leaves little residual; a new picture does not. Samples
 // outside whole tiles are left out.
+//
+//go:norace
 func mcResidual(cur, prev []byte, w, h int) float64 {
 	bw, bh := w/block, h/block
 	if bw == 0 || bh == 0 {
@@ -77,6 +85,8 @@ func mcResidual(cur, prev []byte, w, h int) float64 {
 // sad returns the sum of absolute differences between the tile of a at
 // (ax, ay) and the tile of b at (bx, by), or a value >= limit as soon as
 // the sum reaches limit.
+//
+//go:norace
 func sad(a, b []byte, w, ax, ay, bx, by, limit int) int {
 	s := 0
 	for r := 0; r < block; r++ {
@@ -94,6 +104,8 @@ func sad(a, b []byte, w, ax, ay, bx, by, limit int) int {
 }
 
 // coarse returns the means of the frame's block x block tiles.
+//
+//go:norace
 func coarse(p []byte, w, h int, out []float64) []float64 {
 	bw, bh := w/block, h/block
 	out = out[:0]
@@ -113,6 +125,8 @@ func coarse(p []byte, w, h int, out []float64) []float64 {
 
 // meanAbsDiff returns the mean absolute difference of two equal-length
 // vectors.
+//
+//go:norace
 func meanAbsDiff(a, b []float64) float64 {
 	if len(a) == 0 {
 		return 0
