@@ -15,12 +15,13 @@ import (
 	"github.com/av1job/av1job/internal/testclip"
 )
 
-// medium is a clip long enough to pause and stop in the middle of.
-var medium = testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 48}
+// medium is a clip long enough to pause and stop in the middle of: at
+// 160x90 rav1e is 2.7 times as fast as at 320x180, so it has more frames
+// rather than more pixels.
+var medium = testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 72}
 
-// mediumSmall is medium at 160x90: four times less to encode where the
-// picture size does not matter (nor the time: at 160x90 a job may end
-// before a stop sent after its first frames arrives).
+// mediumSmall is a shorter medium, for jobs that need not be caught
+// running (it may end before a stop sent after its first frames arrives).
 var mediumSmall = testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 48}
 
 // started is an encode running in the background.
@@ -121,7 +122,7 @@ func childCPU(pid int) (ticks int, states string) {
 // pauseClip is long enough to pause a job three times, 90 frames apart:
 // the encode runs up to 100 frames ahead of a status or pause command on
 // an idle machine, and the job must still run when each comes.
-var pauseClip = testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 72}
+var pauseClip = testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 96}
 
 // pauseReference is an encode of pauseClip never interrupted, for
 // TestPauseResume and TestSuspend. With --tune Psnr both backends give
@@ -231,7 +232,7 @@ func testStop(t *testing.T, backend string, hows []string) {
 	args := []string{"encode", in, "-o", out, "--speed", "10", "--workers", "2", "--keep", "--backend", backend}
 	for k, how := range hows {
 		enc := startEncode(t, args...)
-		// Stops at 30, 70 and 110 of the clip's 288 frames: status lags
+		// Stops at 30, 70 and 110 of the clip's 432 frames: status lags
 		// the encode by up to 70 frames on a busy machine, and the job
 		// must still run when the stop comes.
 		st := waitFrames(t, out, 30+40*k)
