@@ -16,7 +16,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/av1job/av1job"
-	"github.com/av1job/av1job/internal/testclip"
 )
 
 // xssName is a file name that runs a script wherever a page puts it into
@@ -125,7 +124,7 @@ func TestWebPage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	spec := testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 48}
+	spec := medium // shared with the stop tests
 	src := clip(t, dir, "source.mkv", spec)
 	in := filepath.Join(media, "films", xssName)
 	if err := os.Link(src, in); err != nil {
