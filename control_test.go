@@ -119,10 +119,12 @@ func childCPU(pid int) (ticks int, states string) {
 	return ticks, states
 }
 
-// pauseClip is long enough to pause a job three times, 90 frames apart:
-// the encode runs up to 100 frames ahead of a status or pause command on
-// an idle machine, and the job must still run when each comes.
-var pauseClip = testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 96}
+// pauseClip is long enough to pause a job three times: each pause comes
+// 20 to 50 frames after the last one took hold, but a status or pause
+// command on a busy machine lags the encode by up to 150 frames (the
+// in-process backend is the fastest), and the job must still run when
+// each comes. At 160x90 the in-process backend ran out of frames.
+var pauseClip = testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 72}
 
 // pauseReference is an encode of pauseClip never interrupted, for
 // TestPauseResume and TestSuspend. With --tune Psnr both backends give
@@ -152,8 +154,9 @@ func testPauseResume(t *testing.T, backend string) {
 	enc := startEncode(t, "encode", in, "-o", out, "--speed", "10", "--workers", "2", "--backend", backend, "--", "--tune", "Psnr")
 	pid := enc.cmd.Process.Pid
 	rng := newRand(t)
+	at := 0 // frames done when the last pause took hold
 	for i := 0; i < 3; i++ {
-		before := waitFrames(t, out, 20+i*90+rng.IntN(30))
+		before := waitFrames(t, out, at+20+rng.IntN(30))
 		r := run(t, nil, "pause", out)
 		// From the moment pause returns, neither av1job nor its children
 		// may use CPU: nothing is re-frozen or polled afterwards.
@@ -183,6 +186,7 @@ func testPauseResume(t *testing.T, backend string) {
 		if got := status(t, out).FramesDone; got != st.FramesDone {
 			t.Errorf("frames went on while paused: %d -> %d", st.FramesDone, got)
 		}
+		at = st.FramesDone
 		if r := run(t, nil, "resume", out); r.code != 0 || !strings.Contains(r.stdout, "resumed") {
 			t.Fatalf("resume: %d %s %s", r.code, r.stdout, r.stderr)
 		}
@@ -235,7 +239,16 @@ func testStop(t *testing.T, backend string, hows []string) {
 		// Stops at 30, 70 and 110 of the clip's 432 frames: status lags
 		// the encode by up to 70 frames on a busy machine, and the job
 		// must still run when the stop comes.
-		st := waitFrames(t, out, 30+40*k)
+		// The process itself reports the frames (a status read from the
+		// job directory before it starts could send the signal before
+		// av1job has set up its handlers).
+		var st liveStatus
+		if !waitFor(t, 60*time.Second, func() bool {
+			st = status(t, out)
+			return st.State == "running" && st.PID == enc.cmd.Process.Pid && st.FramesDone >= 30+40*k
+		}) {
+			t.Fatalf("%s: the job never ran past %d frames: %+v", how, 30+40*k, st)
+		}
 		switch how {
 		case "stop command":
 			if r := run(t, nil, "stop", out); r.code != 0 {
