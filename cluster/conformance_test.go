@@ -1,18 +1,13 @@
-package cluster_test
+package cluster
 
 import (
 	"bytes"
 	"context"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/av1job/av1job/cluster"
-	"github.com/av1job/av1job/internal/broker"
 	"github.com/av1job/av1job/internal/executortest"
 	"github.com/av1job/av1job/task"
 )
@@ -29,62 +24,28 @@ func TestConformance(t *testing.T) {
 	}
 	const worker = "conformance-worker"
 	url, token := startBroker(t)
-	nc, err := cluster.Dial(url, token, "", "conformance coordinator")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cluster.Setup(context.Background(), js); err != nil {
+	nc, js := connect(t, url, token, "conformance coordinator")
+	if err := Setup(context.Background(), js); err != nil {
 		t.Fatal(err)
 	}
 	startWorker(t, url, token, worker)
 	executortest.Run(t, func(t *testing.T) task.Executor {
-		x := &cluster.RemoteExecutor{NC: nc, JS: js}
+		x := &RemoteExecutor{NC: nc, JS: js}
 		t.Cleanup(x.Close)
 		return x
 	}, executortest.Options{RunsOn: worker, Linger: 5 * time.Second, QueuesUnknownVersions: true})
-}
-
-// startBroker starts an embedded NATS JetStream server for the test and
-// returns its URL and token file.
-func startBroker(t *testing.T) (url, tokenFile string) {
-	t.Helper()
-	dir := t.TempDir()
-	tokenFile = filepath.Join(dir, "token")
-	tok, err := broker.Token(tokenFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := broker.Start(broker.Config{Dir: dir, Listen: "127.0.0.1:0", Token: tok})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	return srv.URL(), tokenFile
 }
 
 // startWorker runs a worker of two slots in this process, on its own
 // connection, until the test ends; its log is shown when the test fails.
 func startWorker(t *testing.T, url, tokenFile, name string) {
 	t.Helper()
-	nc, err := cluster.Dial(url, tokenFile, "", name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := connect(t, url, tokenFile, name)
 	var log syncBuffer
 	// It offers rav1e only, the suite's encoder: a worker that offers
 	// two polls their queues in turn, a second at a time, and a task
 	// would wait for its turn.
-	w := &cluster.Worker{NC: nc, JS: js, Name: name, Slots: 2, Threads: 1, Dir: t.TempDir(), Encoders: []string{"rav1e"},
+	w := &Worker{NC: nc, JS: js, Name: name, Slots: 2, Threads: 1, Dir: t.TempDir(), Encoders: []string{"rav1e"},
 		Log: slog.New(slog.NewTextHandler(&log, nil))}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

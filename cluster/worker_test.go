@@ -23,8 +23,20 @@ import (
 // streams, and connects to it.
 func testNATS(t *testing.T) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
+	url, tokenFile := startBroker(t)
+	nc, js := connect(t, url, tokenFile, "test")
+	if err := Setup(context.Background(), js); err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+// startBroker starts an embedded NATS JetStream server for the test and
+// returns its URL and token file.
+func startBroker(t *testing.T) (url, tokenFile string) {
+	t.Helper()
 	dir := t.TempDir()
-	tokenFile := filepath.Join(dir, "token")
+	tokenFile = filepath.Join(dir, "token")
 	tok, err := broker.Token(tokenFile)
 	if err != nil {
 		t.Fatal(err)
@@ -34,16 +46,19 @@ func testNATS(t *testing.T) (*nats.Conn, jetstream.JetStream) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
-	nc, err := Dial(srv.URL(), tokenFile, "", "test")
+	return srv.URL(), tokenFile
+}
+
+// connect dials the broker as name, until the test ends.
+func connect(t *testing.T, url, tokenFile, name string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := Dial(url, tokenFile, "", name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Setup(context.Background(), js); err != nil {
 		t.Fatal(err)
 	}
 	return nc, js
