@@ -118,6 +118,20 @@ func (s *suite) testConcurrent(t *testing.T) {
 // the frames before it. The stop comes while the task is paused, so that
 // it lands before the last frame however fast the machine encodes.
 func (s *suite) testStop(t *testing.T) {
+	tk, rec, r := s.pausedAfterFirstUnit(t)
+	r.ctl.Stop()
+	end, err := r.wait(t)
+	t.Logf("stopped at frame %d of [%d,%d)", end, tk.Start, tk.End)
+	if err != nil || end <= tk.Start || end >= tk.End {
+		t.Fatalf("Execute returned (%d, %v), want an end in (%d, %d) and no error", end, err, tk.Start, tk.End)
+	}
+	s.checkStream(t, rec, tk.Start, end-tk.Start)
+}
+
+// pausedAfterFirstUnit starts the tail task on a new executor and pauses
+// it once its first unit has arrived.
+func (s *suite) pausedAfterFirstUnit(t *testing.T) (task.Task, *recorder, *run) {
+	t.Helper()
 	x := s.executor(t)
 	tk := x.task(tail)
 	rec := newRecorder()
@@ -126,13 +140,7 @@ func (s *suite) testStop(t *testing.T) {
 	if err := r.ctl.Pause(true); err != nil {
 		t.Fatal(err)
 	}
-	r.ctl.Stop()
-	end, err := r.wait(t)
-	t.Logf("stopped at frame %d of [%d,%d)", end, tk.Start, tk.End)
-	if err != nil || end <= tk.Start || end >= tk.End {
-		t.Fatalf("Execute returned (%d, %v), want an end in (%d, %d) and no error", end, err, tk.Start, tk.End)
-	}
-	s.checkStream(t, rec, tk.Start, end-tk.Start)
+	return tk, rec, r
 }
 
 // testStopBeforeStart: a task stopped before its first frame returns
@@ -169,14 +177,7 @@ func (s *suite) testPauseResume(t *testing.T) {
 	if ref.err != nil {
 		t.Fatal(ref.err)
 	}
-	x := s.executor(t)
-	tk := x.task(tail)
-	rec := newRecorder()
-	r := s.start(t, x, tk, rec, nil)
-	r.firstUnit(t, rec)
-	if err := r.ctl.Pause(true); err != nil {
-		t.Fatal(err)
-	}
+	tk, rec, r := s.pausedAfterFirstUnit(t)
 	s.checkFrozen(t, r, rec, frozen)
 	if err := r.ctl.Resume(true); err != nil {
 		t.Fatal(err)
