@@ -127,7 +127,7 @@ func childCPU(pid int) (ticks int, states string) {
 var pauseClip = testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 72}
 
 // pauseReference is an encode of pauseClip never interrupted, for
-// TestPauseResume and TestSuspend. With --tune Psnr both backends give
+// TestPauseResume. With --tune Psnr both backends give
 // the same bits (TestLibBackend): one reference, made by the rav1e
 // program, serves both.
 func pauseReference(t *testing.T) []byte {
@@ -137,7 +137,10 @@ func pauseReference(t *testing.T) []byte {
 
 // TestPauseResume pauses and resumes a running job several times: while
 // paused every process is stopped and uses no CPU, status says paused,
-// and the output is byte-identical to a run never paused.
+// and the output is byte-identical to a run never paused. The process
+// backend's job is also suspended with Ctrl+Z (SIGTSTP) and continued
+// with fg (SIGCONT) first: av1job and its children stop and continue
+// together.
 func TestPauseResume(t *testing.T) {
 	needTools(t)
 	t.Parallel()
@@ -155,6 +158,11 @@ func testPauseResume(t *testing.T, backend string) {
 	pid := enc.cmd.Process.Pid
 	rng := newRand(t)
 	at := 0 // frames done when the last pause took hold
+	if backend == "process" {
+		// Ctrl+Z and fg first, while the job surely runs.
+		waitFrames(t, out, 10)
+		suspend(t, pid)
+	}
 	for i := 0; i < 3; i++ {
 		before := waitFrames(t, out, at+20+rng.IntN(30))
 		r := run(t, nil, "pause", out)
@@ -197,6 +205,29 @@ func testPauseResume(t *testing.T, backend string) {
 	if b, _ := os.ReadFile(out); string(ref) != string(b) {
 		t.Fatal("paused run's output differs from the unpaused run's (of the rav1e program)")
 	}
+}
+
+// suspend sends SIGTSTP (Ctrl+Z) and, once av1job and all its children
+// have stopped, SIGCONT (fg): they stop and continue together, and the
+// caller checks that the output is unchanged.
+func suspend(t *testing.T, pid int) {
+	t.Helper()
+	_ = syscall.Kill(pid, syscall.SIGTSTP)
+	if !waitFor(t, 5*time.Second, func() bool {
+		_, states := childCPU(pid)
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || len(s) < i+3 {
+			return false // gone
+		}
+		self := strings.Fields(s[i+2:])[0]
+		return self == "T" && states != "" && strings.Trim(states, "T") == ""
+	}) {
+		t.Fatal("av1job and its children did not all stop on SIGTSTP")
+	}
+	time.Sleep(300 * time.Millisecond)
+	_ = syscall.Kill(pid, syscall.SIGCONT)
 }
 
 // ownCPU returns the CPU ticks pid has used itself.
@@ -293,43 +324,6 @@ func testStop(t *testing.T, backend string, hows []string) {
 	}
 	recordedOnce(t, out+".av1job", medium.Frames())
 	mustVerify(t, in, out, false)
-}
-
-// TestSuspend sends SIGTSTP (Ctrl+Z) and SIGCONT (fg): av1job and its
-// children stop and continue together, and the output is unchanged.
-// It shares TestPauseResume's clip and reference.
-func TestSuspend(t *testing.T) {
-	needTools(t)
-	t.Parallel()
-	dir := t.TempDir()
-	in := clip(t, dir, "in.mkv", pauseClip)
-	ref := pauseReference(t)
-	out := filepath.Join(dir, "out.ivf")
-	enc := startEncode(t, "encode", in, "-o", out, "--speed", "10", "--workers", "2", "--backend", "process", "--", "--tune", "Psnr")
-	waitFrames(t, out, 10)
-	pid := enc.cmd.Process.Pid
-	_ = syscall.Kill(pid, syscall.SIGTSTP)
-	if !waitFor(t, 5*time.Second, func() bool {
-		_, states := childCPU(pid)
-		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 || len(s) < i+3 {
-			return false // gone
-		}
-		self := strings.Fields(s[i+2:])[0]
-		return self == "T" && states != "" && strings.Trim(states, "T") == ""
-	}) {
-		t.Fatal("av1job and its children did not all stop on SIGTSTP")
-	}
-	time.Sleep(300 * time.Millisecond)
-	_ = syscall.Kill(pid, syscall.SIGCONT)
-	if c := enc.code(t); c != 0 {
-		t.Fatalf("exit %d: %s", c, enc.stderr)
-	}
-	if b, _ := os.ReadFile(out); string(ref) != string(b) {
-		t.Fatal("output after Ctrl+Z and fg differs")
-	}
 }
 
 // TestDetach starts a job in the background, controls it, and waits for
