@@ -121,8 +121,8 @@ func TestParseTransfer(t *testing.T) {
 	} {
 		got, err := ParseTransfer(tc.name)
 		if tc.bad {
-			if err == nil || strings.Contains(err.Error(), "\n") {
-				t.Errorf("ParseTransfer(%q) = %v, %v; want a one-line error", tc.name, got, err)
+			if err == nil || !errors.Is(err, ErrParams) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("ParseTransfer(%q) = %v, %v; want a one-line error wrapping ErrParams", tc.name, got, err)
 			}
 			continue
 		}

@@ -23,9 +23,9 @@ const DefaultSeed = 7391
 // seedStep is what aomenc adds to the seed for each frame.
 const seedStep = 3381
 
-// ErrParams is wrapped by every error PhotonNoise returns: the parameters
-// are bad input, and trying again does not help.
-var ErrParams = errors.New("bad photon noise parameters")
+// ErrParams is wrapped by every error PhotonNoise and ParseTransfer
+// return: the parameters are bad input, and trying again does not help.
+var ErrParams = errors.New("bad photon noise parameter")
 
 // Params are what a photon noise table is derived from.
 type Params struct {
@@ -45,13 +45,13 @@ type Params struct {
 // p, nil otherwise.
 func (p Params) Validate() error {
 	if p.ISO < MinISO || p.ISO > MaxISO {
-		return fmt.Errorf("photon noise ISO %d is out of range %d to %d: %w", p.ISO, MinISO, MaxISO, ErrParams)
+		return fmt.Errorf("%w: ISO %d is out of range %d to %d", ErrParams, p.ISO, MinISO, MaxISO)
 	}
 	if p.Width <= 0 || p.Height <= 0 || int64(p.Width)*int64(p.Height) > MaxPixels {
-		return fmt.Errorf("photon noise size %dx%d is out of range 1x1 to 65536x65536: %w", p.Width, p.Height, ErrParams)
+		return fmt.Errorf("%w: size %dx%d is out of range 1x1 to 65536x65536", ErrParams, p.Width, p.Height)
 	}
 	if _, ok := p.Transfer.curve(); !ok {
-		return fmt.Errorf("photon noise transfer %v is not one of sdr, bt470m, bt470bg, pq, hlg: %w", p.Transfer, ErrParams)
+		return fmt.Errorf("%w: transfer %v is not one of sdr, bt470m, bt470bg, pq, hlg", ErrParams, p.Transfer)
 	}
 	return nil
 }

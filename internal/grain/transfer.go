@@ -38,8 +38,8 @@ func (t Transfer) String() string {
 // ParseTransfer returns the Transfer for a transfer characteristic named
 // as FFmpeg names them (ffprobe's color_transfer: "bt709", "smpte2084",
 // "arib-std-b67", ...; "" and "unknown" are SDR) or as String does. It
-// returns an error for a linear or logarithmic transfer, or an unknown
-// name.
+// returns an error wrapping ErrParams for a linear or logarithmic
+// transfer, or an unknown name.
 func ParseTransfer(name string) (Transfer, error) {
 	switch n := strings.ToLower(strings.TrimSpace(name)); n {
 	case "", "unknown", "unspecified", "sdr", "bt709", "smpte170m", "bt601",
@@ -55,7 +55,7 @@ func ParseTransfer(name string) (Transfer, error) {
 	case "hlg", "arib-std-b67":
 		return HLG, nil
 	}
-	return 0, fmt.Errorf("grain: transfer %q has no photon noise model: use an SDR (bt709, srgb), PQ or HLG source", name)
+	return 0, fmt.Errorf("%w: transfer %q has no photon noise model: use an SDR (bt709, srgb), PQ or HLG source", ErrParams, name)
 }
 
 // curve is a transfer function on float32, as the reference computes it:
