@@ -116,7 +116,8 @@ func TestParseTransfer(t *testing.T) {
 		{"linear", 0, true},
 		{"log100", 0, true},
 		{"smpte428", 0, true},
-		{"iec61966-2-4", 0, true},
+		{"iec61966-2-4", SDR, false},
+		{"reserved", SDR, false},
 		{"hdr", 0, true},
 	} {
 		got, err := ParseTransfer(tc.name)

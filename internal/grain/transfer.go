@@ -11,8 +11,9 @@ import (
 type Transfer int
 
 const (
-	// SDR is the sRGB curve (IEC 61966-2-1), used for BT.709, BT.601, sRGB
-	// and unspecified sources, as the reference does by default.
+	// SDR is the sRGB curve (IEC 61966-2-1), used for BT.709, BT.601,
+	// BT.2020 SDR, sRGB and unspecified sources, as the reference does by
+	// default.
 	SDR Transfer = iota
 	// BT470M is a pure gamma of 2.2 (ITU-R BT.470 System M).
 	BT470M
@@ -42,7 +43,7 @@ func (t Transfer) String() string {
 // transfer, or an unknown name.
 func ParseTransfer(name string) (Transfer, error) {
 	switch n := strings.ToLower(strings.TrimSpace(name)); n {
-	case "", "unknown", "unspecified", "sdr", "bt709", "smpte170m", "bt601",
+	case "", "unknown", "unspecified", "reserved", "sdr", "bt709", "smpte170m", "bt601", "iec61966-2-4",
 		"smpte240m", "bt1361e", "bt1361", "bt2020-10", "bt2020_10", "bt2020-12", "bt2020_12",
 		"iec61966-2-1", "iec61966_2_1", "srgb":
 		return SDR, nil
