@@ -40,11 +40,11 @@
 // # Transfers
 //
 // The grain is applied to coded (non-linear) values, so the transfer
-// decides its shape: SDR (BT.709, BT.601, sRGB and unspecified sources) uses
-// the sRGB curve, the reference's default; BT470M and BT470BG are pure
-// gamma 2.2 and 2.8; PQ (SMPTE
-// ST 2084) takes its mid-tone at 26 cd/m² of 10000, HLG at 26 of 1000 in
-// display light (system gamma 1.2).
+// decides its shape: SDR (BT.709, BT.601, BT.2020 SDR, sRGB and
+// unspecified sources) uses the sRGB curve, the reference's default;
+// BT470M and BT470BG are pure gamma 2.2 and 2.8; PQ (SMPTE ST 2084) takes
+// its mid-tone at 26 cd/m² of 10000, HLG at 26 of 1000 in display light
+// (system gamma 1.2).
 //
 // # Chunks
 //
