@@ -256,7 +256,7 @@ func TestChunkSeed(t *testing.T) {
 		if got := ChunkSeed(frame); got != seed {
 			t.Fatalf("ChunkSeed(%d) = %d, aomenc's seed %d", frame, got, seed)
 		}
-		if back := seed == DefaultSeed && frame > 0; back != (frame > 0 && uint64(frame)%seedPeriod == 0) {
+		if frame > 0 && (seed == DefaultSeed) != (uint64(frame)%seedPeriod == 0) {
 			t.Fatalf("frame %d: seed %d, period %d", frame, seed, seedPeriod)
 		}
 		if seed += seedStep; seed == 0 {
