@@ -105,7 +105,8 @@ func TestParamsErrors(t *testing.T) {
 		{"negative ISO", func(p *Params) { p.ISO = -800 }, "ISO -800 is out of range"},
 		{"no width", func(p *Params) { p.Width = 0 }, "size 0x1080 is out of range"},
 		{"negative height", func(p *Params) { p.Height = -1 }, "size 1920x-1 is out of range"},
-		{"too large", func(p *Params) { p.Width, p.Height = 65537, 65536 }, "size 65537x65536 is out of range"},
+		{"too wide", func(p *Params) { p.Width, p.Height = 65537, 1 }, "size 65537x1 is out of range 1x1 to 65536x65536"},
+		{"too high", func(p *Params) { p.Height = 65537 }, "size 1920x65537 is out of range"},
 		{"unknown transfer", func(p *Params) { p.Transfer = HLG + 1 }, "transfer Transfer(5) is not one of"},
 		{"negative transfer", func(p *Params) { p.Transfer = -1 }, "transfer Transfer(-1) is not one of"},
 	} {

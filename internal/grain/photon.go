@@ -13,8 +13,8 @@ const (
 	MaxISO = 6400
 )
 
-// MaxPixels is the largest frame PhotonNoise takes, AV1's 65536×65536.
-const MaxPixels = 65536 * 65536
+// MaxSize is the largest width and height PhotonNoise takes, AV1's.
+const MaxSize = 65536
 
 // DefaultSeed is the random seed of libaom's photon noise tables (and the
 // seed aomenc uses after a wrap to 0).
@@ -47,8 +47,8 @@ func (p Params) Validate() error {
 	if p.ISO < MinISO || p.ISO > MaxISO {
 		return fmt.Errorf("%w: ISO %d is out of range %d to %d", ErrParams, p.ISO, MinISO, MaxISO)
 	}
-	if p.Width <= 0 || p.Height <= 0 || int64(p.Width)*int64(p.Height) > MaxPixels {
-		return fmt.Errorf("%w: size %dx%d is out of range 1x1 to 65536x65536", ErrParams, p.Width, p.Height)
+	if p.Width <= 0 || p.Height <= 0 || p.Width > MaxSize || p.Height > MaxSize {
+		return fmt.Errorf("%w: size %dx%d is out of range 1x1 to %dx%d", ErrParams, p.Width, p.Height, MaxSize, MaxSize)
 	}
 	if _, ok := p.Transfer.curve(); !ok {
 		return fmt.Errorf("%w: transfer %v is not one of sdr, bt470m, bt470bg, pq, hlg", ErrParams, p.Transfer)
@@ -60,8 +60,9 @@ func (p Params) Validate() error {
 // grain a camera at p.ISO would give a frame of p.Width×p.Height coded
 // with p.Transfer (the package comment explains the model). It is the
 // table libaom's photon_noise_table writes for the same width, height, ISO
-// and transfer, to the byte. It returns an error wrapping ErrParams if p
-// is out of range.
+// and transfer, to the byte (for frames under 2³¹ pixels, beyond which the
+// tool's int product overflows). It returns an error wrapping ErrParams if
+// p is out of range.
 func PhotonNoise(p Params) (Table, error) {
 	if err := p.Validate(); err != nil {
 		return Table{}, err
