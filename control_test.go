@@ -1,6 +1,7 @@
 package av1job_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/av1job/av1job"
 	"github.com/av1job/av1job/internal/testclip"
 )
 
@@ -33,7 +35,14 @@ type started struct {
 
 func startEncode(t *testing.T, args ...string) *started {
 	t.Helper()
+	return startEncodeEnv(t, nil, args...)
+}
+
+// startEncodeEnv is startEncode with the variables env added.
+func startEncodeEnv(t *testing.T, env []string, args ...string) *started {
+	t.Helper()
 	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	s := &started{cmd: cmd, exited: make(chan error, 1), stderr: &strings.Builder{}}
 	cmd.Stderr = s.stderr
@@ -88,11 +97,24 @@ func status(t *testing.T, job string) liveStatus {
 	return st
 }
 
+// peek asks for the status of job in-process (av1job.Status, what the
+// status command prints), for loops that poll: each status command is a
+// process start that competes with the encode it waits for. Tests check
+// the status command itself with status.
+func peek(t *testing.T, job string) liveStatus {
+	t.Helper()
+	si, err := av1job.Status(context.Background(), job)
+	if err != nil {
+		return liveStatus{} // no job yet (or any more)
+	}
+	return liveStatus{State: si.State, FramesDone: si.FramesDone, FramesTotal: si.FramesTotal, PID: si.PID, PausedSince: si.PausedSince}
+}
+
 // waitFrames waits until the job has encoded at least n frames.
 func waitFrames(t *testing.T, job string, n int) liveStatus {
 	t.Helper()
 	var st liveStatus
-	if !waitFor(t, 60*time.Second, func() bool { st = status(t, job); return st.FramesDone >= n }) {
+	if !waitFor(t, 60*time.Second, func() bool { st = peek(t, job); return st.FramesDone >= n }) {
 		t.Fatalf("job never reached %d frames: %+v", n, st)
 	}
 	return st
@@ -120,11 +142,26 @@ func childCPU(pid int) (ticks int, states string) {
 }
 
 // pauseClip is long enough to pause a job three times: each pause comes
-// 20 to 50 frames after the last one took hold, but a status or pause
-// command on a busy machine lags the encode by up to 150 frames (the
-// in-process backend is the fastest), and the job must still run when
-// each comes. At 160x90 the in-process backend ran out of frames.
-var pauseClip = testclip.Spec{Width: 320, Height: 180, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 72}
+// 20 to 50 frames after the last one took hold, and the job must still
+// run when each comes, though a pause command on a busy machine lags the
+// encode. Its chunks are decoded at 30 frames a second at most (paced),
+// so that the job runs for 10 s or more whatever the machine's speed.
+var pauseClip = testclip.Spec{Width: 160, Height: 90, Rate: "24", Segments: testclip.DefaultSegments, SegFrames: 96}
+
+// paced returns the environment in which av1job's chunk decodes hand on
+// at most fps frames a second each (see pacedDecode).
+func paced(t *testing.T, fps int) []string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []string{"AV1JOB_FFMPEG=" + self, "AV1JOB_PACED=" + ffmpeg, "AV1JOB_PACED_FPS=" + strconv.Itoa(fps)}
+}
 
 // pauseReference is an encode of pauseClip never interrupted, for
 // TestPauseResume. With --tune Psnr both backends give
@@ -154,7 +191,7 @@ func testPauseResume(t *testing.T, backend string) {
 	in := clip(t, dir, "in.mkv", pauseClip)
 	ref := pauseReference(t)
 	out := filepath.Join(dir, "out.ivf")
-	enc := startEncode(t, "encode", in, "-o", out, "--speed", "10", "--workers", "2", "--backend", backend, "--", "--tune", "Psnr")
+	enc := startEncodeEnv(t, paced(t, 30), "encode", in, "-o", out, "--speed", "10", "--workers", "2", "--backend", backend, "--", "--tune", "Psnr")
 	pid := enc.cmd.Process.Pid
 	rng := newRand(t)
 	at := 0 // frames done when the last pause took hold
@@ -275,7 +312,7 @@ func testStop(t *testing.T, backend string, hows []string) {
 		// av1job has set up its handlers).
 		var st liveStatus
 		if !waitFor(t, 60*time.Second, func() bool {
-			st = status(t, out)
+			st = peek(t, out)
 			return st.State == "running" && st.PID == enc.cmd.Process.Pid && st.FramesDone >= 30+40*k
 		}) {
 			t.Fatalf("%s: the job never ran past %d frames: %+v", how, 30+40*k, st)
@@ -349,7 +386,7 @@ func TestDetach(t *testing.T) {
 	if r := run(t, nil, "resume", out); r.code != 0 {
 		t.Errorf("resume: %s", r.stderr)
 	}
-	if !waitFor(t, 2*time.Minute, func() bool { return status(t, out).State == "done" }) {
+	if !waitFor(t, 2*time.Minute, func() bool { return peek(t, out).State == "done" }) {
 		t.Fatalf("detached job did not finish: %+v", status(t, out))
 	}
 	mustVerify(t, in, out, false)
@@ -450,11 +487,11 @@ func TestPauseKey(t *testing.T) {
 	t.Cleanup(func() { _ = exec.Command("pkill", "-KILL", "-s", strconv.Itoa(cmd.Process.Pid)).Run() })
 	waitFrames(t, out, 10)
 	keys.Write([]byte("p"))
-	if !waitFor(t, 10*time.Second, func() bool { return status(t, out).State == "paused" }) {
+	if !waitFor(t, 10*time.Second, func() bool { return peek(t, out).State == "paused" }) {
 		t.Fatalf("p did not pause: %+v", status(t, out))
 	}
 	keys.Write([]byte("p"))
-	if !waitFor(t, 10*time.Second, func() bool { return status(t, out).State == "running" }) {
+	if !waitFor(t, 10*time.Second, func() bool { return peek(t, out).State == "running" }) {
 		t.Fatalf("p did not resume: %+v", status(t, out))
 	}
 	if err := cmd.Wait(); err != nil {

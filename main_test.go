@@ -42,6 +42,10 @@ func TestMain(m *testing.M) {
 		slowPass(real)
 		return
 	}
+	if real := os.Getenv("AV1JOB_PACED"); real != "" {
+		pacedDecode(real)
+		return
+	}
 	dir, err := os.MkdirTemp("", "av1job-test-")
 	if err != nil {
 		panic(err)
@@ -105,6 +109,97 @@ func fakeRav1e() {
 	_, _ = os.Stdin.Read(buf)
 	fmt.Fprintln(os.Stderr, "thread 'main' panicked at 'fake encoder crash', src/main.rs:1:1")
 	os.Exit(101)
+}
+
+// pacedDecode stands in for ffmpeg: a chunk's decode (the command that
+// writes Y4M) hands on at most AV1JOB_PACED_FPS frames a second, so that
+// a clip of small frames keeps a job running long enough to pause and
+// stop it, for a fraction of the encoding a clip of larger frames costs.
+// The frames are the real ffmpeg's, unchanged; every other command is the
+// real ffmpeg.
+func pacedDecode(real string) {
+	if !strings.Contains(strings.Join(os.Args, " "), "yuv4mpegpipe") {
+		must(syscall.Exec(real, append([]string{real}, os.Args[1:]...), os.Environ()))
+	}
+	fps, err := strconv.ParseFloat(os.Getenv("AV1JOB_PACED_FPS"), 64)
+	if err != nil || fps <= 0 {
+		fmt.Fprintln(os.Stderr, "pacedDecode: AV1JOB_PACED_FPS is not a rate")
+		os.Exit(2)
+	}
+	cmd := exec.Command(real, os.Args[1:]...)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	must(err)
+	must(cmd.Start())
+	br := bufio.NewReaderSize(out, 1<<16)
+	header, err := br.ReadString('\n')
+	os.Stdout.WriteString(header)
+	if err == nil {
+		size := y4mFrameSize(header)
+		frame := make([]byte, size)
+		// A frame at most every period since the last: after a pause
+		// the frames do not rush to catch up.
+		period := time.Duration(float64(time.Second) / fps)
+		var last time.Time
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				break
+			}
+			if _, err := io.ReadFull(br, frame); err != nil {
+				break
+			}
+			if d := time.Until(last.Add(period)); d > 0 {
+				time.Sleep(d)
+			}
+			last = time.Now()
+			if _, err := os.Stdout.WriteString(line); err != nil {
+				break
+			}
+			if _, err := os.Stdout.Write(frame); err != nil {
+				break
+			}
+		}
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		os.Exit(ee.ExitCode())
+	}
+	must(err)
+	os.Exit(0)
+}
+
+// y4mFrameSize is the size of one picture of the Y4M stream whose header
+// line is header (4:2:0 unless its C parameter says otherwise).
+func y4mFrameSize(header string) int {
+	var w, h int
+	cw, ch, depth := 0, 0, 1 // the two chroma planes' size; 0 for 4:2:0
+	sub := "420"
+	for _, f := range strings.Fields(header) {
+		switch f[0] {
+		case 'W':
+			w, _ = strconv.Atoi(f[1:])
+		case 'H':
+			h, _ = strconv.Atoi(f[1:])
+		case 'C':
+			sub = f[1:]
+			if strings.Contains(f, "p10") || strings.Contains(f, "p12") || strings.Contains(f, "p16") {
+				depth = 2
+			}
+		}
+	}
+	switch {
+	case strings.HasPrefix(sub, "444"):
+		cw, ch = w, h
+	case strings.HasPrefix(sub, "422"):
+		cw, ch = (w+1)/2, h
+	case strings.HasPrefix(sub, "mono"):
+	default:
+		cw, ch = (w+1)/2, (h+1)/2
+	}
+	return (w*h + 2*cw*ch) * depth
 }
 
 // slowPass stands in for ffmpeg: the scene pass (the command that prints
@@ -172,20 +267,6 @@ func countingRav1e(real, dir string) {
 		os.Exit(ee.ExitCode())
 	}
 	os.Exit(0)
-}
-
-// y4mFrameSize is the size of a 4:2:0 8-bit frame of a Y4M header.
-func y4mFrameSize(hdr string) int {
-	var w, h int
-	for _, f := range strings.Fields(hdr) {
-		switch f[0] {
-		case 'W':
-			w, _ = strconv.Atoi(f[1:])
-		case 'H':
-			h, _ = strconv.Atoi(f[1:])
-		}
-	}
-	return w*h + 2*((w+1)/2)*((h+1)/2)
 }
 
 // framesFed sums the counts the counting stand-in left in dir.
@@ -494,14 +575,19 @@ func decodeFrames(t *testing.T, path string) int {
 	return n
 }
 
+// waitFor polls cond until it holds or d has passed. It polls every 5 ms
+// at first and every 25 ms after a while: the encodes a test waits for
+// share the machine with its polling.
 func waitFor(t *testing.T, d time.Duration, cond func() bool) bool {
 	t.Helper()
 	end := time.Now().Add(d)
+	every := 5 * time.Millisecond
 	for time.Now().Before(end) {
 		if cond() {
 			return true
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(every)
+		every = min(every*3/2, 25*time.Millisecond)
 	}
 	return false
 }
