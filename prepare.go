@@ -214,6 +214,9 @@ func prepare(ctx context.Context, o *Options, src *probe.Source, enc encode.Enco
 	if p.layout.Filter != "" {
 		p.fp["pixel conversion"] = p.layout.Filter
 	}
+	if h := src.Video.HDR; h.Static() {
+		p.fp["hdr"] = h.String()
+	}
 	if finished, ok := lastOutput(dir, o.Output); ok {
 		st, err := dir.ReadState()
 		if err == nil && len(plan.Diff(st.Fingerprint, p.fp)) == 0 {
@@ -329,8 +332,12 @@ func (p *prepared) taskFor(id string, stream int, pixFmt, filter, timeBase strin
 func (p *prepared) options() EncoderOptions {
 	o := p.opts
 	c := p.layout.Color
-	return EncoderOptions{Speed: o.Speed.Int(), Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra,
+	eo := EncoderOptions{Speed: o.Speed.Int(), Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra,
 		Primaries: c.Primaries, Transfer: c.Transfer, Matrix: c.Matrix, FullRange: p.layout.FullRange()}
+	if h := p.src.Video.HDR; h.Static() {
+		eo.HDR = &probe.HDR{Mastering: h.Mastering, Light: h.Light}
+	}
+	return eo
 }
 
 // loadPlan returns the job's plan in its job directory when the

@@ -111,6 +111,17 @@ func LibConfig(hdr source.Header, s Settings) (rav1e.Config, error) {
 	if full {
 		c.Range = rav1e.RangeFull
 	}
+	if m := s.HDR.Mastering; m != nil {
+		md := &rav1e.MasteringDisplay{MaxLuminance: m.MaxLuminance, MinLuminance: m.MinLuminance,
+			WhitePoint: rav1e.ChromaticityPoint{X: m.WhitePoint[0], Y: m.WhitePoint[1]}}
+		for i, p := range m.Primaries {
+			md.Primaries[i] = rav1e.ChromaticityPoint{X: p[0], Y: p[1]}
+		}
+		c.Mastering = md
+	}
+	if l := s.HDR.Light; l != nil {
+		c.ContentLight = &rav1e.ContentLight{MaxCLL: l.MaxCLL, MaxFALL: l.MaxFALL}
+	}
 	if err := c.Validate(); err != nil {
 		return c, err
 	}

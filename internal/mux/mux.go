@@ -156,6 +156,9 @@ func Streams(src *probe.Source, format string) Plan {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("video rotation of %d degrees dropped: this ffmpeg writes it only to MP4 (the pixels are kept as stored; use an .mp4 output to keep it)", v.Rotation))
 		}
 	}
+	if len(v.HDR.Dynamic) > 0 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("dynamic HDR metadata (%s) dropped: the base layer is encoded with its HDR10 static metadata; no encoder here can carry dynamic metadata chunk by chunk", strings.Join(v.HDR.Dynamic, ", ")))
+	}
 	if v.Interlaced() {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("interlaced video (field order %s) is encoded as whole frames and its field order is not kept: AV1 has no interlaced coding; deinterlace first (e.g. ffmpeg -vf bwdif) for smooth motion", v.FieldOrder))
 	}

@@ -51,6 +51,10 @@ type Video struct {
 	// stream's own, else the container's (which counts the other streams
 	// too), else the file's size over its duration; 0 when unknown.
 	BitRate float64
+	// HDR is the stream's HDR10 static metadata: the container's, else
+	// (for a PQ or HLG stream) its first frame's; and the dynamic HDR
+	// metadata it carries.
+	HDR HDR
 }
 
 // BitsPerPixel is the stream's mean compressed size per pixel, from its
@@ -121,10 +125,7 @@ type ffStream struct {
 	BitRate      string            `json:"bit_rate"`
 	Disposition  map[string]int    `json:"disposition"`
 	Tags         map[string]string `json:"tags"`
-	SideData     []struct {
-		Type     string  `json:"side_data_type"`
-		Rotation float64 `json:"rotation"`
-	} `json:"side_data_list"`
+	SideData     []ffSideData      `json:"side_data_list"`
 }
 
 type ffOutput struct {
@@ -158,7 +159,28 @@ func Probe(ctx context.Context, path string) (*Source, error) {
 		}
 		return nil, &InputError{Path: path, Msg: "not a video file, or damaged (ffprobe: " + tools.Clean(tools.LastLine(stderrOf(err)), "file:"+path) + ")"}
 	}
-	return parse(path, fi.Size(), out)
+	src, err := parse(path, fi.Size(), out)
+	if err != nil {
+		return nil, err
+	}
+	if v := &src.Video; hdrTransfer(v.Color.Transfer) && (v.HDR.Mastering == nil || v.HDR.Light == nil) {
+		// A first frame that does not decode is the scene pass's to
+		// report, as damage; here it only carries no metadata.
+		fh, err := FrameHDR(ctx, path, v.Index)
+		if err != nil && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if v.HDR.Mastering == nil {
+			v.HDR.Mastering = fh.Mastering
+		}
+		if v.HDR.Light == nil {
+			v.HDR.Light = fh.Light
+		}
+		for _, d := range fh.Dynamic {
+			v.HDR.addDynamic(d)
+		}
+	}
+	return src, nil
 }
 
 func parse(path string, size int64, out []byte) (*Source, error) {
@@ -185,6 +207,7 @@ func parse(path string, size int64, out []byte) (*Source, error) {
 				v.Rotation = int(math.Round(sd.Rotation))
 			}
 		}
+		hdrFrom(&v.HDR, s.SideData)
 		v.NbFrames, _ = strconv.Atoi(s.NbFrames)
 		if v.Duration == 0 {
 			if d, ok := s.Tags["DURATION"]; ok {

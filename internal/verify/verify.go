@@ -74,6 +74,9 @@ type Report struct {
 	// SourceDuration and OutputDuration are the durations in seconds of the
 	// video streams (of the container when the stream's is unknown).
 	SourceDuration, OutputDuration float64
+	// HDR is the source's HDR10 static metadata in AV1's units, which the
+	// output's first frame must carry; "" when the source has none.
+	HDR string
 	// Problems has one short phrase per failed check, such as
 	// "frame count: source 480, output 479".
 	Problems []string
@@ -102,6 +105,9 @@ func (r *Report) Summary() string {
 		b.WriteString(s)
 	}
 	fmt.Fprintf(&b, ", duration %.2f s", r.OutputDuration)
+	if r.HDR != "" {
+		b.WriteString(", HDR10 metadata kept")
+	}
 	return b.String()
 }
 
@@ -218,6 +224,14 @@ func Run(ctx context.Context, sourcePath, outputPath string, opt Options) (*Repo
 			r.problem("rotation: output %d degrees, expected %d (source %d)", o, w, degrees(src.Video.Rotation))
 		}
 	}
+	if want := src.Video.HDR; want.Static() {
+		// Exact: the source's values rounded to AV1's units once, by
+		// probe, against what the output's first frame carries.
+		r.HDR = want.String()
+		if got := out.Video.HDR; !got.Equal(want) {
+			r.problem("HDR metadata: output %s, expected %s", orNone(got.String()), want.String())
+		}
+	}
 	r.SourceDuration = videoDuration(src, st.srcFrames)
 	r.OutputDuration = videoDuration(out, st.outFrames)
 	tol := 0.05
@@ -233,6 +247,13 @@ func Run(ctx context.Context, sourcePath, outputPath string, opt Options) (*Repo
 // problem adds a failed check to r.
 func (r *Report) problem(format string, args ...any) {
 	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 func plural(n int, s string) string {
