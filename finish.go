@@ -36,7 +36,10 @@ import (
 // output the next run knows for the job's own.
 func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coord.Coordinator) error {
 	jb.publish(Event{Kind: EventFinishing, Msg: "joining chunks"})
-	pl := mux.Streams(p.src, o.format())
+	pl, err := o.streams(p.src)
+	if err != nil {
+		return err
+	}
 	tmp := tempOutput(o.Output)
 	defer os.Remove(tmp)
 	if pl.Format == "ivf" {

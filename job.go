@@ -16,7 +16,6 @@ import (
 	"github.com/av1job/av1job/internal/coord"
 	"github.com/av1job/av1job/internal/jobdir"
 	"github.com/av1job/av1job/internal/journal"
-	"github.com/av1job/av1job/internal/mux"
 	"github.com/av1job/av1job/internal/probe"
 	"github.com/av1job/av1job/internal/steer"
 	"github.com/av1job/av1job/internal/tools"
@@ -424,7 +423,8 @@ func (jb *Job) alreadyDone(o *Options, p *prepared) error {
 // warnStreams says what the output's container cannot carry: before the
 // hours of encoding, not after.
 func (jb *Job) warnStreams(o *Options, p *prepared) {
-	for _, w := range mux.Streams(p.src, o.format()).Warnings {
+	pl, _ := o.streams(p.src) // checked by prepare
+	for _, w := range pl.Warnings {
 		jb.warn("%s: %s", p.src.Path, w)
 	}
 }

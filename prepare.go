@@ -187,6 +187,9 @@ func prepare(ctx context.Context, o *Options, src *probe.Source, enc encode.Enco
 		return nil, fmt.Errorf("encoder version: %w", err)
 	}
 	p.ver = ver
+	if _, err := o.streams(src); err != nil {
+		return nil, err
+	}
 	if err := p.trial(ctx); err != nil {
 		return nil, err
 	}

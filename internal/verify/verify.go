@@ -47,6 +47,9 @@ type Options struct {
 	// VideoOnly compares the video alone and skips the stream check, for
 	// outputs that hold only video (an .ivf, for instance).
 	VideoOnly bool
+	// Audio is the --audio the output was encoded with: what the output
+	// must hold of the source's audio.
+	Audio mux.Audio
 	// Progress, when set, is called every 25 output frames and once at the
 	// end with the frames compared so far and the expected total (an
 	// estimate from the source's container; 0 when unknown).
@@ -211,13 +214,24 @@ func Run(ctx context.Context, sourcePath, outputPath string, opt Options) (*Repo
 		r.SourceStreams, r.OutputStreams = countStreams(src), countStreams(out)
 		r.ExpectedStreams = r.SourceStreams
 		wantRotation := src.Video.Rotation
+		var kept map[int]bool
 		if format := mux.Format(outputPath); format != "" {
-			p := mux.Streams(src, format)
-			r.ExpectedStreams, wantRotation = p.Expected(src), p.Rotation
+			p, err := mux.Streams(src, format, opt.Audio)
+			if err != nil {
+				return nil, &probe.InputError{Path: outputPath, Msg: err.Error()}
+			}
+			r.ExpectedStreams, wantRotation, kept = p.Expected(src), p.Rotation, p.Kept()
 		}
+		countOK := true
 		for _, t := range streamTypes {
 			if e, o := r.ExpectedStreams[t], r.OutputStreams[t]; e != o {
 				r.problem("%s streams: output %d, expected %d (source %d)", t, o, e, r.SourceStreams[t])
+				countOK = false
+			}
+		}
+		if countOK && kept != nil {
+			for _, p := range matchStreams(src, out, kept) {
+				r.problem("%s", p)
 			}
 		}
 		if w, o := degrees(wantRotation), degrees(out.Video.Rotation); w != o {
