@@ -118,7 +118,7 @@ func TestEncodeContainers(t *testing.T) {
 }
 
 // endLine is the line a non-quiet encode ends with.
-var endLine = regexp.MustCompile(`(?m)^av1job: wrote \S+: [0-9.]+ (B|KiB|MiB), \d+ % of the source's [0-9.]+ (B|KiB|MiB); video \d+ kbit/s; [0-9.]+m?s, [0-9.]+ fps; \d+ frames in \d+ chunks$`)
+var endLine = regexp.MustCompile(`(?m)^av1job: wrote \S+: [0-9.]+ (B|KiB|MiB), \d+ % of the source's [0-9.]+ (B|KiB|MiB); video \d+ kbit/s; [0-9.]+m?s, [0-9.]+ fps; \d+ frames in \d+ chunks?$`)
 
 // TestKillAndResume kills av1job and its encoders with SIGKILL at random
 // points and runs the same command again each time: the final output must

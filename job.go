@@ -262,7 +262,7 @@ func (jb *Job) run(ctx context.Context) error {
 	}
 	if pl, err := o.streams(src); err == nil {
 		jb.mu.Lock()
-		jb.other = otherBytes(src, pl)
+		jb.other = otherBytes(src, pl, 0)
 		jb.mu.Unlock()
 	}
 

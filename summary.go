@@ -65,7 +65,11 @@ func (s Summary) Line() string {
 			line += fmt.Sprintf(" over the %d frames this run encoded", s.Encoded)
 		}
 	}
-	return line + fmt.Sprintf("; %d frames in %d chunks", s.Frames, s.Chunks)
+	chunks := "chunks"
+	if s.Chunks == 1 {
+		chunks = "chunk"
+	}
+	return line + fmt.Sprintf("; %d frames in %d %s", s.Frames, s.Chunks, chunks)
 }
 
 // Size formats a byte count for people: "627 KiB", "1.0 MiB", "2.31 GiB".
@@ -84,10 +88,13 @@ func Size(b int64) string {
 
 // otherBytes estimates the bytes the output's streams other than the
 // video will take, from the source's: a copied stream's size is its bit
-// rate times its duration, an Opus one's the bit rate it is given. When
-// no kept stream states a bit rate but the video does, the source's other
-// streams are taken to be the rest of the file. 0 when unknown.
-func otherBytes(src *probe.Source, pl mux.Plan) int64 {
+// rate times its duration, an Opus one's the bit rate it is given. Copied
+// streams that state no bit rate share what is left of the file after the
+// video (videoBytes, the sum of its packets; else its own bit rate times
+// the duration) and the streams that state one, when that is known and no
+// other stream of unknown size (dropped, or converted) is in it. 0 when
+// unknown.
+func otherBytes(src *probe.Source, pl mux.Plan, videoBytes int64) int64 {
 	dur := func(s probe.Stream) float64 {
 		if s.Duration > 0 {
 			return s.Duration
@@ -95,27 +102,50 @@ func otherBytes(src *probe.Source, pl mux.Plan) int64 {
 		return src.Duration
 	}
 	kept := pl.Kept()
-	var sum float64
-	known, some := false, false
+	var out, srcKnown float64
+	unknown, ambiguous := 0, false
 	for _, s := range src.Streams {
-		if !kept[s.Index] {
+		if s.Index == src.Video.Index {
 			continue
 		}
-		some = true
-		switch k := pl.Opus[s.Index]; {
-		case k > 0:
-			sum += float64(k) * 1000 / 8 * dur(s)
-			known = true
+		b := s.BitRate / 8 * dur(s)
+		srcKnown += b
+		k := pl.Opus[s.Index]
+		switch {
+		case !kept[s.Index] || k > 0:
+			ambiguous = ambiguous || s.BitRate == 0
+			if kept[s.Index] {
+				out += float64(k) * 1000 / 8 * dur(s)
+			}
 		case s.BitRate > 0:
-			sum += s.BitRate / 8 * dur(s)
-			known = true
+			out += b
+		default:
+			unknown++
 		}
 	}
-	if !known && some && src.Video.OwnBitRate && src.Duration > 0 {
-		rest := float64(src.Size) - src.Video.BitRate/8*src.Duration
-		if rest > 0 && len(kept) == len(src.Streams)-1 {
-			sum = rest
-		}
+	v := float64(videoBytes)
+	if v == 0 && src.Video.OwnBitRate {
+		v = src.Video.BitRate / 8 * src.Duration
 	}
-	return int64(sum)
+	if unknown > 0 && !ambiguous && v > 0 {
+		out += max(0, float64(src.Size)-v-srcKnown)
+	}
+	return int64(out)
+}
+
+// estimateOther estimates the output's other streams again once the scene
+// pass has read the size of every video packet (frameBytes): streams
+// that state no bit rate are then the rest of the file.
+func (jb *Job) estimateOther(o *Options, p *prepared, frameBytes []int64) {
+	var v int64
+	for _, b := range frameBytes {
+		v += b
+	}
+	pl, err := o.streams(p.src)
+	if err != nil || v == 0 {
+		return
+	}
+	jb.mu.Lock()
+	defer jb.mu.Unlock()
+	jb.other = max(jb.other, otherBytes(p.src, pl, v))
 }

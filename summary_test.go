@@ -31,22 +31,29 @@ func TestOtherBytes(t *testing.T) {
 		name   string
 		src    probe.Source
 		format string
+		video  int64 // the video's packets' bytes, when known
 		want   int64
 	}{
-		{"copied AAC at 128 kbit/s for 10 s", probe.Source{Duration: 10, Streams: []probe.Stream{video, {Index: 1, Type: "audio", Codec: "aac", Channels: 2, BitRate: 128000}}}, "mp4", 160000},
-		{"AAC to Opus stereo in WebM", probe.Source{Duration: 10, Streams: []probe.Stream{video, {Index: 1, Type: "audio", Codec: "aac", Channels: 2, BitRate: 64000}}}, "webm", 160000},
-		{"dropped", probe.Source{Duration: 10, Streams: []probe.Stream{video, {Index: 1, Type: "audio", Codec: "aac", BitRate: 128000}}}, "ivf", 0},
+		{"copied AAC at 128 kbit/s for 10 s", probe.Source{Duration: 10, Streams: []probe.Stream{video, {Index: 1, Type: "audio", Codec: "aac", Channels: 2, BitRate: 128000}}}, "mp4", 0, 160000},
+		{"AAC to Opus stereo in WebM", probe.Source{Duration: 10, Streams: []probe.Stream{video, {Index: 1, Type: "audio", Codec: "aac", Channels: 2, BitRate: 64000}}}, "webm", 0, 160000},
+		{"dropped", probe.Source{Duration: 10, Streams: []probe.Stream{video, {Index: 1, Type: "audio", Codec: "aac", BitRate: 128000}}}, "ivf", 0, 0},
 		{"the rest of the file", probe.Source{Size: 1000000, Duration: 10, Video: probe.Video{BitRate: 400000, OwnBitRate: true},
-			Streams: []probe.Stream{video, {Index: 1, Type: "audio", Codec: "flac"}}}, "matroska", 500000},
+			Streams: []probe.Stream{video, {Index: 1, Type: "audio", Codec: "flac"}}}, "matroska", 0, 500000},
 		{"nothing known", probe.Source{Size: 1000000, Duration: 10, Video: probe.Video{BitRate: 800000},
-			Streams: []probe.Stream{video, {Index: 1, Type: "audio", Codec: "flac"}}}, "matroska", 0},
+			Streams: []probe.Stream{video, {Index: 1, Type: "audio", Codec: "flac"}}}, "matroska", 0, 0},
+		{"the rest after the video's packets", probe.Source{Size: 1000000, Duration: 10, Video: probe.Video{BitRate: 800000},
+			Streams: []probe.Stream{video, {Index: 1, Type: "audio", Codec: "flac"}}}, "matroska", 700000, 300000},
+		{"known AC-3 and the rest FLAC", probe.Source{Size: 1000000, Duration: 10, Video: probe.Video{BitRate: 800000},
+			Streams: []probe.Stream{video, {Index: 1, Type: "audio", Codec: "ac3", BitRate: 160000}, {Index: 2, Type: "audio", Codec: "flac"}}}, "matroska", 600000, 400000},
+		{"a dropped stream of unknown size", probe.Source{Size: 1000000, Duration: 10, Video: probe.Video{BitRate: 800000},
+			Streams: []probe.Stream{video, {Index: 1, Type: "audio", Codec: "ac3", BitRate: 160000}, {Index: 2, Type: "data", Codec: "bin"}}}, "matroska", 600000, 200000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pl, err := mux.Streams(&tc.src, tc.format, mux.Audio{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := otherBytes(&tc.src, pl); got != tc.want {
+			if got := otherBytes(&tc.src, pl, tc.video); got != tc.want {
 				t.Errorf("otherBytes = %d, want %d", got, tc.want)
 			}
 		})
