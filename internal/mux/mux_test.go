@@ -94,3 +94,17 @@ func TestParseAudio(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamsDynamicHDR: an HDR10+ or Dolby Vision source gets one warning
+// naming the dynamic metadata dropped.
+func TestStreamsDynamicHDR(t *testing.T) {
+	src := &probe.Source{Path: "in.mkv", Video: probe.Video{HDR: probe.HDR{Dynamic: []string{"HDR10+", "Dolby Vision"}}},
+		Streams: []probe.Stream{{Index: 0, Type: "video", Codec: "hevc"}}}
+	p, err := Streams(src, "matroska", Audio{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "dynamic HDR metadata (HDR10+, Dolby Vision) dropped") {
+		t.Errorf("warnings %q", p.Warnings)
+	}
+}

@@ -36,7 +36,6 @@ func TestRunStreams(t *testing.T) {
 		want            []want // audio and subtitle streams of the output, in order
 	}{
 		{phone, "webm", "", []want{{"opus", "stereo", "eng", "", "d"}, {"opus", "5.1", "fra", "", ""}, {"webvtt", "", "eng", "", "df"}}},
-		{phone, "mkv", "", []want{{"aac", "stereo", "eng", "", "d"}, {"ac3", "5.1(side)", "fra", "", ""}, {"subrip", "", "eng", "", "df"}}},
 		{phone, "mkv", "opus:96", []want{{"opus", "stereo", "eng", "", "d"}, {"opus", "5.1", "fra", "", ""}, {"subrip", "", "eng", "", "df"}}},
 		{phone, "mp4", "none", []want{{"mov_text", "", "eng", "", "df"}}},
 		{styled, "webm", "", []want{{"opus", "stereo", "ger", "Commentary", ""}, {"webvtt", "", "eng", "Signs", "df"}}},
