@@ -526,6 +526,7 @@ func TestSubmitRefused(t *testing.T) {
 		{"value the encoder refuses", extra("--tune", "Foo"), "extra", "'Foo' isn't a valid value"},
 		{"value the encoder rejects as an argument", extra("--tiles", "-3"), "extra", "--tiles -3 refused by rav1e"},
 		{"value the encoder panics on", extra("--tiles=-3"), "extra", "--tiles=-3 refused by rav1e"},
+		{"unknown audio mode", `{"input": "` + in + `", "output": "` + out + `", "audio": "mp3"}`, "audio", "--audio mp3: use copy, opus, opus:KBPS or none"},
 		{"NUL in the output", job(in, filepath.Join(dir, "out\x00.mkv")), "output", "NUL byte"},
 		{"NUL in the input", job(in+"\x00", out), "input", "NUL byte"},
 		{"a second value", job(in, out) + ` {"overwrite": true} garbage`, "", "data after the JSON value"},
