@@ -328,6 +328,11 @@ func (jb *Job) encode(ctx, sctx context.Context, o *Options, p *prepared, st *jo
 		if err := jb.setPlan(c, st); err != nil {
 			return err
 		}
+		// The scene pass's packet sizes, kept in the job directory, give
+		// the other streams' share as on the run that planned the job.
+		if sf, err := loadScenes(jb.dir.Scenes()); err == nil {
+			jb.estimateOther(o, p, sf.Bytes)
+		}
 	}
 	jb.mu.Lock()
 	jb.coord = c
