@@ -68,6 +68,8 @@ func TestBadInput(t *testing.T) {
 		{"range not a range", nil, []string{"encode", good, "-o", filepath.Join(dir, "t6.mkv"), "--target-quality", "70", "--quantizer-range", "40"}, 2, []string{"--quantizer-range", "MIN-MAX"}},
 		{"no probes", nil, []string{"encode", good, "-o", filepath.Join(dir, "t7.mkv"), "--target-quality", "70", "--probes", "0"}, 2, []string{"--probes 0"}},
 		{"metric without target", nil, []string{"encode", good, "-o", filepath.Join(dir, "t8.mkv"), "--metric", "psnr"}, 2, []string{"need --target-quality"}},
+		{"audio copy into webm", nil, []string{"encode", mp4, "-o", filepath.Join(dir, "a1.webm"), "--audio", "copy"}, 2, []string{mp4, "--audio copy: WebM cannot carry audio stream 1 (aac)", "--audio opus"}},
+		{"bad audio mode", nil, []string{"encode", good, "-o", filepath.Join(dir, "a2.mkv"), "--audio", "mp3"}, 2, []string{"--audio mp3", "copy, opus, opus:KBPS or none"}},
 		{"unknown statistic", nil, []string{"encode", good, "-o", filepath.Join(dir, "t9.mkv"), "--target-quality", "70", "--quality-stat", "median"}, 2, []string{"--quality-stat median"}},
 	}
 	for _, tc := range cases {

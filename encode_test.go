@@ -1,11 +1,13 @@
 package av1job_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,18 +36,40 @@ func TestEncodeContainers(t *testing.T) {
 		pixFmt        string
 		warn          string
 		private       bool // the input is readable by its owner alone (mode 0600)
+		// make, when set, makes the input instead of spec (of frames
+		// frames); streams lists the output's streams, "codec/language"
+		// after the video.
+		make    func(ctx context.Context, out string, frames int) error
+		frames  int
+		streams string
 	}{
-		{"mkv", "in.mkv", "out.mkv", small, false, "yuv420p", "", true},
-		{"webm", "in-vtt.mkv", "out.webm", vtt, false, "yuv420p", "", false},
-		{"mp4 from h264 mp4 at 24000/1001", "in.mp4", "out.mp4", h264, false, "yuv420p", "", false},
-		{"ivf", "in.mkv", "out.ivf", small, true, "yuv420p", "dropped", true},
-		{"10-bit with colour", "in10.mkv", "out10.mkv", ten, false, "yuv420p10le", "", false},
+		{"mkv", "in.mkv", "out.mkv", small, false, "yuv420p", "", true, nil, 0, ""},
+		{"webm", "in-vtt.mkv", "out.webm", vtt, false, "yuv420p", "", false, nil, 0, ""},
+		{"mp4 from h264 mp4 at 24000/1001", "in.mp4", "out.mp4", h264, false, "yuv420p", "", false, nil, 0, ""},
+		{"ivf", "in.mkv", "out.ivf", small, true, "yuv420p", "dropped", true, nil, 0, ""},
+		{"10-bit with colour", "in10.mkv", "out10.mkv", ten, false, "yuv420p10le", "", false, nil, 0, ""},
+		// A phone's MP4 to WebM: the AAC and the AC-3 5.1 become Opus,
+		// the mov_text WebVTT.
+		{"phone mp4 to webm", "phone.mp4", "out.webm", testclip.Spec{}, false, "yuv420p", "converted to Opus at 256 kbit/s, channel layout 5.1(side) as 5.1", false,
+			testclip.Phone, 12, "opus/eng opus/fra webvtt/eng"},
+		// An HDR10 HEVC source: its mastering display and content light
+		// level reach the AV1 stream (verify compares them).
+		{"hdr10 hevc", "hdr10.mkv", "out.mkv", testclip.Spec{}, false, "yuv420p10le", "", false, testclip.HDR10, 12, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			in := clip(t, dir, tc.in, tc.spec)
+			var in string
+			frames := tc.spec.Frames()
+			if tc.make != nil {
+				in, frames = filepath.Join(dir, tc.in), tc.frames
+				if err := tc.make(context.Background(), in, frames); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				in = clip(t, dir, tc.in, tc.spec)
+			}
 			if tc.private {
 				must(os.Chmod(in, 0o600))
 			}
@@ -70,8 +94,18 @@ func TestEncodeContainers(t *testing.T) {
 				t.Errorf("job directory left behind: %v", err)
 			}
 			mustVerify(t, in, out, tc.videoOnly)
-			if n := decodeFrames(t, out); n != tc.spec.Frames() {
-				t.Errorf("decoded %d frames, want %d", n, tc.spec.Frames())
+			if n := decodeFrames(t, out); n != frames {
+				t.Errorf("decoded %d frames, want %d", n, frames)
+			}
+			// The end line: size, ratio, video bit rate, time, fps, chunks.
+			if !endLine.MatchString(r.stderr) {
+				t.Errorf("no end line like %q in:\n%s", endLine, r.stderr)
+			}
+			if tc.streams != "" {
+				ss, _ := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name:stream_tags=language", "-of", "csv=p=0", out).Output()
+				if got := strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(string(ss)), ",", "/"))[1:], " "); got != tc.streams {
+					t.Errorf("streams %q, want %q", got, tc.streams)
+				}
 			}
 			pf, _ := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=pix_fmt,color_primaries", "-of", "csv=p=0", out).Output()
 			if got := strings.TrimSpace(string(pf)); !strings.HasPrefix(got, tc.pixFmt+",") {
@@ -82,6 +116,9 @@ func TestEncodeContainers(t *testing.T) {
 		})
 	}
 }
+
+// endLine is the line a non-quiet encode ends with.
+var endLine = regexp.MustCompile(`(?m)^av1job: wrote \S+: [0-9.]+ (B|KiB|MiB), \d+ % of the source's [0-9.]+ (B|KiB|MiB); video \d+ kbit/s; [0-9.]+m?s, [0-9.]+ fps; \d+ frames in \d+ chunks?$`)
 
 // TestKillAndResume kills av1job and its encoders with SIGKILL at random
 // points and runs the same command again each time: the final output must

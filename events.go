@@ -47,6 +47,8 @@ type Event struct {
 	Resumed     int           // frames that were recorded before this run started
 	Bytes       int64         // bytes written: the recorded chunks' files and those in flight
 	BytesFrames int           // the frames in Bytes
+	OtherBytes  int64         // the estimated bytes of the output's other streams (audio, subtitles, ...), from the source's; 0 when unknown
+	Summary     *Summary      // for EventDone: what the job made
 	Msg         string        // warning text, or the stage of EventFinishing
 	Err         error         // for EventRetry
 	Paused      time.Duration // time spent paused so far in this run

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -36,7 +37,10 @@ import (
 // output the next run knows for the job's own.
 func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coord.Coordinator) error {
 	jb.publish(Event{Kind: EventFinishing, Msg: "joining chunks"})
-	pl := mux.Streams(p.src, o.format())
+	pl, err := o.streams(p.src)
+	if err != nil {
+		return err
+	}
 	tmp := tempOutput(o.Output)
 	defer os.Remove(tmp)
 	if pl.Format == "ivf" {
@@ -127,7 +131,8 @@ func (jb *Job) finish(ctx context.Context, o *Options, p *prepared, c *coord.Coo
 		// The output is in place and recorded: the next run knows it.
 		jb.warn("%s: %v", jb.dir.Journal(), err)
 	}
-	jb.publish(Event{Kind: EventDone})
+	sum := jb.summarize(o, p, c)
+	jb.publish(Event{Kind: EventDone, Summary: sum})
 	if !o.Keep {
 		c.CloseJournal()
 		if err := jb.dir.Remove(); err != nil {
@@ -230,4 +235,25 @@ func syncFile(path string) error {
 		return fmt.Errorf("output: sync %s: %w", path, err)
 	}
 	return nil
+}
+
+// summarize records what the finished job made (its output in place).
+func (jb *Job) summarize(o *Options, p *prepared, c *coord.Coordinator) *Summary {
+	n := c.Counts()
+	s := &Summary{Output: o.Output, SourceBytes: p.src.Size, VideoBytes: n.Bytes, Frames: n.FramesTotal, Chunks: n.ChunksTotal,
+		Encoded: n.Frames - n.Resumed}
+	if fi, err := os.Stat(o.Output); err == nil {
+		s.OutputBytes = fi.Size()
+	}
+	if fps, _ := p.src.Video.FrameRate.Float64(); fps > 0 {
+		s.Seconds = float64(s.Frames) / fps
+	}
+	jb.mu.Lock()
+	defer jb.mu.Unlock()
+	s.Wall = time.Since(jb.started)
+	if w := s.Wall.Seconds(); w > 0 {
+		s.FPS = float64(s.Encoded) / w
+	}
+	jb.summary = s
+	return s
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/av1job/av1job/internal/coord"
 	"github.com/av1job/av1job/internal/jobdir"
 	"github.com/av1job/av1job/internal/journal"
-	"github.com/av1job/av1job/internal/mux"
 	"github.com/av1job/av1job/internal/probe"
 	"github.com/av1job/av1job/internal/steer"
 	"github.com/av1job/av1job/internal/tools"
@@ -39,6 +38,12 @@ type Job struct {
 	total  int // the source's frames as the container promises, before planning
 	coord  *coord.Coordinator
 	errMsg string
+	// started is when Run began; other the estimated bytes of the
+	// output's streams besides the video; summary what the job made, once
+	// its output is in place.
+	started time.Time
+	other   int64
+	summary *Summary
 }
 
 // New returns a job for o; nothing happens until Run. When o.Events is set
@@ -87,13 +92,14 @@ func (jb *Job) Subscribe(kinds ...EventKind) (<-chan Event, func()) {
 func (jb *Job) publish(e Event) {
 	e.Time = time.Now()
 	jb.mu.Lock()
-	c, total := jb.coord, jb.total
+	c, total, other := jb.coord, jb.total, jb.other
 	jb.mu.Unlock()
 	if c != nil {
 		e.setCounts(c.Counts())
 	} else {
 		e.FramesTotal = total
 	}
+	e.OtherBytes = other
 	_, _, e.Paused = jb.ctl.PauseState()
 	jb.bus.publish(e)
 }
@@ -136,7 +142,8 @@ func (jb *Job) Thaw() error { return jb.ctl.Resume(false) }
 // prints for it.
 func (jb *Job) Status() *StatusInfo {
 	jb.mu.Lock()
-	info := &StatusInfo{Job: jb.dir.Path(), Output: jb.o.Output, State: jb.state, PID: os.Getpid(), FramesTotal: jb.total, Error: jb.errMsg}
+	info := &StatusInfo{Job: jb.dir.Path(), Output: jb.o.Output, State: jb.state, PID: os.Getpid(), FramesTotal: jb.total, Error: jb.errMsg,
+		OtherBytes: jb.other, Summary: jb.summary}
 	c := jb.coord
 	jb.mu.Unlock()
 	if c != nil {
@@ -211,6 +218,9 @@ func (jb *Job) Run(ctx context.Context) error {
 // and a resumed job.
 func (jb *Job) run(ctx context.Context) error {
 	o := jb.o
+	jb.mu.Lock()
+	jb.started = time.Now()
+	jb.mu.Unlock()
 	enc, err := o.check(jb.dir)
 	if err != nil {
 		return err
@@ -249,6 +259,11 @@ func (jb *Job) run(ctx context.Context) error {
 	}
 	if p.finished {
 		return jb.alreadyDone(&o, p)
+	}
+	if pl, err := o.streams(src); err == nil {
+		jb.mu.Lock()
+		jb.other = otherBytes(src, pl, 0)
+		jb.mu.Unlock()
 	}
 
 	// fresh: this run made the job directory (or adopted an empty one),
@@ -312,6 +327,11 @@ func (jb *Job) encode(ctx, sctx context.Context, o *Options, p *prepared, st *jo
 	if planned {
 		if err := jb.setPlan(c, st); err != nil {
 			return err
+		}
+		// The scene pass's packet sizes, kept in the job directory, give
+		// the other streams' share as on the run that planned the job.
+		if sf, err := loadScenes(jb.dir.Scenes()); err == nil {
+			jb.estimateOther(o, p, sf.Bytes)
 		}
 	}
 	jb.mu.Lock()
@@ -424,7 +444,8 @@ func (jb *Job) alreadyDone(o *Options, p *prepared) error {
 // warnStreams says what the output's container cannot carry: before the
 // hours of encoding, not after.
 func (jb *Job) warnStreams(o *Options, p *prepared) {
-	for _, w := range mux.Streams(p.src, o.format()).Warnings {
+	pl, _ := o.streams(p.src) // checked by prepare
+	for _, w := range pl.Warnings {
 		jb.warn("%s: %s", p.src.Path, w)
 	}
 }

@@ -50,6 +50,14 @@ type Options struct {
 	MaxQuantizer  int     `json:"max_quantizer,omitempty"`
 	Probes        int     `json:"probes,omitempty"`
 	ProbeSpeed    int     `json:"probe_speed,omitempty"`
+	// Audio says what becomes of the source's audio: "" (the default)
+	// copies each stream the output's container can carry and converts
+	// the others to Opus (at mux.OpusKbps of its channel count); "copy"
+	// copies every stream and refuses a job whose container cannot carry
+	// one; "opus" or "opus:KBPS" converts every stream that is not Opus,
+	// at KBPS kbit/s per stream when given; "none" leaves the audio out.
+	// It changes only the final mux, so it is not part of the fingerprint.
+	Audio string `json:"audio,omitempty"`
 	// Backend is the older name of Encoder: "process" for rav1e, "lib" for
 	// librav1e. It is read when Encoder is empty.
 	Backend string `json:"backend,omitempty"`
@@ -198,6 +206,9 @@ func (o *Options) validate() error {
 	if o.Workers < 0 {
 		return usagef("--workers %d: must be 0 (automatic) or more", o.Workers)
 	}
+	if _, err := mux.ParseAudio(o.Audio); err != nil {
+		return usage(err)
+	}
 	if err := o.validatePlanning(); err != nil {
 		return err
 	}
@@ -272,6 +283,22 @@ func (o *Options) validatePlanning() error {
 
 func (o *Options) format() string { return mux.Format(o.Output) }
 
+// audio is the parsed Audio option (checked by Validate).
+func (o *Options) audio() mux.Audio {
+	a, _ := mux.ParseAudio(o.Audio)
+	return a
+}
+
+// streams is the output's stream plan for src; a source whose audio the
+// container cannot carry as --audio copy asks is a *UsageError naming it.
+func (o *Options) streams(src *probe.Source) (mux.Plan, error) {
+	pl, err := mux.Streams(src, o.format(), o.audio())
+	if err != nil {
+		return pl, usagef("%s: %v", src.Path, err)
+	}
+	return pl, nil
+}
+
 // settings are the encoder settings the options give (without the
 // source's colour description).
 func (o *Options) settings() encode.Settings {
@@ -309,6 +336,9 @@ func Check(ctx context.Context, o Options) error {
 	src, err := probe.Probe(ctx, o.Input)
 	if err != nil {
 		return classify(err)
+	}
+	if _, err := o.streams(src); err != nil {
+		return err
 	}
 	p := &prepared{opts: o, src: src, enc: enc, layout: probe.LayoutFor(src.Video)}
 	return p.trial(ctx)

@@ -132,6 +132,7 @@ func (jb *Job) writePlan(o *Options, p *prepared, sf *sceneFile, planner *plan.P
 		return nil, vfrError(p, a, at, fps)
 	}
 	rule.See(a.Detail, a.Motion, a.Bytes)
+	jb.estimateOther(o, p, a.Bytes)
 	rest := planner.Finish(a.Frames, sf.Cuts, a.Scores)
 	rule.Price(rest)
 	*chunks = append(*chunks, rest...)

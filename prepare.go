@@ -187,6 +187,9 @@ func prepare(ctx context.Context, o *Options, src *probe.Source, enc encode.Enco
 		return nil, fmt.Errorf("encoder version: %w", err)
 	}
 	p.ver = ver
+	if _, err := o.streams(src); err != nil {
+		return nil, err
+	}
 	if err := p.trial(ctx); err != nil {
 		return nil, err
 	}
@@ -213,6 +216,9 @@ func prepare(ctx context.Context, o *Options, src *probe.Source, enc encode.Enco
 	}
 	if p.layout.Filter != "" {
 		p.fp["pixel conversion"] = p.layout.Filter
+	}
+	if h := src.Video.HDR; h.Static() {
+		p.fp["hdr"] = h.String()
 	}
 	if finished, ok := lastOutput(dir, o.Output); ok {
 		st, err := dir.ReadState()
@@ -329,8 +335,12 @@ func (p *prepared) taskFor(id string, stream int, pixFmt, filter, timeBase strin
 func (p *prepared) options() EncoderOptions {
 	o := p.opts
 	c := p.layout.Color
-	return EncoderOptions{Speed: o.Speed.Int(), Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra,
+	eo := EncoderOptions{Speed: o.Speed.Int(), Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra,
 		Primaries: c.Primaries, Transfer: c.Transfer, Matrix: c.Matrix, FullRange: p.layout.FullRange()}
+	if h := p.src.Video.HDR; h.Static() {
+		eo.HDR = &probe.HDR{Mastering: h.Mastering, Light: h.Light}
+	}
+	return eo
 }
 
 // loadPlan returns the job's plan in its job directory when the

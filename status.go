@@ -34,8 +34,10 @@ type StatusInfo struct {
 	FramesTotal    int       `json:"frames_total"`
 	ChunksDone     int       `json:"chunks_done"`
 	ChunksTotal    int       `json:"chunks_total"`
-	Bytes          int64     `json:"bytes"`                // of the recorded chunks
-	FrameRate      float64   `json:"frame_rate,omitempty"` // the source's frames per second, once planned
+	Bytes          int64     `json:"bytes"`                 // of the recorded chunks
+	OtherBytes     int64     `json:"other_bytes,omitempty"` // the output's other streams, estimated from the source's
+	Summary        *Summary  `json:"summary,omitempty"`     // what a finished job made (in the process that ran it)
+	FrameRate      float64   `json:"frame_rate,omitempty"`  // the source's frames per second, once planned
 	PID            int       `json:"pid"`
 	Error          string    `json:"error,omitempty"`
 	PausedSince    time.Time `json:"paused_since,omitzero"`

@@ -63,6 +63,28 @@ const (
 // takes 0 (identity), 1, 2 and 4-14 (9 is BT.2020 NCL).
 type ColorDescription struct{ Matrix, Transfer, Primaries int }
 
+// A ChromaticityPoint is a CIE 1931 x, y chromaticity in 0.16 fixed point
+// (units of 1/65536), as AV1 codes it.
+type ChromaticityPoint struct{ X, Y uint16 }
+
+// A MasteringDisplay is HDR10's mastering display colour volume
+// (SMPTE ST 2086) in AV1's fixed-point units; librav1e writes it as a
+// metadata OBU with every keyframe (the program's --mastering-display).
+type MasteringDisplay struct {
+	// Primaries are the red, green and blue primaries, in that order.
+	Primaries  [3]ChromaticityPoint
+	WhitePoint ChromaticityPoint
+	// MaxLuminance is in cd/m², 24.8 fixed point (units of 1/256).
+	MaxLuminance uint32
+	// MinLuminance is in cd/m², 18.14 fixed point (units of 1/16384).
+	MinLuminance uint32
+}
+
+// A ContentLight is HDR10's content light level, in cd/m²: the brightest
+// pixel (MaxCLL) and the brightest frame average (MaxFALL) (the program's
+// --content-light).
+type ContentLight struct{ MaxCLL, MaxFALL uint16 }
+
 // MaxKeyFrameInterval is the largest keyframe interval librav1e accepts
 // (2^31-1 divided by 3); a KeyFrameInterval of 0 means this value.
 const MaxKeyFrameInterval = 715827882
@@ -97,6 +119,12 @@ type Config struct {
 	// Color is the colour description (--primaries, --transfer, --matrix);
 	// nil, or all three 2 (unspecified), writes none, as the program does.
 	Color *ColorDescription
+	// Mastering is the HDR10 mastering display (--mastering-display); nil
+	// writes none.
+	Mastering *MasteringDisplay
+	// ContentLight is the HDR10 content light level (--content-light);
+	// nil writes none.
+	ContentLight *ContentLight
 
 	// Speed is the speed preset, 0 (slowest) to 10 (fastest) (--speed).
 	Speed int

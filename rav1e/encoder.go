@@ -51,6 +51,14 @@ func NewEncoder(cfg Config) (*Encoder, error) {
 		c := *cfg.Color
 		cfg.Color = &c
 	}
+	if cfg.Mastering != nil {
+		m := *cfg.Mastering
+		cfg.Mastering = &m
+	}
+	if cfg.ContentLight != nil {
+		l := *cfg.ContentLight
+		cfg.ContentLight = &l
+	}
 	return &Encoder{ctx: ctx, cfg: cfg, layout: cfg.layout()}, nil
 }
 
@@ -94,6 +102,21 @@ func newRaConfig(cfg Config) (rc *C.RaConfig, err error) {
 			return nil, &ConfigError{Setting: "colour description", Value: fmt.Sprintf("%+v", *cd), Reason: "refused by rav1e_config_set_color_description"}
 		}
 	}
+	if m := cfg.Mastering; m != nil {
+		var prim [3]C.RaChromaticityPoint
+		for i, p := range m.Primaries {
+			prim[i] = C.RaChromaticityPoint{x: C.uint16_t(p.X), y: C.uint16_t(p.Y)}
+		}
+		wp := C.RaChromaticityPoint{x: C.uint16_t(m.WhitePoint.X), y: C.uint16_t(m.WhitePoint.Y)}
+		if C.rav1e_config_set_mastering_display(rc, &prim[0], wp, C.uint32_t(m.MaxLuminance), C.uint32_t(m.MinLuminance)) < 0 {
+			return nil, &ConfigError{Setting: "mastering display", Value: fmt.Sprintf("%+v", *m), Reason: "refused by rav1e_config_set_mastering_display"}
+		}
+	}
+	if l := cfg.ContentLight; l != nil {
+		if C.rav1e_config_set_content_light(rc, C.uint16_t(l.MaxCLL), C.uint16_t(l.MaxFALL)) < 0 {
+			return nil, &ConfigError{Setting: "content light", Value: fmt.Sprintf("%+v", *l), Reason: "refused by rav1e_config_set_content_light"}
+		}
+	}
 	if cfg.FirstPass {
 		C.rav1e_config_set_emit_data(rc, 1)
 	}
@@ -123,6 +146,14 @@ func (e *Encoder) Config() Config {
 	if cfg.Color != nil {
 		c := *cfg.Color
 		cfg.Color = &c
+	}
+	if cfg.Mastering != nil {
+		m := *cfg.Mastering
+		cfg.Mastering = &m
+	}
+	if cfg.ContentLight != nil {
+		l := *cfg.ContentLight
+		cfg.ContentLight = &l
 	}
 	return cfg
 }

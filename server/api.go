@@ -36,6 +36,7 @@ type JobInfo struct {
 	// searched for (Quantizer is then 0).
 	TargetQuality float64   `json:"target_quality,omitempty"`
 	Metric        string    `json:"metric,omitempty"`
+	Audio         string    `json:"audio,omitempty"`   // the --audio option; "" for the default
 	Workers       int       `json:"workers,omitempty"` // chunks at once (0: automatic)
 	Extra         []string  `json:"extra,omitempty"`   // arguments passed to the encoder
 	Submitted     time.Time `json:"submitted"`
@@ -45,8 +46,12 @@ type JobInfo struct {
 	// seconds left at that rate (0 when unknown).
 	FPS float64 `json:"fps"`
 	ETA float64 `json:"eta_seconds"`
+	// SizeBytes is the output's size so far: the recorded chunks and the
+	// other streams' share of the same part of the source (estimated from
+	// the source's, StatusInfo.OtherBytes).
+	SizeBytes int64 `json:"size_bytes"`
 	// EstimatedBytes is the output's size at the rate of the chunks
-	// recorded so far (0 before the first).
+	// recorded so far, the other streams included (0 before the first).
 	EstimatedBytes int64 `json:"estimated_bytes,omitempty"`
 }
 
@@ -60,7 +65,7 @@ func Ended(st string) bool {
 func (s *Server) info(e *entry) JobInfo {
 	o := e.Options
 	ji := JobInfo{StatusInfo: e.Last, ID: e.ID, Input: o.Input, Paused: e.Paused, Encoder: o.Encoder, Speed: o.Speed.Int(),
-		Workers: o.Workers, Extra: o.Extra, Submitted: e.Submitted, Started: e.Started, Ended: e.Ended}
+		Workers: o.Workers, Extra: o.Extra, Audio: o.Audio, Submitted: e.Submitted, Started: e.Started, Ended: e.Ended}
 	switch {
 	case o.TargetQuality > 0:
 		ji.TargetQuality, ji.Metric = o.TargetQuality, o.Metric
@@ -87,8 +92,13 @@ func (s *Server) info(e *entry) JobInfo {
 		ji.State, ji.PID = e.State, 0
 		ji.Error = e.Error
 	}
+	ji.SizeBytes = ji.Bytes
 	if ji.FramesRecorded > 0 && ji.FramesTotal > 0 {
-		ji.EstimatedBytes = ji.Bytes * int64(ji.FramesTotal) / int64(ji.FramesRecorded)
+		ji.SizeBytes += ji.OtherBytes * int64(min(ji.FramesRecorded, ji.FramesTotal)) / int64(ji.FramesTotal)
+		ji.EstimatedBytes = ji.Bytes*int64(ji.FramesTotal)/int64(ji.FramesRecorded) + ji.OtherBytes
+	}
+	if ji.Summary != nil {
+		ji.SizeBytes, ji.EstimatedBytes = ji.Summary.OutputBytes, ji.Summary.OutputBytes
 	}
 	return ji
 }
@@ -635,7 +645,7 @@ func fieldOf(msg string, o av1job.Options) string {
 		{"--speed", "speed"}, {"--quantizer", "quantizer"}, {"--bitrate", "bitrate"}, {"--workers", "workers"},
 		{"--min-scene-len", "min_scene_len"}, {"--max-scene-len", "max_scene_len"}, {"--scene-threshold", "scene_threshold"},
 		{"--backend", "backend"}, {"--target-quality", "target_quality"}, {"--quantizer-range", "target_quality"},
-		{"--probes", "target_quality"}, {"--metric", "target_quality"},
+		{"--probes", "target_quality"}, {"--metric", "target_quality"}, {"--audio", "audio"},
 	} {
 		if strings.Contains(msg, f.flag+" ") || strings.Contains(msg, f.flag+":") {
 			return f.field

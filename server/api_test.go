@@ -526,6 +526,7 @@ func TestSubmitRefused(t *testing.T) {
 		{"value the encoder refuses", extra("--tune", "Foo"), "extra", "'Foo' isn't a valid value"},
 		{"value the encoder rejects as an argument", extra("--tiles", "-3"), "extra", "--tiles -3 refused by rav1e"},
 		{"value the encoder panics on", extra("--tiles=-3"), "extra", "--tiles=-3 refused by rav1e"},
+		{"unknown audio mode", `{"input": "` + in + `", "output": "` + out + `", "audio": "mp3"}`, "audio", "--audio mp3: use copy, opus, opus:KBPS or none"},
 		{"NUL in the output", job(in, filepath.Join(dir, "out\x00.mkv")), "output", "NUL byte"},
 		{"NUL in the input", job(in+"\x00", out), "input", "NUL byte"},
 		{"a second value", job(in, out) + ` {"overwrite": true} garbage`, "", "data after the JSON value"},
@@ -653,5 +654,34 @@ func TestQueueDiskFull(t *testing.T) {
 	}
 	if b, err := os.ReadFile(queue); err != nil || !strings.Contains(string(b), `"paused": true`) {
 		t.Errorf("queue.json after the pause: %v %s", err, b)
+	}
+}
+
+// TestInfoSizes: a job's size so far and its estimate count the other
+// streams' share (estimated from the source's), and a finished job shows
+// what it made, as `encode` ends with.
+func TestInfoSizes(t *testing.T) {
+	s := &Server{runs: map[string]*run{}}
+	sum := &av1job.Summary{Output: "/o.webm", OutputBytes: 1 << 20, SourceBytes: 600 << 10, VideoBytes: 900 << 10, Seconds: 10, Frames: 240, Chunks: 4}
+	for _, tc := range []struct {
+		name           string
+		last           av1job.StatusInfo
+		size, estimate int64
+		summary        bool
+	}{
+		{"half done", av1job.StatusInfo{FramesRecorded: 120, FramesTotal: 240, Bytes: 1000, OtherBytes: 400}, 1200, 2400, false},
+		{"video only", av1job.StatusInfo{FramesRecorded: 60, FramesTotal: 240, Bytes: 1000}, 1000, 4000, false},
+		{"done", av1job.StatusInfo{FramesRecorded: 240, FramesTotal: 240, Bytes: 900 << 10, OtherBytes: 100 << 10, Summary: sum}, 1 << 20, 1 << 20, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ji := s.info(&entry{ID: "1", State: av1job.StateDone, Last: tc.last})
+			if ji.SizeBytes != tc.size || ji.EstimatedBytes != tc.estimate || (ji.Summary != nil) != tc.summary {
+				t.Errorf("size %d estimate %d summary %v, want %d, %d, %v", ji.SizeBytes, ji.EstimatedBytes, ji.Summary, tc.size, tc.estimate, tc.summary)
+			}
+			b, _ := json.Marshal(ji)
+			if tc.summary && !strings.Contains(string(b), `"summary":{"output":"/o.webm","output_bytes":1048576,"source_bytes":614400`) {
+				t.Errorf("JSON %s lacks the summary", b)
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/av1job/av1job/internal/encode"
+	"github.com/av1job/av1job/internal/probe"
 )
 
 // A Task is one chunk's work as a plain value: everything an Executor
@@ -67,6 +68,9 @@ type EncoderOptions struct {
 	Transfer  string   `json:"transfer,omitempty"`
 	Matrix    string   `json:"matrix,omitempty"`
 	FullRange bool     `json:"full_range,omitempty"`
+	// HDR is the HDR10 static metadata written into the stream; nil for
+	// none.
+	HDR *probe.HDR `json:"hdr,omitempty"`
 }
 
 // A Result is the outcome of a task as the coordinator commits it: frames
@@ -181,6 +185,9 @@ var (
 func (o EncoderOptions) EncodeSettings() encode.Settings {
 	s := encode.Settings{Speed: o.Speed, Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra, FullRange: o.FullRange}
 	s.Color.Primaries, s.Color.Transfer, s.Color.Matrix = o.Primaries, o.Transfer, o.Matrix
+	if o.HDR != nil {
+		s.HDR = *o.HDR
+	}
 	return s
 }
 

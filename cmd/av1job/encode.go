@@ -108,6 +108,7 @@ func addJobFlags(f *pflag.FlagSet, o *av1job.Options, workers string) {
 	f.IntVarP(&o.Quantizer, "quantizer", "q", o.Quantizer, "rav1e quantizer, 1-255 (lower is better quality; rav1e 0.5.1 has no lossless 0)")
 	f.IntVarP(&o.Bitrate, "bitrate", "b", 0, "target bitrate in kbit/s instead of a quantizer")
 	f.IntVarP(&o.Workers, "workers", "w", 0, workers)
+	f.StringVar(&o.Audio, "audio", "", "audio: copy, opus[:KBPS] or none (default: copy what the container takes, Opus for the rest)")
 	f.Float64Var(&o.TargetQuality, "target-quality", 0, "encode each chunk at the highest quantizer that reaches this score (SSIMULACRA2: 90 visually lossless, 70 high, 50 medium)")
 	f.StringVar(&o.Metric, "metric", "", "the score --target-quality aims at: ssimulacra2 (default), psnr (dB) or ssim (0-1, ffmpeg's filter)")
 	f.StringVar(&o.QualityStat, "quality-stat", "", "how a chunk's frames are summed up for --target-quality: mean (default), p5 (95 % of frames reach it) or min")

@@ -45,3 +45,42 @@ func TestEncodeFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestLargerWarning: an output larger than its source gets a warning that
+// names what to change, by rate control; a smaller one none.
+func TestLargerWarning(t *testing.T) {
+	s := av1job.Summary{Output: "o.mkv", OutputBytes: 2 << 20, SourceBytes: 1 << 20}
+	for _, tc := range []struct {
+		name string
+		s    av1job.Summary
+		o    av1job.Options
+		want string
+	}{
+		{"quantizer", s, av1job.Options{Quantizer: 100}, "o.mkv (2.0 MiB) is larger than its source (1.0 MiB): raise --quantizer (this job's: 100; higher makes it smaller) or use --target-quality"},
+		{"target", s, av1job.Options{TargetQuality: 90}, "lower --target-quality (this job's: 90)"},
+		{"bitrate", s, av1job.Options{Bitrate: 900}, "lower --bitrate (this job's: 900 kbit/s)"},
+		{"smaller", av1job.Summary{Output: "o.mkv", OutputBytes: 1, SourceBytes: 2}, av1job.Options{}, ""},
+	} {
+		got := largerWarning(tc.s, tc.o)
+		if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestOutputSoFar: the size while encoding counts the other streams'
+// share of the frames done.
+func TestOutputSoFar(t *testing.T) {
+	for _, tc := range []struct {
+		e    av1job.Event
+		want float64
+	}{
+		{av1job.Event{Bytes: 1000, BytesFrames: 50, FramesTotal: 100, OtherBytes: 400}, 1200},
+		{av1job.Event{Bytes: 1000, BytesFrames: 50, FramesTotal: 100}, 1000},
+		{av1job.Event{Bytes: 1000, BytesFrames: 50}, 1000},
+	} {
+		if got := outputSoFar(tc.e); got != tc.want {
+			t.Errorf("outputSoFar(%+v) = %g, want %g", tc.e, got, tc.want)
+		}
+	}
+}

@@ -39,7 +39,8 @@ type reporter struct {
 	scanBar   *mpb.Bar
 	scanStart time.Time
 	frameBar  *mpb.Bar
-	done      string // what EventDone said, if anything
+	done      string          // what EventDone said, if anything
+	summary   *av1job.Summary // what EventDone summed up, if anything
 }
 
 func newReporter(out *os.File) *reporter {
@@ -161,6 +162,7 @@ func (r *reporter) handle(e av1job.Event) {
 		if e.Msg != "" {
 			r.done = e.Msg
 		}
+		r.summary = e.Summary
 	}
 }
 
@@ -181,15 +183,26 @@ func (r *reporter) line() string {
 		s += fmt.Sprintf("  %.1f fps  ETA %s", fps, eta)
 	}
 	if e.Bytes > 0 {
-		s += "  " + size(float64(e.Bytes))
+		s += "  " + size(outputSoFar(e))
 		// An estimate of the whole only once the frames written so far
 		// cover half the source: before that, which scenes came first
 		// says more than the bytes do.
 		if e.BytesFrames > 0 && e.FramesTotal > 0 && 2*e.BytesFrames >= e.FramesTotal && e.BytesFrames < e.FramesTotal {
-			s += " of ~" + size(float64(e.Bytes)/float64(e.BytesFrames)*float64(e.FramesTotal))
+			s += " of ~" + size(float64(e.Bytes)/float64(e.BytesFrames)*float64(e.FramesTotal)+float64(e.OtherBytes))
 		}
 	}
 	return s
+}
+
+// outputSoFar is the output's size for the frames encoded so far: the
+// video's bytes and the other streams' share of the same part of the
+// source (estimated from the source's).
+func outputSoFar(e av1job.Event) float64 {
+	b := float64(e.Bytes)
+	if e.FramesTotal > 0 {
+		b += float64(e.OtherBytes) * float64(min(e.BytesFrames, e.FramesTotal)) / float64(e.FramesTotal)
+	}
+	return b
 }
 
 func size(b float64) string {

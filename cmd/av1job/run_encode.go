@@ -64,6 +64,11 @@ func runEncode(ctx context.Context, o av1job.Options, quiet bool) error {
 		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted; finished chunks are kept in %s; run the same command to resume", o.JobDir)}
 	case err == nil && !quiet && rep.done != "":
 		fmt.Fprintf(os.Stderr, "av1job: %s\n", rep.done)
+	case err == nil && !quiet && rep.summary != nil:
+		fmt.Fprintf(os.Stderr, "av1job: %s\n", rep.summary.Line())
+		if w := largerWarning(*rep.summary, o); w != "" {
+			fmt.Fprintf(os.Stderr, "av1job: warning: %s\n", w)
+		}
 	case err == nil && !quiet:
 		fmt.Fprintf(os.Stderr, "av1job: wrote %s\n", o.Output)
 	}
@@ -174,4 +179,20 @@ func qualityLine(chunks []av1job.ChunkInfo, target float64, metric string) strin
 		line += fmt.Sprintf(", %d of %d within ±2", within, len(scores))
 	}
 	return line
+}
+
+// largerWarning says what to change when the output came out larger than
+// its source; "" when it did not.
+func largerWarning(s av1job.Summary, o av1job.Options) string {
+	if !s.Larger() {
+		return ""
+	}
+	hint := fmt.Sprintf("raise --quantizer (this job's: %d; higher makes it smaller) or use --target-quality", o.Quantizer)
+	switch {
+	case o.TargetQuality > 0:
+		hint = fmt.Sprintf("lower --target-quality (this job's: %g)", o.TargetQuality)
+	case o.Bitrate > 0:
+		hint = fmt.Sprintf("lower --bitrate (this job's: %d kbit/s) or use --target-quality", o.Bitrate)
+	}
+	return fmt.Sprintf("%s (%s) is larger than its source (%s): %s", s.Output, av1job.Size(s.OutputBytes), av1job.Size(s.SourceBytes), hint)
 }

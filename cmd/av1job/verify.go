@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/av1job/av1job/internal/mux"
 	"github.com/av1job/av1job/internal/probe"
 	"github.com/av1job/av1job/internal/quality"
 	"github.com/av1job/av1job/internal/verify"
@@ -21,6 +22,7 @@ type verifyFlags struct {
 	metric verify.MetricOptions
 	plot   string // an SVG file to write
 	chunks bool   // print the per-chunk table
+	audio  string // the encode's --audio
 }
 
 func newVerifyCmd() *cobra.Command {
@@ -47,6 +49,11 @@ do not fail the check.`,
 			if err := vf.check(cmd.Flags().Changed); err != nil {
 				return &usageErr{err}
 			}
+			a, err := mux.ParseAudio(vf.audio)
+			if err != nil {
+				return &usageErr{err}
+			}
+			opt.Audio = a
 			if strings.EqualFold(filepath.Ext(args[1]), ".ivf") {
 				opt.VideoOnly = true // IVF holds only the video
 			}
@@ -56,6 +63,7 @@ do not fail the check.`,
 	f := cmd.Flags()
 	f.Float64Var(&opt.MinPSNR, "min-psnr", verify.DefaultMinPSNR, "lowest acceptable luma PSNR of any frame, in dB")
 	f.BoolVar(&opt.VideoOnly, "video-only", false, "compare the video only, not the other streams")
+	f.StringVar(&vf.audio, "audio", "", "the --audio the output was encoded with: copy, opus[:KBPS] or none")
 	f.StringVar(&vf.metric.Metric, "metric", "", "also score every frame: ssimulacra2, psnr or ssim")
 	f.StringVar(&vf.metric.Stat, "quality-stat", quality.StatMean, "how a chunk's frame scores are summed up: mean, p5 or min")
 	f.StringVar(&vf.plot, "plot", "", "write a plot of the scores and the chunks' bit rates to `FILE.svg` (implies --metric ssimulacra2)")

@@ -29,6 +29,12 @@ type Settings struct {
 	Threads   int      // encoder threads per chunk; 0 lets the encoder choose
 	Color     probe.Color
 	FullRange bool
+	// HDR is the HDR10 static metadata (mastering display, content light
+	// level) each encoder writes into the stream, in AV1's units; its
+	// zero value writes none. Every encoder maps it to its own options
+	// (rav1e: --mastering-display, --content-light), and pass-through
+	// arguments that set the same take precedence.
+	HDR probe.HDR
 }
 
 // A Sink receives an encoder's output: the stream header once, then each

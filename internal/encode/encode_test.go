@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/av1job/av1job/internal/probe"
+	"github.com/av1job/av1job/internal/source"
 	"github.com/av1job/av1job/rav1e"
 )
 
@@ -127,5 +128,54 @@ func TestArgs(t *testing.T) {
 		if n := strings.Count(joined, opt); n > 1 || (opt == "--threads" && strings.Contains(joined, "--threads 1")) {
 			t.Errorf("%s given twice: %v", opt, args)
 		}
+	}
+}
+
+// TestHDRArgs: the HDR10 metadata of the settings reaches both encoders'
+// options exactly, and the pass-through arguments that set it win.
+func TestHDRArgs(t *testing.T) {
+	const md = "G(0.2649993896484375,0.69000244140625)B(0.149993896484375,0.05999755859375)R(0.67999267578125,0.32000732421875)WP(0.3126983642578125,0.3289947509765625)L(1000,0.0001220703125)"
+	hdr := probe.HDR{
+		Mastering: &probe.Mastering{Primaries: [3][2]uint16{{44564, 20972}, {17367, 45220}, {9830, 3932}},
+			WhitePoint: [2]uint16{20493, 21561}, MaxLuminance: 256000, MinLuminance: 2},
+		Light: &probe.ContentLight{MaxCLL: 1000, MaxFALL: 400},
+	}
+	want := rav1e.MasteringDisplay{Primaries: [3]rav1e.ChromaticityPoint{{X: 44564, Y: 20972}, {X: 17367, Y: 45220}, {X: 9830, Y: 3932}},
+		WhitePoint: rav1e.ChromaticityPoint{X: 20493, Y: 21561}, MaxLuminance: 256000, MinLuminance: 2}
+	hdr10 := source.Header{Width: 64, Height: 64, RateNum: 24, RateDen: 1, Colorspace: "420p10"}
+	for _, tc := range []struct {
+		name     string
+		extra    []string
+		args     string // in the program's arguments
+		light    rav1e.ContentLight
+		bad      string
+		fromUser bool
+	}{
+		{"settings", nil, "--mastering-display " + md + " --content-light 1000,400", rav1e.ContentLight{MaxCLL: 1000, MaxFALL: 400}, "", false},
+		{"user's", []string{"--mastering-display", md, "--content-light", "800,300"}, "--content-light 800,300", rav1e.ContentLight{MaxCLL: 800, MaxFALL: 300}, "", true},
+		{"bad", []string{"--content-light", "lots"}, "", rav1e.ContentLight{}, "--content-light lots", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Settings{Speed: 10, Quantizer: 100, HDR: hdr, Extra: tc.extra}
+			if tc.args != "" {
+				got := strings.Join(Args(s), " ")
+				if !strings.Contains(got, tc.args) || strings.Count(got, "--content-light") != 1 || strings.Count(got, "--mastering-display") != 1 {
+					t.Errorf("args %q: want %q once each", got, tc.args)
+				}
+			}
+			c, err := LibConfig(hdr10, s)
+			if tc.bad != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.bad) {
+					t.Fatalf("error %v, want one naming %s", err, tc.bad)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Mastering == nil || *c.Mastering != want || c.ContentLight == nil || *c.ContentLight != tc.light {
+				t.Errorf("librav1e config: mastering %+v light %+v, want %+v and %+v", c.Mastering, c.ContentLight, want, tc.light)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package encode
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 
@@ -48,6 +49,17 @@ func LibConfig(hdr source.Header, s Settings) (rav1e.Config, error) {
 
 	prim, tran, mat := code(kPrim, s.Color.Primaries), code(kTran, s.Color.Transfer), code(kMat, s.Color.Matrix)
 	full := s.FullRange
+	if m := s.HDR.Mastering; m != nil {
+		md := &rav1e.MasteringDisplay{MaxLuminance: m.MaxLuminance, MinLuminance: m.MinLuminance,
+			WhitePoint: rav1e.ChromaticityPoint{X: m.WhitePoint[0], Y: m.WhitePoint[1]}}
+		for i, p := range m.Primaries {
+			md.Primaries[i] = rav1e.ChromaticityPoint{X: p[0], Y: p[1]}
+		}
+		c.Mastering = md
+	}
+	if l := s.HDR.Light; l != nil {
+		c.ContentLight = &rav1e.ContentLight{MaxCLL: l.MaxCLL, MaxFALL: l.MaxFALL}
+	}
 	args, err := parseArgs(s.Extra)
 	if err != nil {
 		return c, err
@@ -69,6 +81,22 @@ func LibConfig(hdr source.Header, s Settings) (rav1e.Config, error) {
 				val = strings.ToLower(val)
 			}
 			c.Params = append(c.Params, [2]string{key, val})
+			continue
+		}
+		switch name {
+		case "--mastering-display":
+			m, err := parseMastering(val)
+			if err != nil {
+				return c, fmt.Errorf("rav1e argument --mastering-display %s: %w", val, err)
+			}
+			c.Mastering = m
+			continue
+		case "--content-light":
+			var l rav1e.ContentLight
+			if _, err := fmt.Sscanf(val, "%d,%d", &l.MaxCLL, &l.MaxFALL); err != nil {
+				return c, fmt.Errorf("rav1e argument --content-light %s: use MaxCLL,MaxFALL (cd/m², 0-65535)", val)
+			}
+			c.ContentLight = &l
 			continue
 		}
 		var kind colourKind
@@ -146,4 +174,28 @@ var libKeys = map[string]string{
 // ignored are the program's options that only change what it prints.
 var ignored = map[string]bool{
 	"--verbose": true, "--quiet": true, "--psnr": true, "--metrics": true, "--no-scene-detection": true,
+}
+
+// parseMastering reads the rav1e program's --mastering-display value,
+// G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min), and rounds it to AV1's units as the
+// program does.
+func parseMastering(v string) (*rav1e.MasteringDisplay, error) {
+	var f [10]float64
+	if _, err := fmt.Sscanf(v, "G(%g,%g)B(%g,%g)R(%g,%g)WP(%g,%g)L(%g,%g)", &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8], &f[9]); err != nil {
+		return nil, fmt.Errorf("use G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min)")
+	}
+	for i, x := range f {
+		if math.IsNaN(x) || x < 0 || i < 8 && x >= 1 || i >= 8 && x >= 1<<24 {
+			return nil, fmt.Errorf("value %g out of range", x)
+		}
+	}
+	p := func(x, y float64) rav1e.ChromaticityPoint {
+		return rav1e.ChromaticityPoint{X: uint16(math.Round(x * (1 << 16))), Y: uint16(math.Round(y * (1 << 16)))}
+	}
+	return &rav1e.MasteringDisplay{
+		Primaries:    [3]rav1e.ChromaticityPoint{p(f[4], f[5]), p(f[0], f[1]), p(f[2], f[3])},
+		WhitePoint:   p(f[6], f[7]),
+		MaxLuminance: uint32(math.Round(f[8] * (1 << 8))),
+		MinLuminance: uint32(math.Round(f[9] * (1 << 14))),
+	}, nil
 }

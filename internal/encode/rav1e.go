@@ -115,7 +115,8 @@ func Args(s Settings) []string {
 }
 
 // colorArgs signals the source's colour description in the AV1 sequence
-// header, unless the pass-through arguments set it.
+// header, and its HDR10 static metadata in metadata OBUs, unless the
+// pass-through arguments set them.
 func colorArgs(s Settings, user map[string]bool) []string {
 	var args []string
 	add := func(flag string, table map[string]string, v string) {
@@ -128,6 +129,12 @@ func colorArgs(s Settings, user map[string]bool) []string {
 	add("--matrix", matrices, s.Color.Matrix)
 	if s.FullRange && !user["--range"] {
 		args = append(args, "--range", "Full")
+	}
+	if m := s.HDR.Mastering; m != nil && !user["--mastering-display"] {
+		args = append(args, "--mastering-display", m.String())
+	}
+	if l := s.HDR.Light; l != nil && !user["--content-light"] {
+		args = append(args, "--content-light", l.String())
 	}
 	return args
 }

@@ -24,6 +24,14 @@ import (
 var psnr = []string{"--tune", "Psnr"}
 
 // backends are the encoders the conformance suite runs against.
+// hdr10 is HDR10 static metadata in AV1's units, each value odd or
+// off a round number so that a unit lost in a conversion shows.
+var hdr10 = probe.HDR{
+	Mastering: &probe.Mastering{Primaries: [3][2]uint16{{44564, 20972}, {17367, 45220}, {9830, 3933}},
+		WhitePoint: [2]uint16{20493, 21561}, MaxLuminance: 256001, MinLuminance: 3},
+	Light: &probe.ContentLight{MaxCLL: 1001, MaxFALL: 399},
+}
+
 func backends(t *testing.T) map[string]Encoder {
 	t.Helper()
 	if err := tools.Check(tools.FFmpeg, tools.Rav1e, tools.Dav1d); err != nil {
@@ -164,6 +172,9 @@ func TestEncoderSuite(t *testing.T) {
 		{"8-bit", "yuv420p", Settings{Speed: 10, Quantizer: 120, Threads: 1, Extra: psnr}},
 		{"10-bit full range bt709", "yuv420p10le", Settings{Speed: 10, Quantizer: 90, Threads: 1, FullRange: true,
 			Color: probe.Color{Primaries: "bt709", Transfer: "bt709", Matrix: "bt709"}, Extra: psnr}},
+		// HDR10: every encoder writes the static metadata, exactly.
+		{"10-bit HDR10", "yuv420p10le", Settings{Speed: 10, Quantizer: 90, Threads: 1,
+			Color: probe.Color{Primaries: "bt2020", Transfer: "smpte2084", Matrix: "bt2020nc"}, HDR: hdr10, Extra: psnr}},
 		{"4:4:4 tiles", "yuv444p", Settings{Speed: 10, Quantizer: 150, Threads: 2, Extra: []string{"--tiles", "2", "--low-latency", "--tune", "Psnr"}}},
 		{"bitrate", "yuv420p", Settings{Speed: 10, Bitrate: 300, Threads: 1, Extra: psnr}},
 		// The default tune: the backends' bits differ (see Lib), so only
@@ -187,9 +198,16 @@ func TestEncoderSuite(t *testing.T) {
 						t.Fatalf("%s: unit %d keyframe %v; want one keyframe, at the start", name, i, ivf.IsKeyframe(f))
 					}
 				}
-				n, err := verify.DecodeIVF(context.Background(), sink.file(t))
+				file := sink.file(t)
+				n, err := verify.DecodeIVF(context.Background(), file)
 				if err != nil || n != len(frames) {
 					t.Fatalf("%s: dav1d decodes %d frames (%v), want %d", name, n, err, len(frames))
+				}
+				if tc.s.HDR.Static() {
+					got, err := probe.FrameHDR(context.Background(), file, 0)
+					if err != nil || !got.Equal(tc.s.HDR) {
+						t.Fatalf("%s: first frame's HDR metadata %q (%v), want %q", name, got, err, tc.s.HDR)
+					}
 				}
 				outs[name] = sink.frames
 			}

@@ -17,15 +17,17 @@ import (
 
 // A Plan says which source streams go into the output and how.
 type Plan struct {
-	Format   string   // ffmpeg muxer: matroska, webm, mp4
-	Maps     []string // ffmpeg -map arguments for the source (input 1)
-	Codecs   []string // per-stream codec options (-c:s:N mov_text)
-	Covers   []Cover  // cover art to attach from files (Matroska)
-	Rotation int      // display rotation written to the output, degrees counter-clockwise
-	Warnings []string // streams dropped or converted, one line each
+	Format   string      // ffmpeg muxer: matroska, webm, mp4
+	Maps     []string    // ffmpeg -map arguments for the source (input 1)
+	Codecs   []string    // per-stream codec options (-c:s:N mov_text)
+	Covers   []Cover     // cover art to attach from files (Matroska)
+	Rotation int         // display rotation written to the output, degrees counter-clockwise
+	Warnings []string    // streams dropped or converted, one line each
+	Opus     map[int]int // audio streams converted to Opus: source index to kbit/s
 
-	attachments int // attachment streams mapped from the source
-	coverOut    int // cover pictures mapped as video streams (MP4)
+	attachments  int  // attachment streams mapped from the source
+	experimental bool // ffmpeg 5.1 writes a stream only with -strict experimental (FLAC in MP4)
+	coverOut     int  // cover pictures mapped as video streams (MP4)
 }
 
 // A Cover is a cover picture of the source that Matroska carries as an
@@ -78,9 +80,12 @@ func Format(path string) string {
 // allowed codecs of the containers that restrict them.
 var (
 	webmAudio = set("opus", "vorbis")
-	webmSubs  = set("webvtt")
+	webmText  = set("subrip", "ass", "ssa", "webvtt", "text", "mov_text")
 	mp4Audio  = set("aac", "mp3", "mp2", "opus", "flac", "ac3", "eac3", "alac", "dts", "truehd")
-	mp4Text   = set("subrip", "ass", "ssa", "webvtt", "text", "mov_text")
+	// mp4Experimental are the audio codecs ffmpeg 5.1 puts into MP4 only
+	// with -strict experimental, though the format defines them.
+	mp4Experimental = set("flac", "truehd")
+	mp4Text         = set("subrip", "ass", "ssa", "webvtt", "text", "mov_text")
 )
 
 func set(xs ...string) map[string]bool {
@@ -92,11 +97,16 @@ func set(xs ...string) map[string]bool {
 }
 
 // Streams decides which of src's non-video streams the format can carry,
-// and what of the video's description goes along. format is one of
-// matroska, webm, mp4 or ivf.
-func Streams(src *probe.Source, format string) Plan {
+// how (copied, or converted: audio to Opus as audio says, text subtitles
+// to the container's text format), and what of the video's description
+// goes along. format is one of matroska, webm, mp4 or ivf. Stream tags
+// (language, title), dispositions (default, forced) and start times
+// (delays) are kept, converted streams' included. The only error is a
+// *CopyError: audio.Mode "copy" and an audio stream the format cannot
+// carry as it is.
+func Streams(src *probe.Source, format string, audio Audio) (Plan, error) {
 	p := Plan{Format: format}
-	subOut := 0
+	subOut, audioOut := 0, 0
 	for _, s := range src.Streams {
 		if s.Index == src.Video.Index {
 			continue
@@ -119,14 +129,36 @@ func Streams(src *probe.Source, format string) Plan {
 			keep, why = false, "only one video stream is encoded"
 		case s.Type == "data" || s.Type == "":
 			keep, why = false, "data streams are not carried over"
-		case format == "webm" && s.Type == "audio" && !webmAudio[s.Codec]:
-			keep, why = false, "WebM allows only Opus and Vorbis audio"
-		case format == "webm" && s.Type == "subtitle" && !webmSubs[s.Codec]:
-			keep, why = false, "WebM allows only WebVTT subtitles"
+		case s.Type == "audio" && format != "ivf":
+			if audio.Mode == AudioNone {
+				p.Warnings = append(p.Warnings, fmt.Sprintf("%s dropped: --audio none", what))
+				continue
+			}
+			if !audio.transcode(format, s.Codec) {
+				break
+			}
+			if audio.Mode == AudioCopy {
+				return Plan{}, &CopyError{Stream: s.Index, Codec: s.Codec, Format: format}
+			}
+			kbps, layout := audio.opus(s)
+			if p.Opus == nil {
+				p.Opus = map[int]int{}
+			}
+			p.Opus[s.Index] = kbps
+			p.Maps = append(p.Maps, fmt.Sprintf("1:%d", s.Index))
+			p.Codecs = append(p.Codecs, fmt.Sprintf("-c:a:%d", audioOut), "libopus", fmt.Sprintf("-b:a:%d", audioOut), fmt.Sprintf("%dk", kbps))
+			note := ""
+			if layout != s.Layout {
+				p.Codecs = append(p.Codecs, fmt.Sprintf("-filter:a:%d", audioOut), "aformat=channel_layouts="+layout)
+				note = fmt.Sprintf(", channel layout %s as %s (Opus's own)", orUnknown(s.Layout), layout)
+			}
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s converted to Opus at %d kbit/s%s: %s", what, kbps, note, audio.why(format)))
+			audioOut++
+			continue
+		case format == "webm" && s.Type == "subtitle" && !webmText[s.Codec]:
+			keep, why = false, "WebM carries only text subtitles (as WebVTT)"
 		case format == "webm" && s.Type == "attachment":
 			keep, why = false, "WebM has no attachments"
-		case format == "mp4" && s.Type == "audio" && !mp4Audio[s.Codec]:
-			keep, why = false, "MP4 cannot carry this audio codec"
 		case format == "mp4" && s.Type == "subtitle" && !mp4Text[s.Codec]:
 			keep, why = false, "MP4 carries only text subtitles"
 		case format == "mp4" && s.Type == "attachment":
@@ -138,10 +170,23 @@ func Streams(src *probe.Source, format string) Plan {
 		}
 		p.Maps = append(p.Maps, fmt.Sprintf("1:%d", s.Index))
 		switch s.Type {
+		case "audio":
+			if format == "mp4" && mp4Experimental[s.Codec] {
+				p.experimental = true
+			}
+			audioOut++
 		case "subtitle":
 			if format == "mp4" && s.Codec != "mov_text" {
 				p.Codecs = append(p.Codecs, fmt.Sprintf("-c:s:%d", subOut), "mov_text")
-				p.Warnings = append(p.Warnings, fmt.Sprintf("%s converted to mov_text: MP4 carries only mov_text subtitles", what))
+				p.Warnings = append(p.Warnings, fmt.Sprintf("%s converted to mov_text: MP4 carries only mov_text subtitles%s", what, styling(s.Codec)))
+			}
+			if format == "matroska" && s.Codec == "mov_text" {
+				p.Codecs = append(p.Codecs, fmt.Sprintf("-c:s:%d", subOut), "srt")
+				p.Warnings = append(p.Warnings, fmt.Sprintf("%s converted to SubRip: Matroska cannot carry mov_text", what))
+			}
+			if format == "webm" && s.Codec != "webvtt" {
+				p.Codecs = append(p.Codecs, fmt.Sprintf("-c:s:%d", subOut), "webvtt")
+				p.Warnings = append(p.Warnings, fmt.Sprintf("%s converted to WebVTT: WebM carries only WebVTT subtitles%s", what, styling(s.Codec)))
 			}
 			subOut++
 		case "attachment":
@@ -156,10 +201,28 @@ func Streams(src *probe.Source, format string) Plan {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("video rotation of %d degrees dropped: this ffmpeg writes it only to MP4 (the pixels are kept as stored; use an .mp4 output to keep it)", v.Rotation))
 		}
 	}
+	if len(v.HDR.Dynamic) > 0 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("dynamic HDR metadata (%s) dropped: the base layer is encoded with its HDR10 static metadata; no encoder here can carry dynamic metadata chunk by chunk", strings.Join(v.HDR.Dynamic, ", ")))
+	}
 	if v.Interlaced() {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("interlaced video (field order %s) is encoded as whole frames and its field order is not kept: AV1 has no interlaced coding; deinterlace first (e.g. ffmpeg -vf bwdif) for smooth motion", v.FieldOrder))
 	}
-	return p
+	return p, nil
+}
+
+// styling notes what a text subtitle loses in a conversion.
+func styling(codec string) string {
+	if codec == "ass" || codec == "ssa" {
+		return " (ASS styling and positioning dropped)"
+	}
+	return ""
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }
 
 // mp4Cover are the picture codecs MP4's cover art takes.
@@ -230,6 +293,9 @@ func (p Plan) Args(video string, src *probe.Source, color probe.Color, out strin
 	}
 	if p.Format == "mp4" {
 		args = append(args, "-movflags", "+faststart")
+	}
+	if p.experimental {
+		args = append(args, "-strict", "experimental")
 	}
 	// The same streams give the same file: no random identifier or date
 	// goes into it.

@@ -51,6 +51,13 @@ type Video struct {
 	// stream's own, else the container's (which counts the other streams
 	// too), else the file's size over its duration; 0 when unknown.
 	BitRate float64
+	// OwnBitRate reports whether BitRate is the stream's own (not the
+	// container's or the file's).
+	OwnBitRate bool
+	// HDR is the stream's HDR10 static metadata: the container's, else
+	// (for a PQ or HLG stream) its first frame's; and the dynamic HDR
+	// metadata it carries.
+	HDR HDR
 }
 
 // BitsPerPixel is the stream's mean compressed size per pixel, from its
@@ -90,6 +97,20 @@ type Stream struct {
 	CoverArt bool   // a video stream that is an attached picture
 	Filename string // an attachment's or cover's file name, when it has one
 	Mimetype string // its MIME type, when given
+	Title    string // its title tag, when given
+	// Channels and Layout are an audio stream's channel count and
+	// ffmpeg's name of its layout ("stereo", "5.1(side)"; "" when unknown).
+	Channels int
+	Layout   string
+	// Default and Forced are the stream's dispositions.
+	Default, Forced bool
+	// Start is the stream's start time in seconds (an audio delay shows
+	// here); Duration its duration in seconds (or Matroska's DURATION tag),
+	// 0 when unknown.
+	Start, Duration float64
+	// BitRate is the stream's bit rate in bits per second (its own, or
+	// Matroska's BPS tag); 0 when unknown.
+	BitRate float64
 }
 
 // InputError is a problem with an input file: it names the file and what is
@@ -119,12 +140,12 @@ type ffStream struct {
 	ColorPrim    string            `json:"color_primaries"`
 	FieldOrder   string            `json:"field_order"`
 	BitRate      string            `json:"bit_rate"`
+	Channels     int               `json:"channels"`
+	Layout       string            `json:"channel_layout"`
+	StartTime    string            `json:"start_time"`
 	Disposition  map[string]int    `json:"disposition"`
 	Tags         map[string]string `json:"tags"`
-	SideData     []struct {
-		Type     string  `json:"side_data_type"`
-		Rotation float64 `json:"rotation"`
-	} `json:"side_data_list"`
+	SideData     []ffSideData      `json:"side_data_list"`
 }
 
 type ffOutput struct {
@@ -158,7 +179,28 @@ func Probe(ctx context.Context, path string) (*Source, error) {
 		}
 		return nil, &InputError{Path: path, Msg: "not a video file, or damaged (ffprobe: " + tools.Clean(tools.LastLine(stderrOf(err)), "file:"+path) + ")"}
 	}
-	return parse(path, fi.Size(), out)
+	src, err := parse(path, fi.Size(), out)
+	if err != nil {
+		return nil, err
+	}
+	if v := &src.Video; hdrTransfer(v.Color.Transfer) && (v.HDR.Mastering == nil || v.HDR.Light == nil) {
+		// A first frame that does not decode is the scene pass's to
+		// report, as damage; here it only carries no metadata.
+		fh, err := FrameHDR(ctx, path, v.Index)
+		if err != nil && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if v.HDR.Mastering == nil {
+			v.HDR.Mastering = fh.Mastering
+		}
+		if v.HDR.Light == nil {
+			v.HDR.Light = fh.Light
+		}
+		for _, d := range fh.Dynamic {
+			v.HDR.addDynamic(d)
+		}
+	}
+	return src, nil
 }
 
 func parse(path string, size int64, out []byte) (*Source, error) {
@@ -171,7 +213,19 @@ func parse(path string, size int64, out []byte) (*Source, error) {
 	for _, s := range ff.Streams {
 		st := Stream{Index: s.Index, Type: s.CodecType, Codec: s.CodecName, Language: tag(s.Tags, "language"),
 			CoverArt: s.CodecType == "video" && s.Disposition["attached_pic"] == 1,
-			Filename: tag(s.Tags, "filename"), Mimetype: tag(s.Tags, "mimetype")}
+			Filename: tag(s.Tags, "filename"), Mimetype: tag(s.Tags, "mimetype"), Title: tag(s.Tags, "title"),
+			Channels: s.Channels, Layout: s.Layout, Default: s.Disposition["default"] == 1, Forced: s.Disposition["forced"] == 1,
+			Start: parseFloat(s.StartTime), Duration: parseFloat(s.Duration), BitRate: parseFloat(s.BitRate)}
+		if st.BitRate == 0 {
+			st.BitRate = parseFloat(tag(s.Tags, "BPS"))
+		}
+		if st.Duration == 0 {
+			// Matroska's tag is where the stream ends, from the file's
+			// zero.
+			if end := parseClock(tag(s.Tags, "DURATION")); end > 0 {
+				st.Duration = max(0, end-st.Start)
+			}
+		}
 		src.Streams = append(src.Streams, st)
 		if s.CodecType != "video" || st.CoverArt || found {
 			continue
@@ -185,6 +239,7 @@ func parse(path string, size int64, out []byte) (*Source, error) {
 				v.Rotation = int(math.Round(sd.Rotation))
 			}
 		}
+		hdrFrom(&v.HDR, s.SideData)
 		v.NbFrames, _ = strconv.Atoi(s.NbFrames)
 		if v.Duration == 0 {
 			if d, ok := s.Tags["DURATION"]; ok {
@@ -204,6 +259,7 @@ func parse(path string, size int64, out []byte) (*Source, error) {
 		}
 		return nil, &InputError{Path: path, Msg: "has no video stream"}
 	}
+	src.Video.OwnBitRate = src.Video.BitRate > 0
 	if src.Video.BitRate <= 0 {
 		src.Video.BitRate = parseFloat(ff.Format.BitRate)
 	}

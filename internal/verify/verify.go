@@ -47,6 +47,9 @@ type Options struct {
 	// VideoOnly compares the video alone and skips the stream check, for
 	// outputs that hold only video (an .ivf, for instance).
 	VideoOnly bool
+	// Audio is the --audio the output was encoded with: what the output
+	// must hold of the source's audio.
+	Audio mux.Audio
 	// Progress, when set, is called every 25 output frames and once at the
 	// end with the frames compared so far and the expected total (an
 	// estimate from the source's container; 0 when unknown).
@@ -74,6 +77,9 @@ type Report struct {
 	// SourceDuration and OutputDuration are the durations in seconds of the
 	// video streams (of the container when the stream's is unknown).
 	SourceDuration, OutputDuration float64
+	// HDR is the source's HDR10 static metadata in AV1's units, which the
+	// output's first frame must carry; "" when the source has none.
+	HDR string
 	// Problems has one short phrase per failed check, such as
 	// "frame count: source 480, output 479".
 	Problems []string
@@ -102,6 +108,9 @@ func (r *Report) Summary() string {
 		b.WriteString(s)
 	}
 	fmt.Fprintf(&b, ", duration %.2f s", r.OutputDuration)
+	if r.HDR != "" {
+		b.WriteString(", HDR10 metadata kept")
+	}
 	return b.String()
 }
 
@@ -205,17 +214,36 @@ func Run(ctx context.Context, sourcePath, outputPath string, opt Options) (*Repo
 		r.SourceStreams, r.OutputStreams = countStreams(src), countStreams(out)
 		r.ExpectedStreams = r.SourceStreams
 		wantRotation := src.Video.Rotation
+		var kept map[int]bool
 		if format := mux.Format(outputPath); format != "" {
-			p := mux.Streams(src, format)
-			r.ExpectedStreams, wantRotation = p.Expected(src), p.Rotation
+			p, err := mux.Streams(src, format, opt.Audio)
+			if err != nil {
+				return nil, &probe.InputError{Path: outputPath, Msg: err.Error()}
+			}
+			r.ExpectedStreams, wantRotation, kept = p.Expected(src), p.Rotation, p.Kept()
 		}
+		countOK := true
 		for _, t := range streamTypes {
 			if e, o := r.ExpectedStreams[t], r.OutputStreams[t]; e != o {
 				r.problem("%s streams: output %d, expected %d (source %d)", t, o, e, r.SourceStreams[t])
+				countOK = false
+			}
+		}
+		if countOK && kept != nil {
+			for _, p := range matchStreams(src, out, kept) {
+				r.problem("%s", p)
 			}
 		}
 		if w, o := degrees(wantRotation), degrees(out.Video.Rotation); w != o {
 			r.problem("rotation: output %d degrees, expected %d (source %d)", o, w, degrees(src.Video.Rotation))
+		}
+	}
+	if want := src.Video.HDR; want.Static() {
+		// Exact: the source's values rounded to AV1's units once, by
+		// probe, against what the output's first frame carries.
+		r.HDR = want.String()
+		if got := out.Video.HDR; !got.Equal(want) {
+			r.problem("HDR metadata: output %s, expected %s", orNone(got.String()), want.String())
 		}
 	}
 	r.SourceDuration = videoDuration(src, st.srcFrames)
@@ -233,6 +261,13 @@ func Run(ctx context.Context, sourcePath, outputPath string, opt Options) (*Repo
 // problem adds a failed check to r.
 func (r *Report) problem(format string, args ...any) {
 	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 func plural(n int, s string) string {

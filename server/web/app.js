@@ -129,10 +129,25 @@ function stateLabel(j) {
   return j.state;
 }
 
+// summaryParts are what a finished job made, as `encode` ends with:
+// ratio to the source, video bit rate, wall time, fps; and a warning when
+// the output is larger than its source.
+function summaryParts(s) {
+  if (!s) return [];
+  const parts = [];
+  if (s.source_bytes) parts.push(`${((100 * s.output_bytes) / s.source_bytes).toFixed(0)} % of the source's ${bytes(s.source_bytes)}`);
+  if (s.seconds) parts.push(`video ${((s.video_bytes * 8) / s.seconds / 1000).toFixed(0)} kbit/s`);
+  parts.push(`took ${duration(s.wall_ns / 1e9)}`);
+  if (s.fps) parts.push(`${s.fps.toFixed(1)} fps`);
+  if (s.source_bytes && s.output_bytes > s.source_bytes) parts.push("larger than the source: raise the quantizer or use a target quality");
+  return parts;
+}
+
 function settingsText(j) {
   const s = [j.encoder || "rav1e", `speed ${j.speed}`];
   if (j.target_quality) s.push(`${j.metric || "ssimulacra2"} ${j.target_quality} per chunk`);
   else s.push(j.bitrate ? `${j.bitrate} kbit/s` : `quantizer ${j.quantizer}`);
+  if (j.audio) s.push(`audio ${j.audio}`);
   if (j.workers) s.push(`${j.workers} at once`);
   if (j.extra && j.extra.length) s.push(j.extra.join(" "));
   return s.join(" · ");
@@ -186,8 +201,9 @@ function fillCard(c, j, i, n) {
     `chunks ${j.chunks_done} / ${j.chunks_total || "?"}`,
     j.state === "running" ? `${j.fps ? j.fps.toFixed(1) : "—"} fps` : null,
     j.state === "running" ? `ETA ${duration(j.eta_seconds)}` : null,
-    `size ${bytes(j.bytes)}`,
-    j.estimated_bytes ? `about ${bytes(j.estimated_bytes)} in all` : null,
+    `size ${bytes(j.size_bytes ?? j.bytes)}`,
+    j.estimated_bytes && !j.summary ? `about ${bytes(j.estimated_bytes)} in all` : null,
+    ...summaryParts(j.summary),
   ].filter(Boolean);
   p.nums.replaceChildren(...nums.map((t) => el("span", {}, t)));
   p.nums.setAttribute("data-frames", j.frames_done);
@@ -236,7 +252,7 @@ let browse = { root: 0, path: "" };
 let chosen = null;
 let defaults = null;
 
-const fields = ["output", "speed", "quantizer", "target_quality", "workers", "min_scene_len", "max_scene_len", "extra"];
+const fields = ["output", "speed", "quantizer", "target_quality", "audio", "workers", "min_scene_len", "max_scene_len", "extra"];
 
 function clearErrors() {
   for (const f of ["input", ...fields]) {
@@ -331,6 +347,8 @@ async function submitJob(ev) {
     if (isNaN(Number(tq)) || Number(tq) <= 0) { fieldError("target_quality", "A score above 0, or nothing for a fixed quantizer."); return; }
     body.target_quality = Number(tq);
   }
+  const audio = $("f-audio").value;
+  if (audio) body.audio = audio;
   const extra = $("f-extra").value.trim();
   if (extra) body.extra = extra.split(/\s+/);
   $("submit-btn").disabled = true;
