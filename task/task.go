@@ -70,8 +70,18 @@ type EncoderOptions struct {
 	FullRange bool     `json:"full_range,omitempty"`
 	// HDR is the HDR10 static metadata written into the stream; nil for
 	// none.
-	HDR *probe.HDR `json:"hdr,omitempty"`
+	HDR *HDR `json:"hdr,omitempty"`
 }
+
+// HDR is a source's HDR10 static metadata in AV1's fixed-point units: its
+// mastering display (Mastering) and content light level (ContentLight),
+// either of which may be absent. The names are this package's, so that an
+// Executor outside this module can build and read them.
+type (
+	HDR          = probe.HDR
+	Mastering    = probe.Mastering
+	ContentLight = probe.ContentLight
+)
 
 // A Result is the outcome of a task as the coordinator commits it: frames
 // [Start, End) of chunk Chunk are in File, whose size and SHA-256 are Size
