@@ -211,7 +211,7 @@ func slowPass(real string) {
 	}
 	cmd := exec.Command(real, os.Args[1:]...)
 	cmd.Stderr = os.Stderr
-	cmd.ExtraFiles = []*os.File{os.NewFile(3, "pts")}
+	cmd.ExtraFiles = []*os.File{os.NewFile(3, "pts"), os.NewFile(4, "packets")}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
 	must(err)

@@ -2,21 +2,19 @@ package scene
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/av1job/av1job/internal/probe"
-	"github.com/av1job/av1job/internal/tools"
 )
 
-// sizes scans the compressed size of every packet of the video stream
-// (ffprobe, demuxing only, much faster than decoding), keyed by timestamp:
-// what a frame cost its source's encoder predicts what it costs ours. The
-// scan runs beside the decode.
+// sizes collects the compressed size of every packet of the video stream,
+// keyed by timestamp: what a frame cost its source's encoder predicts what
+// it costs ours. The pass's ffmpeg copies the stream's packets to a second
+// output, framecrc (one line per packet with its timestamp and size), as it
+// decodes them: no second program reads the file.
 type sizes struct {
 	mu       sync.Mutex
 	by       map[int64]int64 // packet size by timestamp, of the packets before the last one
@@ -28,10 +26,11 @@ type sizes struct {
 	wait     chan struct{}
 }
 
-func scanSizes(ctx context.Context, src *probe.Source) *sizes {
+// scanSizes reads framecrc's lines from r until it ends.
+func scanSizes(r io.Reader) *sizes {
 	s := &sizes{by: map[int64]int64{}, wait: make(chan struct{})}
 	go func() {
-		err := s.scan(ctx, src)
+		err := s.scan(r)
 		s.mu.Lock()
 		if s.seen {
 			s.by[s.last] += s.lastSize
@@ -44,39 +43,31 @@ func scanSizes(ctx context.Context, src *probe.Source) *sizes {
 	return s
 }
 
-func (s *sizes) scan(ctx context.Context, src *probe.Source) error {
-	cmd, err := tools.Command(ctx, tools.FFprobe, "-v", "error", "-select_streams", strconv.Itoa(src.Video.Index),
-		"-show_entries", "packet=pts,size", "-of", "csv=p=0", "file:"+src.Path)
-	if err != nil {
-		return err
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return fmt.Errorf("packet sizes: %w", err)
-	}
-	// The scan runs at the decode's priority: a lower one starves it on
-	// a busy machine, and the chunks wait for their sizes.
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("packet sizes: %w", err)
-	}
-	br := bufio.NewReader(out)
+// scan reads framecrc's packet lines ("stream, dts, pts, duration, size,
+// checksum[, F=flags]", in the stream's own time base under -copyts, after
+// "#" header lines). A packet without a timestamp (AVI's B-frames) is left
+// out, so that its frame counts 0.
+func (s *sizes) scan(r io.Reader) error {
+	br := bufio.NewReader(r)
 	for {
 		line, err := br.ReadString('\n')
-		if p, z, ok := strings.Cut(strings.TrimSpace(line), ","); ok {
-			pts, e1 := strconv.ParseInt(p, 10, 64)
-			size, e2 := strconv.ParseInt(strings.TrimSuffix(z, ","), 10, 64)
-			if e1 == nil && e2 == nil {
-				s.add(pts, size)
+		if line != "" && line[0] != '#' {
+			f := strings.Split(line, ",")
+			if len(f) >= 5 {
+				pts, e1 := strconv.ParseInt(strings.TrimSpace(f[2]), 10, 64)
+				size, e2 := strconv.ParseInt(strings.TrimSpace(f[4]), 10, 64)
+				if e1 == nil && e2 == nil && pts != math.MinInt64 {
+					s.add(pts, size)
+				}
 			}
 		}
 		if err != nil {
 			if err != io.EOF {
 				return fmt.Errorf("packet sizes: %w", err)
 			}
-			break
+			return nil
 		}
 	}
-	return cmd.Wait()
 }
 
 // add takes the next packet. A frame whose picture comes in several

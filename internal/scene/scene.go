@@ -103,21 +103,28 @@ func Analyze(ctx context.Context, src *probe.Source, opt Options) (*Analysis, er
 		return nil, fmt.Errorf("scene: %w", err)
 	}
 	defer ptsR.Close()
-	cmd, err := tools.Command(ctx, tools.FFmpeg, args(src, w, h)...)
-	if err != nil {
-		ptsW.Close()
-		return nil, err
-	}
-	cmd.ExtraFiles = []*os.File{ptsW} // fd 3
-	stderr := tools.NewTail(8192)
-	cmd.Stderr = stderr
-	out, err := cmd.StdoutPipe()
+	pktR, pktW, err := os.Pipe()
 	if err != nil {
 		ptsW.Close()
 		return nil, fmt.Errorf("scene: %w", err)
 	}
+	defer pktR.Close()
+	closeW := func() { ptsW.Close(); pktW.Close() }
+	cmd, err := tools.Command(ctx, tools.FFmpeg, args(src, w, h)...)
+	if err != nil {
+		closeW()
+		return nil, err
+	}
+	cmd.ExtraFiles = []*os.File{ptsW, pktW} // fd 3 and 4
+	stderr := tools.NewTail(8192)
+	cmd.Stderr = stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		closeW()
+		return nil, fmt.Errorf("scene: %w", err)
+	}
 	err = cmd.Start()
-	ptsW.Close() // ffmpeg holds its own copy
+	closeW() // ffmpeg holds its own copies
 	if err != nil {
 		return nil, fmt.Errorf("scene: start ffmpeg: %w", err)
 	}
@@ -140,7 +147,8 @@ func Analyze(ctx context.Context, src *probe.Source, opt Options) (*Analysis, er
 		ptsDone <- ptsResult{pts, err}
 	}()
 	det := newDetector(w, h)
-	sz := scanSizes(ctx, src)
+	// The three pipes are read at once, or ffmpeg could block on any.
+	sz := scanSizes(pktR)
 	var bytes []int64
 	var final func()
 	if opt.Final != nil {
@@ -165,6 +173,7 @@ func Analyze(ctx context.Context, src *probe.Source, opt Options) (*Analysis, er
 		_, _ = io.Copy(io.Discard, out)
 	}
 	pr := <-ptsDone
+	<-sz.wait
 	werr := cmd.Wait()
 
 	path := "file:" + src.Path
@@ -197,7 +206,6 @@ func Analyze(ctx context.Context, src *probe.Source, opt Options) (*Analysis, er
 	// A packet without a timestamp counts 0, as it did while the pass
 	// ran. A scan that failed is an error: the sizes price the chunks,
 	// and a plan must not depend on a failure that a rerun may not have.
-	<-sz.wait
 	if sz.err != nil {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -233,9 +241,10 @@ func analysisSize(w, h int) (int, int) {
 
 // args returns ffmpeg's arguments for the pass. The video goes to stdout as
 // w x h grey frames; the metadata filter prints every frame's timestamp to
-// fd 3 (the key it adds first makes it print every frame). -copyts keeps
-// the timestamps the file's own, exactly the ones package source selects
-// frames by. The area scaler averages the samples it drops, so noise and
+// fd 3 (the key it adds first makes it print every frame); the stream's
+// packets, copied, go to fd 4 as framecrc lines (their timestamps and
+// sizes). -copyts keeps the timestamps the file's own, exactly the ones
+// package source selects frames by, in both outputs. The area scaler averages the samples it drops, so noise and
 // grain shrink with the picture. The frames are read as stored
 // (-noautorotate), as the encoder gets them.
 //
@@ -251,7 +260,8 @@ func args(src *probe.Source, w, h int) []string {
 	return []string{"-nostdin", "-hide_banner", "-v", "error", "-copyts", "-skip_loop_filter", "noref", "-noautorotate",
 		// "file:" keeps ffmpeg from reading a name like "x:y" as a protocol.
 		"-i", "file:" + src.Path, "-map", fmt.Sprintf("0:%d", src.Video.Index), "-vf", vf,
-		"-fps_mode", "passthrough", "-f", "rawvideo", "pipe:1"}
+		"-fps_mode", "passthrough", "-f", "rawvideo", "pipe:1",
+		"-map", fmt.Sprintf("0:%d", src.Video.Index), "-c", "copy", "-f", "framecrc", "pipe:4"}
 }
 
 // readFrames feeds every frame of size bytes from r to det, calling

@@ -298,8 +298,6 @@ func role(pid int, comm string) string {
 		return "ffmpeg mux"
 	case comm == "ffprobe" && strings.Contains(args, "-count_packets"):
 		return "ffprobe final count"
-	case comm == "ffprobe" && strings.Contains(args, "packet=pts,size"):
-		return "ffprobe packet scan"
 	case comm == "dav1d":
 		return "dav1d chunk checks"
 	}
