@@ -209,13 +209,15 @@ func RunError(name string, err error, stderr *Tail) error {
 
 // Message picks the line of a program's standard error that says what
 // went wrong: an "error:" line (argument parsers), SVT-AV1's
-// "[SVT-Error]:" or "Error instance N:" line, or a Rust panic's message, before the usage text or
+// "[SVT-Error]:", "Svt[error]:" or "Error instance N:" line, aomenc's
+// "Option X: Invalid value" line, or a Rust panic's message, before the usage text or
 // backtrace notes that follow them; else the last line.
 func Message(stderr string) string {
 	for _, l := range strings.Split(stderr, "\n") {
 		l = strings.TrimSpace(l)
 		low := strings.ToLower(l)
-		if strings.HasPrefix(low, "error:") || strings.HasPrefix(low, "[svt-error]") || strings.HasPrefix(low, "error instance") || strings.Contains(l, "panicked at") {
+		if strings.HasPrefix(low, "error:") || strings.HasPrefix(low, "[svt-error]") || strings.HasPrefix(low, "svt[error]") || strings.HasPrefix(low, "error instance") ||
+			(strings.HasPrefix(low, "option ") && strings.Contains(low, ": invalid")) || strings.Contains(l, "panicked at") {
 			return l
 		}
 	}
