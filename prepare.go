@@ -168,6 +168,7 @@ type prepared struct {
 	ver    string
 	layout probe.Layout
 	fp     plan.Fingerprint
+	grain  string // the film grain table of --photon-noise
 	size   int64  // the source's, for tasks
 	sample string // its content hash
 	home   string // a digest of the job directory's path, for task names
@@ -187,6 +188,11 @@ func prepare(ctx context.Context, o *Options, src *probe.Source, enc encode.Enco
 		return nil, fmt.Errorf("encoder version: %w", err)
 	}
 	p.ver = ver
+	if o.PhotonNoise > 0 {
+		if p.grain, err = grainTable(o.PhotonNoise, src.Video, p.layout); err != nil {
+			return nil, usagef("--photon-noise %d: %v", o.PhotonNoise, err)
+		}
+	}
 	if err := p.trial(ctx); err != nil {
 		return nil, err
 	}
@@ -214,6 +220,10 @@ func prepare(ctx context.Context, o *Options, src *probe.Source, enc encode.Enco
 	if p.layout.Filter != "" {
 		p.fp["pixel conversion"] = p.layout.Filter
 	}
+	if o.FilmGrain > 0 || o.PhotonNoise > 0 {
+		// Only then: the fingerprints of jobs without grain stay as they were.
+		p.fp["film grain"] = fmt.Sprintf("film grain %d, photon noise %d", o.FilmGrain, o.PhotonNoise)
+	}
 	if finished, ok := lastOutput(dir, o.Output); ok {
 		st, err := dir.ReadState()
 		if err == nil && len(plan.Diff(st.Fingerprint, p.fp)) == 0 {
@@ -226,21 +236,34 @@ func prepare(ctx context.Context, o *Options, src *probe.Source, enc encode.Enco
 }
 
 // trial encodes one frame of the source's size with the job's encoder
-// arguments, when it has any: the encoder refuses a value it does not
-// take, or panics on settings it cannot encode, now rather than in every
-// chunk. It writes no file. Its error is a *UsageError naming the
-// arguments, or the context's error.
+// settings, when the encoder may refuse them (encode.NeedsTrial): the
+// encoder refuses a value it does not take, a source it cannot encode
+// (SVT-AV1 1.4.1 takes 4:2:0 only), or panics on settings it cannot
+// encode, now rather than in every chunk. It writes no file. Its error is
+// a *UsageError naming the arguments, or the context's error.
 func (p *prepared) trial(ctx context.Context) error {
-	if len(p.opts.Extra) == 0 {
+	s := p.settings()
+	if !encode.NeedsTrial(p.enc, s) {
 		return nil
 	}
-	if err := p.enc.Trial(ctx, trialHeader(p.src, p.layout), p.settings()); err != nil {
+	if err := p.enc.Trial(ctx, trialHeader(p.src, p.layout), s); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if len(p.opts.Extra) == 0 {
+			return usagef("%s: %s cannot encode it: %v", p.opts.Input, p.enc.Name(), err)
 		}
 		return usagef("encoder arguments %s refused by %s: %v", strings.Join(p.opts.Extra, " "), p.enc.Name(), err)
 	}
 	return nil
+}
+
+// grainTable makes the AV1 film grain table of --photon-noise iso for a
+// source (its size and transfer), as aomenc's --film-grain-table file
+// holds it. It is the hook for package grain's generator; until that is
+// wired in, a --photon-noise job is refused before anything is written.
+var grainTable = func(iso int, v probe.Video, l probe.Layout) (string, error) {
+	return "", errors.New("the film grain table generator is not built into this av1job yet")
 }
 
 // sceneKey describes where the job's scene cuts come from, for the
@@ -330,7 +353,8 @@ func (p *prepared) options() EncoderOptions {
 	o := p.opts
 	c := p.layout.Color
 	return EncoderOptions{Speed: o.Speed.Int(), Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra,
-		Primaries: c.Primaries, Transfer: c.Transfer, Matrix: c.Matrix, FullRange: p.layout.FullRange()}
+		Primaries: c.Primaries, Transfer: c.Transfer, Matrix: c.Matrix, FullRange: p.layout.FullRange(),
+		FilmGrain: o.FilmGrain, PhotonNoise: o.PhotonNoise, GrainTable: p.grain}
 }
 
 // loadPlan returns the job's plan in its job directory when the

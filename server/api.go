@@ -337,8 +337,10 @@ func decodeBody(r *http.Request, limit int64, v any) error {
 // submit queues a job after the checks `av1job encode` makes before it
 // changes anything: a bad job is refused now, with nothing queued.
 func (s *Server) submit(r *http.Request) (any, error) {
-	// Fields left out keep the defaults of `av1job encode`.
+	// Fields left out keep the defaults of `av1job encode`; speed and
+	// quantizer those of the encoder the job names.
 	o := av1job.NewOptions("", "")
+	o.Speed, o.Quantizer = av1job.Speed{}, 0
 	if err := decodeBody(r, 1<<20, &o); err != nil {
 		return nil, fmt.Errorf("submit: the job does not parse: %w", err)
 	}

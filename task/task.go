@@ -67,6 +67,11 @@ type EncoderOptions struct {
 	Transfer  string   `json:"transfer,omitempty"`
 	Matrix    string   `json:"matrix,omitempty"`
 	FullRange bool     `json:"full_range,omitempty"`
+	// FilmGrain is SVT-AV1's film grain level; PhotonNoise the strength
+	// GrainTable (an AV1 film grain table, aomenc's) was made from.
+	FilmGrain   int    `json:"film_grain,omitempty"`
+	PhotonNoise int    `json:"photon_noise,omitempty"`
+	GrainTable  string `json:"grain_table,omitempty"`
 }
 
 // A Result is the outcome of a task as the coordinator commits it: frames
@@ -164,6 +169,13 @@ func (t Task) Validate() error {
 		if t.Settings.Bitrate > 0 {
 			return bad("target quality with a bitrate")
 		}
+		sc := enc.Scales()
+		if !sc.Quantizer.Contains(t.Target.MinQ) || !sc.Quantizer.Contains(t.Target.MaxQ) {
+			return bad("target quality: quantizer range %d-%d is not within %s's %s %d-%d", t.Target.MinQ, t.Target.MaxQ, enc.Name(), sc.Quantizer.Name, sc.Quantizer.Min, sc.Quantizer.Max)
+		}
+		if t.Target.ProbeSpeed > 0 && !sc.Speed.Contains(t.Target.ProbeSpeed) {
+			return bad("target quality: probe speed %d is not within %s's %s %d-%d", t.Target.ProbeSpeed, enc.Name(), sc.Speed.Name, sc.Speed.Min, sc.Speed.Max)
+		}
 	}
 	if err := enc.Check(t.Settings.EncodeSettings()); err != nil {
 		return bad("%v", err)
@@ -179,7 +191,8 @@ var (
 
 // EncodeSettings converts the options to package encode's.
 func (o EncoderOptions) EncodeSettings() encode.Settings {
-	s := encode.Settings{Speed: o.Speed, Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra, FullRange: o.FullRange}
+	s := encode.Settings{Speed: o.Speed, Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra, FullRange: o.FullRange,
+		FilmGrain: o.FilmGrain, PhotonNoise: o.PhotonNoise, GrainTable: o.GrainTable}
 	s.Color.Primaries, s.Color.Transfer, s.Color.Matrix = o.Primaries, o.Transfer, o.Matrix
 	return s
 }

@@ -56,7 +56,7 @@ func (e Aom) Check(s Settings) error {
 		return err
 	}
 	if s.FilmGrain > 0 {
-		return &ArgError{"--film-grain " + strconv.Itoa(s.FilmGrain), "aomenc takes a film grain table: use --photon-noise ISO"}
+		return fmt.Errorf("--film-grain %d: aomenc takes a film grain table (use --photon-noise ISO)", s.FilmGrain)
 	}
 	_, err := aomOptions.parse(s.Extra)
 	return err

@@ -96,6 +96,9 @@ func (t optionTable) parse(args []string) ([]Arg, error) {
 			if !ok {
 				return nil, &ArgError{a, t.program + " has no such option"}
 			}
+			if why, ok := t.refused[o.name()]; ok {
+				return nil, &ArgError{a, "not allowed (" + why + ")"}
+			}
 			if !o.value {
 				if hasVal {
 					return nil, &ArgError{a, "takes no value"}

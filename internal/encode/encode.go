@@ -189,3 +189,18 @@ func noGrain(name string, s Settings) error {
 	}
 	return nil
 }
+
+// NeedsTrial reports whether a job must run enc's Trial before its
+// chunks: with pass-through arguments or film grain (values Check cannot
+// judge), and always for an encoder other than rav1e, which take only
+// some of the sources av1job reads (SVT-AV1 1.4.1: 4:2:0 and at least
+// 64x64).
+func NeedsTrial(enc Encoder, s Settings) bool {
+	switch {
+	case len(s.Extra) > 0 || s.FilmGrain > 0 || s.GrainTable != "":
+		return true
+	case enc.Name() == (Rav1e{}).Name() || enc.Name() == (Lib{}).Name():
+		return false
+	}
+	return true
+}

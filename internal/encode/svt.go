@@ -2,6 +2,7 @@ package encode
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -52,9 +53,9 @@ func (e SVT) Check(s Settings) error {
 	}
 	switch {
 	case s.FilmGrain > 50:
-		return &ArgError{"--film-grain " + strconv.Itoa(s.FilmGrain), "svt-av1's film grain level is 1-50"}
+		return fmt.Errorf("--film-grain %d: svt-av1's film grain level is 1-50", s.FilmGrain)
 	case s.PhotonNoise > 0 || s.GrainTable != "":
-		return &ArgError{"--photon-noise", "SVT-AV1 1.4.1 takes no film grain table (use --film-grain N, its denoise-and-synthesise)"}
+		return fmt.Errorf("--photon-noise %d: SVT-AV1 1.4.1 takes no film grain table (use --film-grain N, its denoise-and-synthesise)", s.PhotonNoise)
 	}
 	_, err := svtOptions.parse(s.Extra)
 	return err
