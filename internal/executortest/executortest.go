@@ -8,13 +8,16 @@
 package executortest
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/av1job/av1job/internal/encode"
 	"github.com/av1job/av1job/internal/steer"
+	"github.com/av1job/av1job/internal/tools"
 	"github.com/av1job/av1job/task"
 )
 
@@ -385,4 +388,37 @@ func (s *suite) testSourceChanged(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Encode runs one task with the named encoder and settings on an
+// executor newExecutor makes: frames 12-80 of the suite's clip, which
+// start inside the source's first group of pictures and cross a cut. It
+// checks the stream as the suite does (exactly those frames, one
+// keyframe, at the start) and returns its units, which a test compares
+// across executors: every executor must make the same bits. Under -short,
+// or without the programs, it skips.
+func Encode(t *testing.T, newExecutor func(t *testing.T) task.Executor, opt Options, encoder string, settings task.EncoderOptions) [][]byte {
+	t.Helper()
+	enc, err := encode.Lookup(encoder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tools.Check(enc.Programs()...); err != nil {
+		t.Skip(err)
+	}
+	s := newSuite(t, newExecutor, opt)
+	ver, err := enc.Version(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tmpl.Encoder = task.EncoderRef{Name: enc.Name(), Version: ver}
+	s.tmpl.Settings = settings
+	ref := s.reference(t, tail)
+	if ref.err != nil || ref.end != tail.end {
+		t.Fatalf("%s: Execute returned (%d, %v), want (%d, nil)", encoder, ref.end, ref.err, tail.end)
+	}
+	s.checkStream(t, ref.rec, tail.start, tail.end-tail.start)
+	ref.rec.mu.Lock()
+	defer ref.rec.mu.Unlock()
+	return ref.rec.units
 }
