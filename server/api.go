@@ -637,7 +637,8 @@ func fieldOf(msg string, o av1job.Options) string {
 		{"--speed", "speed"}, {"--quantizer", "quantizer"}, {"--bitrate", "bitrate"}, {"--workers", "workers"},
 		{"--min-scene-len", "min_scene_len"}, {"--max-scene-len", "max_scene_len"}, {"--scene-threshold", "scene_threshold"},
 		{"--backend", "backend"}, {"--target-quality", "target_quality"}, {"--quantizer-range", "target_quality"},
-		{"--probes", "target_quality"}, {"--metric", "target_quality"},
+		{"--probes", "target_quality"}, {"--metric", "target_quality"}, {"--encoder", "encoder"},
+		{"--film-grain", "extra"}, {"--photon-noise", "extra"},
 	} {
 		if strings.Contains(msg, f.flag+" ") || strings.Contains(msg, f.flag+":") {
 			return f.field
