@@ -113,8 +113,8 @@ func benchFloor(e encoderBench, y4m, dir string) result {
 
 // benchAv1jobWith runs a job in-process with an encoder at a speed and
 // quantizer, and its CPU time by program: its child processes' are
-// sampled from /proc/PID/schedstat every 20 ms (a process's last 20 ms
-// may be missed), av1job's own is the rest.
+// sampled from /proc/PID/stat every 20 ms (a process's last 20 ms may be
+// missed), av1job's own is the rest.
 func benchAv1jobWith(ctx context.Context, dir, src, encoder string, speed, q int) result {
 	out := filepath.Join(dir, fmt.Sprintf("av1job-%s.mkv", encoder))
 	o := av1job.NewOptions(src, out)
@@ -130,13 +130,9 @@ func benchAv1jobWith(ctx context.Context, dir, src, encoder string, speed, q int
 				return
 			}
 			for _, c := range cs {
-				b, err := os.ReadFile(fmt.Sprintf("/proc/%d/schedstat", c.PID))
-				if err != nil {
-					continue
+				if name, sec := procCPU(c.PID); name != "" {
+					last[c.PID] = time.Duration(sec * float64(time.Second))
 				}
-				var ns int64
-				fmt.Sscan(string(b), &ns)
-				last[c.PID] = time.Duration(ns)
 				if _, ok := comm[c.PID]; !ok {
 					name, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", c.PID))
 					comm[c.PID] = strings.TrimSpace(string(name))
@@ -175,3 +171,4 @@ func benchAv1jobWith(ctx context.Context, dir, src, encoder string, speed, q int
 	parts = append(parts, fmt.Sprintf("av1job itself and what sampling missed %.2f s", (cpu-children).Seconds()))
 	return result{name: "av1job --encoder " + encoder, wall: wall, cpu: cpu, size: videoSize(out), byProgram: strings.Join(parts, ", ")}
 }
+
