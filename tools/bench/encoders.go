@@ -171,4 +171,3 @@ func benchAv1jobWith(ctx context.Context, dir, src, encoder string, speed, q int
 	parts = append(parts, fmt.Sprintf("av1job itself and what sampling missed %.2f s", (cpu-children).Seconds()))
 	return result{name: "av1job --encoder " + encoder, wall: wall, cpu: cpu, size: videoSize(out), byProgram: strings.Join(parts, ", ")}
 }
-
