@@ -633,11 +633,14 @@ func fieldOf(msg string, o av1job.Options) string {
 	if strings.HasPrefix(msg, "encoder arguments ") {
 		return "extra" // what the encoder said may name any flag
 	}
+	if strings.HasPrefix(msg, "--encoder: ") {
+		return "encoder" // an unknown encoder
+	}
 	for _, f := range []struct{ flag, field string }{
 		{"--speed", "speed"}, {"--quantizer", "quantizer"}, {"--bitrate", "bitrate"}, {"--workers", "workers"},
 		{"--min-scene-len", "min_scene_len"}, {"--max-scene-len", "max_scene_len"}, {"--scene-threshold", "scene_threshold"},
 		{"--backend", "backend"}, {"--target-quality", "target_quality"}, {"--quantizer-range", "target_quality"},
-		{"--probes", "target_quality"}, {"--metric", "target_quality"}, {"--encoder", "encoder"},
+		{"--probes", "target_quality"}, {"--metric", "target_quality"},
 		{"--film-grain", "extra"}, {"--photon-noise", "extra"},
 	} {
 		if strings.Contains(msg, f.flag+" ") || strings.Contains(msg, f.flag+":") {

@@ -15,7 +15,6 @@ import (
 
 func newEncodeCmd() *cobra.Command {
 	o := av1job.NewOptions("", "")
-	o.Speed, o.Quantizer = av1job.Speed{}, 0 // the encoder's own defaults
 	var quiet, detach bool
 	cmd := &cobra.Command{
 		Use:   "encode INPUT -o OUTPUT [flags] [-- ENCODER ARGS]",
@@ -106,8 +105,10 @@ func checkFlags(f *pflag.FlagSet, o *av1job.Options) error {
 }
 
 // addJobFlags adds the flags that say what a job makes, shared by encode
-// and submit.
+// and submit. Speed and quantizer start unset: a job takes its encoder's
+// defaults for them.
 func addJobFlags(f *pflag.FlagSet, o *av1job.Options, workers string) {
+	o.Speed, o.Quantizer = av1job.Speed{}, 0
 	f.StringVarP(&o.Output, "output", "o", "", "output file (.mkv, .webm, .mp4 or .ivf)")
 	f.VarP(speedFlag{&o.Speed}, "speed", "s", "the encoder's speed, lower is slower and better: rav1e 0-10 (default 6), svt-av1's preset 0-13 (default 10), aomenc's cpu-used 0-10 (default 6; 7-10 is its realtime mode)")
 	f.IntVarP(&o.Quantizer, "quantizer", "q", 0, "the encoder's quality scale, lower is better (alias --crf): rav1e's quantizer 1-255 (default 100), svt-av1's CRF 1-63 (default 35), aomenc's cq-level 1-63 (default 30)")

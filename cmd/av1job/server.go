@@ -148,7 +148,6 @@ func requestErr(err error) error {
 
 func newSubmitCmd() *cobra.Command {
 	o := av1job.NewOptions("", "")
-	o.Speed, o.Quantizer = av1job.Speed{}, 0 // the encoder's own defaults
 	var sf serverFlags
 	cmd := &cobra.Command{
 		Use:   "submit INPUT -o OUTPUT [flags] [-- RAV1E ARGS]",

@@ -77,17 +77,33 @@ func benchEncoders(ctx context.Context, dir string, seconds float64, width, heig
 		floor := benchFloor(e, y4m, dir)
 		fmt.Printf("%s, speed %d, quantizer %d\n", e.name, e.speed, e.q)
 		tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "tool\twall s\tCPU s\tvideo bytes\tav1job wall ratio\tav1job size vs this\t")
+		fmt.Fprintln(tw, "tool\twall s\tCPU s\tvideo bytes\tY PSNR dB\tav1job wall ratio\tav1job size vs this\t")
 		a := rs[0]
-		for _, r := range rs {
-			fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%d\t%.2fx\t%+.1f %%\t\n", r.name, r.wall.Seconds(), r.cpu.Seconds(), r.size,
+		outs := []string{filepath.Join(dir, "av1job-"+e.name+".mkv"), alone}
+		for i, r := range rs {
+			fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%d\t%.2f\t%.2fx\t%+.1f %%\t\n", r.name, r.wall.Seconds(), r.cpu.Seconds(), r.size, psnrY(outs[i], y4m),
 				a.wall.Seconds()/r.wall.Seconds(), 100*(float64(a.size)/float64(r.size)-1))
 		}
-		fmt.Fprintf(tw, "floor: %d x %s --threads 1 at once, per clip\t%.2f\t%.2f\t\t%.2fx\t\t\n", runtime.NumCPU(), e.program,
+		fmt.Fprintf(tw, "floor: %d x %s --threads 1 at once, per clip\t%.2f\t%.2f\t\t\t%.2fx\t\t\n", runtime.NumCPU(), e.program,
 			floor.wall.Seconds()/float64(runtime.NumCPU()), floor.cpu.Seconds()/float64(runtime.NumCPU()), a.wall.Seconds()/(floor.wall.Seconds()/float64(runtime.NumCPU())))
 		tw.Flush()
 		fmt.Printf("av1job's CPU by program: %s\n\n", a.byProgram)
 	}
+}
+
+// psnrY is the mean luma PSNR of an encode against its source's frames,
+// by ffmpeg's psnr filter: the sizes compare only at like quality.
+func psnrY(out, y4m string) float64 {
+	b, err := exec.Command("ffmpeg", "-nostdin", "-i", out, "-i", y4m, "-map", "0:v:0", "-lavfi", "psnr", "-f", "null", "-").CombinedOutput()
+	check(err)
+	s := string(b)
+	i := strings.LastIndex(s, "PSNR y:")
+	if i < 0 {
+		return 0
+	}
+	var y float64
+	fmt.Sscan(strings.Fields(s[i+len("PSNR y:"):])[0], &y)
+	return y
 }
 
 // benchFloor runs the encoder alone once per core, one thread each, all
