@@ -94,7 +94,8 @@ func benchEncoders(ctx context.Context, dir string, seconds float64, width, heig
 // psnrY is the mean luma PSNR of an encode against its source's frames,
 // by ffmpeg's psnr filter: the sizes compare only at like quality.
 func psnrY(out, y4m string) float64 {
-	b, err := exec.Command("ffmpeg", "-nostdin", "-i", out, "-i", y4m, "-map", "0:v:0", "-lavfi", "psnr", "-f", "null", "-").CombinedOutput()
+	b, err := exec.Command("ffmpeg", "-nostdin", "-i", out, "-i", y4m, "-lavfi",
+		"[0:v]setpts=PTS-STARTPTS[a];[1:v]setpts=PTS-STARTPTS[b];[a][b]psnr", "-f", "null", "-").CombinedOutput()
 	check(err)
 	s := string(b)
 	i := strings.LastIndex(s, "PSNR y:")
