@@ -69,6 +69,15 @@ func TestBadInput(t *testing.T) {
 		{"no probes", nil, []string{"encode", good, "-o", filepath.Join(dir, "t7.mkv"), "--target-quality", "70", "--probes", "0"}, 2, []string{"--probes 0"}},
 		{"metric without target", nil, []string{"encode", good, "-o", filepath.Join(dir, "t8.mkv"), "--metric", "psnr"}, 2, []string{"need --target-quality"}},
 		{"unknown statistic", nil, []string{"encode", good, "-o", filepath.Join(dir, "t9.mkv"), "--target-quality", "70", "--quality-stat", "median"}, 2, []string{"--quality-stat median"}},
+		// The other encoders: their own scales, option tables and film grain.
+		{"svt preset off its scale", nil, []string{"encode", good, "-o", filepath.Join(dir, "e1.mkv"), "--encoder", "svt-av1", "--speed", "14"}, 2, []string{"--speed 14", "svt-av1's preset is 0-13"}},
+		{"svt crf off its scale", nil, []string{"encode", good, "-o", filepath.Join(dir, "e2.mkv"), "--encoder", "svt-av1", "--crf", "64"}, 2, []string{"--quantizer 64", "crf is 1-63"}},
+		{"aomenc keyframes refused", nil, []string{"encode", good, "-o", filepath.Join(dir, "e3.mkv"), "--encoder", "aomenc", "--", "--kf-max-dist=30"}, 2, []string{"--kf-max-dist=30", "one keyframe"}},
+		{"svt spelling refused", nil, []string{"encode", good, "-o", filepath.Join(dir, "e4.mkv"), "--encoder", "svt-av1", "--", "--tile-columns=1"}, 2, []string{"--tile-columns=1", "--tile-columns VALUE"}},
+		{"svt refuses a value", nil, []string{"encode", good, "-o", filepath.Join(dir, "e5.mkv"), "--encoder", "svt-av1", "--", "--tune", "7"}, 2, []string{"--tune 7", "refused by svt-av1"}},
+		{"film grain with rav1e", nil, []string{"encode", good, "-o", filepath.Join(dir, "e6.mkv"), "--film-grain", "8"}, 2, []string{"--film-grain", "rav1e 0.5.1 has no film grain"}},
+		{"photon noise with librav1e", nil, []string{"encode", good, "-o", filepath.Join(dir, "e7.mkv"), "--encoder", "librav1e", "--photon-noise", "400"}, 2, []string{"--photon-noise", "no film grain"}},
+		{"range off svt's scale", nil, []string{"encode", good, "-o", filepath.Join(dir, "e8.mkv"), "--encoder", "svt-av1", "--target-quality", "70", "--quantizer-range", "40-255"}, 2, []string{"--quantizer-range 40-255", "svt-av1's crf 1-63"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
