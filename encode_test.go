@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -440,8 +441,10 @@ func TestEncodeOtherEncoders(t *testing.T) {
 	}{
 		{"svt-av1", "SvtAv1EncApp", []string{"--speed", "12", "--crf", "40"}},
 		{"aomenc", "aomenc", []string{"--speed", "9", "--quantizer", "40"}},
+		// Target quality over SVT-AV1's CRF scale.
+		{"svt-av1", "SvtAv1EncApp", []string{"--speed", "12", "--target-quality", "38", "--metric", "psnr", "--probes", "2"}},
 	} {
-		t.Run(tc.encoder, func(t *testing.T) {
+		t.Run(tc.encoder+" "+strings.Join(tc.args, " "), func(t *testing.T) {
 			if _, err := exec.LookPath(tc.program); err != nil {
 				t.Skip(err)
 			}
@@ -467,6 +470,24 @@ func TestEncodeOtherEncoders(t *testing.T) {
 			fp := st.Fingerprint["encoder"]
 			if !strings.HasPrefix(fp, tc.encoder+" ") || !strings.Contains(version.stdout, "encoder "+fp+"\n") {
 				t.Errorf("fingerprint's encoder %q; --version says:\n%s", fp, version.stdout)
+			}
+			if !slices.Contains(tc.args, "--target-quality") {
+				return
+			}
+			// Every chunk's quantizer is on the encoder's scale, within
+			// the default range (10-63).
+			n := 0
+			for _, rec := range readJournal(t, out+".av1job") {
+				if rec.Type != "done" {
+					continue
+				}
+				n++
+				if rec.Q < 10 || rec.Q > 63 {
+					t.Errorf("chunk %d at quantizer %d, outside 10-63", rec.Chunk, rec.Q)
+				}
+			}
+			if n == 0 {
+				t.Error("no chunk recorded")
 			}
 		})
 	}

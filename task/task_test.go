@@ -68,6 +68,20 @@ func TestTaskValidate(t *testing.T) {
 		{"filter with more after a conversion", func(t *Task) { t.Source.Filter = "scale=out_range=tv,format=yuv420p,movie=x" }, "not a pixel format conversion"},
 		{"job ID that is a subject wildcard", func(t *Task) { t.Job = "a.*" }, "job ID"},
 		{"pixel format with an option", func(t *Task) { t.Source.PixFmt = "yuv420p:x=1" }, "pixel format"},
+		{"svt-av1 quantizer off its scale", func(t *Task) {
+			t.Encoder, t.Settings = EncoderRef{Name: "svt-av1", Version: "1.4.1"}, EncoderOptions{Speed: 12, Quantizer: 100}
+		}, "svt-av1's crf is 1-63"},
+		{"svt-av1 target range off its scale", func(t *Task) {
+			t.Encoder, t.Settings = EncoderRef{Name: "svt-av1", Version: "1.4.1"}, EncoderOptions{Speed: 12, Quantizer: 35}
+			t.Target = &TargetQuality{Score: 70, Metric: "psnr", Stat: "mean", MinQ: 40, MaxQ: 255, Probes: 4}
+		}, "quantizer range 40-255 is not within svt-av1's crf 1-63"},
+		{"aomenc probe speed off its scale", func(t *Task) {
+			t.Encoder, t.Settings = EncoderRef{Name: "aomenc", Version: "3.6.0"}, EncoderOptions{Speed: 6, Quantizer: 30}
+			t.Target = &TargetQuality{Score: 70, Metric: "psnr", Stat: "mean", MinQ: 10, MaxQ: 63, Probes: 4, ProbeSpeed: 13}
+		}, "probe speed 13 is not within aomenc's cpu-used 0-10"},
+		{"aomenc's option table", func(t *Task) {
+			t.Encoder, t.Settings = EncoderRef{Name: "aomenc", Version: "3.6.0"}, EncoderOptions{Speed: 6, Quantizer: 30, Extra: []string{"--kf-max-dist=10"}}
+		}, "one keyframe"},
 	}
 	for _, tc := range cases {
 		task := validTask()
@@ -77,6 +91,20 @@ func TestTaskValidate(t *testing.T) {
 		var te *TaskError
 		if !errors.As(err, &te) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want a TaskError with %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestTaskValidateOtherEncoders: tasks for SVT-AV1 and aomenc on their
+// own scales, with a target-quality search over them, are valid.
+func TestTaskValidateOtherEncoders(t *testing.T) {
+	for _, enc := range []struct{ name, version string }{{"svt-av1", "1.4.1"}, {"aomenc", "3.6.0"}} {
+		task := validTask()
+		task.Encoder = EncoderRef{Name: enc.name, Version: enc.version}
+		task.Settings = EncoderOptions{Speed: 8, Quantizer: 35, FilmGrain: map[string]int{"svt-av1": 10}[enc.name]}
+		task.Target = &TargetQuality{Score: 70, Metric: "psnr", Stat: "mean", MinQ: 10, MaxQ: 63, Probes: 4, ProbeSpeed: 10}
+		if err := task.Validate(); err != nil {
+			t.Errorf("%s: %v", enc.name, err)
 		}
 	}
 }

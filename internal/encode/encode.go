@@ -1,7 +1,10 @@
 // Package encode drives AV1 encoders for av1job, one chunk at a time. Each
-// encoder (the rav1e program, librav1e in-process) implements Encoder and
-// is registered by name (Lookup); it owns its settings validation, the
-// pass-through arguments it refuses, its version and its memory estimate.
+// encoder (the rav1e program, librav1e in-process, SvtAv1EncApp, aomenc)
+// implements Encoder and is registered by name (Lookup); it owns its
+// speed and quantizer scales, its settings validation, the pass-through
+// arguments it refuses (its program's option table), its version and its
+// memory estimate. suite_test.go is the one conformance suite every
+// encoder passes.
 //
 // av1job sits in the middle of both of the encoder's pipes: it writes the
 // chunk's frames itself (Session.WriteFrame), so it knows how many went in,
