@@ -34,6 +34,11 @@ type suiteEncoder struct {
 	tiles  []string // arguments giving two tiles
 	yuv444 bool     // encodes 4:4:4
 	badArg []string // arguments the option table takes and the program refuses
+	// delay is more than the most frames the encoder holds between a
+	// frame in and its unit out (measured at 160x90: rav1e's speed 10
+	// holds 23, aomenc's cpu-used 6 37, SVT-AV1's preset 12 72): the kill
+	// comes while it still has input to take.
+	delay int
 }
 
 // suiteEncoders are the encoders the conformance suite runs against:
@@ -45,17 +50,17 @@ func suiteEncoders(t *testing.T) []suiteEncoder {
 	}
 	all := []suiteEncoder{
 		{enc: Rav1e{}, s: Settings{Speed: 10, Quantizer: 120, Threads: 1, Extra: psnr}, rate: 300,
-			tiles: []string{"--tiles", "2", "--low-latency"}, yuv444: true, badArg: []string{"--tiles", "x"}},
+			tiles: []string{"--tiles", "2", "--low-latency"}, yuv444: true, badArg: []string{"--tiles", "x"}, delay: 32},
 		{enc: Lib{}, s: Settings{Speed: 10, Quantizer: 120, Threads: 1, Extra: psnr}, rate: 300,
-			tiles: []string{"--tiles", "2", "--low-latency"}, yuv444: true, badArg: []string{"--tiles", "x"}},
+			tiles: []string{"--tiles", "2", "--low-latency"}, yuv444: true, badArg: []string{"--tiles", "x"}, delay: 32},
 		// SVT-AV1 1.4.1 encodes 4:2:0 only.
 		{enc: SVT{}, s: Settings{Speed: 12, Quantizer: 40, Threads: 1}, rate: 300,
-			tiles: []string{"--tile-columns", "1"}, badArg: []string{"--tune", "7"}},
+			tiles: []string{"--tile-columns", "1"}, badArg: []string{"--tune", "7"}, delay: 80},
 		// cpu-used 6 is the fastest of aomenc's good-quality mode, whose
 		// lookahead (35 frames) and hidden frames the cases are about;
 		// 9 is its realtime mode.
 		{enc: Aom{}, s: Settings{Speed: 6, Quantizer: 40, Threads: 1}, rate: 300,
-			tiles: []string{"--tile-columns=1"}, yuv444: true, badArg: []string{"--tune=nonsense"}},
+			tiles: []string{"--tile-columns=1"}, yuv444: true, badArg: []string{"--tune=nonsense"}, delay: 44},
 	}
 	var out []suiteEncoder
 	for _, e := range all {
@@ -245,11 +250,8 @@ func TestEncoderSuite(t *testing.T) {
 	}
 
 	hdr, frames := clipFrames(t, "yuv420p", 24)
-	// The kill needs more frames than the longest delay between a frame
-	// in and its unit out, to come while the encoder still has input to
-	// take: measured at 160x90, rav1e's speed 10 holds 23 frames,
-	// aomenc's cpu-used 6 37, SVT-AV1's preset 12 72.
-	khdr, kframes := clipFrames(t, "yuv420p", 96)
+	// The kill's frames: each encoder takes its delay and 16 more.
+	khdr, kall := clipFrames(t, "yuv420p", 96)
 	for _, e := range encs {
 		name, enc, s := e.enc.Name(), e.enc, e.s
 		want := encodeAll(t, enc, hdr, frames, s, 0)
@@ -258,6 +260,7 @@ func TestEncoderSuite(t *testing.T) {
 			checkShape(t, name, sink, hdr, 7)
 		})
 		t.Run(name+"/kill -9", func(t *testing.T) {
+			kframes := kall[:min(len(kall), e.delay+16)]
 			testKill(t, enc, khdr, kframes, s, encodeAll(t, enc, khdr, kframes, s, 0))
 		})
 		t.Run(name+"/abort", func(t *testing.T) {
@@ -432,7 +435,9 @@ func testPause(t *testing.T, enc Encoder, hdr source.Header, frames [][]byte, s 
 	} else if err := g.Freeze(5 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond) // units already read reach the sink
+	// Units already in the pipe reach the sink, and the feeder fills
+	// the frozen program's input pipe (two frames).
+	time.Sleep(100 * time.Millisecond)
 	n, before := sink.count(), len(fed)
 	time.Sleep(300 * time.Millisecond)
 	if sink.count() != n || len(fed) > before+1 {
