@@ -58,7 +58,9 @@ func benchEncoders(ctx context.Context, dir string, seconds float64, width, heig
 	src := filepath.Join(dir, "enc-clip.mkv")
 	y4m := filepath.Join(dir, "enc-clip.y4m")
 	check(testclip.Make(ctx, spec, src))
-	check(runQuiet(exec.Command("ffmpeg", "-v", "error", "-y", "-i", src, "-map", "0:v:0", "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", y4m)))
+	// Frames as decoded (-fps_mode passthrough): a constant-rate output
+	// would repeat the first frame of a source that starts after 0.
+	check(runQuiet(exec.Command("ffmpeg", "-v", "error", "-y", "-i", src, "-map", "0:v:0", "-fps_mode", "passthrough", "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", y4m)))
 	fmt.Printf("encoders: clip %dx%d, %d frames (%.1f s) in %d scenes; machine: %d cores\n",
 		width, height, spec.Frames(), float64(spec.Frames())/24, len(segs), runtime.NumCPU())
 	for _, e := range encoderBenches {
@@ -92,10 +94,11 @@ func benchEncoders(ctx context.Context, dir string, seconds float64, width, heig
 }
 
 // psnrY is the mean luma PSNR of an encode against its source's frames,
-// by ffmpeg's psnr filter: the sizes compare only at like quality.
+// frame n against frame n, by ffmpeg's psnr filter: the sizes compare
+// only at like quality.
 func psnrY(out, y4m string) float64 {
 	b, err := exec.Command("ffmpeg", "-nostdin", "-i", out, "-i", y4m, "-lavfi",
-		"[0:v]setpts=PTS-STARTPTS[a];[1:v]setpts=PTS-STARTPTS[b];[a][b]psnr", "-f", "null", "-").CombinedOutput()
+		"[0:v]settb=1/24,setpts=N[a];[1:v]settb=1/24,setpts=N[b];[a][b]psnr", "-f", "null", "-").CombinedOutput()
 	check(err)
 	s := string(b)
 	i := strings.LastIndex(s, "PSNR y:")
