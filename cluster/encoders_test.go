@@ -1,10 +1,7 @@
 package cluster
 
 import (
-	"bytes"
-	"os"
 	"testing"
-	"time"
 
 	"github.com/av1job/av1job/internal/executortest"
 	"github.com/av1job/av1job/local"
@@ -25,7 +22,6 @@ func TestClusterEncoders(t *testing.T) {
 		t.Fatal(err)
 	}
 	startWorkerOffering(t, url, token, worker, "svt-av1", "aomenc")
-	host, _ := os.Hostname()
 	for _, tc := range []struct {
 		encoder string
 		s       task.EncoderOptions
@@ -36,18 +32,13 @@ func TestClusterEncoders(t *testing.T) {
 		t.Run(tc.encoder, func(t *testing.T) {
 			// The local executor with two threads, the worker with one:
 			// the bits do not depend on the threads.
-			want := executortest.Encode(t, func(*testing.T) task.Executor { return &local.Executor{Threads: 2} },
-				executortest.Options{RunsOn: host}, tc.encoder, tc.s)
-			got := executortest.Encode(t, func(t *testing.T) task.Executor {
-				x := &RemoteExecutor{NC: nc, JS: js}
-				t.Cleanup(x.Close)
-				return x
-			}, executortest.Options{RunsOn: worker, Linger: 5 * time.Second, QueuesUnknownVersions: true}, tc.encoder, tc.s)
-			for i := range want {
-				if !bytes.Equal(got[i], want[i]) {
-					t.Fatalf("unit %d: the worker's %d bytes differ from the local executor's %d", i, len(got[i]), len(want[i]))
-				}
-			}
+			executortest.SameBits(t, tc.encoder, tc.s,
+				func(*testing.T) task.Executor { return &local.Executor{Threads: 2} },
+				func(t *testing.T) task.Executor {
+					x := &RemoteExecutor{NC: nc, JS: js}
+					t.Cleanup(x.Close)
+					return x
+				})
 		})
 	}
 }

@@ -8,6 +8,7 @@
 package executortest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -390,14 +391,13 @@ func (s *suite) testSourceChanged(t *testing.T) {
 	}
 }
 
-// Encode runs one task with the named encoder and settings on an
-// executor newExecutor makes: frames 12-80 of the suite's clip, which
+// SameBits runs one task with the named encoder and settings on an
+// executor each of makers makes: frames 12-80 of the suite's clip, which
 // start inside the source's first group of pictures and cross a cut. It
-// checks the stream as the suite does (exactly those frames, one
-// keyframe, at the start) and returns its units, which a test compares
-// across executors: every executor must make the same bits. Under -short,
-// or without the programs, it skips.
-func Encode(t *testing.T, newExecutor func(t *testing.T) task.Executor, opt Options, encoder string, settings task.EncoderOptions) [][]byte {
+// checks each stream as the suite does (exactly those frames, one
+// keyframe, at the start) and that every executor made the same bits as
+// the first. Under -short, or without the programs, it skips.
+func SameBits(t *testing.T, encoder string, settings task.EncoderOptions, makers ...func(t *testing.T) task.Executor) {
 	t.Helper()
 	enc, err := encode.Lookup(encoder)
 	if err != nil {
@@ -406,19 +406,34 @@ func Encode(t *testing.T, newExecutor func(t *testing.T) task.Executor, opt Opti
 	if err := tools.Check(enc.Programs()...); err != nil {
 		t.Skip(err)
 	}
-	s := newSuite(t, newExecutor, opt)
+	s := newSuite(t, nil, Options{})
 	ver, err := enc.Version(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.tmpl.Encoder = task.EncoderRef{Name: enc.Name(), Version: ver}
 	s.tmpl.Settings = settings
-	ref := s.reference(t, tail)
-	if ref.err != nil || ref.end != tail.end {
-		t.Fatalf("%s: Execute returned (%d, %v), want (%d, nil)", encoder, ref.end, ref.err, tail.end)
+	var first [][]byte
+	for i, mk := range makers {
+		s.newExecutor = mk
+		x := s.executor(t)
+		rec := newRecorder()
+		end, err := s.start(t, x, x.task(tail), rec, nil).wait(t)
+		if err != nil || end != tail.end {
+			t.Fatalf("%s, executor %d: Execute returned (%d, %v), want (%d, nil)", encoder, i, end, err, tail.end)
+		}
+		s.checkStream(t, rec, tail.start, tail.end-tail.start)
+		rec.mu.Lock()
+		units := rec.units
+		rec.mu.Unlock()
+		if i == 0 {
+			first = units
+			continue
+		}
+		for k := range first {
+			if !bytes.Equal(units[k], first[k]) {
+				t.Fatalf("%s: unit %d: executor %d made %d bytes, executor 0 %d", encoder, k, i, len(units[k]), len(first[k]))
+			}
+		}
 	}
-	s.checkStream(t, ref.rec, tail.start, tail.end-tail.start)
-	ref.rec.mu.Lock()
-	defer ref.rec.mu.Unlock()
-	return ref.rec.units
 }
