@@ -1,12 +1,14 @@
 package av1job_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/av1job/av1job/internal/testclip"
 	"github.com/av1job/av1job/internal/testfs"
 )
 
@@ -33,6 +35,10 @@ func TestBadInput(t *testing.T) {
 	os.WriteFile(truncMP4, b[:len(b)*6/10], 0o644)
 	existing := filepath.Join(dir, "existing.mkv")
 	os.WriteFile(existing, []byte("precious"), 0o644)
+	hdr10 := filepath.Join(dir, "hdr10.mkv")
+	if err := testclip.HDR10(context.Background(), hdr10, 4); err != nil {
+		t.Fatal(err)
+	}
 
 	// A PATH with ffmpeg and ffprobe but no rav1e.
 	noRav1e := pathWithoutRav1e(t)
@@ -71,6 +77,17 @@ func TestBadInput(t *testing.T) {
 		{"audio copy into webm", nil, []string{"encode", mp4, "-o", filepath.Join(dir, "a1.webm"), "--audio", "copy"}, 2, []string{mp4, "--audio copy: WebM cannot carry audio stream 1 (aac)", "--audio opus"}},
 		{"bad audio mode", nil, []string{"encode", good, "-o", filepath.Join(dir, "a2.mkv"), "--audio", "mp3"}, 2, []string{"--audio mp3", "copy, opus, opus:KBPS or none"}},
 		{"unknown statistic", nil, []string{"encode", good, "-o", filepath.Join(dir, "t9.mkv"), "--target-quality", "70", "--quality-stat", "median"}, 2, []string{"--quality-stat median"}},
+		// The other encoders: their own scales, option tables and film grain.
+		{"svt preset off its scale", nil, []string{"encode", good, "-o", filepath.Join(dir, "e1.mkv"), "--encoder", "svt-av1", "--speed", "14"}, 2, []string{"--speed 14", "svt-av1's preset is 0-13"}},
+		{"svt crf off its scale", nil, []string{"encode", good, "-o", filepath.Join(dir, "e2.mkv"), "--encoder", "svt-av1", "--crf", "64"}, 2, []string{"--quantizer 64", "crf is 1-63"}},
+		{"aomenc keyframes refused", nil, []string{"encode", good, "-o", filepath.Join(dir, "e3.mkv"), "--encoder", "aomenc", "--", "--kf-max-dist=30"}, 2, []string{"--kf-max-dist=30", "one keyframe"}},
+		{"svt spelling refused", nil, []string{"encode", good, "-o", filepath.Join(dir, "e4.mkv"), "--encoder", "svt-av1", "--", "--tile-columns=1"}, 2, []string{"--tile-columns=1", "--tile-columns VALUE"}},
+		{"svt refuses a value", nil, []string{"encode", good, "-o", filepath.Join(dir, "e5.mkv"), "--encoder", "svt-av1", "--", "--tune", "7"}, 2, []string{"--tune 7", "refused by svt-av1"}},
+		{"film grain with rav1e", nil, []string{"encode", good, "-o", filepath.Join(dir, "e6.mkv"), "--film-grain", "8"}, 2, []string{"--film-grain", "rav1e 0.5.1 has no film grain"}},
+		{"photon noise with librav1e", nil, []string{"encode", good, "-o", filepath.Join(dir, "e7.mkv"), "--encoder", "librav1e", "--photon-noise", "400"}, 2, []string{"--photon-noise", "no film grain"}},
+		{"hdr10 with aomenc", nil, []string{"encode", hdr10, "-o", filepath.Join(dir, "e9.mkv"), "--encoder", "aomenc"}, 2, []string{hdr10, "HDR10", "aomenc 3.6 has no option"}},
+		{"photon noise off the model's range", nil, []string{"encode", good, "-o", filepath.Join(dir, "e10.mkv"), "--encoder", "aomenc", "--photon-noise", "50"}, 2, []string{"--photon-noise 50", "100 to 6400"}},
+		{"range off svt's scale", nil, []string{"encode", good, "-o", filepath.Join(dir, "e8.mkv"), "--encoder", "svt-av1", "--target-quality", "70", "--quantizer-range", "40-255"}, 2, []string{"--quantizer-range 40-255", "svt-av1's crf 1-63"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

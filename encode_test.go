@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -461,5 +462,70 @@ func TestPlanWhileDetecting(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(streamed+".av1job", "planning.json")); err == nil {
 		t.Error("planning.json left once the plan was written")
+	}
+}
+
+// TestEncodeOtherEncoders: `av1job encode --encoder svt-av1` and
+// `--encoder aomenc` make an output that verify finds frame-exact with
+// its source's streams, and the job's fingerprint names the encoder and
+// its version, as `av1job --version` does.
+func TestEncodeOtherEncoders(t *testing.T) {
+	needTools(t)
+	version := run(t, nil, "--version")
+	for _, tc := range []struct {
+		encoder, program string
+		args             []string
+	}{
+		{"svt-av1", "SvtAv1EncApp", []string{"--speed", "12", "--crf", "40"}},
+		{"aomenc", "aomenc", []string{"--speed", "9", "--quantizer", "40"}},
+		// Target quality over SVT-AV1's CRF scale.
+		{"svt-av1", "SvtAv1EncApp", []string{"--speed", "12", "--target-quality", "38", "--metric", "psnr", "--probes", "2"}},
+	} {
+		t.Run(tc.encoder+" "+strings.Join(tc.args, " "), func(t *testing.T) {
+			if _, err := exec.LookPath(tc.program); err != nil {
+				t.Skip(err)
+			}
+			t.Parallel()
+			dir := t.TempDir()
+			in := clip(t, dir, "in.mkv", small)
+			out := filepath.Join(dir, "out.mkv")
+			r := run(t, nil, append([]string{"encode", in, "-o", out, "--encoder", tc.encoder, "--workers", "2", "--keep"}, tc.args...)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			mustVerify(t, in, out, false)
+			b, err := os.ReadFile(filepath.Join(out+".av1job", "job.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var st struct {
+				Fingerprint map[string]string `json:"fingerprint"`
+			}
+			if err := json.Unmarshal(b, &st); err != nil {
+				t.Fatal(err)
+			}
+			fp := st.Fingerprint["encoder"]
+			if !strings.HasPrefix(fp, tc.encoder+" ") || !strings.Contains(version.stdout, "encoder "+fp+"\n") {
+				t.Errorf("fingerprint's encoder %q; --version says:\n%s", fp, version.stdout)
+			}
+			if !slices.Contains(tc.args, "--target-quality") {
+				return
+			}
+			// Every chunk's quantizer is on the encoder's scale, within
+			// the default range (10-63).
+			n := 0
+			for _, rec := range readJournal(t, out+".av1job") {
+				if rec.Type != "done" {
+					continue
+				}
+				n++
+				if rec.Q < 10 || rec.Q > 63 {
+					t.Errorf("chunk %d at quantizer %d, outside 10-63", rec.Chunk, rec.Q)
+				}
+			}
+			if n == 0 {
+				t.Error("no chunk recorded")
+			}
+		})
 	}
 }

@@ -17,25 +17,39 @@ import (
 )
 
 // Options describe a job. A field left at its zero value takes its
-// default, so Options{Input: in, Output: out} is a job at speed 6 and
-// quantizer 100 with av1job's planning defaults (NewOptions returns them
-// filled in). Speed is the one setting whose 0 is a value of its own
-// (rav1e's slowest speed): it is a Speed, set with SpeedOf.
+// default, so Options{Input: in, Output: out} is a job with rav1e at its
+// speed 6 and quantizer 100 and av1job's planning defaults (NewOptions
+// returns them filled in); with another Encoder, Speed and Quantizer
+// default to that encoder's (encode.Scales). Speed is the one setting
+// whose 0 is a value of its own (the slowest speed): it is a Speed, set
+// with SpeedOf.
 type Options struct {
 	Input  string `json:"input,omitempty"`
 	Output string `json:"output,omitempty"`  // its extension picks the container: .mkv, .webm, .mp4 or .ivf
 	JobDir string `json:"job_dir,omitempty"` // default Output + ".av1job"
 
 	// Encoder names the encoder: "rav1e" (the default) runs the rav1e
-	// program for each chunk, "librav1e" encodes in-process. They give the
-	// same bits only with the pass-through argument --tune Psnr (see
-	// package encode), so a job resumes only with the encoder it started
-	// with.
-	Encoder   string   `json:"encoder,omitempty"`
-	Speed     Speed    `json:"speed,omitzero"`      // 0-10 with SpeedOf; unset: DefaultSpeed (6)
-	Quantizer int      `json:"quantizer,omitempty"` // 1-255; 0: DefaultQuantizer (100); ignored when Bitrate is set
-	Bitrate   int      `json:"bitrate,omitempty"`   // kbit/s; 0 for constant quantizer
-	Extra     []string `json:"extra,omitempty"`     // arguments passed through to the encoder, in the rav1e program's spelling
+	// program for each chunk, "librav1e" encodes in-process, "svt-av1"
+	// runs SvtAv1EncApp and "aomenc" aomenc for each chunk. rav1e and
+	// librav1e give the same bits only with the pass-through argument
+	// --tune Psnr (see package encode), so a job resumes only with the
+	// encoder it started with.
+	Encoder string `json:"encoder,omitempty"`
+	// Speed and Quantizer are on the encoder's own scales: rav1e's speed
+	// 0-10 (default 6) and quantizer 1-255 (default 100); SVT-AV1's
+	// preset 0-13 (default 10) and CRF 1-63 (default 35); aomenc's
+	// cpu-used 0-10 (default 6; 7-10 is its realtime mode) and cq-level
+	// 1-63 (default 30). Unset, they take the encoder's default.
+	Speed     Speed    `json:"speed,omitzero"`
+	Quantizer int      `json:"quantizer,omitempty"` // ignored when Bitrate is set
+	Bitrate   int      `json:"bitrate,omitempty"`   // kbit/s through the encoder's own rate control; 0 for constant quantizer
+	Extra     []string `json:"extra,omitempty"`     // arguments passed through to the encoder, in its own spelling
+	// FilmGrain is SVT-AV1's film grain (--film-grain 1-50): it denoises
+	// the source and signals grain to match. PhotonNoise is the ISO-like
+	// strength of the film grain table aomenc is given. rav1e 0.5.1 has
+	// neither.
+	FilmGrain   int `json:"film_grain,omitempty"`
+	PhotonNoise int `json:"photon_noise,omitempty"`
 	// TargetQuality, when above 0, replaces the fixed quantizer: each chunk
 	// is encoded at the highest quantizer in [MinQuantizer, MaxQuantizer]
 	// at which it reaches this score of Metric, its frames summed up with
@@ -93,7 +107,8 @@ type Options struct {
 	Executor Executor `json:"-"`
 }
 
-// Target-quality defaults.
+// Target-quality defaults: the quantizer range is rav1e's; another
+// encoder's is its Scales' TargetMin-TargetMax.
 const (
 	DefaultMinQuantizer = 40
 	DefaultMaxQuantizer = 255
@@ -115,25 +130,36 @@ func NewOptions(input, output string) Options {
 	return o
 }
 
-// defaults fills unset fields: the encoder settings, the planning fields
-// and the encoder's name (from Backend, when set).
+// defaults fills unset fields: the encoder's name (from Backend, when
+// set), the encoder settings and the planning fields.
 func (o *Options) defaults() {
-	o.encoderDefaults()
-	o.planningDefaults()
 	if o.Encoder == "" {
 		if name, err := encode.Backend(o.Backend); err == nil {
 			o.Encoder = name
 		}
 	}
+	o.encoderDefaults()
+	o.planningDefaults()
 }
 
-// encoderDefaults fills an unset speed and quantizer.
+// scales are the scales of the options' encoder (rav1e's when it is
+// unknown: validate refuses it).
+func (o *Options) scales() encode.Scales {
+	enc, err := encode.Lookup(o.Encoder)
+	if err != nil {
+		enc, _ = encode.Lookup(encode.Default)
+	}
+	return enc.Scales()
+}
+
+// encoderDefaults fills an unset speed and quantizer with the encoder's.
 func (o *Options) encoderDefaults() {
+	sc := o.scales()
 	if o.Speed.IsZero() {
-		o.Speed = SpeedOf(DefaultSpeed)
+		o.Speed = SpeedOf(sc.Speed.Default)
 	}
 	if o.Quantizer == 0 {
-		o.Quantizer = DefaultQuantizer
+		o.Quantizer = sc.Quantizer.Default
 	}
 }
 
@@ -159,7 +185,8 @@ func (o *Options) planningDefaults() {
 			o.QualityStat = quality.StatMean
 		}
 		if o.MinQuantizer == 0 && o.MaxQuantizer == 0 {
-			o.MinQuantizer, o.MaxQuantizer = DefaultMinQuantizer, DefaultMaxQuantizer
+			sc := o.scales()
+			o.MinQuantizer, o.MaxQuantizer = sc.TargetMin, sc.TargetMax
 		}
 		if o.Probes == 0 {
 			o.Probes = DefaultProbes
@@ -209,12 +236,6 @@ func (o *Options) validate() error {
 	if _, err := mux.ParseAudio(o.Audio); err != nil {
 		return usage(err)
 	}
-	if err := o.validatePlanning(); err != nil {
-		return err
-	}
-	if err := o.validateTarget(); err != nil {
-		return err
-	}
 	if o.Backend != "" {
 		name, err := encode.Backend(o.Backend)
 		if err != nil {
@@ -234,6 +255,12 @@ func (o *Options) validate() error {
 		}
 		return usage(err)
 	}
+	if err := o.validatePlanning(); err != nil {
+		return err
+	}
+	if err := o.validateTarget(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -248,6 +275,7 @@ func (o *Options) validateTarget() error {
 	d := *o
 	d.planningDefaults()
 	tq := d.target()
+	sc := o.scales()
 	switch {
 	case math.IsNaN(o.TargetQuality) || math.IsInf(o.TargetQuality, 0) || o.TargetQuality < 0 || o.TargetQuality > 100:
 		return usagef("--target-quality %g: must be a score above 0, at most 100", o.TargetQuality)
@@ -257,12 +285,12 @@ func (o *Options) validateTarget() error {
 		return usagef("--metric %s: %v", tq.Metric, quality.CheckMetric(tq.Metric))
 	case quality.CheckStat(tq.Stat) != nil:
 		return usagef("--quality-stat %s: %v", tq.Stat, quality.CheckStat(tq.Stat))
-	case tq.MinQ < 1 || tq.MaxQ > 255 || tq.MinQ > tq.MaxQ:
-		return usagef("--quantizer-range %d-%d: must be within 1-255, low to high", tq.MinQ, tq.MaxQ)
+	case !sc.Quantizer.Contains(tq.MinQ) || !sc.Quantizer.Contains(tq.MaxQ) || tq.MinQ > tq.MaxQ:
+		return usagef("--quantizer-range %d-%d: must be within %s's %s %d-%d, low to high", tq.MinQ, tq.MaxQ, o.Encoder, sc.Quantizer.Name, sc.Quantizer.Min, sc.Quantizer.Max)
 	case tq.Probes < 1 || tq.Probes > 16:
 		return usagef("--probes %d: must be 1-16", tq.Probes)
-	case tq.ProbeSpeed < 0 || tq.ProbeSpeed > 10:
-		return usagef("--probe-speed %d: must be 0-10", tq.ProbeSpeed)
+	case tq.ProbeSpeed < 0 || (tq.ProbeSpeed > 0 && !sc.Speed.Contains(tq.ProbeSpeed)):
+		return usagef("--probe-speed %d: must be within %s's %s %d-%d", tq.ProbeSpeed, o.Encoder, sc.Speed.Name, max(1, sc.Speed.Min), sc.Speed.Max)
 	}
 	return nil
 }
@@ -302,7 +330,8 @@ func (o *Options) streams(src *probe.Source) (mux.Plan, error) {
 // settings are the encoder settings the options give (without the
 // source's colour description).
 func (o *Options) settings() encode.Settings {
-	return encode.Settings{Speed: o.Speed.Int(), Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra}
+	return encode.Settings{Speed: o.Speed.Int(), Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra,
+		FilmGrain: o.FilmGrain, PhotonNoise: o.PhotonNoise}
 }
 
 // rateControl describes the rate control in the fingerprint.
@@ -341,6 +370,9 @@ func Check(ctx context.Context, o Options) error {
 		return err
 	}
 	p := &prepared{opts: o, src: src, enc: enc, layout: probe.LayoutFor(src.Video)}
+	if err := enc.Check(p.settings()); err != nil {
+		return usagef("%s: %v", o.Input, err)
+	}
 	return p.trial(ctx)
 }
 

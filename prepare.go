@@ -19,6 +19,7 @@ import (
 	"github.com/av1job/av1job/internal/plan"
 	"github.com/av1job/av1job/internal/probe"
 	"github.com/av1job/av1job/internal/source"
+	"github.com/av1job/av1job/task"
 )
 
 // preflight checks the paths before anything is read or written: the
@@ -190,6 +191,17 @@ func prepare(ctx context.Context, o *Options, src *probe.Source, enc encode.Enco
 	if _, err := o.streams(src); err != nil {
 		return nil, err
 	}
+	if o.PhotonNoise > 0 {
+		// The table of the first chunk: the parameters are checked now.
+		if _, err := task.GrainTable(o.PhotonNoise, src.Video.Width, src.Video.Height, p.layout.Color.Transfer, 0); err != nil {
+			return nil, usagef("--photon-noise %d: %v", o.PhotonNoise, err)
+		}
+	}
+	// The settings the source brings (its colour, its HDR10 metadata),
+	// which the options' check could not see.
+	if err := enc.Check(p.settings()); err != nil {
+		return nil, usagef("%s: %v", o.Input, err)
+	}
 	if err := p.trial(ctx); err != nil {
 		return nil, err
 	}
@@ -220,6 +232,10 @@ func prepare(ctx context.Context, o *Options, src *probe.Source, enc encode.Enco
 	if h := src.Video.HDR; h.Static() {
 		p.fp["hdr"] = h.String()
 	}
+	if o.FilmGrain > 0 || o.PhotonNoise > 0 {
+		// Only then: the fingerprints of jobs without grain stay as they were.
+		p.fp["film grain"] = fmt.Sprintf("film grain %d, photon noise %d", o.FilmGrain, o.PhotonNoise)
+	}
 	if finished, ok := lastOutput(dir, o.Output); ok {
 		st, err := dir.ReadState()
 		if err == nil && len(plan.Diff(st.Fingerprint, p.fp)) == 0 {
@@ -232,17 +248,22 @@ func prepare(ctx context.Context, o *Options, src *probe.Source, enc encode.Enco
 }
 
 // trial encodes one frame of the source's size with the job's encoder
-// arguments, when it has any: the encoder refuses a value it does not
-// take, or panics on settings it cannot encode, now rather than in every
-// chunk. It writes no file. Its error is a *UsageError naming the
-// arguments, or the context's error.
+// settings, when the encoder may refuse them (encode.NeedsTrial): the
+// encoder refuses a value it does not take, a source it cannot encode
+// (SVT-AV1 1.4.1 takes 4:2:0 only), or panics on settings it cannot
+// encode, now rather than in every chunk. It writes no file. Its error is
+// a *UsageError naming the arguments, or the context's error.
 func (p *prepared) trial(ctx context.Context) error {
-	if len(p.opts.Extra) == 0 {
+	s := p.settings()
+	if !encode.NeedsTrial(p.enc, s) {
 		return nil
 	}
-	if err := p.enc.Trial(ctx, trialHeader(p.src, p.layout), p.settings()); err != nil {
+	if err := p.enc.Trial(ctx, trialHeader(p.src, p.layout), s); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if len(p.opts.Extra) == 0 {
+			return usagef("%s: %s cannot encode it: %v", p.opts.Input, p.enc.Name(), err)
 		}
 		return usagef("encoder arguments %s refused by %s: %v", strings.Join(p.opts.Extra, " "), p.enc.Name(), err)
 	}
@@ -271,9 +292,16 @@ func sceneKey(o *Options, dir jobdir.Dir) (string, error) {
 }
 
 // settings are the encoder settings of the job, with the colour
-// description of the pixels the encoder gets.
+// description of the pixels the encoder gets (and the film grain table of
+// its first chunk).
 func (p *prepared) settings() encode.Settings {
-	return p.options().EncodeSettings()
+	t := Task{Source: SourceRef{Width: p.src.Video.Width, Height: p.src.Video.Height}, Settings: p.options()}
+	s, err := t.EncodeSettings()
+	if err != nil {
+		// prepare checked the grain parameters: the table is made.
+		s = t.Settings.EncodeSettings()
+	}
+	return s
 }
 
 // trialHeader describes one frame of src as the encoder gets it.
@@ -336,7 +364,8 @@ func (p *prepared) options() EncoderOptions {
 	o := p.opts
 	c := p.layout.Color
 	eo := EncoderOptions{Speed: o.Speed.Int(), Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra,
-		Primaries: c.Primaries, Transfer: c.Transfer, Matrix: c.Matrix, FullRange: p.layout.FullRange()}
+		Primaries: c.Primaries, Transfer: c.Transfer, Matrix: c.Matrix, FullRange: p.layout.FullRange(),
+		FilmGrain: o.FilmGrain, PhotonNoise: o.PhotonNoise}
 	if h := p.src.Video.HDR; h.Static() {
 		eo.HDR = &probe.HDR{Mastering: h.Mastering, Light: h.Light}
 	}

@@ -7,16 +7,19 @@ import (
 	"strconv"
 )
 
-// DefaultSpeed and DefaultQuantizer are the encoder settings of a job
-// whose options leave them unset: rav1e's own defaults.
+// DefaultSpeed and DefaultQuantizer are the encoder settings of a rav1e
+// job whose options leave them unset: rav1e's own defaults. Another
+// encoder's are in its encode.Scales.
 const (
 	DefaultSpeed     = 6
 	DefaultQuantizer = 100
 )
 
-// A Speed is an encoder speed, 0 (slowest, the best picture for its
-// bits) to 10 (fastest). The zero Speed chooses none: a job runs at
-// DefaultSpeed. SpeedOf(n) chooses n, 0 included:
+// A Speed is an encoder speed on the encoder's own scale, from 0
+// (slowest, the best picture for its bits): rav1e's 0-10, SVT-AV1's
+// preset 0-13, aomenc's cpu-used 0-10. The zero Speed chooses none: a job
+// runs at the encoder's default (rav1e's DefaultSpeed). SpeedOf(n)
+// chooses n, 0 included:
 //
 //	av1job.Options{Input: in, Output: out}                          // speed 6
 //	av1job.Options{Input: in, Output: out, Speed: av1job.SpeedOf(0)} // speed 0
@@ -28,10 +31,12 @@ type Speed struct {
 	set bool
 }
 
-// SpeedOf returns the speed n (checked when the options are: 0-10).
+// SpeedOf returns the speed n (checked against the encoder's scale when
+// the options are).
 func SpeedOf(n int) Speed { return Speed{n: n, set: true} }
 
-// Int returns the speed: the one chosen, else DefaultSpeed.
+// Int returns the speed: the one chosen, else DefaultSpeed (rav1e's; a
+// job's options have their encoder's default filled in first).
 func (s Speed) Int() int {
 	if !s.set {
 		return DefaultSpeed
@@ -56,7 +61,7 @@ func (s *Speed) UnmarshalJSON(b []byte) error {
 	}
 	var n int
 	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("speed %s: must be a whole number, 0-10", b)
+		return fmt.Errorf("speed %s: must be a whole number", b)
 	}
 	*s = SpeedOf(n)
 	return nil

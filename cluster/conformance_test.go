@@ -38,14 +38,21 @@ func TestConformance(t *testing.T) {
 
 // startWorker runs a worker of two slots in this process, on its own
 // connection, until the test ends; its log is shown when the test fails.
+// It offers rav1e only, the suite's encoder: a worker that offers two
+// polls their queues in turn, a second at a time, and a task would wait
+// for its turn.
 func startWorker(t *testing.T, url, tokenFile, name string) {
+	t.Helper()
+	startWorkerOffering(t, url, tokenFile, name, "rav1e")
+}
+
+// startWorkerOffering runs a worker as startWorker does, offering the
+// encoders named.
+func startWorkerOffering(t *testing.T, url, tokenFile, name string, encoders ...string) {
 	t.Helper()
 	nc, js := connect(t, url, tokenFile, name)
 	var log syncBuffer
-	// It offers rav1e only, the suite's encoder: a worker that offers
-	// two polls their queues in turn, a second at a time, and a task
-	// would wait for its turn.
-	w := &Worker{NC: nc, JS: js, Name: name, Slots: 2, Threads: 1, Dir: t.TempDir(), Encoders: []string{"rav1e"},
+	w := &Worker{NC: nc, JS: js, Name: name, Slots: 2, Threads: 1, Dir: t.TempDir(), Encoders: encoders,
 		Log: slog.New(slog.NewTextHandler(&log, nil))}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

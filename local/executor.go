@@ -1,5 +1,5 @@
 // Package local runs tasks on this machine: its Executor reads a task's
-// frames with ffmpeg, feeds them to the encoder (a rav1e process or
+// frames with ffmpeg, feeds them to the encoder (a rav1e, SvtAv1EncApp or aomenc process, or
 // librav1e) and writes the encoder's temporal units to the task's
 // StreamWriter; a target-quality task first searches for its quantizer
 // with probe encodes scored against the source (search.go). Workers and
@@ -30,7 +30,7 @@ import (
 // frame at a time (counting frames in), and the encoder's temporal units go
 // to the StreamWriter (counted out).
 //
-//	ffmpeg ──y4m──▶ feed loop ──▶ encoder (a rav1e process, or librav1e) ──IVF units──▶ StreamWriter
+//	ffmpeg ──y4m──▶ feed loop ──▶ encoder (a program per chunk, or librav1e) ──IVF units──▶ StreamWriter
 //
 // Every frame's timestamp is checked against the task before it reaches
 // the encoder (package source). Shutdown order: the feed loop ends after
@@ -96,7 +96,10 @@ func (x *Executor) execute(ctx context.Context, enc encode.Encoder, t task.Task,
 		dist = &ivfFile{f: f}
 		out = tee{out, dist}
 	}
-	s := t.Settings.EncodeSettings()
+	s, err := t.EncodeSettings()
+	if err != nil {
+		return t.Start, &task.TaskError{Task: t, Msg: err.Error(), Err: err}
+	}
 	s.Threads = x.Threads
 	fed, err := x.encodeFrames(ctx, enc, t, s, out, sr)
 	if err != nil {

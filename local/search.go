@@ -46,7 +46,10 @@ func (x *Executor) search(ctx context.Context, enc encode.Encoder, t task.Task, 
 		if next == 0 {
 			return q, nil
 		}
-		s := t.Settings.EncodeSettings()
+		s, err := t.EncodeSettings()
+		if err != nil {
+			return 0, &task.TaskError{Task: t, Msg: err.Error(), Err: err}
+		}
 		s.Quantizer, s.Threads = next, x.Threads
 		if tq.ProbeSpeed > 0 {
 			s.Speed = tq.ProbeSpeed

@@ -10,6 +10,9 @@ declare -A pkgs=(
   [ffprobe]=ffmpeg
   [rav1e]=rav1e
   [dav1d]=dav1d
+  # the other encoders (--encoder svt-av1, --encoder aomenc)
+  [SvtAv1EncApp]=svt-av1
+  [aomenc]=aom-tools
   # used by the tests: process inspection, a pseudo-terminal, tmpfs mounts
   [ps]=procps
   [pkill]=procps

@@ -347,8 +347,10 @@ func decodeBody(r *http.Request, limit int64, v any) error {
 // submit queues a job after the checks `av1job encode` makes before it
 // changes anything: a bad job is refused now, with nothing queued.
 func (s *Server) submit(r *http.Request) (any, error) {
-	// Fields left out keep the defaults of `av1job encode`.
+	// Fields left out keep the defaults of `av1job encode`; speed and
+	// quantizer those of the encoder the job names.
 	o := av1job.NewOptions("", "")
+	o.Speed, o.Quantizer = av1job.Speed{}, 0
 	if err := decodeBody(r, 1<<20, &o); err != nil {
 		return nil, fmt.Errorf("submit: the job does not parse: %w", err)
 	}
@@ -641,11 +643,15 @@ func fieldOf(msg string, o av1job.Options) string {
 	if strings.HasPrefix(msg, "encoder arguments ") {
 		return "extra" // what the encoder said may name any flag
 	}
+	if strings.HasPrefix(msg, "--encoder: ") {
+		return "encoder" // an unknown encoder
+	}
 	for _, f := range []struct{ flag, field string }{
 		{"--speed", "speed"}, {"--quantizer", "quantizer"}, {"--bitrate", "bitrate"}, {"--workers", "workers"},
 		{"--min-scene-len", "min_scene_len"}, {"--max-scene-len", "max_scene_len"}, {"--scene-threshold", "scene_threshold"},
 		{"--backend", "backend"}, {"--target-quality", "target_quality"}, {"--quantizer-range", "target_quality"},
 		{"--probes", "target_quality"}, {"--metric", "target_quality"}, {"--audio", "audio"},
+		{"--film-grain", "extra"}, {"--photon-noise", "extra"},
 	} {
 		if strings.Contains(msg, f.flag+" ") || strings.Contains(msg, f.flag+":") {
 			return f.field

@@ -242,9 +242,14 @@ func (s *Server) workersAPI(*http.Request) (any, error) {
 	return s.workerList(), nil
 }
 
-// defaults answers the options a job gets for the fields it leaves out.
+// defaults answers the options a job gets for the fields it leaves out
+// (with rav1e, the default encoder), and every encoder's speed and
+// quantizer scales with their defaults ("encoders").
 func (s *Server) defaults(*http.Request) (any, error) {
-	return av1job.NewOptions("", ""), nil
+	return struct {
+		av1job.Options
+		Encoders []av1job.EncoderInfo `json:"encoders"`
+	}{av1job.NewOptions("", ""), av1job.Encoders()}, nil
 }
 
 // move moves a job up (by < 0) or down the queue: {"by": -1}. Jobs start

@@ -316,6 +316,8 @@ func TestFieldOf(t *testing.T) {
 		"/m/in.mkv: no such file":                                           "input",
 		"/m/out.mkv: unsupported output extension \".avi\"":                 "output",
 		"--encoder rav1e: -o: use av1job's -o":                              "extra",
+		`--encoder: unknown encoder "x" (use aomenc or rav1e)`:              "encoder",
+		"--speed 14: svt-av1's preset is 0-13":                              "speed",
 		"--target-quality 120: must be a score above 0, at most 100":        "target_quality",
 		"encoder arguments --tiles x refused by rav1e: --speed 3 --tiles x": "extra",
 		"something else": "",

@@ -54,8 +54,9 @@ func (tq TargetQuality) check() error {
 		return fmt.Errorf("quantizer range %d-%d: must be within 1-255, low to high", tq.MinQ, tq.MaxQ)
 	case tq.Probes < 1 || tq.Probes > 16:
 		return fmt.Errorf("%d probes: must be 1-16", tq.Probes)
-	case tq.ProbeSpeed < 0 || tq.ProbeSpeed > 10:
-		return fmt.Errorf("probe speed %d: must be 0-10", tq.ProbeSpeed)
+	case tq.ProbeSpeed < 0 || tq.ProbeSpeed > 255:
+		// The encoder's own scale is checked by Task.Validate.
+		return fmt.Errorf("probe speed %d: must be 0-255", tq.ProbeSpeed)
 	}
 	if err := quality.CheckMetric(tq.Metric); err != nil {
 		return err

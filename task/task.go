@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/av1job/av1job/internal/encode"
+	"github.com/av1job/av1job/internal/grain"
 	"github.com/av1job/av1job/internal/probe"
 )
 
@@ -71,6 +72,11 @@ type EncoderOptions struct {
 	// HDR is the HDR10 static metadata written into the stream; nil for
 	// none.
 	HDR *HDR `json:"hdr,omitempty"`
+	// FilmGrain is SVT-AV1's film grain level; PhotonNoise the ISO-like
+	// strength of the AV1 film grain table aomenc gets (GrainTable makes
+	// it for the task's source and chunk).
+	FilmGrain   int `json:"film_grain,omitempty"`
+	PhotonNoise int `json:"photon_noise,omitempty"`
 }
 
 // HDR is a source's HDR10 static metadata in AV1's fixed-point units: its
@@ -178,8 +184,19 @@ func (t Task) Validate() error {
 		if t.Settings.Bitrate > 0 {
 			return bad("target quality with a bitrate")
 		}
+		sc := enc.Scales()
+		if !sc.Quantizer.Contains(t.Target.MinQ) || !sc.Quantizer.Contains(t.Target.MaxQ) {
+			return bad("target quality: quantizer range %d-%d is not within %s's %s %d-%d", t.Target.MinQ, t.Target.MaxQ, enc.Name(), sc.Quantizer.Name, sc.Quantizer.Min, sc.Quantizer.Max)
+		}
+		if t.Target.ProbeSpeed > 0 && !sc.Speed.Contains(t.Target.ProbeSpeed) {
+			return bad("target quality: probe speed %d is not within %s's %s %d-%d", t.Target.ProbeSpeed, enc.Name(), sc.Speed.Name, sc.Speed.Min, sc.Speed.Max)
+		}
 	}
-	if err := enc.Check(t.Settings.EncodeSettings()); err != nil {
+	s, err := t.EncodeSettings()
+	if err != nil {
+		return bad("%v", err)
+	}
+	if err := enc.Check(s); err != nil {
 		return bad("%v", err)
 	}
 	return nil
@@ -193,12 +210,56 @@ var (
 
 // EncodeSettings converts the options to package encode's.
 func (o EncoderOptions) EncodeSettings() encode.Settings {
-	s := encode.Settings{Speed: o.Speed, Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra, FullRange: o.FullRange}
+	s := encode.Settings{Speed: o.Speed, Quantizer: o.Quantizer, Bitrate: o.Bitrate, Extra: o.Extra, FullRange: o.FullRange,
+		FilmGrain: o.FilmGrain, PhotonNoise: o.PhotonNoise}
 	s.Color.Primaries, s.Color.Transfer, s.Color.Matrix = o.Primaries, o.Transfer, o.Matrix
 	if o.HDR != nil {
 		s.HDR = *o.HDR
 	}
 	return s
+}
+
+// EncodeSettings returns the encoder settings the task runs with: its
+// options' (EncoderOptions.EncodeSettings) and, for a task with
+// PhotonNoise, its film grain table (GrainTable) for its source's size
+// and transfer, seeded for its first frame. The table is made from the
+// task alone, so a remote worker makes the same one.
+func (t Task) EncodeSettings() (encode.Settings, error) {
+	s := t.Settings.EncodeSettings()
+	if t.Settings.PhotonNoise > 0 {
+		tbl, err := GrainTable(t.Settings.PhotonNoise, t.Source.Width, t.Source.Height, t.Settings.Transfer, t.Start)
+		if err != nil {
+			return s, err
+		}
+		s.GrainTable = tbl
+	}
+	return s, nil
+}
+
+// GrainTable returns the AV1 film grain table, in aomenc's
+// --film-grain-table text, of a photon noise of strength iso (an ISO
+// setting, grain.MinISO to grain.MaxISO) on a width x height source coded
+// with transfer (ffprobe's name for it; "" is SDR), for a chunk that
+// starts at frame start: each chunk gets the grain seed aomenc would have
+// reached there in one piece (grain.ChunkSeed), so that chunks do not
+// repeat one another's grain.
+func GrainTable(iso, width, height int, transfer string, start int) (string, error) {
+	tr, err := grain.ParseTransfer(transfer)
+	if err != nil {
+		return "", err
+	}
+	tbl, err := grain.PhotonNoise(grain.Params{Width: width, Height: height, ISO: iso, Transfer: tr})
+	if err != nil {
+		return "", err
+	}
+	for i := range tbl.Entries {
+		tbl.Entries[i].Grain.Seed = grain.ChunkSeed(start)
+	}
+	b, err := tbl.MarshalText()
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
 }
 
 // StreamHeader describes an encoded stream: the picture size and the frame

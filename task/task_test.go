@@ -68,6 +68,20 @@ func TestTaskValidate(t *testing.T) {
 		{"filter with more after a conversion", func(t *Task) { t.Source.Filter = "scale=out_range=tv,format=yuv420p,movie=x" }, "not a pixel format conversion"},
 		{"job ID that is a subject wildcard", func(t *Task) { t.Job = "a.*" }, "job ID"},
 		{"pixel format with an option", func(t *Task) { t.Source.PixFmt = "yuv420p:x=1" }, "pixel format"},
+		{"svt-av1 quantizer off its scale", func(t *Task) {
+			t.Encoder, t.Settings = EncoderRef{Name: "svt-av1", Version: "1.4.1"}, EncoderOptions{Speed: 12, Quantizer: 100}
+		}, "svt-av1's crf is 1-63"},
+		{"svt-av1 target range off its scale", func(t *Task) {
+			t.Encoder, t.Settings = EncoderRef{Name: "svt-av1", Version: "1.4.1"}, EncoderOptions{Speed: 12, Quantizer: 35}
+			t.Target = &TargetQuality{Score: 70, Metric: "psnr", Stat: "mean", MinQ: 40, MaxQ: 255, Probes: 4}
+		}, "quantizer range 40-255 is not within svt-av1's crf 1-63"},
+		{"aomenc probe speed off its scale", func(t *Task) {
+			t.Encoder, t.Settings = EncoderRef{Name: "aomenc", Version: "3.6.0"}, EncoderOptions{Speed: 6, Quantizer: 30}
+			t.Target = &TargetQuality{Score: 70, Metric: "psnr", Stat: "mean", MinQ: 10, MaxQ: 63, Probes: 4, ProbeSpeed: 13}
+		}, "probe speed 13 is not within aomenc's cpu-used 0-10"},
+		{"aomenc's option table", func(t *Task) {
+			t.Encoder, t.Settings = EncoderRef{Name: "aomenc", Version: "3.6.0"}, EncoderOptions{Speed: 6, Quantizer: 30, Extra: []string{"--kf-max-dist=10"}}
+		}, "one keyframe"},
 	}
 	for _, tc := range cases {
 		task := validTask()
@@ -77,6 +91,20 @@ func TestTaskValidate(t *testing.T) {
 		var te *TaskError
 		if !errors.As(err, &te) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want a TaskError with %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestTaskValidateOtherEncoders: tasks for SVT-AV1 and aomenc on their
+// own scales, with a target-quality search over them, are valid.
+func TestTaskValidateOtherEncoders(t *testing.T) {
+	for _, enc := range []struct{ name, version string }{{"svt-av1", "1.4.1"}, {"aomenc", "3.6.0"}} {
+		task := validTask()
+		task.Encoder = EncoderRef{Name: enc.name, Version: enc.version}
+		task.Settings = EncoderOptions{Speed: 8, Quantizer: 35, FilmGrain: map[string]int{"svt-av1": 10}[enc.name]}
+		task.Target = &TargetQuality{Score: 70, Metric: "psnr", Stat: "mean", MinQ: 10, MaxQ: 63, Probes: 4, ProbeSpeed: 10}
+		if err := task.Validate(); err != nil {
+			t.Errorf("%s: %v", enc.name, err)
 		}
 	}
 }
@@ -96,5 +124,55 @@ func TestTaskErrorCause(t *testing.T) {
 	}
 	if (&TaskError{Msg: "bad"}).Unwrap() != nil {
 		t.Error("a TaskError without a cause unwraps to one")
+	}
+}
+
+// TestGrainTable: a photon-noise task gets the table package grain makes
+// for its source, seeded for its first frame: two chunks of a job get
+// the same grain strength and different seeds, a remote worker makes the
+// same text, and parameters the model does not take are a TaskError.
+func TestGrainTable(t *testing.T) {
+	task := validTask()
+	task.Encoder = EncoderRef{Name: "aomenc", Version: "3.6.0"}
+	task.Settings = EncoderOptions{Speed: 6, Quantizer: 30, PhotonNoise: 800, Transfer: "smpte2084"}
+	if err := task.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := task.EncodeSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(s.GrainTable, "filmgrn1\n") {
+		t.Fatalf("table %q", s.GrainTable)
+	}
+	again, _ := task.EncodeSettings()
+	if again.GrainTable != s.GrainTable {
+		t.Error("the same task gave two tables")
+	}
+	first := task
+	first.Start = 0
+	f, _ := first.EncodeSettings()
+	seed := func(tbl string) string { return strings.Fields(strings.SplitN(tbl, "\n", 3)[1])[4] } // "E start end apply seed update"
+	if seed(f.GrainTable) == seed(s.GrainTable) {
+		t.Errorf("chunks at frames 0 and %d have the same seed %s", task.Start, seed(s.GrainTable))
+	}
+	if strip := func(tbl string) string { return strings.SplitN(tbl, "\n", 3)[2] }; strip(f.GrainTable) != strip(s.GrainTable) {
+		t.Error("the chunks' grain differs beyond the seed")
+	}
+	sdr := task
+	sdr.Settings.Transfer = "bt709"
+	if d, _ := sdr.EncodeSettings(); d.GrainTable == s.GrainTable {
+		t.Error("an SDR source got the PQ source's table")
+	}
+	for _, bad := range []EncoderOptions{
+		{Speed: 6, Quantizer: 30, PhotonNoise: 50},
+		{Speed: 6, Quantizer: 30, PhotonNoise: 800, Transfer: "linear"},
+	} {
+		b := task
+		b.Settings = bad
+		var te *TaskError
+		if err := b.Validate(); !errors.As(err, &te) {
+			t.Errorf("%+v: %v, want a TaskError", bad, err)
+		}
 	}
 }

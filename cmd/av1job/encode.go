@@ -17,7 +17,7 @@ func newEncodeCmd() *cobra.Command {
 	o := av1job.NewOptions("", "")
 	var quiet, detach bool
 	cmd := &cobra.Command{
-		Use:   "encode INPUT -o OUTPUT [flags] [-- RAV1E ARGS]",
+		Use:   "encode INPUT -o OUTPUT [flags] [-- ENCODER ARGS]",
 		Short: "Encode (or resume encoding) INPUT to OUTPUT",
 		Long: `Encode INPUT to AV1 in OUTPUT, whose extension picks the container
 (.mkv, .webm, .mp4, or .ivf for the video alone).
@@ -25,7 +25,11 @@ func newEncodeCmd() *cobra.Command {
 The source is split into chunks at scene cuts; chunks are encoded in parallel
 and recorded in a job directory beside the output (OUTPUT.av1job). If the
 command is stopped, crashes or the machine goes down, running the same command
-again continues where it left off. Arguments after -- go to rav1e.`,
+again continues where it left off. Arguments after -- go to the encoder, in
+its own spelling; those that would break the chunking are refused.
+
+Encoders (--encoder), with their --speed and --quantizer (--crf) scales:
+` + encoderTable(),
 		Args: oneInput("encode"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := inputArgs(cmd, args, &o); err != nil {
@@ -101,23 +105,33 @@ func checkFlags(f *pflag.FlagSet, o *av1job.Options) error {
 }
 
 // addJobFlags adds the flags that say what a job makes, shared by encode
-// and submit.
+// and submit. Speed and quantizer start unset: a job takes its encoder's
+// defaults for them.
 func addJobFlags(f *pflag.FlagSet, o *av1job.Options, workers string) {
+	o.Speed, o.Quantizer = av1job.Speed{}, 0
 	f.StringVarP(&o.Output, "output", "o", "", "output file (.mkv, .webm, .mp4 or .ivf)")
-	f.VarP(speedFlag{&o.Speed}, "speed", "s", "rav1e speed, 0 (best) to 10 (fastest)")
-	f.IntVarP(&o.Quantizer, "quantizer", "q", o.Quantizer, "rav1e quantizer, 1-255 (lower is better quality; rav1e 0.5.1 has no lossless 0)")
-	f.IntVarP(&o.Bitrate, "bitrate", "b", 0, "target bitrate in kbit/s instead of a quantizer")
+	f.VarP(speedFlag{&o.Speed}, "speed", "s", "the encoder's speed, lower is slower and better: rav1e 0-10 (default 6), svt-av1's preset 0-13 (default 10), aomenc's cpu-used 0-10 (default 6; 7-10 is its realtime mode)")
+	f.IntVarP(&o.Quantizer, "quantizer", "q", 0, "the encoder's quality scale, lower is better (alias --crf): rav1e's quantizer 1-255 (default 100), svt-av1's CRF 1-63 (default 35), aomenc's cq-level 1-63 (default 30)")
+	f.IntVarP(&o.Bitrate, "bitrate", "b", 0, "target bitrate in kbit/s instead of a quantizer, through the encoder's own rate control")
+	f.IntVar(&o.FilmGrain, "film-grain", 0, "svt-av1 only: denoise at this level (1-50) and signal matching film grain")
+	f.IntVar(&o.PhotonNoise, "photon-noise", 0, "aomenc only: synthetic film grain of this ISO-like strength (a grain table made for the source)")
+	f.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "crf" {
+			name = "quantizer"
+		}
+		return pflag.NormalizedName(name)
+	})
 	f.IntVarP(&o.Workers, "workers", "w", 0, workers)
 	f.StringVar(&o.Audio, "audio", "", "audio: copy, opus[:KBPS] or none (default: copy what the container takes, Opus for the rest)")
 	f.Float64Var(&o.TargetQuality, "target-quality", 0, "encode each chunk at the highest quantizer that reaches this score (SSIMULACRA2: 90 visually lossless, 70 high, 50 medium)")
 	f.StringVar(&o.Metric, "metric", "", "the score --target-quality aims at: ssimulacra2 (default), psnr (dB) or ssim (0-1, ffmpeg's filter)")
 	f.StringVar(&o.QualityStat, "quality-stat", "", "how a chunk's frames are summed up for --target-quality: mean (default), p5 (95 % of frames reach it) or min")
-	f.Var(&quantizerRange{o}, "quantizer-range", fmt.Sprintf("quantizers --target-quality searches, MIN-MAX (default %d-%d)", av1job.DefaultMinQuantizer, av1job.DefaultMaxQuantizer))
+	f.Var(&quantizerRange{o}, "quantizer-range", "quantizers --target-quality searches, MIN-MAX (default: rav1e 40-255, svt-av1 and aomenc 10-63)")
 	f.IntVar(&o.Probes, "probes", 0, fmt.Sprintf("probe encodes per chunk for --target-quality (default %d)", av1job.DefaultProbes))
 	f.IntVar(&o.ProbeSpeed, "probe-speed", 0, "encoder speed of the probes (default: --speed)")
 	addSceneFlags(f, o)
 	f.StringVar(&o.Scenes, "scenes", "", "use the scene cuts saved by av1job scenes --save FILE instead of detecting them")
-	f.StringVar(&o.Encoder, "encoder", "rav1e", "the encoder: rav1e (the rav1e program, one process per chunk) or librav1e (in-process)")
+	f.StringVar(&o.Encoder, "encoder", "rav1e", "the encoder: rav1e (the rav1e program, one process per chunk), librav1e (in-process), svt-av1 (SvtAv1EncApp) or aomenc")
 	f.StringVar(&o.Backend, "backend", "", "the older name of --encoder: process (rav1e) or lib (librav1e)")
 	f.BoolVarP(&o.Overwrite, "overwrite", "y", false, "overwrite an existing output")
 	f.BoolVar(&o.Keep, "keep", false, "keep the job directory after success")
@@ -127,7 +141,7 @@ func addJobFlags(f *pflag.FlagSet, o *av1job.Options, workers string) {
 type speedFlag struct{ s *av1job.Speed }
 
 func (f speedFlag) String() string {
-	if f.s == nil {
+	if f.s == nil || f.s.IsZero() {
 		return ""
 	}
 	return f.s.String()
@@ -166,6 +180,16 @@ func (r *quantizerRange) Set(s string) error {
 }
 
 func (r *quantizerRange) Type() string { return "MIN-MAX" }
+
+// encoderTable lists the encoders and their scales, a line each.
+func encoderTable() string {
+	var b strings.Builder
+	for _, e := range av1job.Encoders() {
+		fmt.Fprintf(&b, "  %-9s --speed: %s %d-%d (default %d); --quantizer: %s %d-%d (default %d)\n", e.Name,
+			e.Speed.Name, e.Speed.Min, e.Speed.Max, e.Speed.Default, e.Quantizer.Name, e.Quantizer.Min, e.Quantizer.Max, e.Quantizer.Default)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
 
 // addSceneFlags adds the planning flags that encode and scenes share.
 func addSceneFlags(f *pflag.FlagSet, o *av1job.Options) {

@@ -10,20 +10,26 @@ import (
 	"github.com/av1job/av1job"
 )
 
-// TestEncodeFlags: --speed 0 is rav1e's slowest speed, not the default;
-// a speed or quantizer left out is the default; --quantizer 0, which the
-// options would read as the default, is refused.
+// TestEncodeFlags: --speed 0 is the slowest speed, not the default; a
+// speed or quantizer left out stays unset (the job takes its encoder's
+// default); --crf is --quantizer; --quantizer 0, which the options would
+// read as the default, is refused.
 func TestEncodeFlags(t *testing.T) {
+	unset := av1job.Speed{}
 	for _, tc := range []struct {
-		args     []string
-		speed, q int
-		want     string // in the error; "" for none
+		args  []string
+		speed av1job.Speed
+		q     int
+		want  string // in the error; "" for none
 	}{
-		{nil, 6, 100, ""},
-		{[]string{"--speed", "0"}, 0, 100, ""},
-		{[]string{"-s", "3", "-q", "80"}, 3, 80, ""},
-		{[]string{"--speed", "x"}, 0, 0, `"x" is not a whole number`},
-		{[]string{"--quantizer", "0"}, 0, 0, "--quantizer 0: must be more than 0"},
+		{nil, unset, 0, ""},
+		{[]string{"--encoder", "svt-av1"}, unset, 0, ""},
+		{[]string{"--speed", "0"}, av1job.SpeedOf(0), 0, ""},
+		{[]string{"-s", "3", "-q", "80"}, av1job.SpeedOf(3), 80, ""},
+		{[]string{"--encoder", "svt-av1", "--speed", "8", "--crf", "35"}, av1job.SpeedOf(8), 35, ""},
+		{[]string{"--speed", "x"}, unset, 0, `"x" is not a whole number`},
+		{[]string{"--quantizer", "0"}, unset, 0, "--quantizer 0: must be more than 0"},
+		{[]string{"--crf", "0"}, unset, 0, "--quantizer 0: must be more than 0"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			o := av1job.NewOptions("", "")
@@ -39,8 +45,8 @@ func TestEncodeFlags(t *testing.T) {
 				t.Fatal(err)
 			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 				t.Fatalf("error %v, want %q", err, tc.want)
-			case tc.want == "" && (o.Speed != av1job.SpeedOf(tc.speed) || o.Quantizer != tc.q):
-				t.Errorf("speed %v, quantizer %d; want %d, %d", o.Speed, o.Quantizer, tc.speed, tc.q)
+			case tc.want == "" && (o.Speed != tc.speed || o.Quantizer != tc.q):
+				t.Errorf("speed %v (set %v), quantizer %d; want %v (set %v), %d", o.Speed, !o.Speed.IsZero(), o.Quantizer, tc.speed, !tc.speed.IsZero(), tc.q)
 			}
 		})
 	}

@@ -24,7 +24,7 @@ func newWorkerCmd() *cobra.Command {
 		Short: "Encode chunks for a cluster's server on this machine",
 		Long: `Take chunk tasks from an av1job server over NATS JetStream and encode them
 here; the source's packets come with each task, so nothing is shared but the
-connection. The worker needs ffmpeg and the encoder (rav1e), and takes only
+connection. The worker needs ffmpeg and the encoders (rav1e, SvtAv1EncApp, aomenc), and takes only
 tasks for the encoder versions it has. SIGTERM or Ctrl+C drains it: it takes
 no new task, sends back what its encoders made, and exits.`,
 		Args: exactArgs(0, "worker takes no arguments"),

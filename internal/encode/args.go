@@ -8,7 +8,7 @@ import (
 // An option is one of an encoder program's command-line options.
 type option struct {
 	long  string // "--tiles"; "" when there is only a short form
-	short byte   // 'l' for -l; 0 when there is none
+	short string // "l" for -l; "" when there is none
 	value bool   // takes a value
 }
 
@@ -16,31 +16,41 @@ func (o option) name() string {
 	if o.long != "" {
 		return o.long
 	}
-	return "-" + string(o.short)
+	return "-" + o.short
+}
+
+// An optionTable is an encoder program's options and the way its
+// argument parser reads them, with the options av1job refuses.
+type optionTable struct {
+	program string // "rav1e 0.5.1", as the errors name it
+	options []option
+	// refused lists the options that would break the pipeline, by their
+	// names (option.name), with the reason given to the user.
+	refused map[string]string
+	// equals: a long option's value may follow "="; spaced: it may be
+	// the next word. clap: short options run together ("-qy"), and a
+	// short option's value may be attached ("-l5", "-l=5").
+	equals, spaced, clap bool
 }
 
 // rav1eOptions is the option table of the rav1e 0.5.1 program (rav1e
 // --fullhelp), whose argument parser (clap 2) accepts "--name value",
 // "--name=value", "-n value", "-nvalue", "-n=value" and runs of short flags
 // such as "-qy"; it takes no abbreviations.
-var rav1eOptions = []option{
-	{"--fullhelp", 0, false}, {"--low-latency", 0, false}, {"--no-scene-detection", 0, false},
-	{"--still-picture", 0, false}, {"--benchmark", 0, false}, {"--verbose", 'v', false},
-	{"--quiet", 'q', false}, {"--psnr", 0, false}, {"--metrics", 0, false}, {"", 'y', false},
-	{"--help", 'h', false}, {"--version", 'V', false},
-	{"--threads", 0, true}, {"--output", 'o', true}, {"--first-pass", 0, true}, {"--second-pass", 0, true},
-	{"--limit", 'l', true}, {"--skip", 0, true}, {"--quantizer", 0, true}, {"--min-quantizer", 0, true},
-	{"--bitrate", 'b', true}, {"--speed", 's', true}, {"--scd_speed", 0, true}, {"--min-keyint", 'i', true},
-	{"--keyint", 'I', true}, {"--switch-frame-interval", 'S', true}, {"--reservoir-frame-delay", 0, true},
-	{"--rdo-lookahead-frames", 0, true}, {"--tune", 0, true}, {"--tile-rows", 0, true}, {"--tile-cols", 0, true},
-	{"--tiles", 0, true}, {"--range", 0, true}, {"--primaries", 0, true}, {"--transfer", 0, true},
-	{"--matrix", 0, true}, {"--mastering-display", 0, true}, {"--content-light", 0, true},
-	{"--frame-rate", 0, true}, {"--time-scale", 0, true}, {"--reconstruction", 'r', true},
-}
-
-// refused lists the options that would break the pipeline, by their
-// names in rav1eOptions, with the reason given to the user.
-var refused = map[string]string{
+var rav1eOptions = optionTable{program: "rav1e 0.5.1", equals: true, spaced: true, clap: true, options: []option{
+	{"--fullhelp", "", false}, {"--low-latency", "", false}, {"--no-scene-detection", "", false},
+	{"--still-picture", "", false}, {"--benchmark", "", false}, {"--verbose", "v", false},
+	{"--quiet", "q", false}, {"--psnr", "", false}, {"--metrics", "", false}, {"", "y", false},
+	{"--help", "h", false}, {"--version", "V", false},
+	{"--threads", "", true}, {"--output", "o", true}, {"--first-pass", "", true}, {"--second-pass", "", true},
+	{"--limit", "l", true}, {"--skip", "", true}, {"--quantizer", "", true}, {"--min-quantizer", "", true},
+	{"--bitrate", "b", true}, {"--speed", "s", true}, {"--scd_speed", "", true}, {"--min-keyint", "i", true},
+	{"--keyint", "I", true}, {"--switch-frame-interval", "S", true}, {"--reservoir-frame-delay", "", true},
+	{"--rdo-lookahead-frames", "", true}, {"--tune", "", true}, {"--tile-rows", "", true}, {"--tile-cols", "", true},
+	{"--tiles", "", true}, {"--range", "", true}, {"--primaries", "", true}, {"--transfer", "", true},
+	{"--matrix", "", true}, {"--mastering-display", "", true}, {"--content-light", "", true},
+	{"--frame-rate", "", true}, {"--time-scale", "", true}, {"--reconstruction", "r", true},
+}, refused: map[string]string{
 	"--output": "av1job writes the output", "-y": "av1job writes the output",
 	"--skip": "av1job feeds each chunk's frames", "--limit": "av1job feeds each chunk's frames",
 	"--keyint": "each chunk has one keyframe at its start", "--min-keyint": "each chunk has one keyframe at its start",
@@ -51,7 +61,7 @@ var refused = map[string]string{
 	"--frame-rate": "av1job sets the frame rate from the source", "--time-scale": "av1job sets the frame rate from the source",
 	"--help": "not an encoding option", "--fullhelp": "not an encoding option", "--version": "not an encoding option",
 	"--benchmark": "not an encoding option",
-}
+}}
 
 // Arg is one parsed pass-through argument.
 type Arg struct {
@@ -69,11 +79,11 @@ type ArgError struct {
 
 func (e *ArgError) Error() string { return fmt.Sprintf("encoder argument %s: %s", e.Arg, e.Msg) }
 
-// parseArgs parses args the way the rav1e program's parser does and
-// checks them against its option table: an unknown option, a missing
-// value or a bare word (which rav1e would read as its input) is an
-// *ArgError, and so is an option in refused.
-func parseArgs(args []string) ([]Arg, error) {
+// parse parses args the way the program's parser does and checks them
+// against its option table: an unknown option, a missing value or a bare
+// word (which the program would read as its input) is an *ArgError, and
+// so is an option the table refuses.
+func (t optionTable) parse(args []string) ([]Arg, error) {
 	var out []Arg
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -82,9 +92,12 @@ func parseArgs(args []string) ([]Arg, error) {
 			return nil, &ArgError{a, "not allowed (av1job gives the encoder its input)"}
 		case strings.HasPrefix(a, "--"):
 			name, val, hasVal := strings.Cut(a, "=")
-			o, ok := findLong(name)
+			o, ok := t.findLong(name)
 			if !ok {
-				return nil, &ArgError{a, "rav1e 0.5.1 has no such option"}
+				return nil, &ArgError{a, t.program + " has no such option"}
+			}
+			if why, ok := t.refused[o.name()]; ok {
+				return nil, &ArgError{a, "not allowed (" + why + ")"}
 			}
 			if !o.value {
 				if hasVal {
@@ -93,7 +106,12 @@ func parseArgs(args []string) ([]Arg, error) {
 				out = append(out, Arg{Name: o.name(), Raw: a})
 				continue
 			}
-			if !hasVal {
+			switch {
+			case hasVal && !t.equals:
+				return nil, &ArgError{a, fmt.Sprintf("%s takes %s VALUE, not %s=VALUE", t.program, name, name)}
+			case !hasVal && !t.spaced:
+				return nil, &ArgError{a, fmt.Sprintf("needs a value (%s takes %s=VALUE)", t.program, name)}
+			case !hasVal:
 				if i+1 >= len(args) {
 					return nil, &ArgError{a, "needs a value"}
 				}
@@ -101,14 +119,29 @@ func parseArgs(args []string) ([]Arg, error) {
 				val = args[i]
 			}
 			out = append(out, Arg{Name: o.name(), Value: val, Raw: a})
+		case strings.HasPrefix(a, "-") && len(a) > 1 && !t.clap:
+			// One short option, its value the next word.
+			o, ok := t.findShort(a[1:])
+			if !ok {
+				return nil, &ArgError{a, fmt.Sprintf("%s has no option %s", t.program, a)}
+			}
+			if o.value {
+				if i+1 >= len(args) {
+					return nil, &ArgError{a, "needs a value"}
+				}
+				i++
+				out = append(out, Arg{Name: o.name(), Value: args[i], Raw: a})
+				continue
+			}
+			out = append(out, Arg{Name: o.name(), Raw: a})
 		case strings.HasPrefix(a, "-") && len(a) > 1:
 			// A run of short options; the first that takes a value takes
 			// the rest of the word (after an optional "="), or the next
 			// word.
 			for k := 1; k < len(a); k++ {
-				o, ok := findShort(a[k])
+				o, ok := t.findShort(a[k : k+1])
 				if !ok {
-					return nil, &ArgError{a, fmt.Sprintf("rav1e 0.5.1 has no option -%c", a[k])}
+					return nil, &ArgError{a, fmt.Sprintf("%s has no option -%c", t.program, a[k])}
 				}
 				if !o.value {
 					out = append(out, Arg{Name: o.name(), Raw: a})
@@ -126,19 +159,19 @@ func parseArgs(args []string) ([]Arg, error) {
 				break
 			}
 		default:
-			return nil, &ArgError{fmt.Sprintf("%q", a), "not allowed (a word that is not an option's value would be rav1e's input; av1job gives the encoder its input)"}
+			return nil, &ArgError{fmt.Sprintf("%q", a), "not allowed (a word that is not an option's value would be the encoder's input; av1job gives the encoder its input)"}
 		}
 	}
 	for _, x := range out {
-		if why, ok := refused[x.Name]; ok {
+		if why, ok := t.refused[x.Name]; ok {
 			return nil, &ArgError{x.Raw, "not allowed (" + why + ")"}
 		}
 	}
 	return out, nil
 }
 
-func findLong(name string) (option, bool) {
-	for _, o := range rav1eOptions {
+func (t optionTable) findLong(name string) (option, bool) {
+	for _, o := range t.options {
 		if o.long == name {
 			return o, true
 		}
@@ -146,14 +179,27 @@ func findLong(name string) (option, bool) {
 	return option{}, false
 }
 
-func findShort(c byte) (option, bool) {
-	for _, o := range rav1eOptions {
-		if o.short == c {
+func (t optionTable) findShort(s string) (option, bool) {
+	for _, o := range t.options {
+		if o.short != "" && o.short == s {
 			return o, true
 		}
 	}
 	return option{}, false
 }
+
+// given returns the names of the options args give (args checked).
+func (t optionTable) given(args []string) map[string]bool {
+	user := map[string]bool{}
+	parsed, _ := t.parse(args)
+	for _, a := range parsed {
+		user[a.Name] = true
+	}
+	return user
+}
+
+// parseArgs parses pass-through arguments as the rav1e program does.
+func parseArgs(args []string) ([]Arg, error) { return rav1eOptions.parse(args) }
 
 // CheckExtra checks pass-through arguments against the rav1e program's
 // option table and refuses those that would break the pipeline.

@@ -1,7 +1,10 @@
 // Package encode drives AV1 encoders for av1job, one chunk at a time. Each
-// encoder (the rav1e program, librav1e in-process) implements Encoder and
-// is registered by name (Lookup); it owns its settings validation, the
-// pass-through arguments it refuses, its version and its memory estimate.
+// encoder (the rav1e program, librav1e in-process, SvtAv1EncApp, aomenc)
+// implements Encoder and is registered by name (Lookup); it owns its
+// speed and quantizer scales, its settings validation, the pass-through
+// arguments it refuses (its program's option table), its version and its
+// memory estimate. suite_test.go is the one conformance suite every
+// encoder passes.
 //
 // av1job sits in the middle of both of the encoder's pipes: it writes the
 // chunk's frames itself (Session.WriteFrame), so it knows how many went in,
@@ -22,10 +25,10 @@ import (
 
 // Settings are the encoder settings of a job.
 type Settings struct {
-	Speed     int
-	Quantizer int      // used when Bitrate is 0
+	Speed     int      // on the encoder's own scale (Scales().Speed)
+	Quantizer int      // on the encoder's own scale (Scales().Quantizer); used when Bitrate is 0
 	Bitrate   int      // kbit/s; 0 for constant quantizer
-	Extra     []string // passed through to the encoder, checked by CheckExtra
+	Extra     []string // passed through to the encoder, checked against its option table
 	Threads   int      // encoder threads per chunk; 0 lets the encoder choose
 	Color     probe.Color
 	FullRange bool
@@ -35,6 +38,35 @@ type Settings struct {
 	// (rav1e: --mastering-display, --content-light), and pass-through
 	// arguments that set the same take precedence.
 	HDR probe.HDR
+
+	// FilmGrain is SVT-AV1's film grain: it denoises the source at this
+	// level (1-50) and signals grain matching what it removed; 0 is off.
+	FilmGrain int
+	// PhotonNoise is the ISO-like strength of synthetic grain (0: none);
+	// GrainTable is the AV1 film grain table made from it for the source
+	// (aomenc's --film-grain-table file's text), filled in by the job.
+	PhotonNoise int
+	GrainTable  string
+}
+
+// A Scale is one of an encoder's own numeric settings: what the encoder
+// calls it, its range and av1job's default.
+type Scale struct {
+	Name     string // "preset", "crf", "cpu-used", ...
+	Min, Max int
+	Default  int
+}
+
+// Contains reports whether v is on the scale.
+func (c Scale) Contains(v int) bool { return v >= c.Min && v <= c.Max }
+
+// Scales are an encoder's speed and quantizer scales (for both, a higher
+// value is faster, or smaller and worse) and the quantizer range a
+// target-quality search covers unless told.
+type Scales struct {
+	Speed, Quantizer Scale
+	TargetMin        int
+	TargetMax        int
 }
 
 // A Sink receives an encoder's output: the stream header once, then each
@@ -79,8 +111,12 @@ type Encoder interface {
 	// the encoder itself refuse what Check cannot judge (an argument's
 	// value, a tile layout for this size) before any work starts.
 	Trial(ctx context.Context, hdr source.Header, s Settings) error
+	// Scales returns the encoder's speed and quantizer scales, which
+	// Check applies to Settings.Speed and Settings.Quantizer.
+	Scales() Scales
 	// Memory estimates one encoder's resident memory, in bytes, for a
-	// stream of this size and bit depth (what it reads included).
+	// stream of this size and bit depth (what it reads included), with
+	// the threads Settings.Threads gives a chunk (1 when 0).
 	Memory(width, height, bitDepth int) int64
 	// Start begins encoding a stream whose frames are described by hdr.
 	Start(ctx context.Context, hdr source.Header, s Settings, sink Sink) (Session, error)
@@ -94,6 +130,8 @@ func register(e Encoder) { encoders[e.Name()] = e }
 func init() {
 	register(Rav1e{})
 	register(Lib{})
+	register(SVT{})
+	register(Aom{})
 }
 
 // Default is the encoder used when none is named.
@@ -132,18 +170,46 @@ func Backend(b string) (string, error) {
 	return "", fmt.Errorf("--backend %q: use process or lib", b)
 }
 
-// checkRange validates the settings every rav1e build shares.
-func checkRange(s Settings) error {
+// checkRange validates the settings on the encoder's scales: enc's name
+// and its scale's name are in the error, e.g. "--speed 14: svt-av1's
+// preset is 0-13".
+func checkRange(enc Encoder, s Settings) error {
+	sc := enc.Scales()
 	switch {
-	case s.Speed < 0 || s.Speed > 10:
-		return fmt.Errorf("--speed %d: must be 0-10", s.Speed)
-	case s.Bitrate == 0 && (s.Quantizer < 1 || s.Quantizer > 255):
-		// rav1e 0.5.1 panics at quantizer 0: it has no lossless mode.
-		return fmt.Errorf("--quantizer %d: must be 1-255 (rav1e 0.5.1 has no lossless mode)", s.Quantizer)
+	case !sc.Speed.Contains(s.Speed):
+		return fmt.Errorf("--speed %d: %s's %s is %d-%d", s.Speed, enc.Name(), sc.Speed.Name, sc.Speed.Min, sc.Speed.Max)
+	case s.Bitrate == 0 && !sc.Quantizer.Contains(s.Quantizer):
+		return fmt.Errorf("--quantizer %d: %s's %s is %d-%d", s.Quantizer, enc.Name(), sc.Quantizer.Name, sc.Quantizer.Min, sc.Quantizer.Max)
 	case s.Bitrate < 0:
 		return fmt.Errorf("--bitrate %d: must be at least 1 kbit/s", s.Bitrate)
 	case s.Threads < 0:
 		return fmt.Errorf("threads %d: must not be negative", s.Threads)
+	case s.FilmGrain < 0 || s.PhotonNoise < 0:
+		return fmt.Errorf("--film-grain %d, --photon-noise %d: must not be negative", s.FilmGrain, s.PhotonNoise)
 	}
 	return nil
+}
+
+// noGrain refuses film grain for an encoder without it: name is the
+// encoder as the error calls it ("rav1e 0.5.1").
+func noGrain(name string, s Settings) error {
+	if s.FilmGrain > 0 || s.PhotonNoise > 0 || s.GrainTable != "" {
+		return fmt.Errorf("--film-grain and --photon-noise: %s has no film grain synthesis (use --encoder svt-av1 or aomenc)", name)
+	}
+	return nil
+}
+
+// NeedsTrial reports whether a job must run enc's Trial before its
+// chunks: with pass-through arguments or film grain (values Check cannot
+// judge), and always for an encoder other than rav1e, which take only
+// some of the sources av1job reads (SVT-AV1 1.4.1: 4:2:0 and at least
+// 64x64).
+func NeedsTrial(enc Encoder, s Settings) bool {
+	switch {
+	case len(s.Extra) > 0 || s.FilmGrain > 0 || s.GrainTable != "":
+		return true
+	case enc.Name() == (Rav1e{}).Name() || enc.Name() == (Lib{}).Name():
+		return false
+	}
+	return true
 }

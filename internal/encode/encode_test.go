@@ -1,6 +1,7 @@
 package encode
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -66,7 +67,20 @@ func TestCheckExtra(t *testing.T) {
 	}
 }
 
-// TestCheck: each encoder refuses values outside what it encodes.
+// TestCheck: each encoder refuses values outside its own scales, and
+// the pass-through arguments and film grain it cannot take.
+// TestAomRefusesHDR10: aomenc 3.6 has no option for HDR10 metadata, so
+// settings that carry it are refused rather than encoded without it.
+func TestAomRefusesHDR10(t *testing.T) {
+	err := Aom{}.Check(Settings{Speed: 6, Quantizer: 30, HDR: hdr10})
+	if err == nil || !strings.Contains(err.Error(), "HDR10") || !strings.Contains(err.Error(), "svt-av1") {
+		t.Fatalf("aomenc with HDR10 metadata: %v", err)
+	}
+	if err := (Aom{}).Check(Settings{Speed: 6, Quantizer: 30}); err != nil {
+		t.Fatalf("aomenc without HDR10 metadata: %v", err)
+	}
+}
+
 func TestCheck(t *testing.T) {
 	for _, name := range Names() {
 		enc, err := Lookup(name)
@@ -76,29 +90,204 @@ func TestCheck(t *testing.T) {
 		if name == (Lib{}).Name() && !rav1e.Available() {
 			continue
 		}
+		sc := enc.Scales()
+		sp, q := sc.Speed.Default, sc.Quantizer.Default
 		cases := []struct {
 			s   Settings
 			bad string
 		}{
-			{Settings{Speed: 6, Quantizer: 100}, ""},
-			{Settings{Speed: 11, Quantizer: 100}, "--speed 11"},
-			{Settings{Speed: -1, Quantizer: 100}, "--speed -1"},
-			{Settings{Speed: 6, Quantizer: 0}, "--quantizer 0"},
-			{Settings{Speed: 6, Quantizer: 256}, "--quantizer 256"},
-			{Settings{Speed: 6, Bitrate: 300}, ""},
-			{Settings{Speed: 6, Bitrate: -3, Quantizer: 100}, "--bitrate -3"},
-			{Settings{Speed: 6, Quantizer: 100, Extra: []string{"-l5"}}, "-l5"},
+			{Settings{Speed: sp, Quantizer: q}, ""},
+			{Settings{Speed: sc.Speed.Min, Quantizer: sc.Quantizer.Min}, ""},
+			{Settings{Speed: sc.Speed.Max, Quantizer: sc.Quantizer.Max}, ""},
+			{Settings{Speed: sc.Speed.Max + 1, Quantizer: q}, fmt.Sprintf("--speed %d: %s's %s is %d-%d", sc.Speed.Max+1, name, sc.Speed.Name, sc.Speed.Min, sc.Speed.Max)},
+			{Settings{Speed: -1, Quantizer: q}, "--speed -1"},
+			{Settings{Speed: sp, Quantizer: 0}, "--quantizer 0"},
+			{Settings{Speed: sp, Quantizer: sc.Quantizer.Max + 1}, fmt.Sprintf("--quantizer %d", sc.Quantizer.Max+1)},
+			{Settings{Speed: sp, Bitrate: 300}, ""},
+			{Settings{Speed: sp, Bitrate: -3, Quantizer: q}, "--bitrate -3"},
+			{Settings{Speed: sp, Quantizer: q, Extra: []string{"--no-such-option"}}, "no such option"},
+		}
+		switch name {
+		case "rav1e", "librav1e":
+			cases = append(cases,
+				struct {
+					s   Settings
+					bad string
+				}{Settings{Speed: sp, Quantizer: q, FilmGrain: 8}, "has no film grain synthesis"},
+				struct {
+					s   Settings
+					bad string
+				}{Settings{Speed: sp, Quantizer: q, PhotonNoise: 400}, "has no film grain synthesis"})
+		case "svt-av1":
+			cases = append(cases,
+				struct {
+					s   Settings
+					bad string
+				}{Settings{Speed: sp, Quantizer: q, FilmGrain: 8}, ""},
+				struct {
+					s   Settings
+					bad string
+				}{Settings{Speed: sp, Quantizer: q, FilmGrain: 51}, "1-50"},
+				struct {
+					s   Settings
+					bad string
+				}{Settings{Speed: sp, Quantizer: q, PhotonNoise: 400}, "use --film-grain"})
+		case "aomenc":
+			cases = append(cases,
+				struct {
+					s   Settings
+					bad string
+				}{Settings{Speed: sp, Quantizer: q, FilmGrain: 8}, "use --photon-noise"},
+				struct {
+					s   Settings
+					bad string
+				}{Settings{Speed: sp, Quantizer: q, PhotonNoise: 400}, ""})
 		}
 		for _, tc := range cases {
 			err := enc.Check(tc.s)
 			if (tc.bad == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.bad)) {
 				t.Errorf("%s %+v: %v, want %q", name, tc.s, err, tc.bad)
 			}
+			if err != nil && strings.Contains(err.Error(), "\n") {
+				t.Errorf("%s: a multi-line error: %q", name, err)
+			}
 		}
 	}
-	if _, err := Lookup("svt"); err == nil || !strings.Contains(err.Error(), "rav1e") {
+	if _, err := Lookup("svt"); err == nil || !strings.Contains(err.Error(), "svt-av1") {
 		t.Errorf("unknown encoder: %v", err)
 	}
+}
+
+// TestOptionTables checks pass-through arguments against SvtAv1EncApp's
+// and aomenc's option tables, in the spellings their parsers take and
+// refuse, and the options that would break the pipeline.
+func TestOptionTables(t *testing.T) {
+	cases := []struct {
+		enc  Encoder
+		args []string
+		bad  string // part of the error; empty when allowed
+	}{
+		{SVT{}, []string{"--tile-columns", "1", "--enable-tf", "0"}, ""},
+		{SVT{}, []string{"--lp", "2", "--film-grain-denoise", "0", "--lookahead", "10"}, ""},
+		{SVT{}, []string{"-q", "30"}, "-q"},
+		{SVT{}, []string{"--tile-columns=1"}, "takes --tile-columns VALUE"},
+		{SVT{}, []string{"--tile-columns"}, "needs a value"},
+		{SVT{}, []string{"--keyint", "240"}, "one keyframe"},
+		{SVT{}, []string{"--scd", "1"}, "one keyframe"},
+		{SVT{}, []string{"--irefresh-type", "1"}, "one keyframe"},
+		{SVT{}, []string{"--force-key-frames", "10f"}, "one keyframe"},
+		{SVT{}, []string{"--pin", "1"}, "unpinned"},
+		{SVT{}, []string{"-b", "x.ivf"}, "writes the output"},
+		{SVT{}, []string{"-i", "x.y4m"}, "input"},
+		{SVT{}, []string{"-n", "10"}, "frames"},
+		{SVT{}, []string{"--svtav1-params", "keyint=10"}, "could not be checked"},
+		{SVT{}, []string{"-c", "x.cfg"}, "could not be checked"},
+		{SVT{}, []string{"--passes", "2"}, "two-pass"},
+		{SVT{}, []string{"--preset", "4"}, "--speed"},
+		{SVT{}, []string{"--crf", "30"}, "--quantizer"},
+		{SVT{}, []string{"--film-grain", "8"}, "--film-grain"},
+		{SVT{}, []string{"in.y4m"}, "input"},
+		{SVT{}, []string{"--til", "1"}, "no such option"},
+		{Aom{}, []string{"--tile-columns=1", "--lag-in-frames=20", "-t", "2", "--tune=ssim"}, ""},
+		{Aom{}, []string{"--denoise-noise-level=10", "-q", "--min-q=4"}, ""},
+		{Aom{}, []string{"--tile-columns", "1"}, "needs a value"},
+		{Aom{}, []string{"--quiet=1"}, "takes no value"},
+		{Aom{}, []string{"-t2"}, "no option -t2"},
+		{Aom{}, []string{"--kf-max-dist=60"}, "one keyframe"},
+		{Aom{}, []string{"--enable-fwd-kf=1"}, "one keyframe"},
+		{Aom{}, []string{"--row-mt=1"}, "thread count"},
+		{Aom{}, []string{"--passes=2"}, "two-pass"},
+		{Aom{}, []string{"-p", "2"}, "two-pass"},
+		{Aom{}, []string{"--rt"}, "--speed"},
+		{Aom{}, []string{"--cq-level=20"}, "--quantizer"},
+		{Aom{}, []string{"--drop-frame=10"}, "every frame"},
+		{Aom{}, []string{"--webm"}, "IVF"},
+		{Aom{}, []string{"-o", "x.ivf"}, "writes the output"},
+		{Aom{}, []string{"--limit=5"}, "frames"},
+		{Aom{}, []string{"--film-grain-table=x.tbl"}, "--photon-noise"},
+		{Aom{}, []string{"-"}, "input"},
+	}
+	for _, tc := range cases {
+		sc := tc.enc.Scales()
+		err := tc.enc.Check(Settings{Speed: sc.Speed.Default, Quantizer: sc.Quantizer.Default, Extra: tc.args})
+		switch {
+		case tc.bad == "" && err != nil:
+			t.Errorf("%s %v: unexpected error %v", tc.enc.Name(), tc.args, err)
+		case tc.bad != "" && (err == nil || !strings.Contains(err.Error(), tc.bad)):
+			t.Errorf("%s %v: error %v, want one saying %s", tc.enc.Name(), tc.args, err, tc.bad)
+		}
+	}
+}
+
+// TestProgramArgs: SVT-AV1's and aomenc's arguments give one keyframe
+// per chunk and thread-independent bits, map the settings to their own
+// options, and leave an option to the pass-through arguments that give it.
+func TestProgramArgs(t *testing.T) {
+	col := probe.Color{Primaries: "bt709", Transfer: "smpte2084", Matrix: "bt2020nc"}
+	svt := func(s Settings) string { return strings.Join(SVTArgs(s), " ") }
+	aom := func(s Settings) string {
+		args, cleanup, err := AomArgs(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cleanup()
+		return strings.Join(args, " ")
+	}
+	cases := []struct {
+		name    string
+		args    func(Settings) string
+		s       Settings
+		want    []string
+		notWant []string
+	}{
+		{"svt crf", svt, Settings{Speed: 12, Quantizer: 35, Threads: 1, Color: col, FullRange: true},
+			[]string{"-i stdin -b stdout", "--preset 12", "--crf 35", "--keyint -1", "--scd 0", "--irefresh-type 2", "--pin 0", "--lp 1",
+				"--color-primaries 1", "--transfer-characteristics 16", "--matrix-coefficients 9", "--color-range 1", "--progress 0"},
+			[]string{"--rc", "--tbr", "--film-grain"}},
+		{"svt vbr grain", svt, Settings{Speed: 8, Bitrate: 500, FilmGrain: 10, Extra: []string{"--lp", "2", "--progress", "1"}},
+			[]string{"--rc 1 --tbr 500", "--keyint " + svtKeyintVBR, "--film-grain 10", "--lp 2", "--progress 1"},
+			[]string{"--crf", "--lp 0", "--progress 0"}},
+		{"aom good", aom, Settings{Speed: 6, Quantizer: 30, Threads: 2, Color: col},
+			[]string{"--ivf -o -", "--passes=1", "--good", "--cpu-used=6", "--disable-kf", "--enable-fwd-kf=0", "--row-mt=0",
+				"--end-usage=q --cq-level=30", "--threads=2", "--color-primaries=bt709", "--transfer-characteristics=smpte2084",
+				"--matrix-coefficients=bt2020ncl", "--quiet"},
+			[]string{"--rt", "--target-bitrate", "--film-grain-table"}},
+		{"aom realtime vbr", aom, Settings{Speed: 9, Bitrate: 400, Extra: []string{"-t", "3"}},
+			[]string{"--rt", "--cpu-used=9", "--end-usage=vbr --target-bitrate=400", "-t 3"},
+			[]string{"--good", "--threads=", "--cq-level"}},
+		{"aom grain table", aom, Settings{Speed: 6, Quantizer: 30, PhotonNoise: 400, GrainTable: "filmgrn1\n"},
+			[]string{"--film-grain-table="}, nil},
+		{"svt hdr10", svt, Settings{Speed: 10, Quantizer: 35, HDR: hdr10},
+			[]string{"--enable-hdr 1", "--mastering-display G(0.2649993896484375,0.69000244140625)B(0.149993896484375,0.0600128173828125)R(0.67999267578125,0.32000732421875)WP(0.3126983642578125,0.3289947509765625)L(1000.00390625,0.00018310546875)", "--content-light 1001,399"}, nil},
+		{"svt hdr10 of the user's own", svt, Settings{Speed: 10, Quantizer: 35, HDR: hdr10, Extra: []string{"--content-light", "5,5"}},
+			[]string{"--enable-hdr 1", "--mastering-display G(", "--content-light 5,5"}, []string{"1001,399"}},
+	}
+	for _, tc := range cases {
+		got := tc.args(tc.s)
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q lacks %q", tc.name, got, w)
+			}
+		}
+		for _, w := range tc.notWant {
+			if strings.Contains(got, w) {
+				t.Errorf("%s: %q has %q", tc.name, got, w)
+			}
+		}
+	}
+	if a := AomArgsLast(t); a != "-" {
+		t.Errorf("aomenc's last argument %q, want its input -", a)
+	}
+}
+
+// AomArgsLast returns aomenc's last argument, after pass-through ones.
+func AomArgsLast(t *testing.T) string {
+	args, cleanup, err := AomArgs(Settings{Speed: 6, Quantizer: 30, Extra: []string{"--tune=ssim"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup()
+	return args[len(args)-1]
 }
 
 func TestArgs(t *testing.T) {

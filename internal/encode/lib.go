@@ -30,11 +30,14 @@ func (Lib) Programs() []string { return nil }
 
 // Check validates the settings, and that every pass-through argument is
 // one of the rav1e program's that librav1e can take.
-func (Lib) Check(s Settings) error {
+func (l Lib) Check(s Settings) error {
 	if !rav1e.Available() {
 		return ErrNoLib
 	}
-	if err := checkRange(s); err != nil {
+	if err := checkRange(l, s); err != nil {
+		return err
+	}
+	if err := noGrain("librav1e 0.5.1", s); err != nil {
 		return err
 	}
 	if err := CheckExtra(s.Extra); err != nil {
@@ -43,6 +46,9 @@ func (Lib) Check(s Settings) error {
 	_, err := LibConfig(source.Header{Width: 64, Height: 64, RateNum: 25, RateDen: 1, Colorspace: "420"}, s)
 	return err
 }
+
+// Scales returns rav1e's scales: librav1e is the same encoder.
+func (Lib) Scales() Scales { return rav1eScales }
 
 // Memory estimates a librav1e encoder's memory: the rav1e program's
 // estimate (the same encoder, the same buffers).

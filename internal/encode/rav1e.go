@@ -1,18 +1,10 @@
 package encode
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 
-	"github.com/av1job/av1job/internal/ivf"
 	"github.com/av1job/av1job/internal/source"
 	"github.com/av1job/av1job/internal/tools"
 )
@@ -31,12 +23,28 @@ func (Rav1e) Programs() []string { return []string{tools.Rav1e} }
 
 // Check validates the settings and the pass-through arguments against the
 // program's option table.
-func (Rav1e) Check(s Settings) error {
-	if err := checkRange(s); err != nil {
+func (r Rav1e) Check(s Settings) error {
+	if err := checkRange(r, s); err != nil {
+		return err
+	}
+	if err := noGrain("rav1e 0.5.1", s); err != nil {
 		return err
 	}
 	return CheckExtra(s.Extra)
 }
+
+// rav1eScales are the rav1e program's own speed and quantizer scales and
+// defaults. Quantizer 0 is refused: rav1e 0.5.1 panics at it (it has no
+// lossless mode).
+var rav1eScales = Scales{
+	Speed:     Scale{Name: "speed", Min: 0, Max: 10, Default: 6},
+	Quantizer: Scale{Name: "quantizer", Min: 1, Max: 255, Default: 100},
+	TargetMin: 40, TargetMax: 255,
+}
+
+// Scales returns rav1e's speed (0-10, default 6) and quantizer (1-255,
+// default 100).
+func (Rav1e) Scales() Scales { return rav1eScales }
 
 // Memory estimates a rav1e process's resident memory: a fixed part plus
 // frame buffers for the lookahead and reference frames, and ffmpeg's
@@ -59,22 +67,7 @@ func (r Rav1e) Trial(ctx context.Context, hdr source.Header, s Settings) error {
 		return err
 	}
 	s.Threads = max(s.Threads, 1) // as a chunk is run
-	cmd, err := tools.Command(ctx, tools.Rav1e, Args(s)...)
-	if err != nil {
-		return err
-	}
-	in := new(bytes.Buffer)
-	in.Write(hdr.Raw)
-	in.WriteString("\nFRAME\n")
-	in.Write(make([]byte, size)) // black: a valid sample at every depth
-	cmd.Stdin = in
-	cmd.Stdout = io.Discard
-	stderr := tools.NewTail(4096)
-	cmd.Stderr = stderr
-	if err := cmd.Run(); err != nil {
-		return tools.RunError("rav1e", err, stderr)
-	}
-	return nil
+	return trialProgram(ctx, "rav1e", tools.Rav1e, Args(s), hdr, size)
 }
 
 // Version returns "X.Y.Z" from `rav1e --version`.
@@ -141,140 +134,5 @@ func colorArgs(s Settings, user map[string]bool) []string {
 
 // Start runs rav1e for one chunk.
 func (Rav1e) Start(ctx context.Context, hdr source.Header, s Settings, sink Sink) (Session, error) {
-	cmd, err := tools.Command(ctx, tools.Rav1e, Args(s)...)
-	if err != nil {
-		return nil, err
-	}
-	stderr := tools.NewTail(8192)
-	cmd.Stderr = stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, fmt.Errorf("rav1e: %w", err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, fmt.Errorf("rav1e: %w", err)
-	}
-	if n, err := hdr.FrameSize(); err == nil {
-		tools.FramePipe(stdin, n)
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("rav1e: start: %w", err)
-	}
-	p := &procSession{cmd: cmd, stderr: stderr, stdin: bufio.NewWriterSize(stdin, 1<<20), stdinC: stdin, readDone: make(chan error, 1)}
-	go func() { p.readDone <- readIVF(stdout, sink) }()
-	if _, err := fmt.Fprintf(p.stdin, "%s\n", hdr.Raw); err != nil {
-		p.Abort()
-		return nil, p.fail(fmt.Errorf("write header: %w", err))
-	}
-	return p, nil
-}
-
-// readIVF passes the IVF stream on r to sink, then drains r so that the
-// encoder never blocks on a full pipe.
-func readIVF(r io.Reader, sink Sink) error {
-	defer io.Copy(io.Discard, r) //nolint:errcheck // draining only
-	rd, err := ivf.NewReader(r)
-	if err != nil {
-		return err
-	}
-	if err := sink.Header(rd.Header()); err != nil {
-		return &sinkError{err}
-	}
-	for {
-		f, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := sink.Frame(f); err != nil {
-			return &sinkError{err}
-		}
-	}
-}
-
-// sinkError is a failure of the sink (av1job's own writing), not of the
-// encoder; Close returns it as it is.
-type sinkError struct{ err error }
-
-func (e *sinkError) Error() string { return e.err.Error() }
-func (e *sinkError) Unwrap() error { return e.err }
-
-type procSession struct {
-	cmd      *tools.Cmd
-	stderr   *tools.Tail
-	stdin    *bufio.Writer
-	stdinC   io.Closer
-	readDone chan error
-	once     sync.Once
-	waitErr  error
-}
-
-func (p *procSession) WriteFrame(planes []byte) error {
-	if _, err := p.stdin.WriteString("FRAME\n"); err != nil {
-		return p.fail(fmt.Errorf("write frame: %w", err))
-	}
-	if _, err := p.stdin.Write(planes); err != nil {
-		return p.fail(fmt.Errorf("write frame: %w", err))
-	}
-	// Each frame goes to rav1e whole, at once: it reads one frame per
-	// frame it encodes, and waits for one that is not in its pipe.
-	if err := p.stdin.Flush(); err != nil {
-		return p.fail(fmt.Errorf("write frame: %w", err))
-	}
-	return nil
-}
-
-// fail turns a broken pipe into rav1e's own exit error when it has died.
-func (p *procSession) fail(err error) error {
-	if errors.Is(err, syscall.EPIPE) {
-		if werr := p.wait(); werr != nil {
-			return werr
-		}
-	}
-	return fmt.Errorf("rav1e: %w", err)
-}
-
-func (p *procSession) Close() error {
-	ferr := p.stdin.Flush()
-	cerr := p.stdinC.Close()
-	rerr := <-p.readDone
-	p.readDone <- rerr
-	werr := p.wait()
-	var se *sinkError
-	if errors.As(rerr, &se) {
-		return se.err
-	}
-	switch {
-	case werr != nil:
-		return werr
-	case ferr != nil:
-		return fmt.Errorf("rav1e: write: %w", ferr)
-	case cerr != nil:
-		return fmt.Errorf("rav1e: close input: %w", cerr)
-	case rerr != nil:
-		return fmt.Errorf("rav1e: output: %w", rerr)
-	}
-	return nil
-}
-
-func (p *procSession) wait() error {
-	p.once.Do(func() {
-		if err := p.cmd.Wait(); err != nil {
-			p.waitErr = tools.RunError("rav1e", err, p.stderr)
-		}
-	})
-	return p.waitErr
-}
-
-// Abort kills rav1e and waits until the output reader has stopped
-// touching the sink.
-func (p *procSession) Abort() {
-	_ = p.cmd.Process.Kill()
-	_ = p.stdinC.Close()
-	r := <-p.readDone
-	p.readDone <- r
-	_ = p.wait()
+	return startProgram(ctx, "rav1e", tools.Rav1e, Args(s), hdr, sink)
 }

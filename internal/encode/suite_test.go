@@ -13,6 +13,7 @@ import (
 
 	"github.com/av1job/av1job/internal/ivf"
 	"github.com/av1job/av1job/internal/probe"
+	"github.com/av1job/av1job/internal/procs"
 	"github.com/av1job/av1job/internal/source"
 	"github.com/av1job/av1job/internal/testclip"
 	"github.com/av1job/av1job/internal/tools"
@@ -20,10 +21,9 @@ import (
 	"github.com/av1job/av1job/rav1e"
 )
 
-// psnr makes the backends' bits identical.
+// psnr makes the rav1e backends' bits identical.
 var psnr = []string{"--tune", "Psnr"}
 
-// backends are the encoders the conformance suite runs against.
 // hdr10 is HDR10 static metadata in AV1's units, each value odd or
 // off a round number so that a unit lost in a conversion shows.
 var hdr10 = probe.HDR{
@@ -32,18 +32,57 @@ var hdr10 = probe.HDR{
 	Light: &probe.ContentLight{MaxCLL: 1001, MaxFALL: 399},
 }
 
-func backends(t *testing.T) map[string]Encoder {
+// A suiteEncoder is an encoder as the conformance suite runs it: its
+// fastest settings for a tiny clip, and what the cases need that differs
+// by encoder.
+type suiteEncoder struct {
+	enc    Encoder
+	s      Settings // speed, quantizer, threads and arguments of every case
+	rate   int      // a bit rate for the rate-control case, kbit/s
+	tiles  []string // arguments giving two tiles
+	yuv444 bool     // encodes 4:4:4
+	badArg []string // arguments the option table takes and the program refuses
+	// delay is more than the most frames the encoder holds between a
+	// frame in and its unit out (measured at 160x90: rav1e's speed 10
+	// holds 23, aomenc's cpu-used 6 37, SVT-AV1's preset 12 72): the kill
+	// comes while it still has input to take.
+	delay int
+}
+
+// suiteEncoders are the encoders the conformance suite runs against:
+// every registered encoder whose program (or library) is here.
+func suiteEncoders(t *testing.T) []suiteEncoder {
 	t.Helper()
-	if err := tools.Check(tools.FFmpeg, tools.Rav1e, tools.Dav1d); err != nil {
+	if err := tools.Check(tools.FFmpeg, tools.Dav1d); err != nil {
 		t.Skip(err)
 	}
-	b := map[string]Encoder{"process": Rav1e{}}
-	if rav1e.Available() {
-		b["lib"] = Lib{}
-	} else {
-		t.Log("built without librav1e: the lib backend is not tested")
+	all := []suiteEncoder{
+		{enc: Rav1e{}, s: Settings{Speed: 10, Quantizer: 120, Threads: 1, Extra: psnr}, rate: 300,
+			tiles: []string{"--tiles", "2", "--low-latency"}, yuv444: true, badArg: []string{"--tiles", "x"}, delay: 32},
+		{enc: Lib{}, s: Settings{Speed: 10, Quantizer: 120, Threads: 1, Extra: psnr}, rate: 300,
+			tiles: []string{"--tiles", "2", "--low-latency"}, yuv444: true, badArg: []string{"--tiles", "x"}, delay: 32},
+		// SVT-AV1 1.4.1 encodes 4:2:0 only.
+		{enc: SVT{}, s: Settings{Speed: 12, Quantizer: 40, Threads: 1}, rate: 300,
+			tiles: []string{"--tile-columns", "1"}, badArg: []string{"--tune", "7"}, delay: 80},
+		// cpu-used 6 is the fastest of aomenc's good-quality mode, whose
+		// lookahead (35 frames) and hidden frames the cases are about;
+		// 9 is its realtime mode.
+		{enc: Aom{}, s: Settings{Speed: 6, Quantizer: 40, Threads: 1}, rate: 300,
+			tiles: []string{"--tile-columns=1"}, yuv444: true, badArg: []string{"--tune=nonsense"}, delay: 44},
 	}
-	return b
+	var out []suiteEncoder
+	for _, e := range all {
+		if e.enc.Name() == (Lib{}).Name() && !rav1e.Available() {
+			t.Log("built without librav1e: librav1e is not tested")
+			continue
+		}
+		if err := tools.Check(e.enc.Programs()...); err != nil {
+			t.Logf("%s is not tested: %v", e.enc.Name(), err)
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // clipFrames returns the Y4M header and frames of a generated clip.
@@ -159,63 +198,71 @@ func encodeAll(t *testing.T, enc Encoder, hdr source.Header, frames [][]byte, s 
 	return sink
 }
 
-// TestEncoderSuite is the conformance suite every backend passes: the
-// output's shape, a stop in the middle, an abort, a failing sink, and
-// the same bits from every backend.
+// TestEncoderSuite is the conformance suite every encoder passes: the
+// output's shape (one temporal unit per frame, one keyframe, at the
+// start; dav1d decodes every frame) at 8 and 10 bits, 4:4:4, with tiles
+// and with a bit rate; a stop in the middle that keeps every frame fed;
+// a kill -9 that leaves a prefix of whole units of the same bits; an
+// abort; a failing sink; a pause that leaves the same bits; a bad
+// argument; and, for rav1e, the same bits from the program and librav1e.
 func TestEncoderSuite(t *testing.T) {
-	encs := backends(t)
+	encs := suiteEncoders(t)
 	cases := []struct {
 		name   string
 		pixfmt string
-		s      Settings
+		adjust func(e suiteEncoder, s *Settings) bool // false: the case does not apply
 	}{
-		{"8-bit", "yuv420p", Settings{Speed: 10, Quantizer: 120, Threads: 1, Extra: psnr}},
-		{"10-bit full range bt709", "yuv420p10le", Settings{Speed: 10, Quantizer: 90, Threads: 1, FullRange: true,
-			Color: probe.Color{Primaries: "bt709", Transfer: "bt709", Matrix: "bt709"}, Extra: psnr}},
-		// HDR10: every encoder writes the static metadata, exactly.
-		{"10-bit HDR10", "yuv420p10le", Settings{Speed: 10, Quantizer: 90, Threads: 1,
-			Color: probe.Color{Primaries: "bt2020", Transfer: "smpte2084", Matrix: "bt2020nc"}, HDR: hdr10, Extra: psnr}},
-		{"4:4:4 tiles", "yuv444p", Settings{Speed: 10, Quantizer: 150, Threads: 2, Extra: []string{"--tiles", "2", "--low-latency", "--tune", "Psnr"}}},
-		{"bitrate", "yuv420p", Settings{Speed: 10, Bitrate: 300, Threads: 1, Extra: psnr}},
-		// The default tune: the backends' bits differ (see Lib), so only
-		// the output's shape is checked.
-		{"default tune", "yuv420p", Settings{Speed: 10, Quantizer: 100, Threads: 1}},
+		{"8-bit", "yuv420p", nil},
+		{"10-bit full range bt709", "yuv420p10le", func(_ suiteEncoder, s *Settings) bool {
+			s.FullRange, s.Color = true, probe.Color{Primaries: "bt709", Transfer: "bt709", Matrix: "bt709"}
+			return true
+		}},
+		{"4:4:4 tiles", "yuv444p", func(e suiteEncoder, s *Settings) bool {
+			s.Threads, s.Extra = 2, append(append([]string(nil), s.Extra...), e.tiles...)
+			return e.yuv444
+		}},
+		// HDR10: every encoder that can carry the static metadata writes
+		// it, exactly (aomenc 3.6 has no option for it).
+		{"10-bit HDR10", "yuv420p10le", func(e suiteEncoder, s *Settings) bool {
+			s.Color, s.HDR = probe.Color{Primaries: "bt2020", Transfer: "smpte2084", Matrix: "bt2020nc"}, hdr10
+			return e.enc.Name() != (Aom{}).Name()
+		}},
+		{"bitrate", "yuv420p", func(e suiteEncoder, s *Settings) bool { s.Bitrate = e.rate; return true }},
+		{"film grain", "yuv420p", func(e suiteEncoder, s *Settings) bool {
+			s.FilmGrain = 8
+			return e.enc.Name() == (SVT{}).Name()
+		}},
+		// rav1e's default tune: its backends' bits differ (see Lib), so
+		// only the output's shape is checked.
+		{"default tune", "yuv420p", func(e suiteEncoder, s *Settings) bool {
+			s.Extra = nil
+			return e.enc.Name() == (Rav1e{}).Name() || e.enc.Name() == (Lib{}).Name()
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			hdr, frames := clipFrames(t, tc.pixfmt, 24)
 			outs := map[string][][]byte{}
-			for name, enc := range encs {
-				sink := encodeAll(t, enc, hdr, frames, tc.s, 0)
-				if sink.hdr == nil || int(sink.hdr.Width) != hdr.Width || int(sink.hdr.Height) != hdr.Height {
-					t.Fatalf("%s: header %+v for %dx%d", name, sink.hdr, hdr.Width, hdr.Height)
+			for _, e := range encs {
+				name, s := e.enc.Name(), e.s
+				if tc.adjust != nil && !tc.adjust(e, &s) {
+					continue
 				}
-				if len(sink.frames) != len(frames) {
-					t.Fatalf("%s: %d temporal units for %d frames", name, len(sink.frames), len(frames))
-				}
-				for i, f := range sink.frames {
-					if ivf.IsKeyframe(f) != (i == 0) {
-						t.Fatalf("%s: unit %d keyframe %v; want one keyframe, at the start", name, i, ivf.IsKeyframe(f))
-					}
-				}
-				file := sink.file(t)
-				n, err := verify.DecodeIVF(context.Background(), file)
-				if err != nil || n != len(frames) {
-					t.Fatalf("%s: dav1d decodes %d frames (%v), want %d", name, n, err, len(frames))
-				}
-				if tc.s.HDR.Static() {
-					got, err := probe.FrameHDR(context.Background(), file, 0)
-					if err != nil || !got.Equal(tc.s.HDR) {
-						t.Fatalf("%s: first frame's HDR metadata %q (%v), want %q", name, got, err, tc.s.HDR)
+				sink := encodeAll(t, e.enc, hdr, frames, s, 0)
+				checkShape(t, name, sink, hdr, len(frames))
+				if s.HDR.Static() {
+					got, err := probe.FrameHDR(context.Background(), sink.file(t), 0)
+					if err != nil || !got.Equal(s.HDR) {
+						t.Fatalf("%s: first frame's HDR metadata %q (%v), want %q", name, got, err, s.HDR)
 					}
 				}
 				outs[name] = sink.frames
 			}
-			if len(outs) == 2 && len(tc.s.Extra) > 0 {
-				p, l := outs["process"], outs["lib"]
+			p, l := outs[(Rav1e{}).Name()], outs[(Lib{}).Name()]
+			if p != nil && l != nil && tc.name != "default tune" {
 				for i := range p {
 					if !bytes.Equal(p[i], l[i]) {
-						t.Fatalf("temporal unit %d differs between the backends (%d and %d bytes)", i, len(p[i]), len(l[i]))
+						t.Fatalf("temporal unit %d differs between rav1e and librav1e (%d and %d bytes)", i, len(p[i]), len(l[i]))
 					}
 				}
 			}
@@ -223,13 +270,18 @@ func TestEncoderSuite(t *testing.T) {
 	}
 
 	hdr, frames := clipFrames(t, "yuv420p", 24)
-	s := Settings{Speed: 10, Quantizer: 100, Threads: 1}
-	for name, enc := range encs {
+	// The kill's frames: each encoder takes its delay and 16 more.
+	khdr, kall := clipFrames(t, "yuv420p", 96)
+	for _, e := range encs {
+		name, enc, s := e.enc.Name(), e.enc, e.s
+		want := encodeAll(t, enc, hdr, frames, s, 0)
 		t.Run(name+"/stop in the middle", func(t *testing.T) {
 			sink := encodeAll(t, enc, hdr, frames, s, 7)
-			if len(sink.frames) != 7 || !ivf.IsKeyframe(sink.frames[0]) {
-				t.Fatalf("%d units after 7 frames", len(sink.frames))
-			}
+			checkShape(t, name, sink, hdr, 7)
+		})
+		t.Run(name+"/kill -9", func(t *testing.T) {
+			kframes := kall[:min(len(kall), e.delay+16)]
+			testKill(t, enc, khdr, kframes, s, encodeAll(t, enc, khdr, kframes, s, 0))
 		})
 		t.Run(name+"/abort", func(t *testing.T) {
 			sink := &memSink{}
@@ -276,50 +328,17 @@ func TestEncoderSuite(t *testing.T) {
 			}
 		})
 		t.Run(name+"/pause", func(t *testing.T) {
-			want := encodeAll(t, enc, hdr, frames, s, 0)
-			sink := &memSink{}
-			sess, err := enc.Start(context.Background(), hdr, s, sink)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, ok := sess.(Pauser)
-			if !ok {
-				sess.Abort()
-				t.Skip("pauses by freezing its process (tested with the job)")
-			}
-			fed := make(chan int, len(frames))
-			errc := make(chan error, 1)
-			go func() {
-				for i, f := range frames {
-					if err := sess.WriteFrame(f); err != nil {
-						errc <- err
-						return
-					}
-					fed <- i
-				}
-				errc <- sess.Close()
-			}()
-			<-fed
-			p.Pause()
-			p.Pause() // idempotent
-			n, before := sink.count(), len(fed)
-			time.Sleep(300 * time.Millisecond)
-			if sink.count() != n || len(fed) > before+1 {
-				t.Fatalf("encoding went on while paused: %d -> %d units, %d -> %d frames", n, sink.count(), before, len(fed))
-			}
-			p.Resume()
-			if err := <-errc; err != nil {
-				t.Fatal(err)
-			}
-			for i := range want.frames {
-				if !bytes.Equal(want.frames[i], sink.frames[i]) {
-					t.Fatalf("unit %d differs from an unpaused run", i)
-				}
-			}
+			testPause(t, enc, hdr, frames, s, want)
 		})
 		t.Run(name+"/bad argument", func(t *testing.T) {
+			bad := s
+			bad.Extra = e.badArg
+			if err := enc.Check(bad); err != nil {
+				t.Logf("%v: refused by Check: %v", e.badArg, err)
+				return
+			}
 			sink := &memSink{}
-			sess, err := enc.Start(context.Background(), hdr, Settings{Speed: 10, Quantizer: 100, Extra: []string{"--tiles", "x"}}, sink)
+			sess, err := enc.Start(context.Background(), hdr, bad, sink)
 			if err == nil {
 				for _, f := range frames[:2] {
 					if err = sess.WriteFrame(f); err != nil {
@@ -333,8 +352,131 @@ func TestEncoderSuite(t *testing.T) {
 				}
 			}
 			if err == nil {
-				t.Fatal("--tiles x accepted")
+				t.Fatalf("%v accepted", e.badArg)
+			}
+			t.Logf("%v: %v", e.badArg, err)
+			if err := enc.Trial(context.Background(), hdr, bad); err == nil {
+				t.Fatalf("the trial took %v", e.badArg)
 			}
 		})
+	}
+}
+
+// checkShape checks an encoder's output: the stream's size, one temporal
+// unit per frame, one keyframe, at the start, and dav1d decoding every
+// frame.
+func checkShape(t *testing.T, name string, sink *memSink, hdr source.Header, frames int) {
+	t.Helper()
+	if sink.hdr == nil || int(sink.hdr.Width) != hdr.Width || int(sink.hdr.Height) != hdr.Height {
+		t.Fatalf("%s: header %+v for %dx%d", name, sink.hdr, hdr.Width, hdr.Height)
+	}
+	if len(sink.frames) != frames {
+		t.Fatalf("%s: %d temporal units for %d frames", name, len(sink.frames), frames)
+	}
+	for i, f := range sink.frames {
+		if ivf.IsKeyframe(f) != (i == 0) {
+			t.Fatalf("%s: unit %d keyframe %v; want one keyframe, at the start", name, i, ivf.IsKeyframe(f))
+		}
+	}
+	n, err := verify.DecodeIVF(context.Background(), sink.file(t))
+	if err != nil || n != frames {
+		t.Fatalf("%s: dav1d decodes %d frames (%v), want %d", name, n, err, frames)
+	}
+}
+
+// testKill kills the encoder (SIGKILL, or an in-process encoder's abort)
+// once it has written some units: what the sink holds is whole units, the
+// first of the full encode's, and decodes to as many frames.
+func testKill(t *testing.T, enc Encoder, hdr source.Header, frames [][]byte, s Settings, want *memSink) {
+	sink := &memSink{}
+	sess, err := enc.Start(context.Background(), hdr, s, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		for _, f := range frames {
+			if sess.WriteFrame(f) != nil {
+				return
+			}
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for sink.count() < 3 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	sess.Abort() // the process's SIGKILL
+	<-fed
+	n := sink.count()
+	t.Logf("killed after %d of %d units", n, len(frames))
+	if n == 0 {
+		t.Fatal("no unit before the kill")
+	}
+	for i := range sink.frames {
+		if !bytes.Equal(sink.frames[i], want.frames[i]) {
+			t.Fatalf("unit %d differs from the full encode's", i)
+		}
+	}
+	if d, err := verify.DecodeIVF(context.Background(), sink.file(t)); err != nil || d != n {
+		t.Fatalf("the %d units kept decode to %d frames (%v)", n, d, err)
+	}
+}
+
+// testPause pauses an encoder while it encodes (SIGSTOP through the job's
+// process group for a program, Pauser for an in-process encoder): no unit
+// comes out and no frame goes in while paused, and the output is the
+// same bits as want, an unpaused run's.
+func testPause(t *testing.T, enc Encoder, hdr source.Header, frames [][]byte, s Settings, want *memSink) {
+	g := procs.NewGroup()
+	ctx := tools.WithGroup(context.Background(), g)
+	sink := &memSink{}
+	sess, err := enc.Start(ctx, hdr, s, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, inProcess := sess.(Pauser)
+	fed := make(chan int, len(frames))
+	errc := make(chan error, 1)
+	go func() {
+		for i, f := range frames {
+			if err := sess.WriteFrame(f); err != nil {
+				errc <- err
+				return
+			}
+			fed <- i
+		}
+		errc <- sess.Close()
+	}()
+	<-fed
+	if inProcess {
+		p.Pause()
+		p.Pause() // idempotent
+	} else if err := g.Freeze(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// Units already in the pipe reach the sink, and the feeder fills
+	// the frozen program's input pipe (two frames).
+	time.Sleep(100 * time.Millisecond)
+	n, before := sink.count(), len(fed)
+	time.Sleep(300 * time.Millisecond)
+	if sink.count() != n || len(fed) > before+1 {
+		t.Fatalf("encoding went on while paused: %d -> %d units, %d -> %d frames", n, sink.count(), before, len(fed))
+	}
+	if inProcess {
+		p.Resume()
+	} else if err := g.Thaw(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.frames) != len(want.frames) {
+		t.Fatalf("%d units after a pause, %d without", len(sink.frames), len(want.frames))
+	}
+	for i := range want.frames {
+		if !bytes.Equal(want.frames[i], sink.frames[i]) {
+			t.Fatalf("unit %d differs from an unpaused run", i)
+		}
 	}
 }

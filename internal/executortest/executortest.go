@@ -8,13 +8,17 @@
 package executortest
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/av1job/av1job/internal/encode"
 	"github.com/av1job/av1job/internal/steer"
+	"github.com/av1job/av1job/internal/tools"
 	"github.com/av1job/av1job/task"
 )
 
@@ -384,5 +388,52 @@ func (s *suite) testSourceChanged(t *testing.T) {
 				t.Errorf("%d units from a changed source", n)
 			}
 		})
+	}
+}
+
+// SameBits runs one task with the named encoder and settings on an
+// executor each of makers makes: frames 12-80 of the suite's clip, which
+// start inside the source's first group of pictures and cross a cut. It
+// checks each stream as the suite does (exactly those frames, one
+// keyframe, at the start) and that every executor made the same bits as
+// the first. Under -short, or without the programs, it skips.
+func SameBits(t *testing.T, encoder string, settings task.EncoderOptions, makers ...func(t *testing.T) task.Executor) {
+	t.Helper()
+	enc, err := encode.Lookup(encoder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tools.Check(enc.Programs()...); err != nil {
+		t.Skip(err)
+	}
+	s := newSuite(t, nil, Options{})
+	ver, err := enc.Version(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tmpl.Encoder = task.EncoderRef{Name: enc.Name(), Version: ver}
+	s.tmpl.Settings = settings
+	var first [][]byte
+	for i, mk := range makers {
+		s.newExecutor = mk
+		x := s.executor(t)
+		rec := newRecorder()
+		end, err := s.start(t, x, x.task(tail), rec, nil).wait(t)
+		if err != nil || end != tail.end {
+			t.Fatalf("%s, executor %d: Execute returned (%d, %v), want (%d, nil)", encoder, i, end, err, tail.end)
+		}
+		s.checkStream(t, rec, tail.start, tail.end-tail.start)
+		rec.mu.Lock()
+		units := rec.units
+		rec.mu.Unlock()
+		if i == 0 {
+			first = units
+			continue
+		}
+		for k := range first {
+			if !bytes.Equal(units[k], first[k]) {
+				t.Fatalf("%s: unit %d: executor %d made %d bytes, executor 0 %d", encoder, k, i, len(units[k]), len(first[k]))
+			}
+		}
 	}
 }

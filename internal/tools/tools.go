@@ -26,6 +26,8 @@ const (
 	FFprobe = "ffprobe"
 	Rav1e   = "rav1e"
 	Dav1d   = "dav1d"
+	SvtAv1  = "SvtAv1EncApp"
+	Aomenc  = "aomenc"
 )
 
 // debianPackage names the Debian package that installs each program.
@@ -34,6 +36,8 @@ var debianPackage = map[string]string{
 	FFprobe: "ffmpeg",
 	Rav1e:   "rav1e",
 	Dav1d:   "dav1d",
+	SvtAv1:  "svt-av1",
+	Aomenc:  "aom-tools",
 }
 
 // MissingError reports a program that is not installed.
@@ -204,13 +208,16 @@ func RunError(name string, err error, stderr *Tail) error {
 }
 
 // Message picks the line of a program's standard error that says what
-// went wrong: an "error:" line (argument parsers) or a Rust panic's
-// message, before the usage text or backtrace notes that follow them;
-// else the last line.
+// went wrong: an "error:" line (argument parsers), SVT-AV1's
+// "[SVT-Error]:", "Svt[error]:" or "Error instance N:" line, aomenc's
+// "Option X: Invalid value" line, or a Rust panic's message, before the usage text or
+// backtrace notes that follow them; else the last line.
 func Message(stderr string) string {
 	for _, l := range strings.Split(stderr, "\n") {
 		l = strings.TrimSpace(l)
-		if strings.HasPrefix(strings.ToLower(l), "error:") || strings.Contains(l, "panicked at") {
+		low := strings.ToLower(l)
+		if strings.HasPrefix(low, "error:") || strings.HasPrefix(low, "[svt-error]") || strings.HasPrefix(low, "svt[error]") || strings.HasPrefix(low, "error instance") ||
+			(strings.HasPrefix(low, "option ") && strings.Contains(low, ": invalid")) || strings.Contains(l, "panicked at") {
 			return l
 		}
 	}

@@ -252,7 +252,7 @@ let browse = { root: 0, path: "" };
 let chosen = null;
 let defaults = null;
 
-const fields = ["output", "speed", "quantizer", "target_quality", "audio", "workers", "min_scene_len", "max_scene_len", "extra"];
+const fields = ["output", "encoder", "speed", "quantizer", "target_quality", "audio", "workers", "min_scene_len", "max_scene_len", "extra"];
 
 function clearErrors() {
   for (const f of ["input", ...fields]) {
@@ -278,6 +278,25 @@ async function loadDefaults() {
   if (!defaults) return;
   for (const f of ["speed", "quantizer", "workers", "min_scene_len", "max_scene_len"]) {
     $("f-" + f).value = defaults[f] ?? 0;
+  }
+  const sel = $("f-encoder");
+  const encs = defaults.encoders || [];
+  sel.replaceChildren(...encs.map((e) => el("option", { value: e.name }, e.name)));
+  sel.value = defaults.encoder || "rav1e";
+  sel.onchange = () => encoderChosen(true);
+  encoderChosen(false);
+}
+
+// encoderChosen labels speed and quantizer with the chosen encoder's own
+// scales and, when asked, puts its defaults in them.
+function encoderChosen(fill) {
+  const e = ((defaults && defaults.encoders) || []).find((x) => x.name === $("f-encoder").value);
+  if (!e) return;
+  $("l-speed").textContent = `Speed: ${e.speed.name} (${e.speed.min}–${e.speed.max})`;
+  $("l-quantizer").textContent = `Quantizer: ${e.quantizer.name} (${e.quantizer.min}–${e.quantizer.max})`;
+  if (fill) {
+    $("f-speed").value = e.speed.default;
+    $("f-quantizer").value = e.quantizer.default;
   }
 }
 
@@ -333,7 +352,7 @@ async function submitJob(ev) {
   if (!chosen) { fieldError("input", "Choose a source file first."); return; }
   const name = $("f-output").value.trim();
   if (!name || name.includes("/") || name === "." || name === "..") { fieldError("output", "A file name, without a folder: the output goes beside its source."); return; }
-  const body = { input: chosen, output: dirname(chosen) + "/" + name };
+  const body = { input: chosen, output: dirname(chosen) + "/" + name, encoder: $("f-encoder").value };
   for (const f of ["speed", "quantizer", "workers", "min_scene_len"]) {
     const v = $("f-" + f).value.trim();
     if (v === "" || !/^-?\d+$/.test(v)) { fieldError(f, "A whole number, please."); return; }

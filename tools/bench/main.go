@@ -3,8 +3,11 @@
 // generated clip with scene cuts, and prints wall time, CPU time and
 // output size, the first row's ratio to each, av1job's own overhead (the
 // wall time during which no encoder was running: probing, scene
-// detection, joining, muxing, checking) and the job's peak memory. Then
-// it measures pause, resume and stop with both encoders.
+// detection, joining, muxing, checking) and the job's peak memory. For
+// SVT-AV1 and aomenc it compares av1job with the encoder alone (its own
+// threads, the clip in one piece) and the machine's floor, with the CPU
+// time by program. Then it measures pause, resume and stop with rav1e and
+// librav1e.
 //
 // Run it with `make bench`; BENCH_SLOW=1 adds speed 6.
 package main
@@ -36,6 +39,8 @@ type result struct {
 	rss      int64         // av1job only: peak resident memory of the job's processes, bytes
 	baseRSS  int64         // av1job only: the bench process's resident memory before the job
 	workers  int
+	// byProgram is the CPU time by program (benchAv1jobWith only).
+	byProgram string
 }
 
 func main() {
@@ -49,6 +54,9 @@ func main() {
 	table := flag.Bool("table", true, "with -short: also the table of four tools and the live control timings")
 	rounds := flag.Int("rounds", 2, "rounds of av1job and plain rav1e, run alternately, in the detailed comparisons")
 	floor := flag.Bool("floor", true, "in the detailed comparisons, also run plain rav1e once per core, all at once: what the machine gives when every core encodes")
+	encoders := flag.Bool("encoders", true, "compare av1job with SVT-AV1 and aomenc alone")
+	encSeconds := flag.Float64("encoders-t", 8, "clip length in seconds of the encoders' comparison")
+	encOnly := flag.String("encoder", "", "only this encoder in the encoders' comparison (svt-av1 or aomenc)")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -91,6 +99,9 @@ func main() {
 			fmt.Printf("the same clip, in detail, speed %d\n", speed)
 			benchDetail(ctx, dir, "clip", src, speed, *rounds, *floor)
 		}
+	}
+	if *encoders {
+		benchEncoders(ctx, dir, *encSeconds, *width, *height, *encOnly)
 	}
 	if *long {
 		for _, speed := range speeds {
