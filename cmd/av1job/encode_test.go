@@ -64,6 +64,8 @@ func TestLargerWarning(t *testing.T) {
 	}{
 		{"quantizer", s, av1job.Options{Quantizer: 100}, "o.mkv (2.0 MiB) is larger than its source (1.0 MiB): raise --quantizer (this job's: 100; higher makes it smaller) or use --target-quality"},
 		{"target", s, av1job.Options{TargetQuality: 90}, "lower --target-quality (this job's: 90)"},
+		{"the encoder's default quantizer", s, av1job.Options{Encoder: "svt-av1"}, "raise --quantizer (this job's: 35; higher makes it smaller)"},
+		{"rav1e's default quantizer", s, av1job.Options{}, "raise --quantizer (this job's: 100; higher makes it smaller)"},
 		{"bitrate", s, av1job.Options{Bitrate: 900}, "lower --bitrate (this job's: 900 kbit/s)"},
 		{"smaller", av1job.Summary{Output: "o.mkv", OutputBytes: 1, SourceBytes: 2}, av1job.Options{}, ""},
 	} {

@@ -181,13 +181,31 @@ func qualityLine(chunks []av1job.ChunkInfo, target float64, metric string) strin
 	return line
 }
 
+// quantizerOf is the quantizer a job ran with: its options', or its
+// encoder's default when they leave it unset.
+func quantizerOf(o av1job.Options) int {
+	if o.Quantizer != 0 {
+		return o.Quantizer
+	}
+	name := o.Encoder
+	if name == "" {
+		name = "rav1e"
+	}
+	for _, e := range av1job.Encoders() {
+		if e.Name == name {
+			return e.Quantizer.Default
+		}
+	}
+	return 0
+}
+
 // largerWarning says what to change when the output came out larger than
 // its source; "" when it did not.
 func largerWarning(s av1job.Summary, o av1job.Options) string {
 	if !s.Larger() {
 		return ""
 	}
-	hint := fmt.Sprintf("raise --quantizer (this job's: %d; higher makes it smaller) or use --target-quality", o.Quantizer)
+	hint := fmt.Sprintf("raise --quantizer (this job's: %d; higher makes it smaller) or use --target-quality", quantizerOf(o))
 	switch {
 	case o.TargetQuality > 0:
 		hint = fmt.Sprintf("lower --target-quality (this job's: %g)", o.TargetQuality)

@@ -272,7 +272,7 @@ func newWaitCmd() *cobra.Command {
 			if ji.State == av1job.StateDone && ji.Summary != nil {
 				// What encode ends with, for a job the server ran.
 				fmt.Fprintf(os.Stderr, "av1job: %s\n", ji.Summary.Line())
-				if w := largerWarning(*ji.Summary, av1job.Options{Quantizer: ji.Quantizer, Bitrate: ji.Bitrate, TargetQuality: ji.TargetQuality}); w != "" {
+				if w := largerWarning(*ji.Summary, av1job.Options{Encoder: ji.Encoder, Quantizer: ji.Quantizer, Bitrate: ji.Bitrate, TargetQuality: ji.TargetQuality}); w != "" {
 					fmt.Fprintf(os.Stderr, "av1job: warning: %s\n", w)
 				}
 			}
