@@ -46,19 +46,7 @@ func NewEncoder(cfg Config) (*Encoder, error) {
 		return nil, &ConfigError{Setting: "configuration", Value: "(with Params)",
 			Reason: "refused by rav1e_context_new; check the Params (tile_cols and tile_rows powers of two, reservoir_frame_delay 12-131072, switch_frame_interval only with low_latency, no enable_timing_info with still_picture)"}
 	}
-	cfg.Params = append([][2]string(nil), cfg.Params...)
-	if cfg.Color != nil {
-		c := *cfg.Color
-		cfg.Color = &c
-	}
-	if cfg.Mastering != nil {
-		m := *cfg.Mastering
-		cfg.Mastering = &m
-	}
-	if cfg.ContentLight != nil {
-		l := *cfg.ContentLight
-		cfg.ContentLight = &l
-	}
+	cfg = cfg.clone()
 	return &Encoder{ctx: ctx, cfg: cfg, layout: cfg.layout()}, nil
 }
 
@@ -140,23 +128,7 @@ func parseKey(rc *C.RaConfig, key, value string) error {
 }
 
 // Config returns the configuration the encoder was opened with.
-func (e *Encoder) Config() Config {
-	cfg := e.cfg
-	cfg.Params = append([][2]string(nil), cfg.Params...)
-	if cfg.Color != nil {
-		c := *cfg.Color
-		cfg.Color = &c
-	}
-	if cfg.Mastering != nil {
-		m := *cfg.Mastering
-		cfg.Mastering = &m
-	}
-	if cfg.ContentLight != nil {
-		l := *cfg.ContentLight
-		cfg.ContentLight = &l
-	}
-	return cfg
-}
+func (e *Encoder) Config() Config { return e.cfg.clone() }
 
 // NewFrame returns an empty frame of the encoder's size and format. Fill
 // it, send it, then Close it; a frame holds memory until closed.
@@ -435,4 +407,23 @@ func (f *Frame) Close() {
 		C.rav1e_frame_unref(f.f)
 		f.f = nil
 	}
+}
+
+// clone returns a copy of c that shares nothing with it: an Encoder keeps
+// its configuration as it was opened, whatever the caller does to its own.
+func (c Config) clone() Config {
+	c.Params = append([][2]string(nil), c.Params...)
+	if c.Color != nil {
+		v := *c.Color
+		c.Color = &v
+	}
+	if c.Mastering != nil {
+		v := *c.Mastering
+		c.Mastering = &v
+	}
+	if c.ContentLight != nil {
+		v := *c.ContentLight
+		c.ContentLight = &v
+	}
+	return c
 }

@@ -92,10 +92,11 @@ func TestCheck(t *testing.T) {
 		}
 		sc := enc.Scales()
 		sp, q := sc.Speed.Default, sc.Quantizer.Default
-		cases := []struct {
+		type checkCase struct {
 			s   Settings
-			bad string
-		}{
+			bad string // part of the error; "" when taken
+		}
+		cases := []checkCase{
 			{Settings{Speed: sp, Quantizer: q}, ""},
 			{Settings{Speed: sc.Speed.Min, Quantizer: sc.Quantizer.Min}, ""},
 			{Settings{Speed: sc.Speed.Max, Quantizer: sc.Quantizer.Max}, ""},
@@ -110,38 +111,17 @@ func TestCheck(t *testing.T) {
 		switch name {
 		case "rav1e", "librav1e":
 			cases = append(cases,
-				struct {
-					s   Settings
-					bad string
-				}{Settings{Speed: sp, Quantizer: q, FilmGrain: 8}, "has no film grain synthesis"},
-				struct {
-					s   Settings
-					bad string
-				}{Settings{Speed: sp, Quantizer: q, PhotonNoise: 400}, "has no film grain synthesis"})
+				checkCase{Settings{Speed: sp, Quantizer: q, FilmGrain: 8}, "has no film grain synthesis"},
+				checkCase{Settings{Speed: sp, Quantizer: q, PhotonNoise: 400}, "has no film grain synthesis"})
 		case "svt-av1":
 			cases = append(cases,
-				struct {
-					s   Settings
-					bad string
-				}{Settings{Speed: sp, Quantizer: q, FilmGrain: 8}, ""},
-				struct {
-					s   Settings
-					bad string
-				}{Settings{Speed: sp, Quantizer: q, FilmGrain: 51}, "1-50"},
-				struct {
-					s   Settings
-					bad string
-				}{Settings{Speed: sp, Quantizer: q, PhotonNoise: 400}, "use --film-grain"})
+				checkCase{Settings{Speed: sp, Quantizer: q, FilmGrain: 8}, ""},
+				checkCase{Settings{Speed: sp, Quantizer: q, FilmGrain: 51}, "1-50"},
+				checkCase{Settings{Speed: sp, Quantizer: q, PhotonNoise: 400}, "use --film-grain"})
 		case "aomenc":
 			cases = append(cases,
-				struct {
-					s   Settings
-					bad string
-				}{Settings{Speed: sp, Quantizer: q, FilmGrain: 8}, "use --photon-noise"},
-				struct {
-					s   Settings
-					bad string
-				}{Settings{Speed: sp, Quantizer: q, PhotonNoise: 400}, ""})
+				checkCase{Settings{Speed: sp, Quantizer: q, FilmGrain: 8}, "use --photon-noise"},
+				checkCase{Settings{Speed: sp, Quantizer: q, PhotonNoise: 400}, ""})
 		}
 		for _, tc := range cases {
 			err := enc.Check(tc.s)
