@@ -89,6 +89,14 @@ func (c *Controller) Pause(user bool) error {
 	if c.IsStopped() {
 		return errStopping
 	}
+	c.mu.Lock()
+	resumed := !c.paused
+	c.mu.Unlock()
+	if resumed {
+		// A resume came while the pausers answered: it thaws them once
+		// this returns, and nothing is to be frozen.
+		return nil
+	}
 	err := c.group.Freeze(freezeTimeout)
 	if user {
 		c.OnChange(Paused)
@@ -113,16 +121,28 @@ func each(ps []task.Pauser, f func(task.Pauser)) {
 }
 
 // Resume continues the job; user resumes only a user's pause (Ctrl+Z's
-// continuation leaves a user's pause in place).
+// continuation leaves a user's pause in place). The job counts as running
+// at once, also while a pause is under way (a remote pauser waiting for a
+// worker that does not answer): the status and the gates do not wait for
+// it. Resume returns once the processes and pausers are thawed, after
+// that pause.
 func (c *Controller) Resume(user bool) error {
-	c.pmu.Lock()
-	defer c.pmu.Unlock()
 	c.mu.Lock()
 	if !c.paused || (c.user && !user) {
 		c.mu.Unlock()
 		return nil
 	}
-	ps := c.unpause()
+	c.unpause()
+	c.mu.Unlock()
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	c.mu.Lock()
+	if c.paused {
+		// Paused again meanwhile, after this resume: that pause stands.
+		c.mu.Unlock()
+		return nil
+	}
+	ps := c.pauserList()
 	c.mu.Unlock()
 	return c.thaw(ps)
 }

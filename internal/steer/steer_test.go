@@ -197,3 +197,51 @@ func TestCancelOn(t *testing.T) {
 		t.Fatal("not cancelled with its parent")
 	}
 }
+
+// TestResumeDoesNotWaitForPausers: a resume while a pause waits for a
+// pauser that does not answer makes the job running at once; once the
+// pauser answers, the pause freezes nothing, the resume returns, and the
+// pauser is resumed.
+func TestResumeDoesNotWaitForPausers(t *testing.T) {
+	c := New()
+	a := newStuck()
+	c.Attach(a)
+	paused := make(chan error, 1)
+	go func() { paused <- c.Pause(true) }()
+	select {
+	case <-a.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the pauser was not asked")
+	}
+	resumed := make(chan error, 1)
+	go func() { resumed <- c.Resume(true) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if p, _, _ := c.PauseState(); !p {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("still paused 5 s after Resume, while the pauser hung: the resume waits for it")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	within(t, 5*time.Second, "the gate", func() { _ = c.Wait(context.Background()) })
+	select {
+	case <-resumed:
+		t.Fatal("Resume returned before the pause under way had ended: nothing was thawed after it")
+	default:
+	}
+	close(a.release)
+	if err := <-paused; err != nil {
+		t.Errorf("the overtaken pause: %v", err)
+	}
+	if err := <-resumed; err != nil {
+		t.Errorf("resume: %v", err)
+	}
+	if _, r := a.counts(); r != 1 {
+		t.Errorf("the pauser was resumed %d times, want 1", r)
+	}
+	if p, _, _ := c.PauseState(); p {
+		t.Error("paused at the end")
+	}
+}
