@@ -148,6 +148,13 @@ func (x *RemoteExecutor) Execute(ctx context.Context, t task.Task, out task.Stre
 	if err := t.Validate(); err != nil {
 		return t.Start, err
 	}
+	// A task stopped before it starts is offered to no worker: one that
+	// claimed it at once could encode frames before the stop reached it.
+	select {
+	case <-steer.Stopping():
+		return t.Start, task.ErrStopped
+	default:
+	}
 	if err := x.watchJob(t.Job); err != nil {
 		return t.Start, err
 	}
